@@ -1,0 +1,137 @@
+"""Saving and loading a model with everything needed to use it: a directory of three files.
+
+    model.safetensors   the weights (integers plus scales when the config says `bits`)
+    meta.json           config, vocabulary (words and training counts), label names, metrics
+    manifest.json       sha256 of the two files above
+
+A save writes into a temporary sibling directory and renames it into place, so a crash never
+leaves a half-written model where a good one is expected; a load checks every hash first and
+fails with ArtifactError naming the file. Weights are read with safetensors only: nothing on disk
+is ever unpickled. Small helpers for atomic JSON/CSV/text writes live here too, for the same reason.
+
+Deliberately not here: deciding what to save (scripts/precompute.py) or model code (models.py).
+"""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .data import Vocab
+from .models import build_model
+from .quantize import dequantize_state_dict, quantize_state_dict
+
+WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"
+
+
+class ArtifactError(RuntimeError):
+    """A saved model that is missing, incomplete or corrupt."""
+
+
+@dataclass
+class SavedModel:
+    model: torch.nn.Module
+    vocab: Vocab
+    label_names: list
+    config: dict
+    metrics: dict
+    path: Path
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_text_atomic(path, text):
+    """Write a text file through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path, obj):
+    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
+
+
+def save_model(path, model, vocab, label_names, metrics=None):
+    """Save `model` (which carries its `config`) with its vocabulary and labels to directory `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = dict(model.config)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if config.get("bits"):
+        state = quantize_state_dict(state, config["bits"])
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-"))
+    try:
+        save_file(state, tmp / WEIGHTS)
+        meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
+                "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
+        (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
+        manifest = {name: sha256(tmp / name) for name in (WEIGHTS, META)}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        # Swap in the new directory; the old one (if any) is removed only once the new one is there.
+        old = None
+        if path.exists():
+            old = path.with_name(path.name + ".tmp-old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def verify(path):
+    """Raise ArtifactError unless `path` holds a complete model whose files match its manifest."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ArtifactError(f"{path}: no saved model here")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ArtifactError(f"{path / MANIFEST}: missing or unreadable ({e})") from e
+    for name in (WEIGHTS, META):
+        if not (path / name).is_file():
+            raise ArtifactError(f"{path / name}: missing")
+        if manifest.get(name) != sha256(path / name):
+            raise ArtifactError(f"{path / name}: sha256 does not match manifest.json; "
+                                "the file is corrupt or was changed after saving")
+
+
+def load_model(path, device="cpu"):
+    """A SavedModel from directory `path`, after checking its hashes; the model is in eval mode."""
+    path = Path(path)
+    verify(path)
+    try:
+        meta = json.loads((path / META).read_text(encoding="utf-8"))
+        tensors = load_file(path / WEIGHTS)
+        config = meta["config"]
+        if config.get("bits"):
+            tensors = dequantize_state_dict(tensors)
+        model = build_model(config)
+        model.load_state_dict(tensors)
+    except (ValueError, KeyError, RuntimeError, SafetensorError) as e:
+        raise ArtifactError(f"{path}: cannot rebuild the model ({e})") from e
+    vocab = meta["vocab"]
+    return SavedModel(model.to(device).eval(), Vocab(vocab["itos"], vocab["counts"]),
+                      meta["label_names"], config, meta.get("metrics", {}), path)

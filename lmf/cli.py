@@ -1,0 +1,168 @@
+"""`python -m lmf ...`: train, compress, quantize, evaluate and classify from the command line.
+
+Each subcommand is a few calls into the package and prints what a user decides by: accuracy and
+size at every step. Deliberately not here: any logic the app or the sweep would also need.
+"""
+import argparse
+import sys
+from dataclasses import fields, replace
+
+from .artifacts import ArtifactError, load_model, save_model
+from .compress import compress_model, offline_model
+from .data import DataError, default_vectors_path, load_dataset, load_vectors
+from .metrics import accuracy, classify, count_parameters, size_on_disk
+from .models import new_model
+from .quantize import quantize_model
+from .train import TrainConfig, recipe, retrain_recipe, train
+
+
+def _add_data(p, required=True):
+    p.add_argument("--data", required=required,
+                   help="sst2, clinc150, or a directory with train/dev/test .tsv or .csv files")
+
+
+def _add_training(p):
+    g = p.add_argument_group("training (defaults: the model's tuned recipe)")
+    g.add_argument("--epochs", type=float)
+    g.add_argument("--max-steps", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--optimizer", choices=["adam", "sgd", "adagrad"])
+    g.add_argument("--schedule", choices=["calr", "clr", "constant"])
+    g.add_argument("--lr-lb", type=float, help="lower bound of the CLR/CALR window")
+    g.add_argument("--lr-ub", type=float, help="upper bound (the constant rate for 'constant')")
+    g.add_argument("--decay", type=float, help="CALR: the upper bound is multiplied by exp(decay) each epoch")
+    g.add_argument("--weight-decay", type=float, help="L2 weight")
+    g.add_argument("--eval-every", type=int, help="evaluate on dev every N mini-batches")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--device", help="auto (CUDA if present), cpu or cuda")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _config(base, args):
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+                 if getattr(args, f.name, None) is not None}
+    return replace(base, **overrides)
+
+
+def _report(label, model, data, path=None):
+    size = f", {size_on_disk(path) / 1e6:.2f} MB on disk" if path else ""
+    print(f"{label}: dev {accuracy(model, data, 'dev'):.4f}, test {accuracy(model, data, 'test'):.4f}, "
+          f"{count_parameters(model):,} parameters{size}", flush=True)
+
+
+def _load_data(args, vocab=None):
+    data = load_dataset(args.data)
+    if vocab is not None:
+        data.vocab = vocab  # a saved model brings its own vocabulary
+    return data
+
+
+def cmd_train(args):
+    data = _load_data(args)
+    config = _config(recipe(args.model), args)
+    vectors = None
+    if args.model == "lstm" and args.vectors != "none":
+        vectors, coverage = load_vectors(args.vectors or default_vectors_path(), data.vocab)
+        print(f"vectors: {vectors.shape[1]}-d, {coverage:.1%} of the vocabulary found")
+    num_classes = len(data.label_names)
+    if args.offline_reduction:
+        model = offline_model(args.model, len(data.vocab), num_classes, args.offline_reduction,
+                              vectors, seed=config.seed)
+    else:
+        model = new_model(args.model, len(data.vocab), num_classes, vectors, seed=config.seed)
+    print(f"{args.model} on {data.name}: {len(data.train):,} training examples, "
+          f"vocabulary {len(data.vocab):,}, {num_classes} classes")
+    result = train(model, data, config, progress=not args.quiet)
+    save_model(args.out, result.model, data.vocab, data.label_names,
+               {"dev_accuracy": result.best_dev, "test_accuracy": accuracy(result.model, data, "test")})
+    _report(f"trained ({result.steps} steps, {result.seconds:.0f} s)", result.model, data, args.out)
+
+
+def cmd_compress(args):
+    saved = load_model(args.model_dir)
+    data = _load_data(args, saved.vocab)
+    compressed = compress_model(saved.model, args.reduction)
+    _report("original", saved.model, data, saved.path)
+    _report(f"after SVD, R = {args.reduction:g} % (rank {compressed.config['rank']})", compressed, data)
+    if not args.no_retrain:
+        config = _config(retrain_recipe(saved.config["arch"]), args)
+        compressed = train(compressed, data, config, progress=not args.quiet).model
+    save_model(args.out, compressed, data.vocab, data.label_names,
+               {"test_accuracy": accuracy(compressed, data, "test")})
+    _report("retrained" if not args.no_retrain else "saved", compressed, data, args.out)
+
+
+def cmd_quantize(args):
+    saved = load_model(args.model_dir)
+    data = _load_data(args, saved.vocab)
+    quantized = quantize_model(saved.model, args.bits)
+    save_model(args.out, quantized, data.vocab, data.label_names,
+               {"test_accuracy": accuracy(quantized, data, "test")})
+    _report("original", saved.model, data, saved.path)
+    _report(f"{args.bits}-bit", quantized, data, args.out)
+
+
+def cmd_evaluate(args):
+    saved = load_model(args.model_dir)
+    data = _load_data(args, saved.vocab)
+    _report(str(saved.path), saved.model, data, saved.path)
+
+
+def cmd_classify(args):
+    saved = load_model(args.model_dir)
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    for text, (label, prob) in zip(texts, classify(saved.model, saved.vocab, saved.label_names, texts)):
+        print(f"{label}\t{prob:.3f}\t{text[:80]}")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m lmf", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a DAN or LSTM classifier and save it")
+    _add_data(p)
+    p.add_argument("--model", choices=["dan", "lstm"], default="dan")
+    p.add_argument("--vectors", help="GloVe-format file for the LSTM (default: the data folder's "
+                   "glove.6B.100d subset; 'none' for random)")
+    p.add_argument("--offline-reduction", type=float,
+                   help="baseline 2: train with an embedding already reduced by this percent")
+    p.add_argument("--out", required=True, help="directory to save the model in")
+    _add_training(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("compress", help="factorize a saved model's embedding (online LMF) and retrain")
+    p.add_argument("model_dir")
+    _add_data(p)
+    p.add_argument("--reduction", type=float, required=True, help="R in percent, 0 < R < 100")
+    p.add_argument("--no-retrain", action="store_true", help="save straight after the SVD")
+    p.add_argument("--out", required=True)
+    _add_training(p)
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("quantize", help="post-training 8- or 16-bit fixed-point quantization")
+    p.add_argument("model_dir")
+    _add_data(p)
+    p.add_argument("--bits", type=int, choices=[8, 16], default=8)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("evaluate", help="dev and test accuracy, parameters and size of a saved model")
+    p.add_argument("model_dir")
+    _add_data(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("classify", help="label and probability for each text (arguments or stdin lines)")
+    p.add_argument("model_dir")
+    p.add_argument("text", nargs="*")
+    p.set_defaults(func=cmd_classify)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (DataError, ArtifactError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,102 @@
+"""Low-rank (SVD) compression of the embedding layer: the paper's online method and its baseline 2.
+
+Online LMF (section 3.1): take a trained model's V x d embedding W, keep its k largest singular
+values, W ~ U_k S_k V_k^T, and replace the embedding by W_a = U_k (the new lookup table) followed by
+W_b = S_k V_k^T (the next layer). k comes from eq. (5) so that k(m + n) = p m n. The returned model
+is ready to retrain; the original is never touched.
+
+Offline SVD (baseline 2): the embedding is made small *before* training: the pretrained vectors
+projected onto their top floor(p d) right singular vectors (LSTM), or a randomly initialised
+floor(p d)-dimensional table (DAN-RAND). Either way the model trains from there as usual.
+
+Deliberately not here: retraining (see train.py) and quantization (quantize.py).
+"""
+import copy
+import math
+
+import torch
+
+from .models import FactorizedEmbedding, default_config, new_model
+
+
+def rank_for_fraction(p, m, n):
+    """Eq. (5): k = floor(p m n / (m + n)), the rank whose factors hold a fraction p of m n weights."""
+    if not 0 < p < 1:
+        raise ValueError(f"fraction p must be strictly between 0 and 1 (got {p}); "
+                         f"it is 1 - R for a reduction R")
+    k = math.floor(p * m * n / (m + n))
+    if k < 1:
+        raise ValueError(f"fraction p={p} of a {m} x {n} matrix gives rank k={k} < 1; "
+                         f"the smallest p with k >= 1 is {(m + n) / (m * n):.2g}")
+    return k
+
+
+def fraction_for_reduction(reduction_pct):
+    """p = 1 - R, with R in percent; R must lie strictly between 0 and 100."""
+    try:
+        reduction_pct = float(reduction_pct)
+    except (TypeError, ValueError):
+        raise ValueError(f"reduction must be a number of percent, got {reduction_pct!r}") from None
+    if not 0 < reduction_pct < 100:
+        raise ValueError(f"reduction must be strictly between 0 and 100 percent (got {reduction_pct})")
+    return 1 - reduction_pct / 100
+
+
+def factorize(W, k, randomized=False, seed=0):
+    """(W_a, W_b) with W_a = U_k (m x k) and W_b = S_k V_k^T (k x n), so W_a W_b is the best rank-k
+    approximation of W (Eckart-Young). `randomized=True` uses torch.svd_lowrank, much faster for a
+    large vocabulary at small k, and close to exact for the leading singular vectors."""
+    W = W.detach().float()
+    if not 1 <= k <= min(W.shape):
+        raise ValueError(f"rank k={k} must be between 1 and min{tuple(W.shape)}")
+    if randomized:
+        torch.manual_seed(seed)
+        U, S, V = torch.svd_lowrank(W, q=min(k + 10, min(W.shape)), niter=4)
+        U, S, Vh = U[:, :k], S[:k], V[:, :k].T
+    else:
+        U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+        U, S, Vh = U[:, :k], S[:k], Vh[:k]
+    return U.contiguous(), (S[:, None] * Vh).contiguous()
+
+
+def singular_values(W):
+    return torch.linalg.svdvals(W.detach().float())
+
+
+def compress_model(model, reduction_pct, randomized=False):
+    """The online method: a copy of `model` with its embedding factorized to keep (1 - R) of its
+    parameters, every other weight copied. Compressing an already factorized model recompresses
+    its product W_a W_b."""
+    W = model.embedding.weight_matrix()
+    m, n = W.shape
+    k = rank_for_fraction(fraction_for_reduction(reduction_pct), m, n)
+    W_a, W_b = factorize(W, k, randomized=randomized)
+    compressed = copy.deepcopy(model)
+    embedding = FactorizedEmbedding(m, k, n)
+    with torch.no_grad():
+        embedding.table.weight.copy_(W_a)
+        embedding.project.weight.copy_(W_b.T)
+    compressed.embedding = embedding.to(W.device)
+    compressed.config = {**model.config, "rank": k}
+    return compressed
+
+
+def offline_dim(reduction_pct, embed_dim):
+    """Baseline 2's embedding width: floor(p d), e.g. 30 for R = 90 % of 300 dimensions."""
+    return max(1, math.floor(fraction_for_reduction(reduction_pct) * embed_dim))
+
+
+def project_vectors(vectors, dim):
+    """Pretrained vectors (V x d) projected onto their top `dim` right singular vectors: W V_k."""
+    _, _, Vh = torch.linalg.svd(vectors.float(), full_matrices=False)
+    return vectors.float() @ Vh[:dim].T
+
+
+def offline_model(arch, vocab_size, num_classes, reduction_pct, vectors=None, seed=0):
+    """Baseline 2, ready to train: the embedding is floor(p d) wide from the start, holding the
+    projected pretrained vectors when given (LSTM), else random (DAN-RAND)."""
+    full_dim = vectors.shape[1] if vectors is not None else default_config(arch, 1, 1)["embed_dim"]
+    dim = offline_dim(reduction_pct, full_dim)
+    if vectors is not None:
+        return new_model(arch, vocab_size, num_classes, vectors=project_vectors(vectors, dim), seed=seed)
+    return new_model(arch, vocab_size, num_classes, embed_dim=dim, seed=seed)

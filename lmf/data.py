@@ -1,0 +1,304 @@
+"""Text classification data: splits, vocabulary, tokenisation, padded id tensors, GloVe vectors.
+
+A dataset is three splits (train, dev, test) of (text, label) pairs plus the label names and a
+vocabulary built from the training split only, as the paper does. Named datasets (`sst2`,
+`clinc150`) resolve from `$LMF_DATA_DIR` (the layout of the shared data folder) and otherwise from
+the Hugging Face Hub; any directory holding train/dev/test as TSV or CSV files works too.
+
+Deliberately not here: models, training loops, or any caching on disk. Loading SST-2 takes about a
+second; the vocabulary is rebuilt each time so that it can never drift from the data it came from.
+"""
+import csv
+import math
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+# Long inputs are cut here: a sentence classifier gains nothing from 100,000 characters,
+# and an unbounded LSTM unroll would make latency unbounded too.
+MAX_TOKENS = 256
+
+TEXT_COLUMNS = ("sentence", "text")
+LABEL_COLUMNS = ("label", "intent")
+NAMED = {
+    # name -> (subfolder of $LMF_DATA_DIR, file per split, label names for integer labels)
+    "sst2": ("sst2", {"train": "train_phrases.tsv", "dev": "dev.tsv", "test": "test.tsv"},
+             ["negative", "positive"]),
+    "clinc150": ("clinc150", {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}, None),
+}
+SPLITS = ("train", "dev", "test")
+
+# n't and 's stay whole (SST-2 is already split that way); words keep inner hyphens and
+# apostrophes; every other symbol is its own token.
+_TOKEN = re.compile(r"n't|'[^\W\d_]+|\w+(?:[-']\w+)*|[^\w\s]")
+
+
+class DataError(ValueError):
+    """Bad or missing data, with the file and the problem in the message."""
+
+
+def tokenize(text):
+    """Lower-cased tokens of `text`; NFKC first so that odd unicode forms of a word match it."""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    return _TOKEN.findall(text)
+
+
+@dataclass
+class Vocab:
+    """Index <-> token, with training-split counts (HMF and GroupReduce sort words by them)."""
+    itos: list
+    counts: list
+
+    def __post_init__(self):
+        self.stoi = {word: i for i, word in enumerate(self.itos)}
+
+    @classmethod
+    def build(cls, texts, min_count=1):
+        counts = {}
+        for text in texts:
+            for token in tokenize(text):
+                counts[token] = counts.get(token, 0) + 1
+        # Most frequent first, ties alphabetical, so the same data always gives the same ids.
+        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return cls([PAD, UNK] + words, [0, 0] + [counts[w] for w in words])
+
+    def __len__(self):
+        return len(self.itos)
+
+    def encode(self, text, max_tokens=MAX_TOKENS):
+        return [self.stoi.get(token, UNK_ID) for token in tokenize(text)[:max_tokens]]
+
+    def unknown_words(self, text):
+        return [token for token in tokenize(text) if token not in self.stoi]
+
+
+def pad_batch(id_lists):
+    """(ids, lengths): a [B, T] LongTensor padded with PAD_ID; T is at least 1 so empty text works."""
+    width = max([1] + [len(ids) for ids in id_lists])
+    ids = torch.full((len(id_lists), width), PAD_ID, dtype=torch.long)
+    for row, seq in enumerate(id_lists):
+        ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+    return ids, torch.tensor([len(seq) for seq in id_lists], dtype=torch.long)
+
+
+@dataclass
+class Split:
+    texts: list
+    labels: list  # integer class ids
+
+    def __len__(self):
+        return len(self.texts)
+
+
+@dataclass
+class TextDataset:
+    name: str
+    train: Split
+    dev: Split
+    test: Split
+    label_names: list
+    vocab: Vocab = None
+    _encoded: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if self.vocab is None:
+            self.vocab = Vocab.build(self.train.texts)
+
+    def split(self, name):
+        return {"train": self.train, "dev": self.dev, "test": self.test}[name]
+
+    def encoded(self, name):
+        """(ids [N, T], lengths [N], labels [N]) of a split, padded to its longest text; cached."""
+        if name not in self._encoded:
+            split = self.split(name)
+            ids, lengths = pad_batch([self.vocab.encode(t) for t in split.texts])
+            self._encoded[name] = (ids, lengths, torch.tensor(split.labels, dtype=torch.long))
+        return self._encoded[name]
+
+    def subset(self, n_train, n_eval=None):
+        """A small copy for tests and quick runs: the first n examples of each split."""
+        n_eval = n_eval or n_train
+        cut = lambda s, n: Split(s.texts[:n], s.labels[:n])
+        return TextDataset(self.name, cut(self.train, n_train), cut(self.dev, n_eval),
+                           cut(self.test, n_eval), self.label_names)
+
+
+# ---------------------------------------------------------------- reading files
+
+def _read_table(path):
+    """Rows of a TSV or CSV file with a header, as a list of lists of strings."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as f:
+        if path.suffix == ".tsv":
+            # SST-2 sentences contain bare quotes: no quoting in TSV, a tab always separates.
+            rows = [line.rstrip("\r\n").split("\t") for line in f if line.strip()]
+        else:
+            rows = [row for row in csv.reader(f) if row]
+    if not rows:
+        raise DataError(f"{path}: the file is empty (no header line)")
+    return rows
+
+
+def _columns(header, path):
+    """Indices of the text and label columns: by known name, else the first two columns."""
+    lowered = [h.strip().lower() for h in header]
+    text = next((lowered.index(c) for c in TEXT_COLUMNS if c in lowered), None)
+    label = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
+    if text is None and label is None and len(header) >= 2:
+        return 0, 1
+    if text is None:
+        raise DataError(f"{path}: no text column (expected one of {TEXT_COLUMNS}; header is {header})")
+    if label is None:
+        raise DataError(f"{path}: no label column (expected one of {LABEL_COLUMNS}; header is {header})")
+    return text, label
+
+
+def _find_split_file(directory, split, filename=None):
+    directory = Path(directory)
+    candidates = [filename] if filename else [f"{split}.tsv", f"{split}.csv"]
+    for name in candidates:
+        if (directory / name).is_file():
+            return directory / name
+    raise DataError(f"{directory}: missing {split} split (looked for {', '.join(candidates)})")
+
+
+def _read_split(path):
+    rows = _read_table(path)
+    text_col, label_col = _columns(rows[0], path)
+    texts, labels = [], []
+    for line_no, row in enumerate(rows[1:], start=2):
+        if len(row) <= max(text_col, label_col):
+            raise DataError(f"{path}: line {line_no} has {len(row)} column(s), expected at least "
+                            f"{max(text_col, label_col) + 1}")
+        texts.append(row[text_col])
+        labels.append(row[label_col].strip())
+    if not texts:
+        raise DataError(f"{path}: the split is empty (a header and no examples)")
+    return texts, labels
+
+
+def _sort_labels(labels):
+    """Numeric order when every label is an integer (0, 1, 2, 10), else alphabetical."""
+    unique = set(labels)
+    if all(re.fullmatch(r"-?\d+", x) for x in unique):
+        return sorted(unique, key=int)
+    return sorted(unique)
+
+
+def load_directory(directory, name=None, files=None, label_names=None):
+    """A dataset from a directory with train, dev and test files (TSV or CSV, header line).
+
+    `files` maps split -> file name (default `<split>.tsv` or `<split>.csv`). Labels become ids in
+    sorted order; `label_names` renames those sorted labels (SST-2's 0/1 -> negative/positive).
+    """
+    files = files or {}
+    raw = {s: (_find_split_file(directory, s, files.get(s)),) for s in SPLITS}
+    raw = {s: (path,) + _read_split(path) for s, (path,) in raw.items()}
+    classes = _sort_labels(raw["train"][2])
+    index = {label: i for i, label in enumerate(classes)}
+    splits = {}
+    for s, (path, texts, labels) in raw.items():
+        unseen = sorted(set(labels) - set(index))
+        if unseen:
+            raise DataError(f"{path}: label(s) {unseen[:5]} do not occur in the training split")
+        splits[s] = Split(texts, [index[x] for x in labels])
+    if label_names is not None and len(label_names) != len(classes):
+        label_names = None
+    return TextDataset(name or Path(directory).name, splits["train"], splits["dev"], splits["test"],
+                       list(label_names or classes))
+
+
+def _load_from_hub(name):
+    """The named dataset from the Hugging Face Hub (needs network access and `pip install datasets`)."""
+    try:
+        from datasets import load_dataset as hub_load
+    except ImportError as e:
+        raise DataError(f"dataset {name!r}: set LMF_DATA_DIR to a data folder, or install `datasets` "
+                        "to fetch it from the Hugging Face Hub") from e
+    if name == "sst2":
+        phrases = hub_load("stanfordnlp/sst2", split="train")  # GLUE's phrase-level training set
+        sentences = hub_load("SetFit/sst2")  # sentence-level dev and test, test labels included
+        train = Split(list(phrases["sentence"]), list(phrases["label"]))
+        dev = Split(list(sentences["validation"]["text"]), list(sentences["validation"]["label"]))
+        test = Split(list(sentences["test"]["text"]), list(sentences["test"]["label"]))
+        return TextDataset(name, train, dev, test, ["negative", "positive"])
+    hub = hub_load("clinc_oos", "plus")
+    names = hub["train"].features["intent"].names
+    oos = names.index("oos")
+    keep = lambda part: Split([t for t, y in zip(part["text"], part["intent"]) if y != oos],
+                              [y for y in part["intent"] if y != oos])
+    # Renumber the 150 in-scope intents alphabetically, as the local files give them.
+    in_scope = sorted(n for n in names if n != "oos")
+    remap = {names.index(n): i for i, n in enumerate(in_scope)}
+    splits = [keep(hub[s]) for s in ("train", "validation", "test")]
+    for sp in splits:
+        sp.labels = [remap[y] for y in sp.labels]
+    return TextDataset(name, *splits, in_scope)
+
+
+def load_dataset(name_or_path, data_dir=None, sst2_train="phrases"):
+    """Load `sst2`, `clinc150` or a directory of train/dev/test files.
+
+    Named datasets come from `data_dir` (default `$LMF_DATA_DIR`) if set, else from the Hub.
+    `sst2_train="sentences"` trains SST-2 on the 6,920 full sentences instead of the 67k phrases.
+    """
+    if name_or_path not in NAMED:
+        if not Path(name_or_path).is_dir():
+            raise DataError(f"{name_or_path!r} is neither a known dataset ({', '.join(NAMED)}) "
+                            "nor a directory")
+        return load_directory(name_or_path)
+    data_dir = data_dir or os.environ.get("LMF_DATA_DIR")
+    if not data_dir:
+        return _load_from_hub(name_or_path)
+    folder, files, label_names = NAMED[name_or_path]
+    files = dict(files)
+    if name_or_path == "sst2" and sst2_train == "sentences":
+        files["train"] = "train.tsv"
+    return load_directory(Path(data_dir) / folder, name_or_path, files, label_names)
+
+
+def default_vectors_path(data_dir=None):
+    data_dir = data_dir or os.environ.get("LMF_DATA_DIR")
+    return Path(data_dir) / "vectors" / "glove.6B.100d.subset.txt" if data_dir else None
+
+
+def load_vectors(path, vocab, seed=0):
+    """(matrix [len(vocab), dim], coverage) from a GloVe-format text file (`word v1 ... vd`).
+
+    Rows of words the file lacks are drawn from N(0, std of the found vectors), so they start on
+    the same scale; the padding row is zero. Coverage is the fraction of real words (not PAD/UNK)
+    found. The dimension is read from the first line; words containing spaces (glove.840B has a
+    few) are handled by taking the last `dim` fields as the vector.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: vectors file not found")
+    found, dim = {}, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            parts = line.rstrip().split(" ")
+            if dim is None:
+                dim = len(parts) - 1
+                if dim < 1:
+                    raise DataError(f"{path}: first line has no vector")
+            if len(parts) <= dim:
+                continue
+            word = " ".join(parts[:-dim])
+            if word in vocab.stoi and word not in found:
+                found[word] = [float(x) for x in parts[-dim:]]
+    if dim is None:
+        raise DataError(f"{path}: the file is empty")
+    generator = torch.Generator().manual_seed(seed)
+    std = torch.tensor(list(found.values())).std().item() if found else 1.0 / math.sqrt(dim)
+    matrix = torch.randn(len(vocab), dim, generator=generator) * std
+    for word, vector in found.items():
+        matrix[vocab.stoi[word]] = torch.tensor(vector)
+    matrix[PAD_ID] = 0.0
+    coverage = len(found) / max(1, len(vocab) - 2)
+    return matrix, coverage

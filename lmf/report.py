@@ -1,0 +1,221 @@
+"""The sweep's results as tables and a plot: artifacts/REPORT.md, generated, never written by hand.
+
+`summarize` reduces results.csv to one row per (dataset, model, method, reduction) with mean and
+standard deviation over seeds; the table functions lay that out as the paper's Tables 1, 2 and 4
+with the paper's own figures beside ours (`PAPER`, transcribed from the paper's text). The app's
+pages use the same functions, so the report and the app cannot disagree.
+
+Deliberately not here: running anything, or reading the data sets.
+"""
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .artifacts import write_text_atomic
+
+# The paper's numbers (Tables 1-4). Size in MB, accuracy in percent, Table 4 in seconds.
+# Its Books Intent set is proprietary; CLINC150 is our public stand-in, so those rows are a
+# reference for the shape of the results, not the same task.
+PAPER = {
+    "table1": {"lstm": {"adagrad": 84.90, "clr": 84.71, "calr": 86.03},
+               "dan": {"adagrad": 83.20, "clr": 83.84, "calr": 84.61}},
+    "sst2": {
+        "lstm": {"uncompressed": (53.25, 86.03), "quant16": (30.16, 85.08), "quant8": (18.21, 85.01),
+                 "lmf": {10: (48.66, 85.72), 30: (38.52, 85.68), 50: (28.45, 85.67), 70: (18.38, 85.45), 90: (6.94, 85.11)},
+                 "offline_svd": {10: 85.45, 30: 84.95, 50: 84.24, 70: 83.09, 90: 82.54}},
+        "dan": {"uncompressed": (52.84, 84.61), "quant16": (28.36, 83.18), "quant8": (18.13, 82.94),
+                "lmf": {10: (47.29, 84.24), 30: (37.23, 83.83), 50: (27.16, 83.72), 70: (17.18, 83.67), 90: (6.21, 83.11)},
+                "offline_svd": {10: 83.47, 30: 83.31, 50: 82.87, 70: 82.86, 90: 82.59}},
+    },
+    "clinc150": {  # the paper's Table 3, Books Intent
+        "lstm": {"uncompressed": (29.34, 91.78), "quant16": (17.92, 90.16), "quant8": (10.05, 89.96),
+                 "lmf": {10: (26.76, 91.71), 30: (21.69, 91.63), 50: (16.62, 91.54), 70: (10.31, 91.47), 90: (4.89, 90.94)},
+                 "offline_svd": {10: 91.07, 30: 90.97, 50: 90.87, 70: 90.58, 90: 89.83}},
+        "dan": {"uncompressed": (37.03, 90.18), "quant16": (25.68, 89.38), "quant8": (16.41, 88.86),
+                "lmf": {10: (33.96, 90.15), 30: (29.43, 90.12), 50: (23.16, 89.47), 70: (18.21, 89.55), 90: (13.08, 89.23)},
+                "offline_svd": {10: 87.35, 30: 87.34, 50: 87.14, 70: 86.15, 90: 83.72}},
+    },
+    "table4": {"lstm": {"lmf": {10: 10.71, 50: 9.28, 70: 9.21, 75: 9.11, 90: 8.46}, "quant16": 9.23, "quant8": 9.08},
+               "dan": {"lmf": {10: 1.38, 50: 0.89, 70: 0.62, 75: 0.59, 90: 0.45}, "quant16": 0.93, "quant8": 0.62}},
+}
+METHOD_NAMES = {"uncompressed": "Uncompressed", "lmf": "Online LMF (proposed)", "offline_svd": "Offline SVD (baseline 2)",
+                "quant16": "16-bit (baseline 1)", "quant8": "8-bit (baseline 1)"}
+MODEL_NAMES = {"dan": "DAN-RAND", "lstm": "LSTM"}
+DATASET_NAMES = {"sst2": "SST-2", "clinc150": "CLINC150"}
+
+
+def load_results(artifacts_dir):
+    return pd.read_csv(Path(artifacts_dir) / "results.csv")
+
+
+def summarize(results):
+    """Mean and std over seeds per (dataset, model, method, reduction_pct); accuracy in percent."""
+    keys = ["dataset", "model", "method", "reduction_pct"]
+    df = results.assign(acc=results["accuracy"] * 100, dev=results["dev_accuracy"] * 100,
+                        before=results["accuracy_before_retrain"] * 100)
+    grouped = df.groupby(keys, sort=False)
+    out = grouped.agg(accuracy=("acc", "mean"), accuracy_std=("acc", "std"), dev_accuracy=("dev", "mean"),
+                      accuracy_before_retrain=("before", "mean"), seeds=("seed", "nunique"),
+                      size_bytes=("size_bytes", "mean"), params=("params", "mean"), rank=("rank", "first"),
+                      latency_ms_b1=("latency_ms_b1", "mean"), latency_ratio_b1=("latency_ratio_b1", "mean"),
+                      test_set_seconds=("test_set_seconds", "mean")).reset_index()
+    out["accuracy_std"] = out["accuracy_std"].fillna(0.0)
+    return out
+
+
+def _acc(row):
+    if row is None:
+        return "-"
+    return f"{row.accuracy:.2f} ± {row.accuracy_std:.2f} (n={row.seeds})" if row.seeds > 1 else f"{row.accuracy:.2f}"
+
+
+def _lookup(summary, dataset, model, method, reduction=None):
+    rows = summary[(summary.dataset == dataset) & (summary.model == model) & (summary.method == method)]
+    if reduction is not None:
+        rows = rows[rows.reduction_pct == reduction]
+    return next(rows.itertuples(), None)
+
+
+def table1(schedules, dataset):
+    """Table 1: test accuracy of uncompressed models by learning-rate schedule, with the paper's."""
+    lines = ["| Model | Schedule | Ours: test acc. (%) | Ours: dev acc. (%) | Paper (SST-2) |", "|---|---|---|---|---|"]
+    sub = schedules[schedules.dataset == dataset]
+    for model in ("lstm", "dan"):
+        for schedule in ("adagrad", "clr", "calr"):
+            rows = sub[(sub.model == model) & (sub.schedule == schedule)]
+            if rows.empty:
+                continue
+            acc, dev = rows.accuracy * 100, rows.dev_accuracy * 100
+            ours = f"{acc.mean():.2f} ± {acc.std():.2f} (n={len(rows)})" if len(rows) > 1 else f"{acc.mean():.2f}"
+            paper = PAPER["table1"][model][schedule] if dataset == "sst2" else "-"
+            lines.append(f"| {MODEL_NAMES[model]} | {schedule.upper() if schedule != 'adagrad' else 'AdaGrad'} | "
+                         f"{ours} | {dev.mean():.2f} | {paper} |")
+    return "\n".join(lines)
+
+
+def table2(summary, dataset, model):
+    """Table 2's layout: size and accuracy of every method and R, ours beside the paper's."""
+    paper = PAPER.get(dataset, {}).get(model, {})
+    lines = ["| Method | R (%) | Size (MB) | Acc. LMF / quantized (%) | Acc. offline SVD (%) | Before retraining (%) "
+             "| Paper size (MB) | Paper acc. | Paper offline |", "|---|---|---|---|---|---|---|---|---|"]
+    for method in ("uncompressed", "quant16", "quant8"):
+        row = _lookup(summary, dataset, model, method)
+        if row is None:
+            continue
+        p = paper.get(method, ("-", "-"))
+        lines.append(f"| {METHOD_NAMES[method]} | {row.reduction_pct} | {row.size_bytes / 1e6:.2f} | {_acc(row)} | - | - "
+                     f"| {p[0]} | {p[1]} | - |")
+    reductions = sorted(summary[(summary.dataset == dataset) & (summary.model == model)
+                                & (summary.method == "lmf")].reduction_pct.unique())
+    for r in reductions:
+        lmf, off = _lookup(summary, dataset, model, "lmf", r), _lookup(summary, dataset, model, "offline_svd", r)
+        p = paper.get("lmf", {}).get(r, ("-", "-"))
+        before = f"{lmf.accuracy_before_retrain:.2f}" if pd.notna(lmf.accuracy_before_retrain) else "-"
+        lines.append(f"| SVD (k={lmf.rank}) | {r} | {lmf.size_bytes / 1e6:.2f} | {_acc(lmf)} | {_acc(off)} | {before} "
+                     f"| {p[0]} | {p[1]} | {paper.get('offline_svd', {}).get(r, '-')} |")
+    return "\n".join(lines)
+
+
+def table4(summary, dataset, model):
+    """Table 4's content: inference time, ours (ms per sentence at batch 1, whole test set) and the paper's."""
+    lines = ["| Method | R (%) | ms / sentence (batch 1) | ratio to uncompressed | test set (s) | Paper test set (s) |",
+             "|---|---|---|---|---|---|"]
+    paper = PAPER["table4"].get(model, {}) if dataset == "sst2" else {}
+    sub = summary[(summary.dataset == dataset) & (summary.model == model) & summary.latency_ms_b1.notna()]
+    for row in sub.sort_values(["method", "reduction_pct"]).itertuples():
+        p = paper.get(row.method, "-")
+        p = p.get(row.reduction_pct, "-") if isinstance(p, dict) else p
+        lines.append(f"| {METHOD_NAMES[row.method]} | {row.reduction_pct} | {row.latency_ms_b1:.3f} | "
+                     f"{row.latency_ratio_b1:.2f} | {row.test_set_seconds:.3f} | {p} |")
+    return "\n".join(lines)
+
+
+def targets(summary):
+    """Issue targets, checked against the numbers: [(description, measured, met)]."""
+    checks = []
+    get = lambda ds, m, meth, r=None: _lookup(summary, ds, m, meth, r)
+    for model, floor in (("dan", 83.5), ("lstm", 85.0)):
+        u = get("sst2", model, "uncompressed")
+        if u is not None:
+            checks.append((f"SST-2 {MODEL_NAMES[model]} uncompressed >= {floor}", f"{u.accuracy:.2f}", u.accuracy >= floor))
+    for ds, slack in (("sst2", 1.0), ("clinc150", 1.5)):
+        for model in ("dan", "lstm"):
+            u, l90 = get(ds, model, "uncompressed"), get(ds, model, "lmf", 90)
+            if u is not None and l90 is not None:
+                checks.append((f"{DATASET_NAMES[ds]} {MODEL_NAMES[model]} LMF R=90 within {slack} of uncompressed",
+                               f"{l90.accuracy:.2f} vs {u.accuracy:.2f}", u.accuracy - l90.accuracy <= slack))
+    for model in ("dan", "lstm"):
+        for r in (50, 90):
+            l, o = get("sst2", model, "lmf", r), get("sst2", model, "offline_svd", r)
+            if l is not None and o is not None:
+                checks.append((f"SST-2 {MODEL_NAMES[model]} LMF >= offline SVD at R={r}",
+                               f"{l.accuracy:.2f} vs {o.accuracy:.2f}", l.accuracy >= o.accuracy))
+    for model in ("dan", "lstm"):
+        u = get("clinc150", model, "uncompressed")
+        if u is not None:
+            checks.append((f"CLINC150 {MODEL_NAMES[model]} uncompressed >= 88", f"{u.accuracy:.2f}", u.accuracy >= 88))
+    return checks
+
+
+def plot_size_accuracy(summary, path):
+    """One panel per (dataset, model): accuracy against size on disk for every method."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    pairs = list(summary[["dataset", "model"]].drop_duplicates().itertuples(index=False))
+    fig, axes = plt.subplots(1, max(1, len(pairs)), figsize=(4.5 * max(1, len(pairs)), 4), squeeze=False)
+    for ax, (dataset, model) in zip(axes[0], pairs):
+        sub = summary[(summary.dataset == dataset) & (summary.model == model)]
+        for method, marker in (("lmf", "o-"), ("offline_svd", "s--"), ("quant16", "^"), ("quant8", "v"), ("uncompressed", "*")):
+            rows = sub[sub.method == method].sort_values("size_bytes")
+            if not rows.empty:
+                ax.errorbar(rows.size_bytes / 1e6, rows.accuracy, yerr=rows.accuracy_std, fmt=marker,
+                            label=METHOD_NAMES[method], markersize=7, capsize=2)
+        ax.set_xscale("log")
+        ax.set_xlabel("size on disk (MB, log scale)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{DATASET_NAMES.get(dataset, dataset)} {MODEL_NAMES.get(model, model)}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp-png")
+    fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def write_report(artifacts_dir):
+    """Regenerate REPORT.md and size_vs_accuracy.png from results.csv, schedules.csv and sweep.json."""
+    artifacts_dir = Path(artifacts_dir)
+    results = load_results(artifacts_dir)
+    schedules = pd.read_csv(artifacts_dir / "schedules.csv")
+    sweep = json.loads((artifacts_dir / "sweep.json").read_text())
+    summary = summarize(results)
+    plot_size_accuracy(summary, artifacts_dir / "size_vs_accuracy.png")
+    hw = sweep.get("hardware", {})
+    wall = sweep.get("wall_seconds") or 0
+    out = ["# lmf sweep report", "",
+           f"Generated from `results.csv` and `schedules.csv` by `{sweep.get('command')}`"
+           + (" (quick mode: tiny data, not comparable to the paper)" if sweep.get("quick") else "") + ".",
+           f"Hardware: {hw.get('cpu')}, {hw.get('cores')} cores" + (f", GPU {hw['gpu']}" if hw.get("gpu") else "")
+           + f"; Python {hw.get('python')}, PyTorch {hw.get('torch')}.",
+           f"Wall time of the last run: {wall / 60:.1f} min; {sweep.get('cells')} cells, "
+           f"{sweep.get('cell_seconds', 0) / 60:.1f} min of cell time in all.", "",
+           "Accuracy is test accuracy in percent, mean ± standard deviation over seeds where n > 1. Size is the bytes "
+           "on disk of the saved model directory (weights, vocabulary, config). Latency is measured on this CPU with one "
+           "thread, every variant of a dataset/model in one process, interleaved; ratios are to the uncompressed model. "
+           "The paper's numbers (TensorFlow checkpoints, a K80 GPU, 300-d GloVe for the LSTM) are beside ours for "
+           "reference; for CLINC150 the paper column is its Books Intent set (Table 3), a different task.", "",
+           "![size vs accuracy](size_vs_accuracy.png)", "", "## Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
+    out += [f"| {d} | {m} | {'yes' if ok else '**no**'} |" for d, m, ok in targets(summary)]
+    for dataset in summary.dataset.unique():
+        out += ["", f"## {DATASET_NAMES.get(dataset, dataset)}", "",
+                f"### Table 1: learning-rate schedules (uncompressed models)", "", table1(schedules, dataset)]
+        for model in summary[summary.dataset == dataset].model.unique():
+            out += ["", f"### Table {'2' if dataset == 'sst2' else '3'}: {MODEL_NAMES.get(model, model)}", "",
+                    table2(summary, dataset, model), "", f"### Table 4: inference time, {MODEL_NAMES.get(model, model)}", "",
+                    table4(summary, dataset, model)]
+    write_text_atomic(artifacts_dir / "REPORT.md", "\n".join(out) + "\n")
+    return artifacts_dir / "REPORT.md"

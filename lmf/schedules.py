@@ -1,0 +1,62 @@
+"""Learning-rate schedules as plain functions of the step: CLR (Smith 2017) and CALR (Algorithm 1).
+
+Each returns the learning rate for a global iteration, so a schedule can be plotted by calling it
+on a range of steps and used in training through `as_torch_scheduler`, which fits any torch
+optimizer. Deliberately not here: optimizers, or any state beyond the step number.
+"""
+import math
+
+import torch
+
+
+def clr(iteration, step_size, lr_lb, lr_ub):
+    """Algorithm 1's CLR: a triangular window rising from lr_lb to lr_ub over `step_size` iterations
+    and falling back over the next `step_size`."""
+    bump = (lr_ub - lr_lb) / step_size
+    cycle = iteration % (2 * step_size)
+    if cycle < step_size:
+        return lr_lb + cycle * bump
+    return lr_ub - (cycle - step_size) * bump
+
+
+def calr_upper_bound(epoch, lr_lb, lr_ub, decay):
+    """The upper bound CALR uses during `epoch` (0-based). As in Algorithm 1 it is multiplied by
+    exp(decay) at the start of every epoch, the first included, and reset to its initial value
+    whenever it has fallen to lr_lb or below."""
+    upper = lr_ub
+    for _ in range(epoch + 1):
+        upper *= math.exp(decay)
+        if upper <= lr_lb:
+            upper = lr_ub
+    return upper
+
+
+def calr(iteration, steps_per_epoch, step_size, lr_lb, lr_ub, decay):
+    """Algorithm 1's CALR: CLR whose upper bound decays by exp(decay) each epoch, with warm resets."""
+    epoch = iteration // steps_per_epoch
+    return clr(iteration, step_size, lr_lb, calr_upper_bound(epoch, lr_lb, lr_ub, decay))
+
+
+def constant(iteration, lr):
+    return lr
+
+
+def make_schedule(name, steps_per_epoch, lr_lb, lr_ub, step_size=None, decay=-0.5):
+    """A function step -> learning rate. Defaults: a half-cycle of half an epoch (Smith suggests
+    2-10x the batches per epoch for a full cycle; short cycles suit our few-epoch runs)."""
+    step_size = step_size or max(1, steps_per_epoch // 2)
+    if name == "calr":
+        return lambda i: calr(i, steps_per_epoch, step_size, lr_lb, lr_ub, decay)
+    if name == "clr":
+        return lambda i: clr(i, step_size, lr_lb, lr_ub)
+    if name == "constant":
+        return lambda i: constant(i, lr_ub)
+    raise ValueError(f"unknown schedule {name!r}: choose calr, clr or constant")
+
+
+def as_torch_scheduler(optimizer, schedule):
+    """A torch LambdaLR that sets every parameter group's rate to schedule(step) (not a multiple)."""
+    for group in optimizer.param_groups:
+        group["lr"] = 1.0
+        group["initial_lr"] = 1.0
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)

@@ -1,0 +1,164 @@
+"""Mini-batch training with dev evaluation, best-on-dev weights and callbacks.
+
+One function, `train`, serves the command line, the precompute sweep and the app's live
+retraining: SGD, Adam or AdaGrad; a schedule from schedules.py applied every step; L2 weight
+decay; dev accuracy every `eval_every` mini-batches; the weights that scored best on dev restored
+at the end. `on_step` and `on_eval` callbacks see progress (the app draws its curve from them) and
+can stop training early by returning True.
+
+Deliberately not here: model construction, compression, saving to disk.
+"""
+import copy
+import random
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .metrics import accuracy
+from .schedules import as_torch_scheduler, make_schedule
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 3.0
+    min_steps: int = 0  # small datasets get at least this many steps, whatever `epochs` says
+    max_steps: int = None  # caps the step count (tests, the app's step budget)
+    batch_size: int = 64
+    optimizer: str = "adam"  # adam | sgd | adagrad
+    schedule: str = "calr"  # calr | clr | constant
+    lr_lb: float = 1e-4
+    lr_ub: float = 2e-3
+    step_size: int = None  # half-cycle in steps; default half an epoch
+    decay: float = -0.5
+    weight_decay: float = 0.0
+    eval_every: int = 200
+    seed: int = 0
+    device: str = "auto"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+# Tuned on the SST-2 dev set (see README, "How the recipes were chosen"). CALR drives Adam rather
+# than SGD: with the paper's SGD at a 0.001 upper bound a randomly initialised DAN barely moves
+# in a few epochs, while Adam under the same cyclic schedule trains in minutes on a CPU.
+RECIPES = {
+    "dan": TrainConfig(epochs=4, batch_size=128, lr_lb=2e-4, lr_ub=4e-3, eval_every=250),
+    "lstm": TrainConfig(epochs=3, batch_size=64, lr_lb=1e-4, lr_ub=2e-3, eval_every=250),
+}
+# Retraining after compression starts from a good model: shorter, and gentler at the top.
+RETRAIN_RECIPES = {
+    "dan": TrainConfig(epochs=1, batch_size=128, lr_lb=1e-4, lr_ub=1e-3, eval_every=100),
+    "lstm": TrainConfig(epochs=1, batch_size=64, lr_lb=5e-5, lr_ub=1e-3, eval_every=100),
+}
+
+
+def recipe(arch):
+    """The training settings we use for a model trained from scratch (a copy, safe to change)."""
+    return replace(RECIPES[arch])
+
+
+def retrain_recipe(arch):
+    """The settings for retraining a compressed model (the paper's online step)."""
+    return replace(RETRAIN_RECIPES[arch])
+
+
+def pick_device(device="auto"):
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_optimizer(name, params, weight_decay):
+    # The schedule sets the rate on every step; 1.0 here is a placeholder it overwrites.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=1.0, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1.0, momentum=0.9, weight_decay=weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=1.0, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}: choose adam, sgd or adagrad")
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    best_dev: float
+    best_step: int
+    history: list  # dicts: step, dev_accuracy, lr, loss, seconds
+    steps: int
+    seconds: float
+
+
+def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
+    """Train `model` in place on data.train, evaluating on data.dev; returns a TrainResult whose
+    model holds the best-on-dev weights (the starting weights count as step 0)."""
+    config = config or TrainConfig()
+    seed_everything(config.seed)
+    device = pick_device(config.device)
+    model.to(device)
+    ids, lengths, labels = data.encoded("train")
+    n = len(labels)
+    steps_per_epoch = max(1, -(-n // config.batch_size))
+    total = max(int(config.epochs * steps_per_epoch), config.min_steps)
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.weight_decay)
+    schedule = make_schedule(config.schedule, steps_per_epoch, config.lr_lb, config.lr_ub,
+                             config.step_size, config.decay)
+    scheduler = as_torch_scheduler(optimizer, schedule)
+    loss_fn = nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(config.seed)
+
+    start = time.perf_counter()
+    best_dev = accuracy(model, data, "dev")
+    best_state, best_step = copy.deepcopy(model.state_dict()), 0
+    history = [{"step": 0, "dev_accuracy": best_dev, "lr": schedule(0), "loss": None, "seconds": 0.0}]
+    stop = bool(on_eval and on_eval(history[0]))
+    bar = tqdm(total=total, disable=not progress, desc="train", unit="step", leave=False)
+    step, order, running = 0, torch.empty(0, dtype=torch.long), []
+    model.train()
+    while step < total and not stop:
+        if step % steps_per_epoch == 0:
+            order = torch.randperm(n, generator=generator)
+        pos = (step % steps_per_epoch) * config.batch_size
+        batch = order[pos:pos + config.batch_size]
+        width = int(lengths[batch].max().clamp(min=1))
+        logits = model(ids[batch, :width].to(device))
+        loss = loss_fn(logits, labels[batch].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        step += 1
+        running.append(loss.item())
+        bar.update(1)
+        if on_step and on_step(step, running[-1], lr):
+            stop = True
+        if step % config.eval_every == 0 or step == total or stop:
+            dev = accuracy(model, data, "dev")
+            record = {"step": step, "dev_accuracy": dev, "lr": lr, "loss": float(np.mean(running)),
+                      "seconds": time.perf_counter() - start}
+            history.append(record)
+            running = []
+            bar.set_postfix(dev=f"{dev:.4f}", best=f"{max(best_dev, dev):.4f}")
+            if dev > best_dev:
+                best_dev, best_step = dev, step
+                best_state = copy.deepcopy(model.state_dict())
+            if on_eval and on_eval(record):
+                stop = True
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model, best_dev, best_step, history, step, time.perf_counter() - start)
