@@ -24,7 +24,8 @@ def rank_for_fraction(p, m, n):
     if not 0 < p < 1:
         raise ValueError(f"fraction p must be strictly between 0 and 1 (got {p}); "
                          f"it is 1 - R for a reduction R")
-    k = math.floor(p * m * n / (m + n))
+    # Rounded first so that float noise (0.1 * 300 = 29.999...) cannot cost a whole rank.
+    k = math.floor(round(p * m * n / (m + n), 9))
     if k < 1:
         raise ValueError(f"fraction p={p} of a {m} x {n} matrix gives rank k={k} < 1; "
                          f"the smallest p with k >= 1 is {(m + n) / (m * n):.2g}")
@@ -39,7 +40,7 @@ def fraction_for_reduction(reduction_pct):
         raise ValueError(f"reduction must be a number of percent, got {reduction_pct!r}") from None
     if not 0 < reduction_pct < 100:
         raise ValueError(f"reduction must be strictly between 0 and 100 percent (got {reduction_pct})")
-    return 1 - reduction_pct / 100
+    return (100 - reduction_pct) / 100  # not 1 - R/100: 1 - 0.9 is 0.0999...
 
 
 def factorize(W, k, randomized=False, seed=0):
@@ -83,7 +84,7 @@ def compress_model(model, reduction_pct, randomized=False):
 
 def offline_dim(reduction_pct, embed_dim):
     """Baseline 2's embedding width: floor(p d), e.g. 30 for R = 90 % of 300 dimensions."""
-    return max(1, math.floor(fraction_for_reduction(reduction_pct) * embed_dim))
+    return max(1, math.floor(round(fraction_for_reduction(reduction_pct) * embed_dim, 9)))
 
 
 def project_vectors(vectors, dim):
