@@ -1,0 +1,428 @@
+"""What the Streamlit app (app.py, pages/) computes, as plain functions it can call and tests can check.
+
+Here: finding and reading the sweep's artifacts (results.csv, schedules.csv, curves/, models/)
+with messages that name what is missing and the command that regenerates it; the selection a
+reduction R stands for (a precomputed LMF row, the uncompressed model, or an SVD-only compression
+of the uncompressed model for an R between the grid's points); the recommendation "smallest model
+within X points"; the embedding's singular-value spectrum; single-sentence predictions with
+latency, unknown words and truncation; the live-retraining settings and a redraw throttle; the
+learning-rate curves of the schedules page; the section 4 analysis (eq. 8-15).
+
+Deliberately not here: any Streamlit import, caching or layout (app.py, ui.py and pages/ do that),
+and any new model, compression, quantization, training or metric code: those are reused from
+lmf.compress, lmf.quantize, lmf.train, lmf.metrics, lmf.schedules and lmf.report.
+"""
+import io
+import json
+import os
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import ArtifactError, load_model, save_model
+from .compress import compress_model, fraction_for_reduction, rank_for_fraction, singular_values
+from .data import MAX_TOKENS, DataError, TextDataset, load_dataset, tokenize
+from .metrics import accuracy, classify, count_parameters, flops_dense, flops_factorized, size_on_disk
+from .report import METHOD_NAMES, summarize
+from .schedules import make_schedule
+from .sweep import QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell
+from .train import retrain_recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+REGENERATE = "python scripts/precompute.py"
+METHOD_ORDER = ("uncompressed", "lmf", "offline_svd", "quant16", "quant8")
+BITS = {"quant16": 16, "quant8": 8}
+FULL_PRECISION_BITS = 32
+DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_REDUCTION = "sst2", "dan", 90
+MAX_REDUCTION = 98
+
+
+def artifacts_dir():
+    """`$LMF_ARTIFACTS_DIR`, else `<repo>/artifacts`."""
+    return Path(os.environ.get("LMF_ARTIFACTS_DIR", ROOT / "artifacts"))
+
+
+def missing(what, directory):
+    """An ArtifactError saying what is missing or unreadable and how to regenerate it."""
+    return ArtifactError(f"{what} in {directory}. Regenerate the artifacts with `{REGENERATE}` "
+                         f"(or `{REGENERATE} --quick` for a tiny version in under a minute).")
+
+
+def _read_csv(path, columns, directory):
+    path = Path(path)
+    if not path.is_file():
+        raise missing(f"`{path.name}` is missing", directory)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise missing(f"`{path.name}` is unreadable ({e})", directory) from e
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise missing(f"`{path.name}` lacks column(s) {absent}", directory)
+    return frame
+
+
+def read_results(directory):
+    """results.csv as a DataFrame (one row per dataset, model, method, reduction, seed)."""
+    frame = _read_csv(Path(directory) / "results.csv", RESULT_COLUMNS, directory)
+    if frame.empty:
+        raise missing("`results.csv` has no rows", directory)
+    return frame
+
+
+def read_schedules(directory):
+    return _read_csv(Path(directory) / "schedules.csv", SCHEDULE_COLUMNS, directory)
+
+
+def read_sweep_info(directory):
+    """sweep.json (command, quick, hardware), or {} when absent or unreadable."""
+    try:
+        return json.loads((Path(directory) / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def curve_path(directory, dataset, model, reduction, seed=0):
+    return Path(directory) / "curves" / f"{Cell(dataset, model, 'lmf', reduction, seed).id}.csv"
+
+
+def read_curve(directory, dataset, model, reduction, seed=0):
+    """The precomputed retraining curve (step, dev_accuracy, lr) or None when it was not written."""
+    path = curve_path(directory, dataset, model, reduction, seed)
+    try:
+        return _read_csv(path, ["step", "dev_accuracy", "lr"], directory)
+    except ArtifactError:
+        return None
+
+
+def model_path(directory, dataset, model, method="uncompressed", reduction=0):
+    """Where the sweep puts a seed-0 model: models/<dataset>-<model>-<method>[-R<r>]-s0."""
+    return Path(directory) / "models" / Cell(dataset, model, method, reduction if method != "uncompressed" else 0).id
+
+
+def load_saved(directory, dataset, model, method="uncompressed", reduction=0):
+    """lmf.artifacts.load_model on that path; ArtifactError (with the regenerate command) otherwise."""
+    path = model_path(directory, dataset, model, method, reduction)
+    if not path.exists():
+        raise missing(f"model `models/{path.name}` is missing", directory)
+    try:
+        return load_model(path)
+    except ArtifactError as e:
+        raise ArtifactError(f"{e}. Regenerate the artifacts with `{REGENERATE}`.") from e
+
+
+def shipped_reductions(directory, dataset, model, method="lmf"):
+    """Reductions R with a saved seed-0 `method` model under models/, ascending."""
+    prefix = f"{dataset}-{model}-{method}-R"
+    folder = Path(directory) / "models"
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        if path.is_dir() and path.name.startswith(prefix) and path.name.endswith("-s0"):
+            number = path.name[len(prefix):-len("-s0")]
+            if number.isdigit():
+                found.append(int(number))
+    return sorted(found)
+
+
+def pairs(results):
+    """(dataset, model) pairs present in results.csv, in file order."""
+    return list(dict.fromkeys(zip(results["dataset"], results["model"])))
+
+
+def summary_for(results, dataset, model):
+    """lmf.report.summarize restricted to one (dataset, model): mean over seeds, accuracy in %."""
+    sub = results[(results.dataset == dataset) & (results.model == model)]
+    if sub.empty:
+        return summarize(results).iloc[0:0]
+    return summarize(sub)
+
+
+def grid_reductions(summary, method="lmf"):
+    return sorted(int(r) for r in summary[summary.method == method].reduction_pct.unique())
+
+
+def row_of(summary, method, reduction=None):
+    rows = summary[summary.method == method]
+    if reduction is not None:
+        rows = rows[rows.reduction_pct == reduction]
+    return None if rows.empty else rows.iloc[0]
+
+
+# ---------------------------------------------------------------- the home page's selection
+
+@dataclass
+class Selection:
+    """What the reduction slider points at; accuracy in percent, None where unknown."""
+    kind: str  # "uncompressed" | "lmf" (precomputed, retrained) | "svd_only" (compressed, not retrained)
+    reduction: int
+    rank: int
+    params: int
+    size_bytes: float
+    accuracy: float = None
+    accuracy_before_retrain: float = None
+    latency_ms: float = None
+    latency_ratio: float = None
+    seeds: int = 1
+
+    @property
+    def label(self):
+        return {"uncompressed": "Uncompressed", "lmf": f"Online LMF, R={self.reduction}% (retrained)",
+                "svd_only": f"SVD only, R={self.reduction}% (not retrained)"}[self.kind]
+
+
+def precomputed_selection(summary, reduction):
+    """The Selection for R=0 (uncompressed) or an R of the LMF grid; None for any other R."""
+    if reduction == 0:
+        row, kind = row_of(summary, "uncompressed"), "uncompressed"
+    else:
+        row, kind = row_of(summary, "lmf", reduction), "lmf"
+    if row is None:
+        return None
+    rank = None if pd.isna(row["rank"]) else int(row["rank"])
+    before = row["accuracy_before_retrain"]
+    return Selection(kind, reduction, rank, int(row["params"]), float(row["size_bytes"]), float(row["accuracy"]),
+                     None if pd.isna(before) else float(before),
+                     None if pd.isna(row["latency_ms_b1"]) else float(row["latency_ms_b1"]),
+                     None if pd.isna(row["latency_ratio_b1"]) else float(row["latency_ratio_b1"]),
+                     int(row["seeds"]))
+
+
+def svd_only(saved, reduction, test_data=None):
+    """(compressed model, Selection) for an R the sweep did not retrain: lmf.compress.compress_model
+    on the uncompressed model (which is copied, never changed). Size is measured by saving it to a
+    temporary directory; accuracy is on `test_data`'s test split when given, else None."""
+    compressed = compress_model(saved.model, reduction)
+    size = saved_size(compressed, saved.vocab, saved.label_names)
+    acc = accuracy(compressed, test_data, "test") * 100 if test_data is not None else None
+    return compressed, Selection("svd_only", reduction, compressed.config["rank"], count_parameters(compressed),
+                                 float(size), acc, acc)
+
+
+def rank_for(saved_config, reduction):
+    """The rank k eq. (5) gives a V x d embedding at reduction R (R=0: no factorization, None)."""
+    if reduction == 0:
+        return None
+    return rank_for_fraction(fraction_for_reduction(reduction), saved_config["vocab_size"],
+                             saved_config["embed_dim"])
+
+
+def recommend(summary, tolerance_points):
+    """The smallest model (any method, any R) whose mean test accuracy is within `tolerance_points`
+    of the uncompressed model's; None when results lack an uncompressed row."""
+    base = row_of(summary, "uncompressed")
+    if base is None:
+        return None
+    ok = summary[summary.accuracy >= base["accuracy"] - tolerance_points]
+    return ok.sort_values(["size_bytes", "accuracy"], ascending=[True, False]).iloc[0]
+
+
+def describe(row):
+    """A method row's human name, e.g. 'Online LMF (proposed), R=90%'."""
+    name = METHOD_NAMES.get(row["method"], row["method"])
+    return f"{name}, R={int(row['reduction_pct'])}%" if row["method"] in ("lmf", "offline_svd") else name
+
+
+def results_table(summary):
+    """The summary as the home page's table: friendly column names and units."""
+    out = summary.copy()
+    out["method"] = out["method"].map(lambda m: METHOD_NAMES.get(m, m))
+    out["size_mb"] = out["size_bytes"] / 1e6
+    out = out[["method", "reduction_pct", "rank", "size_mb", "accuracy", "accuracy_std", "seeds",
+               "accuracy_before_retrain", "latency_ms_b1", "latency_ratio_b1"]]
+    return out.rename(columns={"reduction_pct": "R (%)", "rank": "rank k", "size_mb": "size (MB)",
+                               "accuracy": "test acc. (%)", "accuracy_std": "± std", "seeds": "seeds",
+                               "accuracy_before_retrain": "before retraining (%)",
+                               "latency_ms_b1": "ms / sentence", "latency_ratio_b1": "latency ratio"})
+
+
+def spectrum(model):
+    """Singular values of the model's V x d embedding matrix (descending) as a float tensor."""
+    return singular_values(model.embedding.weight_matrix())
+
+
+def energy_kept(values, k):
+    """Fraction of the squared singular values (the Frobenius energy) the top k keep."""
+    squares = np.asarray(values, dtype=np.float64) ** 2
+    return float(squares[:k].sum() / squares.sum()) if k else 1.0
+
+
+def zip_dir(path):
+    """A saved model directory as zip bytes (the home page's download)."""
+    buffer = io.BytesIO()
+    path = Path(path)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{path.name}/{file.relative_to(path)}")
+    return buffer.getvalue()
+
+
+def zip_model(model, vocab, label_names, name):
+    """Save a model with lmf.artifacts.save_model to a temporary directory and zip it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return zip_dir(save_model(Path(tmp) / name, model, vocab, label_names))
+
+
+# ---------------------------------------------------------------- data matching a saved model
+
+def evaluation_data(dataset, vocab, label_names, quick=False):
+    """The dataset with the saved model's vocabulary (so ids match the model). In quick artifacts
+    the sweep used the first examples only (lmf.sweep.QUICK); the same cut is applied here so the
+    numbers are comparable. Raises DataError when the data cannot be found."""
+    data = load_dataset(dataset)
+    if quick:
+        data = data.subset(QUICK["n_train"], QUICK["n_eval"])
+    if list(data.label_names) != list(label_names):
+        raise DataError(f"{dataset}: the data's labels do not match the saved model's")
+    return TextDataset(data.name, data.train, data.dev, data.test, data.label_names, vocab=vocab)
+
+
+def dev_subset(data, n):
+    """A copy of `data` whose dev split is its first n examples (live curves evaluate faster)."""
+    if n is None or n >= len(data.dev):
+        return data
+    dev = type(data.dev)(data.dev.texts[:n], data.dev.labels[:n])
+    return TextDataset(data.name, data.train, dev, data.test, data.label_names, vocab=data.vocab)
+
+
+# ---------------------------------------------------------------- playground
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    latency_ms: float
+    unknown: list
+    tokens: int
+    truncated: bool
+
+
+def predict_text(model, vocab, label_names, text):
+    """One sentence through lmf.metrics.classify, timed; unknown words and truncation reported.
+    Inputs longer than lmf.data.MAX_TOKENS tokens are cut there (the vocabulary's encode does it)."""
+    tokens = tokenize(text)
+    start = time.perf_counter()
+    label, confidence = classify(model, vocab, label_names, [text])[0]
+    latency = (time.perf_counter() - start) * 1000
+    unknown = list(dict.fromkeys(t for t in tokens[:MAX_TOKENS] if t not in vocab.stoi))
+    return Prediction(label, confidence, latency, unknown, len(tokens), len(tokens) > MAX_TOKENS)
+
+
+EXAMPLES = {
+    "sst2": ["a gorgeous , witty , seductive movie .",
+             "the plot is nothing but boilerplate clichés from start to finish .",
+             "it 's not a bad film , but it never quite finds its footing .",
+             "an utterly charming and hilarious film that reminds you why we go to the movies ."],
+    "clinc150": ["what is my checking account balance",
+                 "set an alarm for 7 am tomorrow",
+                 "how do i say thank you in french",
+                 "please book a table for four at an italian place tonight"],
+}
+
+
+# ---------------------------------------------------------------- live retraining
+
+def live_config(arch, steps, schedule="calr", eval_every=None, seed=0):
+    """lmf.train.retrain_recipe with a step budget: CALR or CLR with Adam as the sweep retrains,
+    or AdaGrad at a constant rate (Table 1's third schedule). Evaluates about 25 times per run."""
+    config = replace(retrain_recipe(arch), max_steps=int(steps), min_steps=0, seed=seed, device="cpu",
+                     eval_every=eval_every or max(1, int(steps) // 25))
+    if schedule == "adagrad":
+        from .sweep import ADAGRAD_LR
+        return replace(config, optimizer="adagrad", schedule="constant", lr_ub=ADAGRAD_LR)
+    return replace(config, schedule=schedule)
+
+
+class Throttle:
+    """ready() is True at most once per `interval` seconds (the live chart's redraw limit)."""
+
+    def __init__(self, interval=0.5):
+        self.interval, self.last, self.gaps = interval, None, []
+
+    def ready(self, force=False):
+        now = time.perf_counter()
+        if force or self.last is None or now - self.last >= self.interval:
+            if self.last is not None:
+                self.gaps.append(now - self.last)
+            self.last = now
+            return True
+        return False
+
+    @property
+    def max_gap(self):
+        return max(self.gaps, default=0.0)
+
+
+# ---------------------------------------------------------------- schedules page
+
+def schedule_frame(steps_per_epoch, epochs, lr_lb, lr_ub, step_size, decay, names=("clr", "calr")):
+    """Long-format DataFrame (step, epoch, schedule, lr) of lmf.schedules' schedules."""
+    total = max(1, int(steps_per_epoch * epochs))
+    rows = []
+    for name in names:
+        schedule = make_schedule(name, steps_per_epoch, lr_lb, lr_ub, step_size, decay)
+        rows += [{"step": i, "epoch": i / steps_per_epoch, "schedule": name.upper(), "lr": schedule(i)}
+                 for i in range(total + 1)]
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- section 4
+
+def measured_time_ratio(summary, method):
+    """T_Q / T_S estimated from measured latencies: the quantized model does the same FLOPs as the
+    uncompressed one, so the ratio of their latencies is the ratio of their times per FLOP.
+    None when the latencies were not measured."""
+    quant, base = row_of(summary, method), row_of(summary, "uncompressed")
+    if quant is None or base is None or pd.isna(quant["latency_ms_b1"]) or pd.isna(base["latency_ms_b1"]):
+        return None
+    return float(quant["latency_ms_b1"] / base["latency_ms_b1"])
+
+
+def section4(m, n, p, bits_quantized, bits_full=FULL_PRECISION_BITS, time_ratio=None):
+    """The paper's section 4 for one m x n layer at fraction p = 1 - R against b-bit quantization.
+
+    Returns k (eq. 5), F_Q and F_S (eq. 9-10), whether LMF does fewer FLOPs (eq. 11), is smaller
+    (eq. 8: p < B_Q/B_S) and is faster (eq. 15: p < T_Q/T_S, with T_Q/T_S measured or, if None,
+    assumed proportional to bits as the paper does), plus a one-line verdict."""
+    k = rank_for_fraction(p, m, n)
+    f_q, f_s = flops_dense(m, n), flops_factorized(m, n, k)
+    space_ratio = bits_quantized / bits_full
+    assumed = time_ratio is None
+    time_ratio = space_ratio if assumed else time_ratio
+    # eq. (13) exactly: F_Q T_Q > F_S T_S  <=>  F_Q / F_S > T_S / T_Q
+    faster_exact = f_q * time_ratio > f_s
+    out = {"k": k, "flops_quantized": f_q, "flops_lmf": f_s, "flop_ratio": f_s / f_q,
+           "fewer_flops": f_s < f_q, "space_ratio": space_ratio, "smaller": p < space_ratio,
+           "time_ratio": time_ratio, "time_ratio_assumed": assumed, "faster": p < time_ratio,
+           "faster_exact": faster_exact, "params_lmf": k * (m + n), "params_dense": m * n}
+    if out["smaller"] and out["faster"]:
+        verdict = f"LMF wins: smaller than {bits_quantized}-bit quantization and faster (p = {p:.2f} is below both ratios)."
+    elif out["smaller"]:
+        verdict = (f"LMF is smaller than {bits_quantized}-bit quantization but not guaranteed faster: "
+                   f"p = {p:.2f} is not below T_Q/T_S = {time_ratio:.2f}.")
+    elif out["faster"]:
+        verdict = (f"LMF is faster than {bits_quantized}-bit quantization but larger: "
+                   f"p = {p:.2f} is not below B_Q/B_S = {space_ratio:.2f}.")
+    else:
+        verdict = (f"{bits_quantized}-bit quantization wins on both size and speed at p = {p:.2f}; "
+                   f"compress harder (p below {min(space_ratio, time_ratio):.2f}).")
+    out["verdict"] = verdict
+    return out
+
+
+def clamp_reduction(reduction):
+    return max(0, min(MAX_REDUCTION, int(reduction)))
+
+
+
+def saved_size(model, vocab, label_names):
+    """Bytes on disk the model takes when saved with lmf.artifacts.save_model (to a temporary dir)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return size_on_disk(save_model(Path(tmp) / "m", model, vocab, label_names))

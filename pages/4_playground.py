@@ -1,0 +1,78 @@
+"""Playground: one sentence through every variant, side by side, with confidence and latency."""
+import streamlit as st
+
+import ui
+from lmf import studio
+from lmf.artifacts import ArtifactError
+from lmf.data import MAX_TOKENS
+
+st.title("Playground")
+st.caption("Type a sentence and compare the uncompressed model with its compressed versions.")
+
+dataset, model = st.session_state.get("dataset", studio.DEFAULT_DATASET), st.session_state.get("model", studio.DEFAULT_MODEL)
+directory = ui.art_dir()
+shipped = studio.shipped_reductions(directory, dataset, model)
+offline = studio.shipped_reductions(directory, dataset, model, "offline_svd")
+
+c1, c2 = st.columns([3, 1])
+examples = ["(type your own)"] + studio.EXAMPLES.get(dataset, [])
+example = c1.selectbox("Example", examples, key="pg_example")
+if shipped:
+    default = studio.DEFAULT_REDUCTION if studio.DEFAULT_REDUCTION in shipped else shipped[-1]
+    reduction = c2.select_slider("LMF reduction R (%)", shipped, value=default, key="pg_reduction")
+else:
+    reduction = None
+    c2.info("No retrained LMF model in artifacts/models.")
+text = st.text_area("Sentence", value="" if example == examples[0] else example, height=90, key=f"pg_text_{example}",
+                    placeholder="e.g. a gorgeous , witty , seductive movie .")
+
+if not text.strip():
+    st.info("Type a sentence above (or pick an example) to see what each model predicts.", icon="⌨️")
+    st.stop()
+
+try:
+    base = ui.saved(dataset, model)
+except ArtifactError as e:
+    ui.show_error(e)
+    st.stop()
+
+variants = [("Uncompressed", lambda: base.model)]
+if reduction is not None:
+    variants.append((f"Online LMF, R={reduction}%", lambda: ui.saved(dataset, model, "lmf", reduction).model))
+off_r = reduction if reduction in offline else (offline[-1] if offline else None)
+if off_r is not None:
+    variants.append((f"Offline SVD, R={off_r}%", lambda: ui.saved(dataset, model, "offline_svd", off_r).model))
+else:
+    variants.append(("Offline SVD", None))
+variants += [("16-bit", lambda: ui.quantized(dataset, model, 16)), ("8-bit", lambda: ui.quantized(dataset, model, 8))]
+
+cols = st.columns(len(variants))
+first = None
+for col, (name, get) in zip(cols, variants):
+    with col:
+        st.markdown(f"**{name}**")
+        if get is None:
+            st.caption("Not shipped: offline-SVD models are left out of artifacts/models to save space.")
+            continue
+        try:
+            pred = studio.predict_text(get(), base.vocab, base.label_names, text)
+        except ArtifactError as e:
+            ui.show_error(e)
+            continue
+        first = first or pred
+        st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident", delta_color="off")
+        st.caption(f"{pred.latency_ms:.2f} ms")
+
+if first is not None:
+    if first.truncated:
+        st.warning(f"The text has {first.tokens:,} tokens; the models read the first {MAX_TOKENS} "
+                   "(lmf.data.MAX_TOKENS) and ignore the rest.", icon="✂️")
+    if first.unknown:
+        shown = first.unknown[:40]
+        more = f" … and {len(first.unknown) - 40} more" if len(first.unknown) > 40 else ""
+        st.markdown("**Unknown words** (not in the training vocabulary, read as `<unk>`):")
+        st.text(", ".join(shown) + more)
+    else:
+        st.caption("Every word is in the vocabulary.")
+    st.caption("Latency is the wall time of one prediction (tokenize, pad, forward, softmax) on this server's CPU. "
+               "All variants share the uncompressed model's vocabulary.")

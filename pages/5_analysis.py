@@ -1,0 +1,65 @@
+"""Section 4, interactive: FLOPs of a factorized layer against a quantized one, and when LMF wins."""
+import streamlit as st
+
+import ui
+from lmf import studio
+from lmf.artifacts import ArtifactError
+
+st.title("Analysis: when is LMF smaller and faster than quantization?")
+st.caption("The paper's section 4 for one m x n layer: LMF replaces W (m x n) by W_a (m x k) W_b (k x n) at full "
+           "precision; quantization keeps W and stores each weight in B_Q instead of B_S bits.")
+
+dataset, model = st.session_state.get("dataset", studio.DEFAULT_DATASET), st.session_state.get("model", studio.DEFAULT_MODEL)
+defaults = {"m": 16000, "n": 300}
+try:
+    config = ui.saved(dataset, model).config
+    defaults = {"m": int(config["vocab_size"]), "n": int(config["embed_dim"])}
+except (ArtifactError, KeyError):  # no model: the generic sizes still make the analysis usable
+    pass
+
+c1, c2, c3 = st.columns(3)
+m = c1.number_input("m (rows: vocabulary size)", 2, 10_000_000, defaults["m"], key="an_m")
+n = c2.number_input("n (columns: embedding width)", 2, 100_000, defaults["n"], key="an_n")
+reduction = c3.slider("Reduction R (%)", 1, studio.MAX_REDUCTION, 90, key="an_reduction")
+p = 1 - reduction / 100
+c4, c5, c6 = st.columns(3)
+bits_s = c4.select_slider("B_S: full-precision bits", [16, 32, 64], value=32, key="an_bs")
+bits_q = c5.select_slider("B_Q: quantized bits", [2, 4, 8, 16], value=8, key="an_bq")
+
+results = ui.cached_results_quiet()
+summary = studio.summary_for(results, dataset, model) if results is not None else None
+measured = studio.measured_time_ratio(summary, f"quant{bits_q}") if summary is not None and bits_q in (8, 16) else None
+source = c6.radio("T_Q / T_S from", ["measured latencies", "bits (the paper's assumption)"],
+                  index=0 if measured is not None else 1, key="an_source")
+time_ratio = measured if source == "measured latencies" and measured is not None else None
+if source == "measured latencies" and measured is None:
+    st.info(f"No measured latency for {bits_q}-bit {ui.model_name(model)} on {ui.dataset_name(dataset)} in results.csv; "
+            "using T_Q/T_S = B_Q/B_S.")
+
+try:
+    a = studio.section4(int(m), int(n), p, bits_q, bits_s, time_ratio)
+except ValueError as e:
+    st.error(str(e))
+    st.stop()
+
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Rank k (eq. 5)", a["k"])
+k2.metric("F_Q, quantized (eq. 9)", f"{a['flops_quantized']:,}")
+k3.metric("F_S, LMF (eq. 10)", f"{a['flops_lmf']:,}", f"{100 * a['flop_ratio']:.1f} % of F_Q", delta_color="off")
+k4.metric("Weights kept", f"{a['params_lmf']:,}", f"p = {p:.2f} of {a['params_dense']:,}", delta_color="off")
+
+yes = lambda ok: "✅ yes" if ok else "❌ no"
+st.markdown(f"""
+| Condition | Inequality | Values | Holds |
+|---|---|---|---|
+| Fewer FLOPs (eq. 11) | F_S < F_Q | {a['flops_lmf']:,} < {a['flops_quantized']:,} | {yes(a['fewer_flops'])} |
+| Smaller (eq. 8) | p < B_Q / B_S | {p:.3f} < {a['space_ratio']:.3f} | {yes(a['smaller'])} |
+| Faster (eq. 15) | p < T_Q / T_S | {p:.3f} < {a['time_ratio']:.3f} ({'assumed = B_Q/B_S' if a['time_ratio_assumed'] else 'measured'}) | {yes(a['faster'])} |
+| Faster, exact (eq. 13) | F_Q T_Q > F_S T_S | {a['flops_quantized'] * a['time_ratio']:,.0f} > {a['flops_lmf']:,} | {yes(a['faster_exact'])} |
+""")
+(st.success if a["smaller"] and a["faster"] else st.warning)(a["verdict"])
+if a["time_ratio_assumed"] is False:
+    st.caption(f"T_Q / T_S = {a['time_ratio']:.2f} is the measured latency of the {bits_q}-bit {ui.model_name(model)} "
+               "divided by the uncompressed model's (results.csv): both do the same FLOPs, so the ratio of their "
+               "times is the ratio of their times per FLOP. Measured on this machine's CPU with PyTorch's dynamic "
+               "quantization; a ratio near 1 means quantization buys little speed here.")

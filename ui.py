@@ -1,0 +1,198 @@
+"""Streamlit glue shared by app.py and pages/: cached loaders, the dataset/model selection, error boxes.
+
+Every cached function takes the artifacts directory and a file stamp (mtime) as arguments, so a
+regenerated artifact is picked up and tests with different artifact folders never share entries.
+Cached models (st.cache_resource) are shared by every session and are never changed: compression
+and quantization (lmf.compress, lmf.quantize) return copies, and training runs on such a copy.
+The logic itself lives in lmf.studio; nothing here computes a result.
+"""
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from lmf import studio
+from lmf.artifacts import ArtifactError
+from lmf.data import DataError
+from lmf.quantize import quantize_model
+from lmf.report import DATASET_NAMES, MODEL_NAMES
+from lmf.sweep import DATASETS, MODELS
+
+
+def art_dir():
+    return str(studio.artifacts_dir())
+
+
+def stamp(path):
+    """mtime of a file or directory (0 when absent): part of every cache key."""
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def show_error(error):
+    """A red box with what is missing or wrong and, for artifacts, the command that regenerates them."""
+    st.error(str(error), icon="⚠️")
+    if isinstance(error, ArtifactError):
+        st.caption("To regenerate everything the app reads:")
+        st.code(studio.REGENERATE, language="bash")
+
+
+# ---------------------------------------------------------------- cached loaders
+
+@st.cache_data(show_spinner=False)
+def _results(directory, _stamp):
+    return studio.read_results(directory)
+
+
+def results():
+    """results.csv, or None after showing what is missing."""
+    directory = art_dir()
+    try:
+        return _results(directory, stamp(Path(directory) / "results.csv"))
+    except ArtifactError as e:
+        show_error(e)
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def _schedules(directory, _stamp):
+    return studio.read_schedules(directory)
+
+
+def schedules():
+    directory = art_dir()
+    try:
+        return _schedules(directory, stamp(Path(directory) / "schedules.csv"))
+    except ArtifactError as e:
+        show_error(e)
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def curve(directory, dataset, model, reduction, _stamp):
+    return studio.read_curve(directory, dataset, model, reduction)
+
+
+def precomputed_curve(dataset, model, reduction):
+    directory = art_dir()
+    return curve(directory, dataset, model, reduction,
+                 stamp(studio.curve_path(directory, dataset, model, reduction)))
+
+
+def sweep_info():
+    return studio.read_sweep_info(art_dir())
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _saved(directory, dataset, model, method, reduction, _stamp):
+    return studio.load_saved(directory, dataset, model, method, reduction)
+
+
+def saved(dataset, model, method="uncompressed", reduction=0):
+    """A cached lmf.artifacts.SavedModel; raises ArtifactError (callers show it)."""
+    directory = art_dir()
+    path = studio.model_path(directory, dataset, model, method, reduction)
+    return _saved(directory, dataset, model, method, reduction, stamp(path / "manifest.json"))
+
+
+@st.cache_resource(show_spinner="Quantizing…", max_entries=16)
+def _quantized(directory, dataset, model, bits, _stamp):
+    return quantize_model(_saved(directory, dataset, model, "uncompressed", 0, _stamp).model, bits)
+
+
+def quantized(dataset, model, bits):
+    """lmf.quantize.quantize_model on the cached uncompressed model (a copy; cached too)."""
+    directory = art_dir()
+    path = studio.model_path(directory, dataset, model)
+    return _quantized(directory, dataset, model, bits, stamp(path / "manifest.json"))
+
+
+@st.cache_resource(show_spinner="Loading data…", max_entries=8)
+def _eval_data(directory, dataset, model, quick, _stamp):
+    base = _saved(directory, dataset, model, "uncompressed", 0, _stamp)
+    return studio.evaluation_data(dataset, base.vocab, base.label_names, quick)
+
+
+def eval_data(dataset, model):
+    """The dataset encoded with the uncompressed model's vocabulary, or None when it cannot be
+    found (no LMF_DATA_DIR and no Hub access). The compressed models share that vocabulary."""
+    directory = art_dir()
+    path = studio.model_path(directory, dataset, model)
+    try:
+        return _eval_data(directory, dataset, model, bool(sweep_info().get("quick")),
+                          stamp(path / "manifest.json"))
+    except (DataError, OSError, ImportError):
+        return None
+
+
+@st.cache_resource(show_spinner="Compressing with SVD…", max_entries=32)
+def _svd_only(directory, dataset, model, reduction, with_accuracy, _stamp):
+    base = _saved(directory, dataset, model, "uncompressed", 0, _stamp)
+    data = _eval_data(directory, dataset, model, bool(studio.read_sweep_info(directory).get("quick")),
+                      _stamp) if with_accuracy else None
+    return studio.svd_only(base, reduction, data)
+
+
+def svd_only(dataset, model, reduction):
+    """(compressed model, Selection) for an R off the grid; accuracy only when the data is available."""
+    directory = art_dir()
+    path = studio.model_path(directory, dataset, model)
+    with_accuracy = eval_data(dataset, model) is not None
+    return _svd_only(directory, dataset, model, reduction, with_accuracy, stamp(path / "manifest.json"))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _spectrum(directory, dataset, model, _stamp):
+    return studio.spectrum(_saved(directory, dataset, model, "uncompressed", 0, _stamp).model).numpy()
+
+
+def spectrum(dataset, model):
+    directory = art_dir()
+    path = studio.model_path(directory, dataset, model)
+    return np.asarray(_spectrum(directory, dataset, model, stamp(path / "manifest.json")))
+
+
+# ---------------------------------------------------------------- the shared selection
+
+def dataset_name(name):
+    return DATASET_NAMES.get(name, name)
+
+
+def model_name(name):
+    return MODEL_NAMES.get(name, name)
+
+
+def choose_dataset_model(results_frame=None, where=st.sidebar):
+    """Dataset and model selectboxes (in the sidebar; kept across pages). Options come from
+    results.csv when it is readable, else from the sweep's full list."""
+    if results_frame is not None:
+        available = studio.pairs(results_frame)
+    else:
+        available = [(d, m) for d in DATASETS for m in MODELS]
+    datasets = list(dict.fromkeys(d for d, _ in available))
+    dataset = where.selectbox("Dataset", datasets, format_func=dataset_name, key="dataset",
+                              index=datasets.index(studio.DEFAULT_DATASET) if studio.DEFAULT_DATASET in datasets else 0)
+    models = [m for d, m in available if d == dataset]
+    if st.session_state.get("model") not in models:
+        st.session_state.pop("model", None)
+    model = where.selectbox("Model", models, format_func=model_name, key="model",
+                            index=models.index(studio.DEFAULT_MODEL) if studio.DEFAULT_MODEL in models else 0)
+    return dataset, model
+
+
+def quick_notice():
+    if sweep_info().get("quick"):
+        st.info("These artifacts come from the **quick** sweep (tiny data, a few training steps): the numbers "
+                f"show how the app works, not how well LMF works. Run `{studio.REGENERATE}` for the real ones.",
+                icon="ℹ️")
+
+
+def cached_results_quiet():
+    """results.csv or None, without showing an error (the sidebar's selectors fall back to defaults)."""
+    directory = art_dir()
+    try:
+        return _results(directory, stamp(Path(directory) / "results.csv"))
+    except ArtifactError:
+        return None
