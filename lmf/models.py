@@ -116,7 +116,7 @@ def default_config(arch, vocab_size, num_classes, embed_dim=None):
     if arch == "dan":
         return {"arch": "dan", "vocab_size": vocab_size, "num_classes": num_classes,
                 "embed_dim": embed_dim or 300, "rank": None, "hidden": [1024, 512], "dropout": 0.4,
-                "word_dropout": 0.3}
+                "word_dropout": 0.0}
     if arch == "lstm":
         return {"arch": "lstm", "vocab_size": vocab_size, "num_classes": num_classes,
                 "embed_dim": embed_dim or 100, "rank": None, "hidden": 256, "dropout": 0.4}
