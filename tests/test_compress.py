@@ -1,0 +1,200 @@
+"""lmf.compress: eq. (5), the truncated SVD, online compression of a model and offline SVD."""
+import copy
+
+import pytest
+import torch
+
+from lmf.compress import (compress_model, factorize, fraction_for_reduction, offline_dim,
+                          offline_model, project_vectors, rank_for_fraction, singular_values)
+from lmf.models import FactorizedEmbedding, build_model, default_config
+
+# ---------------------------------------------------------------- eq. (5)
+
+
+def test_rank_for_fraction_paper_example():
+    """k = floor(p m n / (m + n)) = floor(0.1 * 14818 * 300 / 15118) = floor(444540 / 15118)
+    = floor(29.40) = 29."""
+    assert rank_for_fraction(0.1, 14818, 300) == 29
+
+
+def test_rank_keeps_at_most_fraction_p():
+    """k (m + n) <= p m n < (k + 1)(m + n): the largest rank within the budget. For p = 0.5,
+    m = 1000, n = 300: p m n = 150,000; 150,000 / 1,300 = 115.38 -> k = 115, and
+    115 * 1300 = 149,500 <= 150,000 < 116 * 1300 = 150,800."""
+    k = rank_for_fraction(0.5, 1000, 300)
+    assert k == 115
+    assert k * 1300 <= 150_000 < (k + 1) * 1300
+
+
+@pytest.mark.parametrize("p", [0, 1, -0.1, 1.5])
+def test_rank_for_fraction_rejects_p_outside_open_interval(p):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        rank_for_fraction(p, 100, 10)
+
+
+def test_rank_for_fraction_rejects_rank_zero():
+    """p = 0.001, m = n = 10: 0.001 * 100 / 20 = 0.005 -> k = 0 < 1. The message gives the smallest
+    workable p, (m + n) / (m n) = 20 / 100 = 0.2."""
+    with pytest.raises(ValueError, match=r"k=0 < 1.*0\.2"):
+        rank_for_fraction(0.001, 10, 10)
+
+
+@pytest.mark.parametrize("reduction, p", [(90, 0.1), (50, 0.5), (10, 0.9), ("70", 0.3), (99.5, 0.005)])
+def test_fraction_for_reduction(reduction, p):
+    """p = 1 - R / 100, exactly the decimal value (R = 90 gives 0.1, not 0.0999...)."""
+    assert fraction_for_reduction(reduction) == p
+
+
+@pytest.mark.parametrize("bad", [0, 100, -5, 120, "abc", None])
+def test_fraction_for_reduction_errors(bad):
+    with pytest.raises(ValueError, match="reduction"):
+        fraction_for_reduction(bad)
+
+
+@pytest.mark.parametrize("reduction, d, dim", [(90, 300, 30), (90, 100, 10), (50, 300, 150),
+                                               (70, 300, 90), (98, 300, 6), (99.9, 100, 1)])
+def test_offline_dim(reduction, d, dim):
+    """floor(p d): 0.1 * 300 = 30, 0.1 * 100 = 10, 0.5 * 300 = 150, 0.3 * 300 = 90,
+    0.02 * 300 = 6, and at least 1 (0.001 * 100 = 0.1 -> 1)."""
+    assert offline_dim(reduction, d) == dim
+
+
+def test_rank_for_reduction_90_of_square_matrix():
+    """R = 90 of a 300 x 300 matrix: 0.1 * 90,000 / 600 = 15 exactly, so no float noise may give 14."""
+    assert rank_for_fraction(fraction_for_reduction(90), 300, 300) == 15
+
+
+# ---------------------------------------------------------------- factorize
+
+
+def test_factorize_is_best_rank_k_approximation():
+    """Eckart-Young: ||W - W_a W_b||_F^2 = s_4^2 + ... + s_8^2 for k = 3 of a 12 x 8 matrix, and
+    the product's singular values are s_1..s_3."""
+    W = torch.randn(12, 8, dtype=torch.float64).float()
+    s = torch.linalg.svdvals(W)
+    W_a, W_b = factorize(W, 3)
+    assert W_a.shape == (12, 3) and W_b.shape == (3, 8)
+    error = ((W - W_a @ W_b) ** 2).sum()
+    assert error.item() == pytest.approx((s[3:] ** 2).sum().item(), rel=1e-4)
+    assert torch.allclose(torch.linalg.svdvals(W_a @ W_b)[:3], s[:3], atol=1e-4)
+
+
+def test_factorize_wa_has_orthonormal_columns():
+    W_a, _ = factorize(torch.randn(20, 6), 4)
+    assert torch.allclose(W_a.T @ W_a, torch.eye(4), atol=1e-5)
+
+
+def test_factorize_full_rank_reconstructs():
+    W = torch.randn(9, 5)
+    W_a, W_b = factorize(W, 5)
+    assert torch.allclose(W_a @ W_b, W, atol=1e-5)
+
+
+def test_factorize_randomized_close_to_exact():
+    """A rank-5 40 x 20 matrix plus noise of size 1e-3: the randomized top-5 factors reproduce the
+    exact truncated SVD's product to well under 1 % relative error."""
+    low_rank = torch.randn(40, 5) @ torch.randn(5, 20)
+    W = low_rank + 1e-3 * torch.randn(40, 20)
+    exact = torch.matmul(*factorize(W, 5))
+    approx = torch.matmul(*factorize(W, 5, randomized=True))
+    assert (torch.linalg.norm(approx - exact) / torch.linalg.norm(exact)).item() < 1e-2
+
+
+@pytest.mark.parametrize("k", [0, 6])
+def test_factorize_rank_out_of_range(k):
+    with pytest.raises(ValueError, match="rank"):
+        factorize(torch.randn(10, 5), k)
+
+
+def test_singular_values():
+    assert torch.allclose(singular_values(torch.diag(torch.tensor([3.0, -2.0]))), torch.tensor([3.0, 2.0]))
+
+
+# ---------------------------------------------------------------- compress_model
+
+
+def small(arch, vocab=50, dim=16):
+    return build_model(default_config(arch, vocab, 3, embed_dim=dim)).eval()
+
+
+IDS = torch.tensor([[2, 3, 4, 5], [6, 7, 0, 0], [9, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("arch", ["dan", "lstm"])
+def test_full_rank_factorization_gives_same_logits(arch):
+    """k = min(V, d) = 16 (eq. 5 cannot reach full rank, so built directly): W_a W_b = W up to
+    rounding, so the factorized model's logits equal the original's."""
+    model = small(arch)
+    W = model.embedding.weight_matrix()
+    W_a, W_b = factorize(W, min(W.shape))
+    factorized = copy.deepcopy(model)
+    factorized.embedding = FactorizedEmbedding(50, 16, 16)
+    with torch.no_grad():
+        factorized.embedding.table.weight.copy_(W_a)
+        factorized.embedding.project.weight.copy_(W_b.T)
+    with torch.no_grad():
+        assert torch.allclose(factorized(IDS), model(IDS), atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["dan", "lstm"])
+def test_compress_model_copy_semantics(arch):
+    """R = 50 of a 50 x 16 embedding: p = 0.5, k = floor(0.5 * 800 / 66) = floor(6.06) = 6, so the
+    factors hold 6 * 66 = 396 <= 400 weights. The original is untouched and every other weight
+    is copied unchanged; the new embedding is the best rank-6 approximation of W."""
+    model = small(arch)
+    before = copy.deepcopy(model.state_dict())
+    compressed = compress_model(model, 50)
+    assert compressed.config["rank"] == 6 and model.config["rank"] is None
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert isinstance(model.embedding.table, torch.nn.Embedding) and not hasattr(model.embedding, "project")
+    new = compressed.state_dict()
+    others = [k for k in before if not k.startswith("embedding.")]
+    assert others and all(torch.equal(before[k], new[k]) for k in others)
+    emb = compressed.embedding
+    assert emb.table.weight.numel() + emb.project.weight.numel() == 396
+    W = before["embedding.table.weight"]
+    best = torch.matmul(*factorize(W, 6))
+    assert torch.allclose(emb.weight_matrix(), best, atol=1e-5)
+    assert compressed(IDS).shape == (3, 3)
+
+
+def test_compress_factorized_model_recompresses_product():
+    """A rank-6 model compressed by R = 90: W_a W_b (50 x 16) gets k = floor(0.1 * 800 / 66) = 1."""
+    once = compress_model(small("dan"), 50)
+    twice = compress_model(once, 90)
+    assert twice.config["rank"] == 1
+    assert torch.allclose(twice.embedding.weight_matrix(),
+                          torch.matmul(*factorize(once.embedding.weight_matrix(), 1)), atol=1e-5)
+
+
+def test_compress_model_rejects_bad_reduction():
+    with pytest.raises(ValueError):
+        compress_model(small("dan"), 120)
+
+
+# ---------------------------------------------------------------- offline SVD
+
+
+def test_offline_dan_r90_is_30_dimensional():
+    """DAN-RAND's 300 dimensions at R = 90: floor(0.1 * 300) = 30, a plain dense table."""
+    model = offline_model("dan", 40, 2, 90)
+    assert model.config["embed_dim"] == 30 and model.config["rank"] is None
+    assert model.embedding.table.weight.shape == (40, 30)
+    assert model.layers[0].in_features == 30
+
+
+def test_offline_lstm_projects_vectors():
+    """LSTM with 100-d vectors at R = 90: floor(0.1 * 100) = 10 dimensions, holding W V_10, whose
+    singular values are W's ten largest (the projection keeps the top of the spectrum)."""
+    vectors = torch.randn(60, 100)
+    model = offline_model("lstm", 60, 2, 90, vectors=vectors)
+    table = model.embedding.table.weight.detach()
+    assert table.shape == (60, 10) and model.config["embed_dim"] == 10
+    assert torch.allclose(torch.linalg.svdvals(table), torch.linalg.svdvals(vectors)[:10], atol=1e-3)
+    assert torch.allclose(project_vectors(vectors, 10), table, atol=1e-5)
+
+
+def test_offline_lstm_without_vectors_uses_default_width():
+    """LSTM default 100 dimensions at R = 50: floor(0.5 * 100) = 50."""
+    assert offline_model("lstm", 10, 2, 50).config["embed_dim"] == 50

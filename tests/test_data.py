@@ -1,0 +1,254 @@
+"""lmf.data: reading splits, every bad input as a DataError naming the file, tokenisation, the
+vocabulary, padded batches and GloVe vectors."""
+import sys
+
+import pytest
+import torch
+
+from conftest import write_split
+from lmf.data import (PAD, PAD_ID, UNK, UNK_ID, DataError, Vocab, default_vectors_path, load_dataset,
+                      load_directory, load_vectors, pad_batch, tokenize)
+
+GOOD = [("good movie", 1), ("bad movie", 0)]
+
+
+def make_dir(tmp_path, train=GOOD, dev=GOOD, test=GOOD, header=("sentence", "label")):
+    for name, rows in (("train", train), ("dev", dev), ("test", test)):
+        if rows is not None:
+            write_split(tmp_path / f"{name}.tsv", header, rows)
+    return tmp_path
+
+
+# ---------------------------------------------------------------- named datasets
+
+def test_sst2_sizes_and_labels(sst2):
+    """The data README: 67,349 training phrases, 872 dev and 1,821 test sentences; labels 0/1
+    become ids 0/1 named negative/positive."""
+    assert (len(sst2.train), len(sst2.dev), len(sst2.test)) == (67_349, 872, 1_821)
+    assert sst2.label_names == ["negative", "positive"]
+    assert set(sst2.train.labels) == {0, 1}
+    assert sst2.train.texts[0] == "hide new secretions from the parental units"
+    assert sst2.train.labels[0] == 0
+
+
+def test_sst2_sentences_training_split(data_dir):
+    """sst2_train='sentences' swaps in the 6,920 full training sentences; dev/test unchanged."""
+    data = load_dataset("sst2", sst2_train="sentences")
+    assert (len(data.train), len(data.dev), len(data.test)) == (6_920, 872, 1_821)
+
+
+def test_clinc150_sizes_and_labels(data_dir):
+    """15,000 / 3,000 / 4,500 examples of 150 intents, named in alphabetical order."""
+    data = load_dataset("clinc150")
+    assert (len(data.train), len(data.dev), len(data.test)) == (15_000, 3_000, 4_500)
+    assert len(data.label_names) == 150
+    assert data.label_names == sorted(data.label_names)
+    assert data.label_names[data.train.labels[0]] == "translate"  # first row of train.tsv
+
+
+def test_named_dataset_from_data_dir_argument(data_dir, monkeypatch):
+    """An explicit data_dir works without the environment variable."""
+    monkeypatch.delenv("LMF_DATA_DIR")
+    assert len(load_dataset("sst2", data_dir=data_dir).dev) == 872
+
+
+def test_hub_fallback_without_datasets_is_a_clear_error(monkeypatch):
+    """No LMF_DATA_DIR and no `datasets` package (None in sys.modules makes the import fail even
+    where it is installed): a DataError telling the user both ways out."""
+    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    with pytest.raises(DataError, match="LMF_DATA_DIR") as err:
+        load_dataset("sst2")
+    assert "datasets" in str(err.value)
+
+
+def test_unknown_name_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="nor a directory"):
+        load_dataset(str(tmp_path / "nope"))
+
+
+def test_subset_takes_first_examples_and_rebuilds_vocab(sst2):
+    """subset(200, 50): 200 training, 50 dev and 50 test examples; its vocabulary comes from those
+    200 phrases only, so it is much smaller than the full one."""
+    small = sst2.subset(200, 50)
+    assert (len(small.train), len(small.dev), len(small.test)) == (200, 50, 50)
+    assert small.train.texts == sst2.train.texts[:200]
+    assert len(small.vocab) < len(sst2.vocab) / 10
+
+
+# ---------------------------------------------------------------- directories and bad input
+
+def test_directory_of_tsv_files(tmp_path):
+    data = load_directory(make_dir(tmp_path), name="mine")
+    assert data.name == "mine"
+    assert data.train.texts == ["good movie", "bad movie"]
+    assert data.train.labels == [1, 0]
+    assert data.label_names == ["0", "1"]
+
+
+def test_directory_of_csv_files_with_quoted_commas(tmp_path):
+    """CSV goes through the csv module, so a quoted comma stays inside the text; string labels
+    are sorted alphabetically into ids: neg -> 0, pos -> 1."""
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"{split}.csv").write_text('text,label\n"good, really good",pos\nbad,neg\n',
+                                               encoding="utf-8")
+    data = load_dataset(str(tmp_path))
+    assert data.train.texts == ["good, really good", "bad"]
+    assert data.label_names == ["neg", "pos"]
+    assert data.train.labels == [1, 0]
+
+
+def test_integer_labels_sort_numerically(tmp_path):
+    """Labels 2, 10, 1 sort as numbers (1, 2, 10), not as strings (1, 10, 2)."""
+    rows = [("a", 2), ("b", 10), ("c", 1)]
+    data = load_directory(make_dir(tmp_path, rows, rows, rows))
+    assert data.label_names == ["1", "2", "10"]
+    assert data.train.labels == [1, 2, 0]
+
+
+def test_missing_split_file_names_directory_and_split(tmp_path):
+    make_dir(tmp_path, test=None)
+    with pytest.raises(DataError, match="missing test split") as err:
+        load_directory(tmp_path)
+    assert str(tmp_path) in str(err.value)
+
+
+def test_missing_label_column_names_file(tmp_path):
+    make_dir(tmp_path, header=("sentence", "score"))
+    with pytest.raises(DataError, match="no label column") as err:
+        load_directory(tmp_path)
+    assert "train.tsv" in str(err.value)
+
+
+def test_missing_text_column_names_file(tmp_path):
+    make_dir(tmp_path, header=("words", "label"))
+    with pytest.raises(DataError, match="no text column") as err:
+        load_directory(tmp_path)
+    assert "train.tsv" in str(err.value)
+
+
+def test_empty_split_names_file(tmp_path):
+    make_dir(tmp_path, dev=[])
+    with pytest.raises(DataError, match="empty") as err:
+        load_directory(tmp_path)
+    assert "dev.tsv" in str(err.value)
+
+
+def test_file_without_header_names_file(tmp_path):
+    make_dir(tmp_path)
+    (tmp_path / "test.tsv").write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match="test.tsv"):
+        load_directory(tmp_path)
+
+
+def test_short_line_names_file_and_line(tmp_path):
+    make_dir(tmp_path)
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\ngood\t1\nno label here\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"train.tsv: line 3"):
+        load_directory(tmp_path)
+
+
+def test_label_unseen_in_training_names_file(tmp_path):
+    """Train has labels {0, 1}; a 2 in test cannot be mapped to an output of the model."""
+    make_dir(tmp_path, test=[("great", 2), ("bad", 0)])
+    with pytest.raises(DataError, match=r"\['2'\]") as err:
+        load_directory(tmp_path)
+    assert "test.tsv" in str(err.value)
+
+
+# ---------------------------------------------------------------- tokens and vocabulary
+
+@pytest.mark.parametrize("text, tokens", [
+    ("", []),
+    ("   \t\n", []),
+    ("A GORGEOUS , witty movie .", ["a", "gorgeous", ",", "witty", "movie", "."]),
+    ("it 's not bad , is n't it", ["it", "'s", "not", "bad", ",", "is", "n't", "it"]),
+    ("re-imagining", ["re-imagining"]),
+    # NFKC: full-width letters and the fi ligature become plain ASCII
+    ("\uff28\uff25\uff2c\uff2c\uff2f \ufb01ne", ["hello", "fine"]),
+    # a combining accent composes into the same token as the precomposed letter
+    ("cafe\u0301 caf\u00e9", ["caf\u00e9", "caf\u00e9"]),
+    ("wow!!", ["wow", "!", "!"]),
+    ("\U0001F600 ok", ["\U0001F600", "ok"]),
+])
+def test_tokenize(text, tokens):
+    assert tokenize(text) == tokens
+
+
+def test_tokenize_accepts_non_strings():
+    assert tokenize(42) == ["42"]
+
+
+def test_vocab_from_training_split_only(toy):
+    """Training counts: film 2, movie 2, then awful, bad, good, great once each; most frequent
+    first, ties alphabetical, after <pad> (0) and <unk> (1). Dev/test words never enter."""
+    assert toy.vocab.itos == [PAD, UNK, "film", "movie", "awful", "bad", "good", "great"]
+    assert toy.vocab.counts == [0, 0, 2, 2, 1, 1, 1, 1]
+    assert toy.vocab.encode("great film , fantastic") == [7, 2, UNK_ID, UNK_ID]
+    assert toy.vocab.unknown_words("great fantastic film") == ["fantastic"]
+
+
+def test_vocab_of_sst2_ignores_dev_and_test(sst2):
+    train_words = {t for text in sst2.train.texts for t in tokenize(text)}
+    assert set(sst2.vocab.itos[2:]) == train_words
+    dev_only = {t for text in sst2.dev.texts for t in tokenize(text)} - train_words
+    assert dev_only and not dev_only & set(sst2.vocab.stoi)
+
+
+def test_vocab_min_count_and_max_tokens():
+    vocab = Vocab.build(["a a b", "a c"], min_count=2)
+    assert vocab.itos == [PAD, UNK, "a"]
+    assert vocab.encode("a b a a", max_tokens=2) == [2, UNK_ID]
+
+
+def test_pad_batch_pads_and_handles_empty():
+    """Rows [5, 6, 7], [8] and [] pad to width 3 with PAD_ID; all-empty input still has width 1."""
+    ids, lengths = pad_batch([[5, 6, 7], [8], []])
+    assert ids.tolist() == [[5, 6, 7], [8, 0, 0], [0, 0, 0]]
+    assert lengths.tolist() == [3, 1, 0]
+    ids, lengths = pad_batch([[]])
+    assert ids.shape == (1, 1) and ids.item() == PAD_ID
+
+
+def test_encoded_split(toy):
+    ids, lengths, labels = toy.encoded("dev")
+    assert ids.tolist() == [[6, 2], [5, 2]]  # good film, bad film
+    assert labels.tolist() == [1, 0]
+
+
+# ---------------------------------------------------------------- vectors
+
+def test_load_vectors_tiny_glove_file(tmp_path):
+    """A 3-d GloVe file: `good` and `movie` are in the vocabulary, `new york` (a word containing a
+    space, as in glove.840B) too, `unused` is not; `zzz` has no vector. Coverage counts real words
+    only: 3 of {good, movie, new york, zzz} = 0.75. The PAD row is zero; zzz gets a random row."""
+    path = tmp_path / "vec.txt"
+    path.write_text("good 1 2 3\nunused 9 9 9\nnew york 0.5 -0.5 0.25\nmovie -1 0 1\n", encoding="utf-8")
+    vocab = Vocab([PAD, UNK, "good", "movie", "new york", "zzz"], [0, 0, 3, 2, 1, 1])
+    matrix, coverage = load_vectors(path, vocab)
+    assert matrix.shape == (6, 3)
+    assert matrix[2].tolist() == [1, 2, 3]
+    assert matrix[3].tolist() == [-1, 0, 1]
+    assert matrix[4].tolist() == [0.5, -0.5, 0.25]
+    assert coverage == pytest.approx(0.75)
+    assert matrix[PAD_ID].abs().sum() == 0
+    assert matrix[5].abs().sum() > 0
+    again, _ = load_vectors(path, vocab)
+    assert torch.equal(matrix, again)  # the random rows are seeded
+
+
+def test_load_vectors_errors(tmp_path):
+    vocab = Vocab([PAD, UNK, "a"], [0, 0, 1])
+    with pytest.raises(DataError, match="not found"):
+        load_vectors(tmp_path / "missing.txt", vocab)
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match="empty"):
+        load_vectors(tmp_path / "empty.txt", vocab)
+
+
+def test_shared_glove_subset_covers_sst2(sst2, data_dir):
+    """The shared 100-d subset covers most of the SST-2 training vocabulary (README: 89.5% of its
+    distinct tokens over all splits)."""
+    matrix, coverage = load_vectors(default_vectors_path(), sst2.vocab)
+    assert matrix.shape == (len(sst2.vocab), 100)
+    assert 0.8 < coverage < 1.0

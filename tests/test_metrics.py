@@ -1,0 +1,94 @@
+"""lmf.metrics: FLOPs (eq. 9, 10), latency, bytes on disk, predictions and accuracy."""
+import math
+
+import pytest
+import torch
+
+from lmf.metrics import (accuracy, classify, count_parameters, flops_dense, flops_factorized,
+                         measure_latency, predict, size_on_disk)
+from lmf.models import build_model, default_config
+
+
+def test_flops_dense_eq9():
+    """(2m - 1) n: m = 300, n = 1024 -> 599 * 1024 = 613,376; m = 4, n = 3 -> 7 * 3 = 21
+    (three dot products of length 4: 4 multiplications + 3 additions each)."""
+    assert flops_dense(300, 1024) == 613_376
+    assert flops_dense(4, 3) == 21
+
+
+def test_flops_factorized_eq10():
+    """2 (m + n) k - (n + k): m = 14818, n = 300, k = 29 -> 2 * 15118 * 29 - 329 = 876,844 - 329
+    = 876,515; m = 4, n = 3, k = 1 -> 14 - 4 = 10."""
+    assert flops_factorized(14818, 300, 29) == 876_515
+    assert flops_factorized(4, 3, 1) == 10
+
+
+@pytest.mark.parametrize("m, n, k", [(4, 3, 1), (300, 1024, 29), (10, 10, 10)])
+def test_factorized_is_two_dense_products(m, n, k):
+    """x W_a then (x W_a) W_b: (2m - 1) k + (2k - 1) n = 2mk - k + 2kn - n = 2(m + n)k - (n + k)."""
+    assert flops_factorized(m, n, k) == flops_dense(m, k) + flops_dense(k, n)
+
+
+def test_factorization_saves_flops_below_break_even():
+    """F_S < F_Q roughly when k < m n / (m + n): for m = 300, n = 1024 that is 226.8; k = 200
+    saves, k = 250 does not."""
+    assert flops_factorized(300, 1024, 200) < flops_dense(300, 1024) < flops_factorized(300, 1024, 250)
+
+
+def test_measure_latency_two_models():
+    models = {"a": build_model(default_config("dan", 50, 2, embed_dim=16)),
+              "b": build_model(default_config("lstm", 50, 2, embed_dim=16))}
+    ids = torch.randint(1, 50, (12, 6))
+    ids[3, 4:] = 0
+    threads = torch.get_num_threads()
+    out = measure_latency(models, ids, n_single=5, batch_size=4, repeats=2, warmup=2)
+    assert set(out) == {"a", "b"}
+    for m in out.values():
+        assert set(m) == {"latency_ms_b1", "test_set_seconds"}
+        assert m["latency_ms_b1"] > 0 and m["test_set_seconds"] > 0
+        assert math.isfinite(m["latency_ms_b1"])
+    assert torch.get_num_threads() == threads
+
+
+def test_size_on_disk(tmp_path):
+    """A directory counts every file below it: 10 + 25 bytes = 35; a file counts itself."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.bin").write_bytes(b"x" * 10)
+    (tmp_path / "sub" / "b.bin").write_bytes(b"y" * 25)
+    assert size_on_disk(tmp_path) == 35
+    assert size_on_disk(tmp_path / "a.bin") == 10
+
+
+def always_positive():
+    """A DAN whose output layer ignores its input: weights 0, biases [0, 2]. Every text gets
+    p(positive) = e^2 / (1 + e^2) = 0.8808."""
+    model = build_model(default_config("dan", 10, 2, embed_dim=4))
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.bias.copy_(torch.tensor([0.0, 2.0]))
+    return model
+
+
+def test_classify(toy):
+    model = always_positive()
+    out = classify(model, toy.vocab, toy.label_names, ["good movie", "", "never seen words"])
+    assert [label for label, _ in out] == ["positive"] * 3
+    assert [p for _, p in out] == pytest.approx([math.exp(2) / (1 + math.exp(2))] * 3, abs=1e-6)
+
+
+def test_accuracy_of_constant_model(toy):
+    """The toy dev split is [positive, negative]; always answering positive is right half the time."""
+    assert accuracy(always_positive(), toy, "dev") == 0.5
+
+
+def test_predict_restores_training_mode_and_batches():
+    model = always_positive().train()
+    probs = predict(model, torch.randint(1, 10, (7, 3)), batch_size=3)
+    assert probs.shape == (7, 2) and torch.allclose(probs.sum(1), torch.ones(7))
+    assert model.training
+
+
+def test_count_parameters():
+    """DAN V = 10, d = 4, 2 classes: 40 + (4*1024 + 1024) + (1024*512 + 512) + (512*2 + 2)
+    = 40 + 5,120 + 524,800 + 1,026 = 530,986."""
+    assert count_parameters(always_positive()) == 530_986

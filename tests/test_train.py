@@ -1,0 +1,126 @@
+"""lmf.train: a few real steps on a 200-example slice of SST-2, best-on-dev restoration, callbacks,
+early stopping and determinism."""
+import copy
+
+import pytest
+import torch
+
+from lmf.metrics import accuracy
+from lmf.models import new_model
+from lmf.schedules import make_schedule
+from lmf.train import RECIPES, TrainConfig, make_optimizer, recipe, retrain_recipe, train
+
+
+def fresh(data, seed=0):
+    return new_model("dan", len(data.vocab), len(data.label_names), embed_dim=32, seed=seed)
+
+
+def config(**kw):
+    base = dict(max_steps=6, batch_size=32, eval_every=2, lr_lb=1e-3, lr_ub=1e-2, device="cpu")
+    return TrainConfig(**{**base, **kw})
+
+
+def test_steps_history_callbacks_and_best_restored(tiny):
+    """200 examples in batches of 32: ceil(200/32) = 7 steps per epoch, 3 epochs = 21 steps, capped
+    at max_steps = 6. Dev is evaluated at step 0 (the starting weights) and every 2 steps: 0, 2, 4, 6.
+    on_step sees each step with the rate used for it, schedule(step - 1); the returned model holds
+    the weights captured at the evaluation with the best dev accuracy."""
+    model = fresh(tiny)
+    steps, snapshots = [], {}
+
+    def on_step(step, loss, lr):
+        steps.append((step, lr))
+        assert loss > 0
+
+    def on_eval(record):
+        snapshots[record["step"]] = copy.deepcopy(model.state_dict())
+
+    result = train(model, tiny, config(), on_step=on_step, on_eval=on_eval, progress=False)
+    assert result.steps == 6
+    assert [h["step"] for h in result.history] == [0, 2, 4, 6]
+    assert result.history[0]["loss"] is None and all(h["loss"] > 0 for h in result.history[1:])
+    schedule = make_schedule("calr", 7, 1e-3, 1e-2)
+    assert [s for s, _ in steps] == [1, 2, 3, 4, 5, 6]
+    assert [lr for _, lr in steps] == pytest.approx([schedule(i) for i in range(6)])
+    assert sorted(snapshots) == [0, 2, 4, 6]
+    devs = [h["dev_accuracy"] for h in result.history]
+    assert result.best_dev == max(devs)
+    assert result.best_step == result.history[devs.index(max(devs))]["step"]
+    best = snapshots[result.best_step]
+    assert all(torch.equal(best[k], v) for k, v in result.model.state_dict().items())
+    assert accuracy(result.model, tiny, "dev") == pytest.approx(result.best_dev)
+    assert result.model is model and not model.training
+
+
+def test_starting_weights_restored_when_nothing_beats_them(tiny, monkeypatch):
+    """Dev accuracy scripted as 0.9 for the starting weights, then 0.5, 0.6, 0.7: the best is step 0,
+    so after 6 steps that did change the weights, the returned model holds the starting weights."""
+    scores = iter([0.9, 0.5, 0.6, 0.7])
+    monkeypatch.setattr("lmf.train.accuracy", lambda model, data, split: next(scores))
+    model = fresh(tiny)
+    start = copy.deepcopy(model.state_dict())
+    moved = {}
+    result = train(model, tiny, config(), progress=False,
+                   on_eval=lambda r: moved.update({r["step"]: not torch.equal(
+                       model.out.weight, start["out.weight"])}))
+    assert (result.best_step, result.best_dev) == (0, 0.9)
+    assert moved == {0: False, 2: True, 4: True, 6: True}
+    assert all(torch.equal(start[k], v) for k, v in result.model.state_dict().items())
+
+
+def test_on_eval_true_stops_early(tiny):
+    """on_eval returns True at the step-2 evaluation: training stops there, 2 steps done."""
+    result = train(fresh(tiny), tiny, config(), on_eval=lambda r: r["step"] == 2, progress=False)
+    assert result.steps == 2 and [h["step"] for h in result.history] == [0, 2]
+
+
+def test_on_eval_true_at_start_trains_nothing(tiny):
+    model = fresh(tiny)
+    start = copy.deepcopy(model.state_dict())
+    result = train(model, tiny, config(), on_eval=lambda r: True, progress=False)
+    assert result.steps == 0 and len(result.history) == 1
+    assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+
+
+def test_on_step_true_stops_and_evaluates(tiny):
+    """on_step stops after step 3 (between two regular evaluations); that step is evaluated."""
+    result = train(fresh(tiny), tiny, config(), on_step=lambda s, loss, lr: s == 3, progress=False)
+    assert result.steps == 3 and [h["step"] for h in result.history] == [0, 2, 3]
+
+
+def test_same_seed_same_history(tiny):
+    def run(seed):
+        history = train(fresh(tiny), tiny, config(seed=seed), progress=False).history
+        return [(h["step"], h["dev_accuracy"], h["lr"], h["loss"]) for h in history]
+    first = run(0)
+    assert run(0) == first
+    assert run(1) != first
+
+
+def test_epochs_and_min_steps_set_the_step_count(toy):
+    """4 training examples in batches of 2: 2 steps per epoch. epochs = 1.5 -> int(3.0) = 3 steps;
+    min_steps = 5 raises it to 5; max_steps = 4 caps it at 4."""
+    cfg = dict(batch_size=2, eval_every=100, device="cpu")
+    run = lambda **kw: train(fresh(toy), toy, TrainConfig(**cfg, **kw), progress=False).steps  # noqa: E731
+    assert run(epochs=1.5) == 3
+    assert run(epochs=1.5, min_steps=5) == 5
+    assert run(epochs=1.5, min_steps=5, max_steps=4) == 4
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad"])
+def test_other_optimizers_train(toy, name):
+    result = train(fresh(toy), toy, TrainConfig(max_steps=2, batch_size=2, optimizer=name, device="cpu"),
+                   progress=False)
+    assert result.steps == 2
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        make_optimizer("rmsprop", [torch.nn.Parameter(torch.zeros(1))], 0.0)
+
+
+def test_recipes_are_copies():
+    r = recipe("dan")
+    r.epochs = 99
+    assert RECIPES["dan"].epochs != 99
+    assert retrain_recipe("lstm").epochs == 1
