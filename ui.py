@@ -1,11 +1,12 @@
 """Streamlit glue shared by app.py and pages/: cached loaders, the dataset/model selection, error boxes.
 
-Every cached function takes the artifacts directory and a file stamp (mtime) as arguments, so a
+Every cached function takes the artifacts directory and a file version (mtime, size) as arguments (hashed: no leading underscore), so a
 regenerated artifact is picked up and tests with different artifact folders never share entries.
 Cached models (st.cache_resource) are shared by every session and are never changed: compression
 and quantization (lmf.compress, lmf.quantize) return copies, and training runs on such a copy.
 The logic itself lives in lmf.studio; nothing here computes a result.
 """
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +25,17 @@ def art_dir():
 
 
 def stamp(path):
-    """mtime of a file or directory (0 when absent): part of every cache key."""
+    """(mtime, size) of a file or directory ((0, 0) when absent): part of every cache key."""
     try:
-        return Path(path).stat().st_mtime_ns
+        info = Path(path).stat()
+        return info.st_mtime_ns, info.st_size
     except OSError:
-        return 0
+        return 0, 0
+
+
+def model_version(path):
+    """A saved model's version for cache keys: its manifest's and weights' (mtime, size)."""
+    return stamp(Path(path) / "manifest.json") + stamp(Path(path) / "model.safetensors")
 
 
 def show_error(error):
@@ -42,7 +49,7 @@ def show_error(error):
 # ---------------------------------------------------------------- cached loaders
 
 @st.cache_data(show_spinner=False)
-def _results(directory, _stamp):
+def _results(directory, version):
     return studio.read_results(directory)
 
 
@@ -57,7 +64,7 @@ def results():
 
 
 @st.cache_data(show_spinner=False)
-def _schedules(directory, _stamp):
+def _schedules(directory, version):
     return studio.read_schedules(directory)
 
 
@@ -71,7 +78,7 @@ def schedules():
 
 
 @st.cache_data(show_spinner=False)
-def curve(directory, dataset, model, reduction, _stamp):
+def curve(directory, dataset, model, reduction, version):
     return studio.read_curve(directory, dataset, model, reduction)
 
 
@@ -86,7 +93,7 @@ def sweep_info():
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
-def _saved(directory, dataset, model, method, reduction, _stamp):
+def _saved(directory, dataset, model, method, reduction, version):
     return studio.load_saved(directory, dataset, model, method, reduction)
 
 
@@ -94,24 +101,24 @@ def saved(dataset, model, method="uncompressed", reduction=0):
     """A cached lmf.artifacts.SavedModel; raises ArtifactError (callers show it)."""
     directory = art_dir()
     path = studio.model_path(directory, dataset, model, method, reduction)
-    return _saved(directory, dataset, model, method, reduction, stamp(path / "manifest.json"))
+    return _saved(directory, dataset, model, method, reduction, model_version(path))
 
 
 @st.cache_resource(show_spinner="Quantizing…", max_entries=16)
-def _quantized(directory, dataset, model, bits, _stamp):
-    return quantize_model(_saved(directory, dataset, model, "uncompressed", 0, _stamp).model, bits)
+def _quantized(directory, dataset, model, bits, version):
+    return quantize_model(_saved(directory, dataset, model, "uncompressed", 0, version).model, bits)
 
 
 def quantized(dataset, model, bits):
     """lmf.quantize.quantize_model on the cached uncompressed model (a copy; cached too)."""
     directory = art_dir()
     path = studio.model_path(directory, dataset, model)
-    return _quantized(directory, dataset, model, bits, stamp(path / "manifest.json"))
+    return _quantized(directory, dataset, model, bits, model_version(path))
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def _eval_data(directory, dataset, model, quick, _stamp):
-    base = _saved(directory, dataset, model, "uncompressed", 0, _stamp)
+def _eval_data(directory, dataset, model, quick, version, data_dir=None):
+    base = _saved(directory, dataset, model, "uncompressed", 0, version)
     return studio.evaluation_data(dataset, base.vocab, base.label_names, quick)
 
 
@@ -122,16 +129,16 @@ def eval_data(dataset, model):
     path = studio.model_path(directory, dataset, model)
     try:
         return _eval_data(directory, dataset, model, bool(sweep_info().get("quick")),
-                          stamp(path / "manifest.json"))
-    except (DataError, OSError, ImportError):
+                          model_version(path), os.environ.get("LMF_DATA_DIR"))
+    except (DataError, ArtifactError, OSError, ImportError):
         return None
 
 
 @st.cache_resource(show_spinner="Compressing with SVD…", max_entries=32)
-def _svd_only(directory, dataset, model, reduction, with_accuracy, _stamp):
-    base = _saved(directory, dataset, model, "uncompressed", 0, _stamp)
+def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
+    base = _saved(directory, dataset, model, "uncompressed", 0, version)
     data = _eval_data(directory, dataset, model, bool(studio.read_sweep_info(directory).get("quick")),
-                      _stamp) if with_accuracy else None
+                      version, os.environ.get("LMF_DATA_DIR")) if with_accuracy else None
     return studio.svd_only(base, reduction, data)
 
 
@@ -140,18 +147,18 @@ def svd_only(dataset, model, reduction):
     directory = art_dir()
     path = studio.model_path(directory, dataset, model)
     with_accuracy = eval_data(dataset, model) is not None
-    return _svd_only(directory, dataset, model, reduction, with_accuracy, stamp(path / "manifest.json"))
+    return _svd_only(directory, dataset, model, reduction, with_accuracy, model_version(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _spectrum(directory, dataset, model, _stamp):
-    return studio.spectrum(_saved(directory, dataset, model, "uncompressed", 0, _stamp).model).numpy()
+def _spectrum(directory, dataset, model, version):
+    return studio.spectrum(_saved(directory, dataset, model, "uncompressed", 0, version).model).numpy()
 
 
 def spectrum(dataset, model):
     directory = art_dir()
     path = studio.model_path(directory, dataset, model)
-    return np.asarray(_spectrum(directory, dataset, model, stamp(path / "manifest.json")))
+    return np.asarray(_spectrum(directory, dataset, model, model_version(path)))
 
 
 # ---------------------------------------------------------------- the shared selection

@@ -61,7 +61,10 @@ if selection.latency_ms is not None:
                    delta_color="inverse", help="Median CPU time at batch size 1, one thread, measured by the sweep.")
 else:
     cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off")
-embed_dim = int(ui.saved(dataset, model).config["embed_dim"]) if selection.rank else None
+try:
+    embed_dim = int(ui.saved(dataset, model).config["embed_dim"]) if selection.rank else None
+except ArtifactError:
+    embed_dim = None  # the model's own error is shown where it is needed (spectrum, download)
 cols[3].metric("Rank k", "full" if selection.rank is None else str(selection.rank),
                f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off",
                help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")

@@ -36,6 +36,11 @@ if fast:
     steps = FAST_STEPS
 dev_size = FAST_DEV if fast else (None if model == "dan" else 300)
 
+try:
+    base = ui.saved(dataset, model)
+except ArtifactError as e:
+    ui.show_error(e)
+    st.stop()
 data = ui.eval_data(dataset, model)
 curve = ui.precomputed_curve(dataset, model, reduction)
 
@@ -98,12 +103,6 @@ if data is None:
         holder.plotly_chart(figure(hist, [(r["step"], r["lr"]) for r in rows[:i]], total), key=f"replay-{i}")
         if start:
             time.sleep(0.1)
-    st.stop()
-
-try:
-    base = ui.saved(dataset, model)
-except ArtifactError as e:
-    ui.show_error(e)
     st.stop()
 
 chart = st.empty()
