@@ -14,14 +14,14 @@ import streamlit as st  # noqa: E402
 
 import ui  # noqa: E402
 
-st.set_page_config(page_title="LMF compression studio", page_icon="🗜️", layout="wide")
+st.set_page_config(page_title="LMF compression studio", page_icon=":material/compress:", layout="wide")
 
 PAGES = [
-    st.Page(ROOT / "pages" / "1_choose_ratio.py", title="Choose a ratio", icon="🎚️", default=True),
-    st.Page(ROOT / "pages" / "2_retrain_live.py", title="Retrain live", icon="📈"),
-    st.Page(ROOT / "pages" / "3_schedules.py", title="Learning-rate schedules", icon="〰️"),
-    st.Page(ROOT / "pages" / "4_playground.py", title="Playground", icon="💬"),
-    st.Page(ROOT / "pages" / "5_analysis.py", title="Analysis (section 4)", icon="🧮"),
+    st.Page(ROOT / "pages" / "1_choose_ratio.py", title="Choose a ratio", icon=":material/tune:", default=True),
+    st.Page(ROOT / "pages" / "2_retrain_live.py", title="Retrain live", icon=":material/monitoring:"),
+    st.Page(ROOT / "pages" / "3_schedules.py", title="Learning-rate schedules", icon=":material/show_chart:"),
+    st.Page(ROOT / "pages" / "4_playground.py", title="Playground", icon=":material/chat:"),
+    st.Page(ROOT / "pages" / "5_analysis.py", title="Analysis (section 4)", icon=":material/calculate:"),
 ]
 page = st.navigation(PAGES)
 

@@ -40,7 +40,7 @@ def model_version(path):
 
 def show_error(error):
     """A red box with what is missing or wrong and, for artifacts, the command that regenerates them."""
-    st.error(str(error), icon="⚠️")
+    st.error(str(error), icon=":material/warning:")
     if isinstance(error, ArtifactError):
         st.caption("To regenerate everything the app reads:")
         st.code(studio.REGENERATE, language="bash")
@@ -193,7 +193,7 @@ def quick_notice():
     if sweep_info().get("quick"):
         st.info("These artifacts come from the **quick** sweep (tiny data, a few training steps): the numbers "
                 f"show how the app works, not how well LMF works. Run `{studio.REGENERATE}` for the real ones.",
-                icon="ℹ️")
+                icon=":material/info:")
 
 
 def cached_results_quiet():

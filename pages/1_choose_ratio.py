@@ -44,29 +44,29 @@ if selection.kind == "svd_only":
     st.warning("**SVD-only, not retrained**: the uncompressed model's embedding factorized at this R, no retraining. "
                + ("Accuracy is measured on the test set now; latency was not measured."
                   if selection.accuracy is not None else
-                  "The dataset is not available here (set LMF_DATA_DIR), so only size and rank are shown."), icon="🧪")
+                  "The dataset is not available here (set LMF_DATA_DIR), so only size and rank are shown."), icon=":material/science:")
 
-cols = st.columns(4)
+cols = st.columns(4, border=True)
 base_size, base_acc = float(base["size_bytes"]), float(base["accuracy"])
 cols[0].metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB",
-               f"{100 * selection.size_bytes / base_size:.0f}% of original", delta_color="off",
+               f"{100 * selection.size_bytes / base_size:.0f}% of original", delta_color="off", delta_arrow="off",
                help="Bytes of the saved model directory: weights, vocabulary and config.")
 if selection.accuracy is not None:
     cols[1].metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{selection.accuracy - base_acc:+.2f} pts vs uncompressed",
                    help=f"Mean over {selection.seeds} seed(s)." if selection.seeds > 1 else None)
 else:
-    cols[1].metric("Test accuracy", "n/a", "dataset not available", delta_color="off")
+    cols[1].metric("Test accuracy", "n/a", "dataset not available", delta_color="off", delta_arrow="off")
 if selection.latency_ms is not None:
     cols[2].metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"×{selection.latency_ratio:.2f} vs uncompressed",
                    delta_color="inverse", help="Median CPU time at batch size 1, one thread, measured by the sweep.")
 else:
-    cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off")
+    cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off", delta_arrow="off")
 try:
     embed_dim = int(ui.saved(dataset, model).config["embed_dim"]) if selection.rank else None
 except ArtifactError:
     embed_dim = None  # the model's own error is shown where it is needed (spectrum, download)
 cols[3].metric("Rank k", "full" if selection.rank is None else str(selection.rank),
-               f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off",
+               f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off", delta_arrow="off",
                help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
 if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
     st.caption(f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy.")
@@ -127,7 +127,7 @@ if best is not None:
     st.success(f"Smallest model within {tolerance:.1f} points of the uncompressed {base_acc:.2f} %: "
                f"**{studio.describe(best)}** — {best.size_bytes / 1e6:.2f} MB "
                f"({100 * best.size_bytes / base_size:.0f}% of original), {best.accuracy:.2f} % test accuracy.",
-               icon="✅")
+               icon=":material/check_circle:")
 
 # ------------------------------------------------------------ download
 st.markdown("#### Download the selected model")

@@ -66,8 +66,12 @@ def figure(history, lrs, total):
         fig.add_trace(go.Scatter(x=[h["step"] for h in history], y=[100 * h["dev_accuracy"] for h in history],
                                  mode="lines+markers", name="live: dev accuracy", line=dict(color="crimson", width=3)),
                       row=1, col=1)
-    for (name, value), color in zip(reference_lines().items(), ("black", "royalblue", "darkorange")):
-        fig.add_hline(y=value, line=dict(color=color, dash="dot"), annotation_text=name, row=1, col=1)
+    for (name, value), color, where in zip(reference_lines().items(), ("black", "royalblue", "darkorange"),
+                                           ("top left", "bottom left", "top right")):
+        fig.add_hline(y=value, line=dict(color=color, dash="dot"), annotation_text=name, annotation_position=where,
+                      row=1, col=1)
+    if curve is not None:
+        total = max(total, int(curve.step.max()))
     if lrs:
         fig.add_trace(go.Scatter(x=[s for s, _ in lrs], y=[lr for _, lr in lrs], mode="lines", name="learning rate",
                                  line=dict(color="seagreen")), row=2, col=1)
@@ -90,7 +94,7 @@ if live and live["status"] == "running" and not start:
 
 if data is None:
     st.warning("The dataset is not available here (set `LMF_DATA_DIR` to the data folder, or install `datasets` for "
-               "the Hugging Face Hub), so nothing can be retrained. Replaying the precomputed curve instead.", icon="📼")
+               "the Hugging Face Hub), so nothing can be retrained. Replaying the precomputed curve instead.", icon=":material/replay:")
     if curve is None:
         ui.show_error(studio.missing(f"the curve `curves/{studio.curve_path('.', dataset, model, reduction).name}` "
                                      "is missing", ui.art_dir()))
@@ -147,19 +151,19 @@ if live and live["settings"] == dict(dataset=dataset, model=model, reduction=red
     if not start:
         chart.plotly_chart(figure(live["history"], live["lrs"], steps), key="live-final")
     m = st.columns(4)
-    m[0].metric("Right after SVD", f"{100 * live['before']:.2f} %", f"rank k = {live['rank']}", delta_color="off")
+    m[0].metric("Right after SVD", f"{100 * live['before']:.2f} %", f"rank k = {live['rank']}", delta_color="off", delta_arrow="off")
     if live["status"] == "done":
         m[1].metric("After retraining (test)", f"{100 * live['test']:.2f} %",
                     f"{100 * (live['test'] - live['before']):+.2f} pts", help=f"Best-on-dev weights, step {live['best_step']}.")
         m[2].metric("Size on disk", f"{live['size'] / 1e6:.2f} MB")
         pre = studio.row_of(summary, "lmf", reduction) if summary is not None else None
         if pre is not None:
-            m[3].metric("Precomputed (sweep)", f"{pre.accuracy:.2f} %", "full retraining budget", delta_color="off")
+            m[3].metric("Precomputed (sweep)", f"{pre.accuracy:.2f} %", "full retraining budget", delta_color="off", delta_arrow="off")
         status.success(f"Retrained in {live['seconds']:.1f} s; the chart redrew at most "
-                       f"{live['max_gap']:.2f} s apart.", icon="✅")
+                       f"{live['max_gap']:.2f} s apart.", icon=":material/check_circle:")
     else:
         done = live["history"][-1]["step"] if live["history"] else 0
-        status.warning(f"Stopped at step {done} of {live['settings']['steps']}: the curve so far is shown.", icon="⏹️")
+        status.warning(f"Stopped at step {done} of {live['settings']['steps']}: the curve so far is shown.", icon=":material/stop_circle:")
     st.caption(f"Dev accuracy on {live['dev_size']} dev sentences"
                + (" (a subset, so each evaluation is quick)" if dev_size else "")
                + "; reference lines are the full-dev accuracies of the precomputed models.")

@@ -27,7 +27,7 @@ text = st.text_area("Sentence", value="" if example == examples[0] else example,
                     placeholder="e.g. a gorgeous , witty , seductive movie .")
 
 if not text.strip():
-    st.info("Type a sentence above (or pick an example) to see what each model predicts.", icon="⌨️")
+    st.info("Type a sentence above (or pick an example) to see what each model predicts.", icon=":material/keyboard:")
     st.stop()
 
 try:
@@ -60,13 +60,13 @@ for col, (name, get) in zip(cols, variants):
             ui.show_error(e)
             continue
         first = first or pred
-        st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident", delta_color="off")
+        st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident", delta_color="off", delta_arrow="off")
         st.caption(f"{pred.latency_ms:.2f} ms")
 
 if first is not None:
     if first.truncated:
         st.warning(f"The text has {first.tokens:,} tokens; the models read the first {MAX_TOKENS} "
-                   "(lmf.data.MAX_TOKENS) and ignore the rest.", icon="✂️")
+                   "(lmf.data.MAX_TOKENS) and ignore the rest.", icon=":material/content_cut:")
     if first.unknown:
         shown = first.unknown[:40]
         more = f" … and {len(first.unknown) - 40} more" if len(first.unknown) > 40 else ""

@@ -45,10 +45,10 @@ except ValueError as e:
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Rank k (eq. 5)", a["k"])
 k2.metric("F_Q, quantized (eq. 9)", f"{a['flops_quantized']:,}")
-k3.metric("F_S, LMF (eq. 10)", f"{a['flops_lmf']:,}", f"{100 * a['flop_ratio']:.1f} % of F_Q", delta_color="off")
-k4.metric("Weights kept", f"{a['params_lmf']:,}", f"p = {p:.2f} of {a['params_dense']:,}", delta_color="off")
+k3.metric("F_S, LMF (eq. 10)", f"{a['flops_lmf']:,}", f"{100 * a['flop_ratio']:.1f} % of F_Q", delta_color="off", delta_arrow="off")
+k4.metric("Weights kept", f"{a['params_lmf']:,}", f"p = {p:.2f} of {a['params_dense']:,}", delta_color="off", delta_arrow="off")
 
-yes = lambda ok: "✅ yes" if ok else "❌ no"
+yes = lambda ok: "**yes**" if ok else "no"
 st.markdown(f"""
 | Condition | Inequality | Values | Holds |
 |---|---|---|---|
