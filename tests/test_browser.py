@@ -93,9 +93,11 @@ def test_every_page_in_chromium(server, tmp_path):
                     box = page.get_by_role("textbox").first
                     box.fill("a gorgeous , witty , seductive movie .")
                     box.press("Control+Enter")
-                    page.get_by_text("confident").first.wait_for(timeout=60_000)
+                    # uncompressed, LMF, 16-bit and 8-bit each show "NN % confident" (offline SVD: not shipped)
+                    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stMetricDelta\"]')]"
+                                           ".filter(e => e.innerText.includes('confident')).length >= 4",
+                                           timeout=60_000)
                     wait_idle(page)
-                    assert page.get_by_text("confident").count() >= 4
                 assert page.locator('[data-testid="stException"]').count() == 0, f"exception on /{path}"
                 page.screenshot(path=str(tmp_path / f"{path or 'home'}.png"), full_page=True)
         finally:
