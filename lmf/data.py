@@ -34,9 +34,9 @@ NAMED = {
 }
 SPLITS = ("train", "dev", "test")
 
-# n't and 's stay whole (SST-2 is already split that way); words keep inner hyphens and
-# apostrophes; every other symbol is its own token.
-_TOKEN = re.compile(r"n't|'[^\W\d_]+|\w+(?:[-']\w+)*|[^\w\s]")
+# Penn-Treebank style, as SST-2 is already split: "don't" -> do n't, "it's" -> it 's; words keep
+# inner hyphens; every other symbol is its own token. Typed text then meets the training vocabulary.
+_TOKEN = re.compile(r"\w+(?=n't)|n't|'(?:s|re|ve|m|ll|d)\b|\w+(?:-\w+)*|[^\w\s]")
 
 
 class DataError(ValueError):

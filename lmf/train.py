@@ -47,13 +47,17 @@ class TrainConfig:
 # than SGD: with the paper's SGD at a 0.001 upper bound a randomly initialised DAN barely moves
 # in a few epochs, while Adam under the same cyclic schedule trains in minutes on a CPU.
 RECIPES = {
-    "dan": TrainConfig(epochs=4, batch_size=128, lr_lb=2e-4, lr_ub=4e-3, eval_every=250),
-    "lstm": TrainConfig(epochs=3, batch_size=64, lr_lb=1e-4, lr_ub=2e-3, eval_every=250),
+    "dan": TrainConfig(epochs=4, min_steps=2000, batch_size=128, lr_lb=5e-4, lr_ub=1e-2,
+                       weight_decay=1e-6, eval_every=250),
+    "lstm": TrainConfig(epochs=3, min_steps=2500, batch_size=64, lr_lb=2e-4, lr_ub=4e-3,
+                        eval_every=250),
 }
 # Retraining after compression starts from a good model: shorter, and gentler at the top.
 RETRAIN_RECIPES = {
-    "dan": TrainConfig(epochs=1, batch_size=128, lr_lb=1e-4, lr_ub=1e-3, eval_every=100),
-    "lstm": TrainConfig(epochs=1, batch_size=64, lr_lb=5e-5, lr_ub=1e-3, eval_every=100),
+    "dan": TrainConfig(epochs=1, min_steps=500, batch_size=128, lr_lb=1e-4, lr_ub=1e-3,
+                       weight_decay=1e-6, eval_every=100),
+    "lstm": TrainConfig(epochs=1, min_steps=500, batch_size=64, lr_lb=1e-4, lr_ub=1e-3,
+                        eval_every=100),
 }
 
 

@@ -164,6 +164,10 @@ def test_label_unseen_in_training_names_file(tmp_path):
     ("A GORGEOUS , witty movie .", ["a", "gorgeous", ",", "witty", "movie", "."]),
     ("it 's not bad , is n't it", ["it", "'s", "not", "bad", ",", "is", "n't", "it"]),
     ("re-imagining", ["re-imagining"]),
+    # typed contractions split the way SST-2's training text already is, so they are known words
+    ("I don't think it's bad", ["i", "do", "n't", "think", "it", "'s", "bad"]),
+    # a quote before a word is not a clitic
+    ("say 'i do'", ["say", "'", "i", "do", "'"]),
     # NFKC: full-width letters and the fi ligature become plain ASCII
     ("\uff28\uff25\uff2c\uff2c\uff2f \ufb01ne", ["hello", "fine"]),
     # a combining accent composes into the same token as the precomposed letter
