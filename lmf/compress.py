@@ -9,6 +9,9 @@ Offline SVD (baseline 2): the embedding is made small *before* training: the pre
 projected onto their top floor(p d) right singular vectors (LSTM), or a randomly initialised
 floor(p d)-dimensional table (DAN-RAND). Either way the model trains from there as usual.
 
+HMF (`hmf_compress_model`) and whole-model LMF (`compress_whole_model`) live here too; GroupReduce
+is in groupreduce.py.
+
 Deliberately not here: retraining (see train.py) and quantization (quantize.py).
 """
 import copy
@@ -16,7 +19,9 @@ import math
 
 import torch
 
-from .models import FactorizedEmbedding, default_config, new_model
+from torch import nn
+
+from .models import FactorizedEmbedding, FactorizedLinear, HybridEmbedding, default_config, new_model
 
 
 def rank_for_fraction(p, m, n):
@@ -101,3 +106,84 @@ def offline_model(arch, vocab_size, num_classes, reduction_pct, vectors=None, se
     if vectors is not None:
         return new_model(arch, vocab_size, num_classes, vectors=project_vectors(vectors, dim), seed=seed)
     return new_model(arch, vocab_size, num_classes, embed_dim=dim, seed=seed)
+
+
+# ---------------------------------------------------------------- HMF (Thakker et al. 2020)
+
+def hmf_params(m, n, r, dense_rows=None):
+    """Parameters of HMF on an m x n matrix: r_d n dense + r (m - r_d + n) low-rank (r_d = r by default)."""
+    r_d = r if dense_rows is None else dense_rows
+    return r_d * n + r * (m - r_d + n)
+
+
+def hmf_rank(p, m, n, dense_rows=None):
+    """The largest rank r with r_d n + r (m - r_d + n) <= p m n (r_d = r unless `dense_rows` is given).
+
+    With r_d = r the count r (m + 2n - r) grows with r up to (m + 2n) / 2, so the search walks r up
+    from 1 (at most min(m - 1, n)). Example: m = 1000, n = 100, p = 0.1: budget 10,000;
+    r (1200 - r) is 8 * 1192 = 9,536 at r = 8 and 9 * 1191 = 10,719 at r = 9, so r = 8
+    (plain LMF at the same p: k = floor(10,000 / 1,100) = 9)."""
+    if not 0 < p < 1:
+        raise ValueError(f"fraction p must be strictly between 0 and 1 (got {p})")
+    budget = round(p * m * n, 9)
+    best = 0
+    for r in range(1, min(m - 1, n) + 1):
+        if hmf_params(m, n, r, dense_rows) > budget:
+            break
+        best = r
+    if best < 1:
+        raise ValueError(f"fraction p={p} of a {m} x {n} matrix leaves no HMF rank r >= 1")
+    return best
+
+
+def hmf_compress_model(model, reduction_pct, dense_rows=None):
+    """A copy of `model` whose embedding is HMF at (1 - R) of its parameters: the first r_d rows
+    (the most frequent words, lmf.data.Vocab's order, plus PAD and UNK at ids 0 and 1) copied
+    dense, the rest replaced by their best rank-r approximation (truncated SVD), r from `hmf_rank`."""
+    W = model.embedding.weight_matrix()
+    m, n = W.shape
+    r = hmf_rank(fraction_for_reduction(reduction_pct), m, n, dense_rows)
+    r_d = r if dense_rows is None else dense_rows
+    W_a, W_b = factorize(W[r_d:], r)
+    embedding = HybridEmbedding(m, r, n, r_d)
+    with torch.no_grad():
+        embedding.dense.weight.copy_(W[:r_d])
+        embedding.low_table.weight.copy_(W_a)
+        embedding.project.weight.copy_(W_b.T)
+    compressed = copy.deepcopy(model)
+    compressed.embedding = embedding.to(W.device)
+    compressed.config = {**model.config, "rank": None, "hmf_rank": r, "hmf_dense_rows": r_d}
+    return compressed
+
+
+# ---------------------------------------------------------------- whole-model LMF
+
+def factorize_linear(layer, k):
+    """A FactorizedLinear equal to the best rank-k approximation of nn.Linear `layer` (bias kept)."""
+    W_a, W_b = factorize(layer.weight.detach().T, k)  # (in x k), (k x out)
+    out = FactorizedLinear(layer.in_features, layer.out_features, k)
+    with torch.no_grad():
+        out.first.weight.copy_(W_a.T)
+        out.second.weight.copy_(W_b.T)
+        out.second.bias.copy_(layer.bias.detach())
+    return out.to(layer.weight.device)
+
+
+def compress_whole_model(model, reduction_pct):
+    """LMF of the embedding (as compress_model) and of every DAN hidden layer, each at its own
+    eq. (5) rank k = rank_for_fraction(p, in, out): R = 90 keeps 23 of a 300 x 1024 layer
+    (0.1 * 307,200 / 1,324 = 23.2) and 34 of a 1024 x 512 one
+    (0.1 * 524,288 / 1,536 = 34.1). The small softmax layer (512 x classes) stays dense."""
+    if model.config["arch"] != "dan":
+        raise ValueError("whole-model LMF is implemented for the DAN only")
+    p = fraction_for_reduction(reduction_pct)
+    compressed = compress_model(model, reduction_pct)
+    ranks = []
+    for i, layer in enumerate(compressed.layers):
+        if not isinstance(layer, nn.Linear):
+            raise ValueError("the model's hidden layers are already factorized")
+        k = rank_for_fraction(p, layer.in_features, layer.out_features)
+        compressed.layers[i] = factorize_linear(layer, k)
+        ranks.append(k)
+    compressed.config = {**compressed.config, "hidden_ranks": ranks}
+    return compressed

@@ -5,6 +5,11 @@ W_b, a k x d linear map (the paper's eq. 3-4). Both expose `forward(ids)` (per-t
 `mean(ids)` (the masked average a DAN needs). The factorized `mean` averages in k dimensions and
 projects once, which is exact because W_b is linear, and is why LMF makes a DAN faster.
 
+Beyond plain LMF (all selected by optional config keys; a config without them builds exactly the
+model it always did): `HybridEmbedding` (HMF: the most frequent rows dense, the rest low-rank;
+keys `hmf_rank`, `hmf_dense_rows`), `GroupEmbedding` (GroupReduce: per-frequency-block low-rank
+factors; keys `group_sizes`, `group_ranks`) and factorized DAN hidden layers (`hidden_ranks`).
+
 Every model is rebuilt from a plain JSON-able config (`build_model`), so artifacts store no code.
 Deliberately not here: training, compression or quantization logic.
 """
@@ -60,12 +65,114 @@ class FactorizedEmbedding(nn.Module):
         return self.project(_masked_mean(self.table(ids), ids))
 
 
+class HybridEmbedding(nn.Module):
+    """HMF (Thakker et al. 2020) for an embedding: rows 0..r_d-1 (the most frequent words, since
+    lmf.data.Vocab orders ids by training count) are a dense r_d x d table, the other V - r_d rows
+    are `low_table` ((V - r_d) x r) times `project` (r -> d). Parameters: r_d d + r (V - r_d + d).
+    PAD (id 0) and UNK (id 1) sit among the dense rows: PAD's row is the fixed zero padding row,
+    UNK's is the vector every unseen test word gets, so it is worth a dense row."""
+
+    def __init__(self, vocab_size, rank, dim, dense_rows):
+        super().__init__()
+        if not 0 < dense_rows < vocab_size:
+            raise ValueError(f"dense_rows={dense_rows} must be between 1 and vocab_size - 1 = {vocab_size - 1}")
+        self.dense_rows = dense_rows
+        self.dense = nn.Embedding(dense_rows, dim, padding_idx=PAD_ID)
+        self.low_table = nn.Embedding(vocab_size - dense_rows, rank)
+        self.project = nn.Linear(rank, dim, bias=False)
+
+    @property
+    def dim(self):
+        return self.project.out_features
+
+    @property
+    def rank(self):
+        return self.low_table.embedding_dim
+
+    def weight_matrix(self):
+        return torch.cat([self.dense.weight, self.low_table.weight @ self.project.weight.T]).detach()
+
+    def forward(self, ids):
+        is_dense = (ids < self.dense_rows).unsqueeze(-1)
+        dense = self.dense(ids.clamp(max=self.dense_rows - 1))
+        low = self.project(self.low_table((ids - self.dense_rows).clamp(min=0)))
+        return torch.where(is_dense, dense, low)
+
+    def mean(self, ids):
+        return _masked_mean(self(ids), ids)
+
+
+class GroupEmbedding(nn.Module):
+    """GroupReduce (Chen et al. 2018): the vocabulary split into c blocks, block i a low-rank
+    n_i x d matrix `tables[i]` (n_i x r_i) times `projects[i]` (r_i -> d). Parameters:
+    sum_i r_i (n_i + d). The buffer `row` (int32, saved with the weights) holds each word's row in
+    the blocks laid end to end: block i owns rows offsets[i] .. offsets[i] + n_i - 1. PAD's output
+    is forced to zero (it is masked out of every average and LSTM step anyway)."""
+
+    def __init__(self, vocab_size, dim, block_sizes, block_ranks):
+        super().__init__()
+        if sum(block_sizes) != vocab_size or len(block_sizes) != len(block_ranks):
+            raise ValueError(f"block sizes {block_sizes} must sum to vocab_size={vocab_size}, one rank each")
+        self.block_sizes, self.block_ranks = list(block_sizes), list(block_ranks)
+        self.tables = nn.ModuleList(nn.Embedding(n, r) for n, r in zip(block_sizes, block_ranks))
+        self.projects = nn.ModuleList(nn.Linear(r, dim, bias=False) for r in block_ranks)
+        self.register_buffer("row", torch.arange(vocab_size, dtype=torch.int32))
+        starts = torch.tensor([0] + list(block_sizes[:-1])).cumsum(0)
+        self.register_buffer("starts", starts, persistent=False)
+
+    @property
+    def dim(self):
+        return self.projects[0].out_features
+
+    def weight_matrix(self):
+        with torch.no_grad():
+            return self(torch.arange(len(self.row), device=self.row.device).unsqueeze(0))[0].clone()
+
+    def forward(self, ids):
+        flat = ids.reshape(-1)
+        rows = self.row[flat].long()
+        block = torch.bucketize(rows, self.starts, right=True) - 1
+        out = None
+        for i, (table, project) in enumerate(zip(self.tables, self.projects)):
+            sel = (block == i).nonzero().squeeze(1)
+            if sel.numel() == 0:
+                continue
+            vectors = project(table(rows[sel] - self.starts[i]))
+            if out is None:
+                out = vectors.new_zeros(len(flat), self.dim)
+            out = out.index_copy(0, sel, vectors)
+        if out is None:
+            out = self.projects[0].weight.new_zeros(len(flat), self.dim)
+        out = out * (flat != PAD_ID).unsqueeze(-1).to(out.dtype)
+        return out.reshape(*ids.shape, self.dim)
+
+    def mean(self, ids):
+        return _masked_mean(self(ids), ids)
+
+
+class FactorizedLinear(nn.Module):
+    """A dense layer a -> b as two: `first` (a -> k, no bias) then `second` (k -> b, with bias)."""
+
+    def __init__(self, in_features, out_features, rank):
+        super().__init__()
+        self.first = nn.Linear(in_features, rank, bias=False)
+        self.second = nn.Linear(rank, out_features)
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
 def _masked_mean(vectors, ids):
     mask = (ids != PAD_ID).unsqueeze(-1).to(vectors.dtype)
     return (vectors * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-def make_embedding(vocab_size, dim, rank=None):
+def make_embedding(vocab_size, dim, rank=None, config=None):
+    config = config or {}
+    if config.get("group_sizes"):
+        return GroupEmbedding(vocab_size, dim, config["group_sizes"], config["group_ranks"])
+    if config.get("hmf_rank"):
+        return HybridEmbedding(vocab_size, config["hmf_rank"], dim, config["hmf_dense_rows"])
     return DenseEmbedding(vocab_size, dim) if rank is None else FactorizedEmbedding(vocab_size, rank, dim)
 
 
@@ -73,12 +180,16 @@ class DAN(nn.Module):
     """Deep averaging network (Iyyer et al. 2015): mean of word vectors, FC 1024, FC 512, softmax.
     `word_dropout` drops whole tokens from the average while training, as Iyyer et al. do."""
 
-    def __init__(self, embedding, num_classes, hidden=(1024, 512), dropout=0.4, word_dropout=0.0):
+    def __init__(self, embedding, num_classes, hidden=(1024, 512), dropout=0.4, word_dropout=0.0,
+                 hidden_ranks=None):
         super().__init__()
         self.embedding = embedding
         self.word_dropout = word_dropout
         sizes = [embedding.dim, *hidden]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        ranks = hidden_ranks or [None] * len(hidden)
+        # `hidden_ranks` (one per hidden layer, None = dense) factorizes them: whole-model LMF.
+        self.layers = nn.ModuleList(nn.Linear(a, b) if k is None else FactorizedLinear(a, b, k)
+                                    for a, b, k in zip(sizes, sizes[1:], ranks))
         self.out = nn.Linear(sizes[-1], num_classes)
         self.dropout = nn.Dropout(dropout)
 
@@ -125,10 +236,10 @@ def default_config(arch, vocab_size, num_classes, embed_dim=None):
 
 def build_model(config):
     """A freshly initialised model for `config` (see `default_config`); `rank` makes it factorized."""
-    embedding = make_embedding(config["vocab_size"], config["embed_dim"], config.get("rank"))
+    embedding = make_embedding(config["vocab_size"], config["embed_dim"], config.get("rank"), config)
     if config["arch"] == "dan":
         model = DAN(embedding, config["num_classes"], tuple(config["hidden"]), config["dropout"],
-                    config.get("word_dropout", 0.0))
+                    config.get("word_dropout", 0.0), config.get("hidden_ranks"))
     elif config["arch"] == "lstm":
         model = LSTMClassifier(embedding, config["num_classes"], config["hidden"], config["dropout"])
     else:
