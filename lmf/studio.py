@@ -30,7 +30,7 @@ from .data import MAX_TOKENS, DataError, TextDataset, load_dataset, tokenize
 from .metrics import accuracy, classify, count_parameters, flops_dense, flops_factorized, size_on_disk
 from .report import METHOD_NAMES, summarize
 from .schedules import make_schedule
-from .sweep import QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell
+from .sweep import MODELS, QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell
 from .train import retrain_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,8 +132,9 @@ def shipped_reductions(directory, dataset, model, method="lmf"):
 
 
 def pairs(results):
-    """(dataset, model) pairs present in results.csv, in file order."""
-    return list(dict.fromkeys(zip(results["dataset"], results["model"])))
+    """(dataset, model) pairs present in results.csv, in file order: DAN and LSTM only (fastText
+    baseline rows have model "fasttext" and no uncompressed row of their own, so no page for them)."""
+    return [(d, m) for d, m in dict.fromkeys(zip(results["dataset"], results["model"])) if m in MODELS]
 
 
 def summary_for(results, dataset, model):
@@ -226,7 +227,8 @@ def recommend(summary, tolerance_points):
 def describe(row):
     """A method row's human name, e.g. 'Online LMF (proposed), R=90%'."""
     name = METHOD_NAMES.get(row["method"], row["method"])
-    return f"{name}, R={int(row['reduction_pct'])}%" if row["method"] in ("lmf", "offline_svd") else name
+    with_r = row["method"] in ("lmf", "offline_svd") or (row["method"] not in BITS and row["reduction_pct"] > 0)
+    return f"{name}, R={int(row['reduction_pct'])}%" if with_r else name
 
 
 def results_table(summary):

@@ -4,6 +4,15 @@ The grid is a list of `Cell`s run in stages (a cell only needs cells of earlier 
   1. uncompressed models (CALR, plus CLR and AdaGrad for Table 1) and offline-SVD models (baseline 2),
   2. online LMF (compress an uncompressed model, measure, retrain) and 8/16-bit quantization,
   3. latency: every variant of one (dataset, model) timed in one process, interleaved.
+Beyond plain LMF (issue "Beyond plain LMF"; left out with core_only=True / --core-only), cells that
+extend the grid without touching the cells above:
+  stage 2 also: HMF, GroupReduce and whole-model LMF (DAN only) from the uncompressed models at
+     R in EXT_REDUCTIONS, and fastText (model "fasttext", per dataset, when the DAN is planned),
+  4. lmf_int8 / groupreduce_int8 / lmf_whole_int8: the retrained lmf / groupreduce / lmf_whole
+     cell's saved model, quantized to 8 bits after training (no retraining), and fastText.zip
+     (fasttext_ftz: the fasttext cell's model.bin quantized),
+  5. latency_ext: the seed-0 new variants timed together with the uncompressed model (stored
+     under "latency_ext", so the core latency cell's numbers are never overwritten).
 Each finished cell writes `<work>/cells/<id>.json` atomically and its model under `<work>/models/`,
 so a killed sweep restarts where it stopped. `assemble` turns the cell files into `artifacts/`
 (results.csv, schedules.csv, curves/, the models the app needs, sweep.json).
@@ -23,10 +32,11 @@ import pandas as pd
 import torch
 
 from .artifacts import load_model, save_model, write_json_atomic, write_text_atomic
-from .compress import compress_model, offline_model
+from .compress import compress_model, compress_whole_model, hmf_compress_model, offline_model
 from .data import default_vectors_path, load_dataset, load_vectors
 from .metrics import accuracy, count_parameters, measure_latency, size_on_disk
 from .models import new_model
+from .groupreduce import groupreduce_compress_model
 from .quantize import latency_model, quantize_model
 from .train import recipe, retrain_recipe, train
 
@@ -37,7 +47,14 @@ SEEDED_REDUCTIONS = (50, 90)  # these, and the uncompressed models, run with eve
 SEEDS = (0, 1, 2)
 APP_REDUCTIONS = (50, 90, 98)  # retrained LMF models shipped in artifacts/ for the app
 QUICK = {"reductions": (50, 90), "seeds": (0,), "n_train": 400, "n_eval": 150, "max_steps": 12}
+EXT_REDUCTIONS = (90, 95, 98)  # HMF, GroupReduce, whole-model LMF and their int8 stacks
+EXT_SEEDED = (90,)  # with every seed; the other reductions seed 0 only
+QUICK_EXT_REDUCTIONS = (90,)
+EXT_METHODS = ("hmf", "groupreduce", "lmf_whole")  # compressed from the uncompressed model, retrained
+INT8_OF = {"lmf_int8": "lmf", "groupreduce_int8": "groupreduce", "lmf_whole_int8": "lmf_whole"}
+FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1}
 
+EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
 RESULT_COLUMNS = ["dataset", "model", "method", "reduction_pct", "rank", "params", "size_bytes",
                   "accuracy", "dev_accuracy", "accuracy_before_retrain", "latency_ms_b1",
                   "latency_ratio_b1", "test_set_seconds", "seed"]
@@ -50,7 +67,8 @@ ADAGRAD_LR = 0.01
 class Cell:
     dataset: str
     model: str
-    method: str  # uncompressed | lmf | offline_svd | quant16 | quant8 | latency
+    method: str  # uncompressed | lmf | offline_svd | quant16 | quant8 | latency, and the extension's
+    # hmf | groupreduce | lmf_whole | *_int8 | fasttext | fasttext_ftz | latency_ext
     reduction: int = 0
     seed: int = 0
     schedule: str = "calr"
@@ -62,13 +80,14 @@ class Cell:
             parts.append(f"R{self.reduction}")
         if self.schedule != "calr":
             parts.append(self.schedule)
-        if self.method != "latency":
+        if self.method not in ("latency", "latency_ext"):
             parts.append(f"s{self.seed}")
         return "-".join(parts)
 
 
-def plan(datasets=DATASETS, models=MODELS, quick=False):
-    """The cells, as three stages to run in order."""
+def plan(datasets=DATASETS, models=MODELS, quick=False, core_only=False):
+    """The cells, as stages to run in order: the three core stages, then (unless `core_only`) the
+    extension cells of the module docstring appended to stage 2 and in stages 4 and 5."""
     reductions = QUICK["reductions"] if quick else REDUCTIONS
     seeds = QUICK["seeds"] if quick else SEEDS
     first, second, third = [], [], []
@@ -81,12 +100,32 @@ def plan(datasets=DATASETS, models=MODELS, quick=False):
             second += [Cell(ds, arch, "lmf", r, s) for r in reductions for s in seeded(r)]
             second += [Cell(ds, arch, f"quant{b}", 0, s) for b in (16, 8) for s in seeds]
             third.append(Cell(ds, arch, "latency"))
-    return [first, second, third]
+    if core_only:
+        return [first, second, third]
+    fourth, fifth = [], []
+    ext_reductions = QUICK_EXT_REDUCTIONS if quick else EXT_REDUCTIONS
+    for ds in datasets:
+        for arch in models:
+            seeded = lambda r: seeds if (r in EXT_SEEDED and not quick) else seeds[:1]
+            methods = [m for m in EXT_METHODS if arch == "dan" or m != "lmf_whole"]
+            second += [Cell(ds, arch, m, r, s) for m in methods for r in ext_reductions for s in seeded(r)]
+            fourth += [Cell(ds, arch, q, r, s) for q, parent in INT8_OF.items() if parent in methods or parent == "lmf"
+                       for r in ext_reductions for s in seeded(r)]
+            fifth.append(Cell(ds, arch, "latency_ext"))
+        if "dan" in models:
+            second += [Cell(ds, "fasttext", "fasttext", 0, s) for s in seeds]
+            fourth += [Cell(ds, "fasttext", "fasttext_ftz", 0, s) for s in seeds]
+    return [first, second, third, fourth, fifth]
+
+
+def is_latency(cell):
+    return cell.method in ("latency", "latency_ext")
 
 
 class Sweep:
-    def __init__(self, out="artifacts", work="runs/sweep", quick=False, device="auto"):
+    def __init__(self, out="artifacts", work="runs/sweep", quick=False, device="auto", core_only=False):
         self.out, self.work, self.quick, self.device = Path(out), Path(work), quick, device
+        self.core_only = core_only
 
     def cell_file(self, cell):
         return self.work / "cells" / f"{cell.id}.json"
@@ -126,6 +165,10 @@ class Sweep:
         record = {"cell": asdict(cell), "rows": [], "schedule_rows": [], "curve": []}
         if cell.method == "latency":
             record["latency"] = self.run_latency(cell)
+        elif cell.method == "latency_ext":
+            record["latency_ext"] = self.run_latency_ext(cell)
+        elif cell.model == "fasttext":
+            record.update(self.run_fasttext(cell, data))
         else:
             record.update(self.run_model(cell, data, progress))
         record["seconds"] = time.perf_counter() - start
@@ -144,9 +187,28 @@ class Sweep:
             model = offline_model(cell.model, n_vocab, n_classes, cell.reduction, vectors, seed=cell.seed)
             result = train(model, data, self.config(cell), progress=progress)
             model, dev, rank = result.model, result.best_dev, model.config["embed_dim"]
+        elif cell.method in INT8_OF:
+            # Post-training int8 of every factor and layer of the retrained cell's saved model.
+            source = Cell(cell.dataset, cell.model, INT8_OF[cell.method], cell.reduction, cell.seed)
+            model = quantize_model(load_model(self.model_dir(source)).model, 8)
+            dev, rank = accuracy(model, data, "dev"), self._rank(model)
         else:
             parent = load_model(self.model_dir(Cell(cell.dataset, cell.model, "uncompressed", 0, cell.seed))).model
-            if cell.method == "lmf":
+            if cell.method in EXT_METHODS:
+                if cell.method == "hmf":
+                    model = hmf_compress_model(parent, cell.reduction)
+                elif cell.method == "groupreduce":
+                    model = groupreduce_compress_model(parent, data.vocab.counts, cell.reduction)
+                else:
+                    model = compress_whole_model(parent, cell.reduction)
+                details = {"config": {k: v for k, v in model.config.items() if k in EXT_KEYS},
+                           "groupreduce": getattr(model, "groupreduce_info", None)}
+                before = accuracy(model, data, "test")
+                result = train(model, data, self.config(cell, retrain=True), progress=progress)
+                model, dev, rank = result.model, result.best_dev, self._rank(model)
+                curve = [{"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]}
+                         for h in result.history]
+            elif cell.method == "lmf":
                 model = compress_model(parent, cell.reduction)
                 before = accuracy(model, data, "test")
                 result = train(model, data, self.config(cell, retrain=True), progress=progress)
@@ -159,8 +221,9 @@ class Sweep:
         test = accuracy(model, data, "test")
         save_model(self.model_dir(cell), model, data.vocab, data.label_names,
                    {"dev_accuracy": dev, "test_accuracy": test})
+        ext = cell.method in EXT_METHODS or cell.method in INT8_OF
         row = {"dataset": cell.dataset, "model": cell.model, "method": cell.method,
-               "reduction_pct": cell.reduction if cell.method in ("lmf", "offline_svd") else
+               "reduction_pct": cell.reduction if cell.method in ("lmf", "offline_svd") or ext else
                {"uncompressed": 0, "quant16": 50, "quant8": 75}[cell.method],
                "rank": rank, "params": count_parameters(model),
                "size_bytes": size_on_disk(self.model_dir(cell)), "accuracy": test,
@@ -170,13 +233,52 @@ class Sweep:
             out["schedule_rows"] = [{"dataset": cell.dataset, "model": cell.model, "schedule": cell.schedule,
                                      "seed": cell.seed, "dev_accuracy": dev, "accuracy": test}]
         out["rows"] = [row] if cell.schedule == "calr" else []
+        if ext:
+            out["details"] = {**(details if cell.method in EXT_METHODS else {}),
+                              "fp32_size_bytes_of_uncompressed": self._uncompressed_size(cell)}
         return out
+
+    @staticmethod
+    def _rank(model):
+        """The rank column for the extension methods: LMF's k, HMF's r; None for GroupReduce (its
+        per-block ranks are in the cell's details)."""
+        return model.config.get("rank") or model.config.get("hmf_rank")
+
+    def _uncompressed_size(self, cell):
+        path = self.model_dir(Cell(cell.dataset, cell.model, "uncompressed", 0, cell.seed))
+        return size_on_disk(path) if path.is_dir() else None
+
+    def run_fasttext(self, cell, data):
+        """fastText (model.bin) or fastText.zip (model.ftz, from the fasttext cell's model.bin):
+        files under the cell's model dir; size is the .bin / .ftz file's bytes."""
+        from .fasttext_baseline import fasttext_accuracy, quantize_fasttext, train_fasttext
+        out_dir = self.model_dir(cell)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        overrides = dict(FASTTEXT_QUICK) if self.quick else {}
+        cutoff = overrides.pop("cutoff", None)
+        if cell.method == "fasttext":
+            model = train_fasttext(data, out_dir, seed=cell.seed, **overrides)
+            path = out_dir / "model.bin"
+        else:
+            source = self.model_dir(Cell(cell.dataset, cell.model, "fasttext", 0, cell.seed)) / "model.bin"
+            kwargs = {"cutoff": cutoff} if cutoff else {}
+            model = quantize_fasttext(source, data, out_dir, seed=cell.seed, **kwargs)
+            path = out_dir / "model.ftz"
+        (out_dir / "train.txt").unlink(missing_ok=True)  # the training text is not part of the model
+        dev, test = fasttext_accuracy(model, data, "dev"), fasttext_accuracy(model, data, "test")
+        row = {"dataset": cell.dataset, "model": "fasttext", "method": cell.method, "reduction_pct": 0,
+               "rank": None, "params": int(model.get_input_matrix().size + model.get_output_matrix().size)
+               if cell.method == "fasttext" else None,
+               "size_bytes": size_on_disk(path), "accuracy": test, "dev_accuracy": dev,
+               "accuracy_before_retrain": None, "seed": cell.seed}
+        return {"rows": [row], "curve": []}
 
     def run_latency(self, cell):
         """Seed-0 variants of one (dataset, model), timed together; name -> latency metrics."""
         data = self.data(cell.dataset)
         models = {}
-        for other in plan([cell.dataset], [cell.model], self.quick)[0] + plan([cell.dataset], [cell.model], self.quick)[1]:
+        core = plan([cell.dataset], [cell.model], self.quick, core_only=True)
+        for other in core[0] + core[1]:
             if other.seed != 0 or other.schedule != "calr" or other.method.startswith("quant"):
                 continue
             models[other.id] = load_model(self.model_dir(other)).model
@@ -186,6 +288,33 @@ class Sweep:
         ids = data.encoded("test")[0]
         return measure_latency(models, ids, n_single=100 if self.quick else 300,
                                repeats=2 if self.quick else 5)
+
+    def run_latency_ext(self, cell):
+        """The seed-0 extension variants of one (dataset, model) timed together with the uncompressed
+        model (its timing stored as '<id>@ext' so ratios compare within this cell); the int8 stacks
+        through quantize.latency_model(..., 8) like quant8. For the DAN, fastText (.bin and .ftz,
+        seed 0) is timed right after, in the same process, by fasttext_baseline.fasttext_latency
+        (model.predict on one tokenized sentence; not interleaved with the torch models)."""
+        data = self.data(cell.dataset)
+        base_cell = Cell(cell.dataset, cell.model, "uncompressed")
+        models = {base_cell.id + "@ext": load_model(self.model_dir(base_cell)).model}
+        stages = plan([cell.dataset], [cell.model], self.quick)
+        for other in stages[1] + stages[3]:
+            if other.seed != 0 or other.model != cell.model or not (other.method in EXT_METHODS or other.method in INT8_OF):
+                continue
+            model = load_model(self.model_dir(other)).model
+            models[other.id] = latency_model(model, 8) if other.method in INT8_OF else model
+        n_single, repeats = (100, 2) if self.quick else (300, 5)
+        ids = data.encoded("test")[0]
+        out = measure_latency(models, ids, n_single=n_single, repeats=repeats)
+        if cell.model == "dan":
+            from .fasttext_baseline import fasttext_latency, load_fasttext
+            for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
+                ft_cell = Cell(cell.dataset, "fasttext", method)
+                path = self.model_dir(ft_cell) / name
+                if path.is_file():
+                    out[ft_cell.id] = fasttext_latency(load_fasttext(path), data.test.texts, n_single, repeats)
+        return out
 
     # ------------------------------------------------------------ assembling artifacts/
 
@@ -199,15 +328,22 @@ class Sweep:
         if missing:
             raise RuntimeError(f"{len(missing)} cells are not finished, e.g. {missing[:3]}")
         records = self.records(cells)
-        latency = {}
+        latency, latency_ext = {}, {}
         for r in records:
             latency.update(r.get("latency", {}))
+            latency_ext.update(r.get("latency_ext", {}))
         rows, schedule_rows = [], []
         for r in records:
             for row in r["rows"]:
                 cell_id = Cell(**r["cell"]).id
                 lat = latency.get(cell_id)
                 base = latency.get(Cell(row["dataset"], row["model"], "uncompressed").id)
+                if cell_id in latency_ext:
+                    # Extension rows: timed in their (dataset, model)'s latency_ext cell, ratio to the
+                    # uncompressed model timed there too (fastText: to the DAN's).
+                    lat = latency_ext[cell_id]
+                    base = latency_ext.get(Cell(row["dataset"], "dan" if row["model"] == "fasttext" else row["model"],
+                                                "uncompressed").id + "@ext")
                 if lat and base:
                     row = {**row, "latency_ms_b1": lat["latency_ms_b1"],
                            "latency_ratio_b1": lat["latency_ms_b1"] / base["latency_ms_b1"],

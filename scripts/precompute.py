@@ -2,6 +2,7 @@
 
     python scripts/precompute.py                 # the full grid (CUDA if present)
     python scripts/precompute.py --quick --out /tmp/a --work /tmp/w   # tiny grid, under a minute
+    python scripts/precompute.py --core-only     # without the "Beyond plain LMF" cells
 
 Finished cells are kept under --work, so a killed run picks up where it stopped.
 """
@@ -22,7 +23,7 @@ from joblib import Parallel, delayed  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from lmf.report import write_report  # noqa: E402
-from lmf.sweep import DATASETS, MODELS, Sweep, plan  # noqa: E402
+from lmf.sweep import DATASETS, MODELS, Sweep, is_latency, plan  # noqa: E402
 
 
 def run_cell(sweep, cell, threads):
@@ -39,10 +40,12 @@ def main(argv=None):
     p.add_argument("--device", default="auto")
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    p.add_argument("--core-only", action="store_true",
+                   help="only the core grid (no HMF, GroupReduce, int8 stacks, whole-model LMF, fastText)")
     args = p.parse_args(argv)
 
     sweep = Sweep(args.out, args.work, args.quick, args.device)
-    stages = plan(args.datasets, args.models, args.quick)
+    stages = plan(args.datasets, args.models, args.quick, core_only=args.core_only)
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     start = time.perf_counter()
     todo_total = sum(not sweep.done(c) for stage in stages for c in stage)
@@ -50,7 +53,7 @@ def main(argv=None):
     for number, stage in enumerate(stages, start=1):
         todo = [c for c in stage if not sweep.done(c)]
         # Latency cells run one at a time so that no other cell competes for the CPU.
-        jobs = 1 if number == len(stages) else args.jobs
+        jobs = 1 if stage and all(is_latency(c) for c in stage) else args.jobs
         for cell, seconds in zip(todo, Parallel(n_jobs=jobs, return_as="generator")(
                 delayed(run_cell)(sweep, c, threads if jobs > 1 else os.cpu_count() or 1) for c in todo)):
             bar.update(1)

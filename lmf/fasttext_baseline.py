@@ -1,0 +1,104 @@
+"""fastText and fastText.zip baselines (Joulin et al. 2016) through the `fasttext` PyPI package.
+
+Same splits and tokens as our models: every text is lmf.data.tokenize(text)[:MAX_TOKENS] joined by
+spaces, every label `__label__<id>`. `train_fasttext` trains a supervised model and saves
+`model.bin`; `quantize_fasttext` loads it, quantizes it (product quantization, qnorm=True,
+retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`. Sizes are the
+files' bytes. fastText runs on one thread with a fixed seed, so a run is repeatable.
+
+Settings (not tuned): 100 dimensions, word bigrams hashed into 100,000 buckets, 10 epochs at
+lr 0.5, softmax loss; quantization keeps 20,000 rows (cutoff) so that the .ftz really shrinks.
+
+Deliberately not here: the sweep's bookkeeping (sweep.py). `fasttext` is imported lazily.
+"""
+import statistics
+import time
+from pathlib import Path
+
+from .data import MAX_TOKENS, tokenize
+
+SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",
+            "minCount": 1, "thread": 1, "verbose": 0}
+CUTOFF = 20_000
+LABEL = "__label__"
+
+
+def _fasttext():
+    try:
+        import fasttext
+    except ImportError as e:
+        raise ImportError("the fastText baseline needs the `fasttext` package: pip install fasttext") from e
+    return fasttext
+
+
+def line_text(text):
+    return " ".join(tokenize(text)[:MAX_TOKENS])
+
+
+def write_split(path, split):
+    """A fastText training file: `__label__<id> tokens...` per example."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{LABEL}{y} {line_text(t)}\n" for t, y in zip(split.texts, split.labels)),
+                    encoding="utf-8")
+    return path
+
+
+def train_fasttext(data, out_dir, seed=0, **overrides):
+    """Train on data.train; writes out_dir/train.txt and out_dir/model.bin; returns the model."""
+    fasttext = _fasttext()
+    out_dir = Path(out_dir)
+    train_file = write_split(out_dir / "train.txt", data.train)
+    model = fasttext.train_supervised(input=str(train_file), seed=seed, **{**SETTINGS, **overrides})
+    model.save_model(str(out_dir / "model.bin"))
+    return model
+
+
+def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0):
+    """fastText.zip: load model.bin, quantize (qnorm, retrain on data.train, `cutoff` rows), save
+    out_dir/model.ftz; returns the quantized model. The cutoff is capped at the model's row count."""
+    fasttext = _fasttext()
+    out_dir = Path(out_dir)
+    model = fasttext.load_model(str(bin_path))
+    train_file = write_split(out_dir / "train.txt", data.train)
+    rows = model.get_input_matrix().shape[0]
+    model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=min(cutoff, rows),
+                   thread=1, epoch=SETTINGS["epoch"], lr=SETTINGS["lr"], verbose=0)
+    model.save_model(str(out_dir / "model.ftz"))
+    return model
+
+
+def load_fasttext(path):
+    return _fasttext().load_model(str(path))
+
+
+def predict_labels(model, texts):
+    labels, _ = model.predict([line_text(t) for t in texts], k=1)
+    return [int(l[0][len(LABEL):]) for l in labels]
+
+
+def fasttext_accuracy(model, data, split="test"):
+    part = getattr(data, split)
+    predicted = predict_labels(model, part.texts)
+    return sum(p == y for p, y in zip(predicted, part.labels)) / max(1, len(part.labels))
+
+
+def fasttext_latency(model, texts, n_single=300, repeats=5, warmup=20):
+    """{"latency_ms_b1": median ms of model.predict on one (tokenized) sentence over the first
+    `n_single`, "test_set_seconds": median seconds to predict all `texts` in one call}. Texts are
+    tokenized beforehand, as our models get ids."""
+    lines = [line_text(t) for t in texts]
+    singles = lines[:n_single]
+    # A list of one line: fasttext 0.9.3's single-string predict breaks under NumPy 2 (np.array copy=False).
+    for line in singles[:warmup]:
+        model.predict([line])
+    per, whole = [], []
+    for _ in range(repeats):
+        for line in singles:
+            start = time.perf_counter()
+            model.predict([line])
+            per.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        model.predict(lines)
+        whole.append(time.perf_counter() - start)
+    return {"latency_ms_b1": 1000 * statistics.median(per), "test_set_seconds": statistics.median(whole)}
