@@ -44,26 +44,42 @@ def write_split(path, split):
     return path
 
 
+def _retry_nan(fn, attempts=5):
+    """fasttext 0.9.3 sometimes raises "Encountered NaN" on tiny training files (a race in its
+    progress/loss reporting: the same call with the same seed then succeeds); retry a few times."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except RuntimeError as e:
+            if "NaN" not in str(e) or attempt == attempts - 1:
+                raise
+
+
 def train_fasttext(data, out_dir, seed=0, **overrides):
     """Train on data.train; writes out_dir/train.txt and out_dir/model.bin; returns the model."""
     fasttext = _fasttext()
     out_dir = Path(out_dir)
     train_file = write_split(out_dir / "train.txt", data.train)
-    model = fasttext.train_supervised(input=str(train_file), seed=seed, **{**SETTINGS, **overrides})
+    model = _retry_nan(lambda: fasttext.train_supervised(input=str(train_file), seed=seed, **{**SETTINGS, **overrides}))
     model.save_model(str(out_dir / "model.bin"))
     return model
 
 
-def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0):
+def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None):
     """fastText.zip: load model.bin, quantize (qnorm, retrain on data.train, `cutoff` rows), save
     out_dir/model.ftz; returns the quantized model. The cutoff is capped at the model's row count."""
     fasttext = _fasttext()
     out_dir = Path(out_dir)
-    model = fasttext.load_model(str(bin_path))
     train_file = write_split(out_dir / "train.txt", data.train)
-    rows = model.get_input_matrix().shape[0]
-    model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=min(cutoff, rows),
-                   thread=1, epoch=SETTINGS["epoch"], lr=SETTINGS["lr"], verbose=0)
+
+    def quantized():
+        model = fasttext.load_model(str(bin_path))
+        rows = model.get_input_matrix().shape[0]
+        model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=min(cutoff, rows),
+                       thread=1, epoch=SETTINGS["epoch"], lr=lr or SETTINGS["lr"], verbose=0)
+        return model
+
+    model = _retry_nan(quantized)
     model.save_model(str(out_dir / "model.ftz"))
     return model
 

@@ -261,7 +261,7 @@ class Sweep:
             path = out_dir / "model.bin"
         else:
             source = self.model_dir(Cell(cell.dataset, cell.model, "fasttext", 0, cell.seed)) / "model.bin"
-            kwargs = {"cutoff": cutoff} if cutoff else {}
+            kwargs = {"cutoff": cutoff, "lr": overrides["lr"]} if self.quick else {}
             model = quantize_fasttext(source, data, out_dir, seed=cell.seed, **kwargs)
             path = out_dir / "model.ftz"
         (out_dir / "train.txt").unlink(missing_ok=True)  # the training text is not part of the model

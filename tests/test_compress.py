@@ -198,3 +198,61 @@ def test_offline_lstm_projects_vectors():
 def test_offline_lstm_without_vectors_uses_default_width():
     """LSTM default 100 dimensions at R = 50: floor(0.5 * 100) = 50."""
     assert offline_model("lstm", 10, 2, 50).config["embed_dim"] == 50
+
+
+# ---------------------------------------------------------------- HMF and whole-model LMF
+
+from lmf.compress import compress_whole_model, hmf_compress_model, hmf_params, hmf_rank  # noqa: E402
+from lmf.models import FactorizedLinear, HybridEmbedding  # noqa: E402
+
+
+def test_hmf_rank_worked_example():
+    """m = 1000, n = 100, p = 0.1: budget p m n = 10,000. With r_d = r the count is
+    r n + r (m - r + n) = r (1200 - r): r = 8 gives 8 * 1192 = 9,536 <= 10,000, r = 9 gives
+    9 * 1191 = 10,719 > 10,000, so r = 8 (LMF's eq. 5 would give floor(10,000 / 1,100) = 9)."""
+    assert hmf_params(1000, 100, 8) == 9536 and hmf_params(1000, 100, 9) == 10719
+    assert hmf_rank(0.1, 1000, 100) == 8
+    assert rank_for_fraction(0.1, 1000, 100) == 9
+
+
+def test_hmf_rank_with_fixed_dense_rows():
+    """r_d = 20 fixed: 20 * 100 + r (980 + 100) <= 10,000 -> r <= 8000 / 1080 = 7.4 -> r = 7."""
+    assert hmf_rank(0.1, 1000, 100, dense_rows=20) == 7
+
+
+def test_hmf_compress_model_counts_and_dense_rows():
+    """A DAN with a 1000 x 100 embedding at R = 90: r = r_d = 8, so 8 * 100 + 8 * (992 + 100) = 9,536
+    embedding weights; rows 0..7 (PAD, UNK and the six most frequent words) are copied exactly,
+    the other 992 are their best rank-8 approximation; the original is untouched."""
+    model = build_model(default_config("dan", 1000, 2, embed_dim=100))
+    W = model.embedding.weight_matrix().clone()
+    hmf = hmf_compress_model(model, 90)
+    assert isinstance(hmf.embedding, HybridEmbedding)
+    assert hmf.config["hmf_rank"] == 8 and hmf.config["hmf_dense_rows"] == 8
+    assert sum(p.numel() for p in hmf.embedding.parameters()) == 9536
+    approx = hmf.embedding.weight_matrix()
+    assert torch.equal(approx[:8], W[:8])
+    W_a, W_b = factorize(W[8:], 8)
+    assert torch.allclose(approx[8:], W_a @ W_b, atol=1e-5)
+    assert torch.equal(model.embedding.weight_matrix(), W)
+    ids = torch.tensor([[0, 3, 500, 999], [1, 2, 0, 0]])
+    assert torch.allclose(hmf.embedding(ids), approx[ids], atol=1e-6)
+
+
+def test_compress_whole_model_ranks_and_params():
+    """R = 90 on the default DAN (300-d embedding, hidden 1024 and 512): eq. (5) per layer gives
+    floor(0.1 * 300 * 1024 / 1324) = floor(23.2) = 23 and floor(0.1 * 1024 * 512 / 1536) = 34, so
+    the hidden layers hold 23 * 1324 + 1024 + 34 * 1536 + 512 = 30,452 + 1,024 + 52,224 + 512 =
+    84,212 weights instead of 307,200 + 1,024 + 524,288 + 512 = 833,024."""
+    torch.manual_seed(0)
+    model = build_model(default_config("dan", 50, 2))
+    whole = compress_whole_model(model, 90)
+    assert whole.config["hidden_ranks"] == [23, 34]
+    assert all(isinstance(layer, FactorizedLinear) for layer in whole.layers)
+    count = lambda layers: sum(p.numel() for p in layers.parameters())
+    assert count(model.layers) == 833_024 and count(whole.layers) == 84_212
+    rebuilt = build_model(whole.config)
+    rebuilt.load_state_dict(whole.state_dict())
+    ids = torch.tensor([[2, 3, 4, 0]])
+    assert torch.allclose(rebuilt.eval()(ids), whole.eval()(ids))
+    assert "hidden_ranks" not in model.config and isinstance(model.layers[0], torch.nn.Linear)

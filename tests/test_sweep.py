@@ -14,6 +14,23 @@ from lmf.train import retrain_recipe
 from lmf.sweep import QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell, plan
 
 TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds"]
+CORE = ["uncompressed", "lmf", "offline_svd", "quant16", "quant8"]
+
+
+def check_extension(results, work):
+    """The extension rows of the quick sweep: all at R = 90 (fastText at 0), all timed; each int8
+    stack is about a quarter of its fp32 parent's weights; fastText.zip smaller than fastText."""
+    ext = results[~results.method.isin(CORE)].set_index("method")
+    assert sorted(ext.index) == sorted(["hmf", "groupreduce", "lmf_whole", "lmf_int8", "groupreduce_int8",
+                                        "lmf_whole_int8", "fasttext", "fasttext_ftz"])
+    assert (ext.drop(["fasttext", "fasttext_ftz"]).reduction_pct == 90).all()
+    assert (ext.loc[["fasttext", "fasttext_ftz"], "model"] == "fasttext").all()
+    assert ext[TIMINGS].notna().all().all()
+    lmf = results[(results.method == "lmf") & (results.reduction_pct == 90)].iloc[0]
+    assert ext.loc["lmf_int8", "params"] == lmf.params and ext.loc["lmf_int8", "size_bytes"] < lmf.size_bytes / 2
+    assert ext.loc["lmf_whole", "params"] < lmf.params / 4
+    assert ext.loc["fasttext_ftz", "size_bytes"] < ext.loc["fasttext", "size_bytes"]
+    assert (work / "models" / "sst2-fasttext-fasttext-s0" / "model.bin").is_file()
 
 
 def test_cell_ids():
@@ -23,23 +40,36 @@ def test_cell_ids():
 
 
 def test_quick_plan():
-    """Per (dataset, model), quick grid (reductions 50 and 90, seed 0): stage 1 = uncompressed with
-    CALR, CLR and AdaGrad + offline SVD at 2 reductions = 5 cells; stage 2 = LMF at 2 reductions +
-    16- and 8-bit = 4; stage 3 = 1 latency cell. Two datasets x two models: 20, 16, 4."""
-    stages = plan(quick=True)
-    assert [len(s) for s in stages] == [20, 16, 4]
+    """Per (dataset, model), quick core grid (reductions 50 and 90, seed 0): stage 1 = uncompressed
+    with CALR, CLR and AdaGrad + offline SVD at 2 reductions = 5 cells; stage 2 = LMF at 2
+    reductions + 16- and 8-bit = 4; stage 3 = 1 latency cell. Two datasets x two models: 20, 16, 4.
+
+    The extension (R = 90 only in quick mode): DAN stage 2 gains HMF, GroupReduce, whole-model LMF
+    and fastText (per dataset) = 4, stage 4 holds LMF / GroupReduce / whole-model LMF + int8 and
+    fastText.zip = 4, stage 5 one latency_ext cell; the LSTM gains 2 (HMF, GroupReduce), 2 (int8
+    stacks) and 1. Two datasets: 16 + 2 * (4 + 2) = 28, 2 * (4 + 2) = 12, 4."""
+    assert [len(s) for s in plan(quick=True, core_only=True)] == [20, 16, 4]
+    assert [len(s) for s in plan(quick=True)] == [20, 28, 4, 12, 4]
+    core = plan(["sst2"], ["dan"], quick=True, core_only=True)
+    assert [len(s) for s in core] == [5, 4, 1]
     one = plan(["sst2"], ["dan"], quick=True)
-    assert [len(s) for s in one] == [5, 4, 1]
+    assert [len(s) for s in one] == [5, 8, 1, 4, 1]
+    assert one[:3][0] == core[0] and one[1][:4] == core[1] and one[2] == core[2]  # core cells first, unchanged
     ids = {c.id for stage in one for c in stage}
-    assert len(ids) == 10  # every cell has its own file
+    assert len(ids) == 19  # every cell has its own file
 
 
 def test_full_plan_seeds():
     """Full grid per (dataset, model): uncompressed 3 seeds + CLR + AdaGrad = 5; offline SVD at 7
     reductions, 50 and 90 with 3 seeds: 5 + 2 * 3 = 11; LMF likewise 11; quantization 2 x 3 = 6;
-    latency 1. Stage sizes per (dataset, model): 16, 17, 1."""
-    stages = plan(["sst2"], ["dan"])
-    assert [len(s) for s in stages] == [16, 17, 1]
+    latency 1. Stage sizes per (dataset, model): 16, 17, 1.
+
+    The extension for the DAN: HMF, GroupReduce and whole-model LMF at R = 90 (3 seeds), 95, 98
+    (seed 0): 3 x 5 = 15, plus 3 fastText seeds in stage 2; their int8 stacks (LMF, GroupReduce,
+    whole-model LMF) 15 + 3 fastText.zip in stage 4; 1 latency_ext. The LSTM: 10, 10, 1."""
+    assert [len(s) for s in plan(["sst2"], ["dan"], core_only=True)] == [16, 17, 1]
+    assert [len(s) for s in plan(["sst2"], ["dan"])] == [16, 35, 1, 18, 1]
+    assert [len(s) for s in plan(["sst2"], ["lstm"])] == [16, 27, 1, 10, 1]
 
 
 def precompute(out, work):
@@ -56,8 +86,9 @@ def precompute(out, work):
 def test_quick_sweep_writes_artifacts_and_resumes(tmp_path, data_dir):
     """The quick sweep on SST-2 / DAN only (the whole quick grid takes minutes on 2 busy cores).
 
-    Rows: uncompressed, LMF at R = 50 and 90, offline SVD at 50 and 90, 16- and 8-bit = 7, in the
-    exact RESULT_COLUMNS. Offline SVD's `rank` is its width floor(p * 300): 150 and 30. The
+    Core rows: uncompressed, LMF at R = 50 and 90, offline SVD at 50 and 90, 16- and 8-bit = 7, in
+    the exact RESULT_COLUMNS; the extension adds 8 rows at R = 90 (HMF, GroupReduce, whole-model
+    LMF, their three int8 stacks, fastText, fastText.zip). Offline SVD's `rank` is its width floor(p * 300): 150 and 30. The
     quantized rows carry the nominal reductions 50 and 75 (16 and 8 of 32 bits).
 
     Then resume: delete three cell files (the uncompressed parent, LMF R = 90, the latency cell)
@@ -66,8 +97,11 @@ def test_quick_sweep_writes_artifacts_and_resumes(tmp_path, data_dir):
     """
     out, work = tmp_path / "artifacts", tmp_path / "work"
     precompute(out, work)
-    results = pd.read_csv(out / "results.csv")
-    assert list(results.columns) == RESULT_COLUMNS
+    everything = pd.read_csv(out / "results.csv")
+    assert list(everything.columns) == RESULT_COLUMNS
+    assert len(everything) == 15
+    check_extension(everything, work)
+    results = everything[everything.method.isin(CORE)].reset_index(drop=True)
     assert len(results) == 7
     by = results.set_index(["method", "reduction_pct"])
     assert by.loc[("offline_svd", 50), "rank"] == 150 and by.loc[("offline_svd", 90), "rank"] == 30
@@ -84,7 +118,8 @@ def test_quick_sweep_writes_artifacts_and_resumes(tmp_path, data_dir):
     assert list(schedules.columns) == SCHEDULE_COLUMNS
     assert sorted(schedules.schedule) == ["adagrad", "calr", "clr"]
     curves = sorted(p.name for p in (out / "curves").iterdir())
-    assert curves == ["sst2-dan-lmf-R50-s0.csv", "sst2-dan-lmf-R90-s0.csv"]
+    assert curves == ["sst2-dan-groupreduce-R90-s0.csv", "sst2-dan-hmf-R90-s0.csv", "sst2-dan-lmf-R50-s0.csv",
+                      "sst2-dan-lmf-R90-s0.csv", "sst2-dan-lmf_whole-R90-s0.csv"]
     curve = pd.read_csv(out / "curves" / curves[0])
     assert set(curve.columns) == {"step", "dev_accuracy", "lr"}
     # Retraining: the recipe's epochs over ceil(400 / batch) steps each, at most QUICK's 12 steps
@@ -106,7 +141,8 @@ def test_quick_sweep_writes_artifacts_and_resumes(tmp_path, data_dir):
     (out / "results.csv").unlink()
     precompute(out, work)
     again = pd.read_csv(out / "results.csv")
-    assert len(list(cells.glob("*.json"))) == 10
+    assert len(list(cells.glob("*.json"))) == 19
+    again = again[again.method.isin(CORE)].reset_index(drop=True)
     assert kept.stat().st_mtime_ns == kept_mtime  # finished cells are not rerun
     stable = [c for c in RESULT_COLUMNS if c not in TIMINGS]
     pd.testing.assert_frame_equal(again[stable], results[stable])
