@@ -52,7 +52,7 @@ EXT_SEEDED = (90,)  # with every seed; the other reductions seed 0 only
 QUICK_EXT_REDUCTIONS = (90,)
 EXT_METHODS = ("hmf", "groupreduce", "lmf_whole")  # compressed from the uncompressed model, retrained
 INT8_OF = {"lmf_int8": "lmf", "groupreduce_int8": "groupreduce", "lmf_whole_int8": "lmf_whole"}
-FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1}
+FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # see fasttext_baseline._retry_nan
 
 EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
 RESULT_COLUMNS = ["dataset", "model", "method", "reduction_pct", "rank", "params", "size_bytes",

@@ -11,7 +11,7 @@ def test_line_text_uses_our_tokenizer():
 def test_tiny_fasttext_train_and_quantize(tiny, tmp_path):
     """200 SST-2 phrases, 1,000 hash buckets: the .bin holds (words + 1,000) x 100 floats; the
     .ftz (product-quantized, 500 rows kept) is smaller; accuracies are fractions."""
-    model = train_fasttext(tiny, tmp_path, epoch=5, lr=0.1, bucket=1000)
+    model = train_fasttext(tiny, tmp_path, epoch=5, lr=0.1, bucket=1000, lrUpdateRate=1)  # no NaN on tiny data
     first = (tmp_path / "train.txt").read_text().splitlines()[0]
     assert first.startswith(f"{LABEL}{tiny.train.labels[0]} ")
     bin_size = (tmp_path / "model.bin").stat().st_size
