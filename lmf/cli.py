@@ -41,6 +41,8 @@ def _add_training(p):
 def _config(base, args):
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                  if getattr(args, f.name, None) is not None}
+    if "epochs" in overrides:
+        overrides["min_steps"] = 0  # an explicit epoch count means exactly that many epochs
     return replace(base, **overrides)
 
 
