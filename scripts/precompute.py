@@ -36,6 +36,8 @@ def main(argv=None):
     p.add_argument("--out", default=str(ROOT / "artifacts"))
     p.add_argument("--work", default=str(ROOT / "runs" / "sweep"), help="finished cells and all models")
     p.add_argument("--quick", action="store_true", help="tiny data and grid, for tests")
+    p.add_argument("--full", action="store_true",
+                   help="every method at every R (the default trims the LSTM offline baseline to fit a 2-core CPU)")
     p.add_argument("--jobs", type=int, default=2, help="cells run in parallel")
     p.add_argument("--device", default="auto")
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
@@ -45,7 +47,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     sweep = Sweep(args.out, args.work, args.quick, args.device)
-    stages = plan(args.datasets, args.models, args.quick, core_only=args.core_only)
+    stages = plan(args.datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     start = time.perf_counter()
     todo_total = sum(not sweep.done(c) for stage in stages for c in stage)
