@@ -52,11 +52,12 @@ def pipeline(tiny_dir, tmp_path_factory):
 
 def test_train(pipeline, tiny_dir):
     """200 phrases in the DAN recipe's batches of 128: ceil(200 / 128) = 2 steps per epoch, times
-    the recipe's epochs, capped at --max-steps 10 (with the recipe's 4 epochs: 8 steps)."""
+    the recipe's epochs, raised to the recipe's min_steps, capped at --max-steps 10 (with 4 epochs
+    and min_steps 2,000: max(8, 2000) = 2000, capped to 10 steps)."""
     (code, out, err), paths = pipeline[0]["train"], pipeline[1]
     assert code == 0, err
     cfg = recipe("dan")
-    expected_steps = min(int(cfg.epochs * math.ceil(200 / cfg.batch_size)), 10)
+    expected_steps = min(max(int(cfg.epochs * math.ceil(200 / cfg.batch_size)), cfg.min_steps), 10)
     assert f"trained ({expected_steps} steps" in out
     assert f"dan on {tiny_dir.name}:" in out and "200 training examples" in out and "2 classes" in out
     saved = load_model(paths["dan"])
