@@ -73,7 +73,6 @@ def _time(fn):
     return time.perf_counter() - start
 
 
-@torch.no_grad()
 def measure_latency(models, ids, n_single=200, batch_size=64, repeats=5, warmup=20, threads=1):
     """Interleaved CPU latency of several models on the same inputs.
 
@@ -83,22 +82,35 @@ def measure_latency(models, ids, n_single=200, batch_size=64, repeats=5, warmup=
     """
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    # The callers' models may be cached (the app): put each in eval mode for timing and give it back
+    # in the mode it came in.
+    was_training = {name: m.training for name, m in models.items()}
     try:
-        models = {name: m.cpu().eval() for name, m in models.items()}
+        for model in models.values():
+            model.eval()
         lengths = (ids != 0).sum(1).clamp(min=1)
         singles = [ids[i:i + 1, :int(lengths[i])] for i in range(min(n_single, len(ids)))]
         batches = [ids[s:s + batch_size, :int(lengths[s:s + batch_size].max())]
                    for s in range(0, len(ids), batch_size)]
-        for model in models.values():
-            for x in singles[:warmup]:
-                model(x)
-        per_sentence = {name: [] for name in models}
-        whole_set = {name: [] for name in models}
-        for _ in range(repeats):
-            for name, model in models.items():
-                per_sentence[name].extend(_time(lambda: model(x)) for x in singles)
-                whole_set[name].append(_time(lambda: [model(b) for b in batches]))
+        with torch.no_grad():
+            for model in models.values():
+                for x in singles[:warmup]:
+                    model(x)
+                for b in batches[:2]:
+                    model(b)
+            per_sentence = {name: [] for name in models}
+            whole_set = {name: [] for name in models}
+            names = list(models)
+            for repeat in range(repeats):
+                # Rotate who goes first, so that no model always runs on a cold (or warm) cache.
+                shift = repeat % len(names)
+                for name in names[shift:] + names[:shift]:
+                    model = models[name]
+                    per_sentence[name].extend(_time(lambda: model(x)) for x in singles)
+                    whole_set[name].append(_time(lambda: [model(b) for b in batches]))
         return {name: {"latency_ms_b1": 1000 * statistics.median(per_sentence[name]),
                        "test_set_seconds": statistics.median(whole_set[name])} for name in models}
     finally:
+        for name, model in models.items():
+            model.train(was_training[name])
         torch.set_num_threads(previous_threads)

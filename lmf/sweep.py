@@ -127,6 +127,19 @@ def plan(datasets=DATASETS, models=MODELS, quick=False, core_only=False, full=Fa
     return [first, second, third, fourth, fifth]
 
 
+# Module-level, not per Sweep: joblib pickles the Sweep into each task, so a cache on the instance
+# would be empty in every task, while this one lives as long as the worker process.
+@functools.lru_cache(maxsize=None)
+def _cached_data(name, quick):
+    data = load_dataset(name)
+    return data.subset(QUICK["n_train"], QUICK["n_eval"]) if quick else data
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_vectors(name, quick):
+    return load_vectors(default_vectors_path(), _cached_data(name, quick).vocab)[0]
+
+
 def is_latency(cell):
     return cell.method in ("latency", "latency_ext")
 
@@ -143,18 +156,23 @@ class Sweep:
         return self.work / "models" / cell.id
 
     def done(self, cell):
-        return self.cell_file(cell).is_file()
+        """A cell counts as done only if it ran in the same mode (a quick cell never stands in for a
+        full one, even when both sweeps share a --work directory)."""
+        path = self.cell_file(cell)
+        if not path.is_file():
+            return False
+        try:
+            return json.loads(path.read_text()).get("quick", False) == self.quick
+        except (OSError, ValueError):
+            return False  # a corrupt cell file is rerun, not trusted
 
     # ------------------------------------------------------------ running cells
 
-    @functools.lru_cache(maxsize=None)
     def data(self, name):
-        data = load_dataset(name)
-        return data.subset(QUICK["n_train"], QUICK["n_eval"]) if self.quick else data
+        return _cached_data(name, self.quick)
 
-    @functools.lru_cache(maxsize=None)
     def vectors(self, name):
-        return load_vectors(default_vectors_path(), self.data(name).vocab)[0]
+        return _cached_vectors(name, self.quick)
 
     def config(self, cell, retrain=False):
         config = retrain_recipe(cell.model) if retrain else recipe(cell.model)
@@ -171,7 +189,7 @@ class Sweep:
         """Run one cell and write its JSON; returns the record."""
         start = time.perf_counter()
         data = self.data(cell.dataset)
-        record = {"cell": asdict(cell), "rows": [], "schedule_rows": [], "curve": []}
+        record = {"cell": asdict(cell), "quick": self.quick, "rows": [], "schedule_rows": [], "curve": []}
         if cell.method == "latency":
             record["latency"] = self.run_latency(cell)
         elif cell.method == "latency_ext":

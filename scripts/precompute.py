@@ -34,7 +34,8 @@ def run_cell(sweep, cell, threads):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "artifacts"))
-    p.add_argument("--work", default=str(ROOT / "runs" / "sweep"), help="finished cells and all models")
+    p.add_argument("--work", default=None,
+                   help="finished cells and all models (default runs/sweep, or runs/sweep-quick with --quick)")
     p.add_argument("--quick", action="store_true", help="tiny data and grid, for tests")
     p.add_argument("--full", action="store_true",
                    help="every method at every R (the default trims the LSTM offline baseline to fit a 2-core CPU)")
@@ -46,7 +47,8 @@ def main(argv=None):
                    help="only the core grid (no HMF, GroupReduce, int8 stacks, whole-model LMF, fastText)")
     args = p.parse_args(argv)
 
-    sweep = Sweep(args.out, args.work, args.quick, args.device)
+    work = args.work or str(ROOT / "runs" / ("sweep-quick" if args.quick else "sweep"))
+    sweep = Sweep(args.out, work, args.quick, args.device)
     stages = plan(args.datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
     threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     start = time.perf_counter()

@@ -38,6 +38,7 @@ def test_factorization_saves_flops_below_break_even():
 def test_measure_latency_two_models():
     models = {"a": build_model(default_config("dan", 50, 2, embed_dim=16)),
               "b": build_model(default_config("lstm", 50, 2, embed_dim=16))}
+    models["a"].train(), models["b"].eval()  # as callers might hold them; timing must not change that
     ids = torch.randint(1, 50, (12, 6))
     ids[3, 4:] = 0
     threads = torch.get_num_threads()
@@ -48,6 +49,7 @@ def test_measure_latency_two_models():
         assert m["latency_ms_b1"] > 0 and m["test_set_seconds"] > 0
         assert math.isfinite(m["latency_ms_b1"])
     assert torch.get_num_threads() == threads
+    assert models["a"].training and not models["b"].training
 
 
 def test_size_on_disk(tmp_path):

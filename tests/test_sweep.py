@@ -1,5 +1,6 @@
 """lmf.sweep and scripts/precompute.py: the grid, and a real quick sweep (one dataset, one model)
 that writes artifacts/ and resumes from its finished cells."""
+import json
 import math
 import os
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 from conftest import ROOT
 from lmf.metrics import size_on_disk
 from lmf.train import retrain_recipe
-from lmf.sweep import QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell, plan
+from lmf.sweep import QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell, Sweep, plan
 
 TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds"]
 CORE = ["uncompressed", "lmf", "offline_svd", "quant16", "quant8"]
@@ -66,10 +67,15 @@ def test_full_plan_seeds():
 
     The extension for the DAN: HMF, GroupReduce and whole-model LMF at R = 90 (3 seeds), 95, 98
     (seed 0): 3 x 5 = 15, plus 3 fastText seeds in stage 2; their int8 stacks (LMF, GroupReduce,
-    whole-model LMF) 15 + 3 fastText.zip in stage 4; 1 latency_ext. The LSTM: 10, 10, 1."""
+    whole-model LMF) 15 + 3 fastText.zip in stage 4; 1 latency_ext. The LSTM: 10, 10, 1.
+
+    The default grid trims the LSTM's offline SVD to the seeded R (2 x 3 = 6, so stage 1 is
+    5 + 6 = 11) and drops CLR/AdaGrad for the CLINC150 LSTM (3 + 6 = 9); --full restores 16."""
     assert [len(s) for s in plan(["sst2"], ["dan"], core_only=True)] == [16, 17, 1]
     assert [len(s) for s in plan(["sst2"], ["dan"])] == [16, 35, 1, 18, 1]
-    assert [len(s) for s in plan(["sst2"], ["lstm"])] == [16, 27, 1, 10, 1]
+    assert [len(s) for s in plan(["sst2"], ["lstm"])] == [11, 27, 1, 10, 1]
+    assert [len(s) for s in plan(["clinc150"], ["lstm"], core_only=True)] == [9, 17, 1]
+    assert [len(s) for s in plan(["sst2"], ["lstm"], full=True)] == [16, 27, 1, 10, 1]
 
 
 def precompute(out, work):
@@ -147,3 +153,14 @@ def test_quick_sweep_writes_artifacts_and_resumes(tmp_path, data_dir):
     stable = [c for c in RESULT_COLUMNS if c not in TIMINGS]
     pd.testing.assert_frame_equal(again[stable], results[stable])
     assert again[TIMINGS].notna().all().all()
+
+
+def test_quick_cell_never_counts_as_full(tmp_path):
+    """A cell file written by a --quick run is 'done' for quick sweeps only, and a corrupt one for none."""
+    cell = Cell("sst2", "dan", "uncompressed")
+    quick, full = Sweep(work=tmp_path, quick=True), Sweep(work=tmp_path, quick=False)
+    quick.cell_file(cell).parent.mkdir(parents=True)
+    quick.cell_file(cell).write_text(json.dumps({"quick": True}))
+    assert quick.done(cell) and not full.done(cell)
+    quick.cell_file(cell).write_text("{not json")
+    assert not quick.done(cell) and not full.done(cell)
