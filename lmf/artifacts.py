@@ -5,8 +5,10 @@
     manifest.json       sha256 of the two files above
 
 A save writes into a temporary sibling directory and renames it into place, so a crash never
-leaves a half-written model where a good one is expected; a load checks every hash first and
-fails with ArtifactError naming the file. Weights are read with safetensors only: nothing on disk
+leaves a half-written model where a good one is expected; what lands there gets the usual
+permissions for the umask (tempfile alone would leave it private to the owner). A load checks
+every hash first and fails with ArtifactError naming the file, for a meta.json that describes no
+model as much as for a corrupt file. Weights are read with safetensors only: nothing on disk
 is ever unpickled. Small helpers for atomic JSON/CSV/text writes live here too, for the same reason.
 
 Deliberately not here: deciding what to save (scripts/precompute.py) or model code (models.py).
@@ -52,6 +54,27 @@ def sha256(path):
     return digest.hexdigest()
 
 
+_UMASK = None
+
+
+def umask():
+    """The process umask, read once: the only way to read it is to set it and set it back, and a
+    file another thread creates in between gets the probe's mask. The probe is 0o077 rather than 0
+    so that such a file would come out private, never world-writable."""
+    global _UMASK
+    if _UMASK is None:
+        mask = os.umask(0o077)
+        os.umask(mask)
+        _UMASK = mask
+    return _UMASK
+
+
+def default_mode(directory=False):
+    """The mode open() or mkdir() would give a new file or directory under the umask (0o644 and
+    0o755 for the common 0o022), for things made through tempfile, which makes them 0o600/0o700."""
+    return (0o777 if directory else 0o666) & ~umask()
+
+
 def write_text_atomic(path, text):
     """Write a text file through a temporary file and a rename."""
     path = Path(path)
@@ -60,6 +83,7 @@ def write_text_atomic(path, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -86,6 +110,11 @@ def save_model(path, model, vocab, label_names, metrics=None):
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
         manifest = {name: sha256(tmp / name) for name in (WEIGHTS, META)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        # mkdtemp made the directory 0o700 and safetensors writes its file 0o600: give all of them
+        # the mode anything else written here gets, so that others who may read the folder can.
+        for name in (WEIGHTS, META, MANIFEST):
+            (tmp / name).chmod(default_mode())
+        tmp.chmod(default_mode(directory=True))
         # Swap in the new directory; the old one (if any) is removed only once the new one is there.
         old = None
         if path.exists():
@@ -118,20 +147,36 @@ def verify(path):
                                 "the file is corrupt or was changed after saving")
 
 
+def _why(e):
+    # A KeyError's text is just the key: say what is wrong with it.
+    return f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+
+
 def load_model(path, device="cpu"):
-    """A SavedModel from directory `path`, after checking its hashes; the model is in eval mode."""
+    """A SavedModel from directory `path`, after checking its hashes; the model is in eval mode.
+
+    Whatever is wrong with the files (a meta.json without `config`, an unknown model type, weights
+    that do not fit the config) raises ArtifactError naming the file, never a bare KeyError."""
     path = Path(path)
     verify(path)
     try:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
-        tensors = load_file(path / WEIGHTS)
         config = meta["config"]
+        if not isinstance(config, dict):
+            raise TypeError(f"'config' is a {type(config).__name__}, not a JSON object")
+        config = dict(config)
+        vocab = Vocab(list(meta["vocab"]["itos"]), list(meta["vocab"]["counts"]))
+        label_names = list(meta["label_names"])
+        metrics = dict(meta.get("metrics") or {})
+    except (KeyError, AttributeError, TypeError, ValueError) as e:  # ValueError: bad JSON or UTF-8
+        raise ArtifactError(f"{path / META}: not a saved model's description ({_why(e)})") from e
+    try:
+        tensors = load_file(path / WEIGHTS)
         if config.get("bits"):
             tensors = dequantize_state_dict(tensors)
         model = build_model(config)
         model.load_state_dict(tensors)
-    except (ValueError, KeyError, RuntimeError, SafetensorError) as e:
-        raise ArtifactError(f"{path}: cannot rebuild the model ({e})") from e
-    vocab = meta["vocab"]
-    return SavedModel(model.to(device).eval(), Vocab(vocab["itos"], vocab["counts"]),
-                      meta["label_names"], config, meta.get("metrics", {}), path)
+    except (KeyError, AttributeError, TypeError, ValueError, RuntimeError, SafetensorError) as e:
+        raise ArtifactError(f"{path}: cannot rebuild the model from {META} and {WEIGHTS} "
+                            f"({_why(e)})") from e
+    return SavedModel(model.to(device).eval(), vocab, label_names, config, metrics, path)

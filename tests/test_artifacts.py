@@ -1,5 +1,6 @@
 """lmf.artifacts: save/load round trip, hash checks, and atomic writes that never leave half a model."""
 import json
+import os
 
 import pytest
 import torch
@@ -130,3 +131,73 @@ def test_atomic_text_and_json(tmp_path, monkeypatch):
         write_text_atomic(tmp_path / "t.txt", "new")
     assert (tmp_path / "t.txt").read_text() == "old"
     assert leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def umask_022(monkeypatch):
+    """The process umask set to 0o022 (and the module's cached copy forgotten) for one test."""
+    previous = os.umask(0o022)
+    monkeypatch.setattr(artifacts, "_UMASK", None, raising=False)
+    yield
+    os.umask(previous)
+
+
+def test_saved_files_get_the_umask_default_mode(tmp_path, umask_022):
+    """Under umask 0o022, open() makes files 0o644 and mkdir() directories 0o755, readable by group
+    and others. tempfile makes them 0o600/0o700; a saved model and an atomic text file must end up
+    0o755 (the model directory) and 0o644 (every file), like anything else written there."""
+    save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
+    write_text_atomic(tmp_path / "t.txt", "text")
+    write_json_atomic(tmp_path / "a.json", {"a": 1})
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    assert mode(tmp_path / "m") == 0o755
+    assert {name: mode(tmp_path / "m" / name) for name in (WEIGHTS, META, MANIFEST)} == \
+        {WEIGHTS: 0o644, META: 0o644, MANIFEST: 0o644}
+    assert mode(tmp_path / "t.txt") == 0o644 and mode(tmp_path / "a.json") == 0o644
+
+
+def test_umask_is_read_without_changing_it(monkeypatch):
+    """Reading the umask sets it and sets it back: afterwards it is what it was (0o027 here), and
+    default_mode follows it: 0o666 & ~0o027 = 0o640 for files, 0o777 & ~0o027 = 0o750 for
+    directories."""
+    previous = os.umask(0o027)
+    try:
+        monkeypatch.setattr(artifacts, "_UMASK", None, raising=False)
+        assert artifacts.umask() == 0o027
+        assert (artifacts.default_mode(), artifacts.default_mode(directory=True)) == (0o640, 0o750)
+        assert os.umask(0o027) == 0o027
+    finally:
+        os.umask(previous)
+
+
+def rewrite_meta(directory, change):
+    """Apply `change` to meta.json's dict and fix the manifest's hash, so that only the content is
+    wrong (verify passes, load_model has to notice)."""
+    meta_path = directory / META
+    meta = json.loads(meta_path.read_text())
+    change(meta)
+    meta_path.write_text(json.dumps(meta))
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest[META] = artifacts.sha256(meta_path)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("change, file, why", [
+    (lambda meta: meta.pop("config"), META, "missing key 'config'"),
+    (lambda meta: meta.pop("vocab"), META, "missing key 'vocab'"),
+    (lambda meta: meta.update(config=["dan"]), META, "TypeError"),
+    (lambda meta: meta.update(vocab={"itos": 3, "counts": []}), META, "TypeError"),
+    (lambda meta: meta["config"].update(arch="gru"), "cannot rebuild", "unknown model 'gru'"),
+    (lambda meta: meta["config"].pop("num_classes"), "cannot rebuild", "missing key 'num_classes'"),
+    (lambda meta: meta["config"].update(hidden=None), "cannot rebuild", "TypeError"),
+])
+def test_meta_that_describes_no_model(tmp_path, change, file, why):
+    """A meta.json whose hash is right but whose content is not a model (no config, no vocabulary,
+    a config that is a list, an unknown architecture 'gru', a missing class count, hidden=None):
+    an ArtifactError that names the file and the reason, never a bare KeyError or TypeError."""
+    save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
+    rewrite_meta(tmp_path / "m", change)
+    with pytest.raises(ArtifactError) as err:
+        load_model(tmp_path / "m")
+    message = str(err.value)
+    assert str(tmp_path / "m") in message and file in message and why in message
