@@ -3,18 +3,22 @@
 Same splits and tokens as our models: every text is lmf.data.tokenize(text)[:MAX_TOKENS] joined by
 spaces, every label `__label__<id>`. `train_fasttext` trains a supervised model and saves
 `model.bin`; `quantize_fasttext` loads it, quantizes it (product quantization, qnorm=True,
-retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`. Sizes are the
-files' bytes. fastText runs on one thread with a fixed seed, so a run is repeatable.
+retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`. Both are saved
+under a temporary name and renamed into place, as artifacts.py does. Sizes are the files' bytes.
+fastText runs on one thread with a fixed seed, so a run is repeatable.
 
 Settings (not tuned): 100 dimensions, word bigrams hashed into 100,000 buckets, 10 epochs at
 lr 0.5, softmax loss; quantization keeps 20,000 rows (cutoff) so that the .ftz really shrinks.
 
 Deliberately not here: the sweep's bookkeeping (sweep.py). `fasttext` is imported lazily.
 """
+import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
+from .artifacts import default_mode
 from .data import MAX_TOKENS, tokenize
 
 SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",
@@ -41,6 +45,23 @@ def write_split(path, split):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{LABEL}{y} {line_text(t)}\n" for t, y in zip(split.texts, split.labels)),
                     encoding="utf-8")
+    return path
+
+
+def save_atomic(save, path):
+    """Run `save(tmp)` on a temporary sibling of `path`, then rename it into place: a crash or a
+    failed save never leaves a truncated model.bin/.ftz where a good one (or none) was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp-")
+    os.close(fd)
+    try:
+        save(tmp)
+        os.chmod(tmp, default_mode())  # mkstemp's 0o600 would outlive fastText's overwrite
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -72,9 +93,10 @@ def train_fasttext(data, out_dir, seed=0, **overrides):
         if "NaN" not in str(e):
             raise
         # The NaN sticks to a process now and then (tiny data only); a fresh process trains fine.
-        _train_in_subprocess(train_file, out_dir / "model.bin", seed, settings)
+        save_atomic(lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings),
+                    out_dir / "model.bin")
         return fasttext.load_model(str(out_dir / "model.bin"))
-    model.save_model(str(out_dir / "model.bin"))
+    save_atomic(model.save_model, out_dir / "model.bin")
     return model
 
 
@@ -107,7 +129,7 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None):
         return model
 
     model = _retry_nan(quantized)
-    model.save_model(str(out_dir / "model.ftz"))
+    save_atomic(model.save_model, out_dir / "model.ftz")
     return model
 
 

@@ -1,4 +1,12 @@
-"""lmf.fasttext_baseline: a tiny supervised fastText run and its fastText.zip (.ftz) quantization."""
+"""lmf.fasttext_baseline: a tiny supervised fastText run and its fastText.zip (.ftz) quantization,
+and atomic saving of both files (with a stand-in for the fasttext package)."""
+import types
+
+import numpy as np
+import pytest
+
+from lmf import fasttext_baseline
+from lmf.artifacts import default_mode
 from lmf.data import tokenize
 from lmf.fasttext_baseline import (LABEL, fasttext_accuracy, fasttext_latency, line_text, quantize_fasttext,
                                    train_fasttext)
@@ -22,3 +30,59 @@ def test_tiny_fasttext_train_and_quantize(tiny, tmp_path):
     assert 0 <= fasttext_accuracy(quantized, tiny) <= 1
     lat = fasttext_latency(quantized, tiny.test.texts[:20], n_single=10, repeats=1, warmup=2)
     assert lat["latency_ms_b1"] > 0 and lat["test_set_seconds"] > 0
+
+
+class FakeModel:
+    """Stands in for a fastText model: save_model writes `content`, or half of it and then fails
+    (as a full disk or a kill mid-write would)."""
+
+    def __init__(self, content, fail=False):
+        self.content, self.fail = content, fail
+
+    def save_model(self, path):
+        with open(path, "wb") as f:
+            f.write(self.content[:len(self.content) // 2] if self.fail else self.content)
+        if self.fail:
+            raise OSError("disk full")
+
+    def get_input_matrix(self):
+        return np.zeros((10, 2))
+
+    def quantize(self, **kwargs):
+        pass
+
+
+def fake_fasttext(monkeypatch, model):
+    module = types.SimpleNamespace(train_supervised=lambda **kw: model, load_model=lambda path: model)
+    monkeypatch.setattr(fasttext_baseline, "_fasttext", lambda: module)
+
+
+@pytest.mark.parametrize("name", ["model.bin", "model.ftz"])
+def test_failed_save_keeps_the_previous_file(toy, tmp_path, monkeypatch, name):
+    """A model.bin / model.ftz holding b"old model" is there; a new save writes half of
+    b"new model!" and fails: the error propagates, the file still reads b"old model" (not b"new m"),
+    and no temporary file is left beside it."""
+    (tmp_path / name).write_bytes(b"old model")
+    fake_fasttext(monkeypatch, FakeModel(b"new model!", fail=True))
+    with pytest.raises(OSError, match="disk full"):
+        if name == "model.bin":
+            train_fasttext(toy, tmp_path)
+        else:
+            quantize_fasttext(tmp_path / "model.bin", toy, tmp_path)
+    assert (tmp_path / name).read_bytes() == b"old model"
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+
+
+@pytest.mark.parametrize("name", ["model.bin", "model.ftz"])
+def test_save_replaces_the_file_with_the_usual_mode(toy, tmp_path, monkeypatch, name):
+    """A successful save replaces b"old model" with the whole b"new model!", with the mode any new
+    file gets under the umask (0o644 for 0o022), not mkstemp's 0o600."""
+    (tmp_path / name).write_bytes(b"old model")
+    fake_fasttext(monkeypatch, FakeModel(b"new model!"))
+    if name == "model.bin":
+        train_fasttext(toy, tmp_path)
+    else:
+        quantize_fasttext(tmp_path / "model.bin", toy, tmp_path)
+    assert (tmp_path / name).read_bytes() == b"new model!"
+    assert (tmp_path / name).stat().st_mode & 0o777 == default_mode()
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
