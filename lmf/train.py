@@ -39,6 +39,35 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
 
+    def __post_init__(self):
+        # Checked on construction (dataclasses.replace constructs too), so that the CLI, the sweep
+        # and the app all fail where the bad value was given, not halfway into a run: a zero batch
+        # size would divide by zero, eval_every 0 never evaluates, epochs 0 silently trains nothing.
+        problems = []
+        if not self.batch_size >= 1:
+            problems.append(f"batch_size must be at least 1 (got {self.batch_size})")
+        if not self.eval_every >= 1:
+            problems.append(f"eval_every must be at least 1 (got {self.eval_every})")
+        # Any positive number of epochs: a fraction trains that part of one. min_steps and max_steps
+        # only raise or cap the count, so neither can stand in for it.
+        if not self.epochs > 0:
+            problems.append(f"epochs must be greater than 0 (got {self.epochs})")
+        if not self.min_steps >= 0:
+            problems.append(f"min_steps must be 0 or more (got {self.min_steps})")
+        if self.max_steps is not None and not self.max_steps >= 0:
+            problems.append(f"max_steps must be 0 or more (got {self.max_steps})")
+        if not self.lr_lb >= 0:
+            problems.append(f"lr_lb must be 0 or more (got {self.lr_lb})")
+        if not self.lr_ub > 0:
+            problems.append(f"lr_ub must be greater than 0 (got {self.lr_ub})")
+        # The constant schedule uses lr_ub alone, so a recipe's lr_lb above it does no harm there.
+        elif self.schedule != "constant" and not self.lr_ub >= self.lr_lb:
+            problems.append(f"lr_ub ({self.lr_ub}) must not be below lr_lb ({self.lr_lb})")
+        if not self.weight_decay >= 0:
+            problems.append(f"weight_decay must be 0 or more (got {self.weight_decay})")
+        if problems:
+            raise ValueError("training settings: " + "; ".join(problems))
+
     def to_dict(self):
         return asdict(self)
 

@@ -124,3 +124,43 @@ def test_recipes_are_copies():
     r.epochs = 99
     assert RECIPES["dan"].epochs != 99
     assert retrain_recipe("lstm").epochs == 1
+
+
+@pytest.mark.parametrize("settings, field", [
+    (dict(batch_size=0), "batch_size"),
+    (dict(eval_every=0), "eval_every"),
+    (dict(epochs=0), "epochs"),
+    (dict(epochs=-1, max_steps=10), "epochs"),
+    (dict(epochs=float("nan")), "epochs"),
+    (dict(min_steps=-1), "min_steps"),
+    (dict(max_steps=-5), "max_steps"),
+    (dict(lr_lb=-1e-3), "lr_lb"),
+    (dict(lr_ub=0.0), "lr_ub"),
+    (dict(lr_lb=1e-2, lr_ub=1e-3), "lr_ub"),
+    (dict(weight_decay=-1e-6), "weight_decay"),
+])
+def test_bad_settings_name_the_field(settings, field):
+    """Each bad value raises ValueError naming its field: a batch of 0 examples, evaluating every
+    0 steps, 0, -1 or NaN epochs (max_steps only caps the count, so it does not rescue them),
+    negative step counts, a negative or zero rate, lr_ub 1e-3 below lr_lb 1e-2 (the CLR window
+    would run upside down), a negative L2 weight."""
+    with pytest.raises(ValueError, match=rf"\b{field}\b"):
+        TrainConfig(**settings)
+
+
+def test_bad_settings_fail_on_replace_too_and_all_are_named():
+    """dataclasses.replace (how the CLI and the sweep override a recipe) checks as construction
+    does, and every bad field is reported at once."""
+    from dataclasses import replace
+    with pytest.raises(ValueError, match="batch_size.*eval_every.*weight_decay"):
+        replace(recipe("dan"), batch_size=0, eval_every=0, weight_decay=-1.0)
+
+
+def test_edge_settings_still_accepted():
+    """Half an epoch (a fraction trains part of one), max_steps=0 (evaluate only), lr_lb = lr_ub
+    (a flat window), and the constant schedule with lr_ub 0.01 under a recipe lr_lb of 0.02
+    (constant uses lr_ub alone, as the sweep's AdaGrad cells do)."""
+    TrainConfig(epochs=0.5)
+    TrainConfig(max_steps=0)
+    TrainConfig(lr_lb=1e-3, lr_ub=1e-3)
+    TrainConfig(schedule="constant", lr_lb=0.02, lr_ub=0.01)
