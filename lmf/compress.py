@@ -69,6 +69,19 @@ def singular_values(W):
     return torch.linalg.svdvals(W.detach().float())
 
 
+# Config keys that say how the parent's embedding is built or how its weights are stored. A new
+# embedding replaces all of them: a stale `hmf_rank` or `group_sizes` would make build_model rebuild
+# the parent's embedding class when the copy is loaded, and a stale `bits` (from a quantized
+# parent; the copy's weights are plain floats after the SVD) would make saving quantize it.
+EMBEDDING_KEYS = ("bits", "rank", "hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks")
+
+
+def child_config(config, **embedding):
+    """`config` without the parent's embedding and storage keys (EMBEDDING_KEYS), plus the new
+    embedding's; everything else (arch, sizes, hidden layers, `hidden_ranks`) carries over."""
+    return {**{k: v for k, v in config.items() if k not in EMBEDDING_KEYS}, **embedding}
+
+
 def compress_model(model, reduction_pct, randomized=False):
     """The online method: a copy of `model` with its embedding factorized to keep (1 - R) of its
     parameters, every other weight copied. Compressing an already factorized model recompresses
@@ -83,7 +96,7 @@ def compress_model(model, reduction_pct, randomized=False):
         embedding.table.weight.copy_(W_a)
         embedding.project.weight.copy_(W_b.T)
     compressed.embedding = embedding.to(W.device)
-    compressed.config = {**model.config, "rank": k}
+    compressed.config = child_config(model.config, rank=k)
     return compressed
 
 
@@ -152,7 +165,7 @@ def hmf_compress_model(model, reduction_pct, dense_rows=None):
         embedding.project.weight.copy_(W_b.T)
     compressed = copy.deepcopy(model)
     compressed.embedding = embedding.to(W.device)
-    compressed.config = {**model.config, "rank": None, "hmf_rank": r, "hmf_dense_rows": r_d}
+    compressed.config = child_config(model.config, rank=None, hmf_rank=r, hmf_dense_rows=r_d)
     return compressed
 
 

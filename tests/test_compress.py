@@ -256,3 +256,63 @@ def test_compress_whole_model_ranks_and_params():
     ids = torch.tensor([[2, 3, 4, 0]])
     assert torch.allclose(rebuilt.eval()(ids), whole.eval()(ids))
     assert "hidden_ranks" not in model.config and isinstance(model.layers[0], torch.nn.Linear)
+
+
+# ---------------------------------------------------------------- what a compressed config carries
+
+from lmf.compress import child_config  # noqa: E402
+from lmf.quantize import quantize_model  # noqa: E402
+
+
+def rebuilds(model):
+    """True when build_model(model.config) takes model's weights and gives its logits: the config
+    describes the model that will be saved, so that loading it gives this model back."""
+    rebuilt = build_model(model.config)
+    rebuilt.load_state_dict(model.state_dict())
+    return torch.allclose(rebuilt.eval()(IDS), model.eval()(IDS), atol=1e-6)
+
+
+def test_child_config_drops_parent_embedding_and_storage_keys():
+    """From {arch, rank: 6, bits: 8, hmf_rank: 3, hmf_dense_rows: 3, group_sizes, group_ranks,
+    hidden_ranks: [4, 5]} with rank=2: only arch, hidden_ranks and the new rank are left."""
+    parent = {"arch": "dan", "rank": 6, "bits": 8, "hmf_rank": 3, "hmf_dense_rows": 3,
+              "group_sizes": [10, 40], "group_ranks": [4, 2], "hidden_ranks": [4, 5]}
+    assert child_config(parent, rank=2) == {"arch": "dan", "hidden_ranks": [4, 5], "rank": 2}
+
+
+@pytest.mark.parametrize("compress", [lambda m: compress_model(m, 50),
+                                      lambda m: hmf_compress_model(m, 50)])
+def test_compressing_a_quantized_model_drops_bits(compress):
+    """An 8-bit DAN (config bits = 8) compressed at R = 50: the copy's weights are floats again,
+    so its config has no `bits` (saving would otherwise quantize it) and rebuilds the copy; the
+    quantized parent keeps bits = 8."""
+    quantized = quantize_model(small("dan"), 8)
+    assert quantized.config["bits"] == 8
+    compressed = compress(quantized)
+    assert "bits" not in compressed.config and quantized.config["bits"] == 8
+    assert rebuilds(compressed)
+
+
+def test_lmf_of_an_hmf_model_is_plain_lmf():
+    """compress_model of an HMF model (config hmf_rank, hmf_dense_rows) recompresses its
+    weight matrix to a FactorizedEmbedding of rank k = floor(0.5 * 50 * 16 / 66) = 6; a leftover
+    hmf_rank would make build_model rebuild a HybridEmbedding, which cannot take these weights."""
+    hmf = hmf_compress_model(small("dan"), 50)
+    lmf = compress_model(hmf, 50)
+    assert lmf.config["rank"] == 6
+    assert not {"hmf_rank", "hmf_dense_rows"} & set(lmf.config)
+    assert rebuilds(lmf)
+
+
+def test_hmf_of_an_lmf_model_has_no_rank():
+    """hmf_compress_model of an LMF model (rank 6): rank is None, hmf_* are set, and it rebuilds."""
+    hmf = hmf_compress_model(compress_model(small("dan"), 50), 50)
+    assert hmf.config["rank"] is None and hmf.config["hmf_rank"] >= 1
+    assert rebuilds(hmf)
+
+
+def test_whole_model_lmf_of_a_quantized_model():
+    """compress_whole_model of an 8-bit DAN: no bits, hidden_ranks set, and it rebuilds."""
+    whole = compress_whole_model(quantize_model(small("dan"), 8), 90)
+    assert "bits" not in whole.config and len(whole.config["hidden_ranks"]) == 2
+    assert rebuilds(whole)
