@@ -23,6 +23,9 @@ PAD_ID, UNK_ID = 0, 1
 # Long inputs are cut here: a sentence classifier gains nothing from 100,000 characters,
 # and an unbounded LSTM unroll would make latency unbounded too.
 MAX_TOKENS = 256
+# Typed or piped text is cut to this many characters before it is even tokenized, so that one huge
+# line costs no more than this to read; 256 tokens of any real sentence fit well within it.
+MAX_TEXT_CHARS = 10_000
 
 TEXT_COLUMNS = ("sentence", "text")
 LABEL_COLUMNS = ("label", "intent")
@@ -41,6 +44,11 @@ _TOKEN = re.compile(r"\w+(?=n't)|n't|'(?:s|re|ve|m|ll|d)\b|\w+(?:-\w+)*|[^\w\s]"
 
 class DataError(ValueError):
     """Bad or missing data, with the file and the problem in the message."""
+
+
+def clip_text(text):
+    """`text` cut to MAX_TEXT_CHARS characters, for text from users rather than from a data set."""
+    return str(text)[:MAX_TEXT_CHARS]
 
 
 def tokenize(text):
