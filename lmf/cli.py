@@ -9,7 +9,7 @@ from dataclasses import fields, replace
 
 from .artifacts import ArtifactError, load_model, save_model
 from .compress import compress_model, offline_model
-from .data import DataError, default_vectors_path, load_dataset, load_vectors
+from .data import DataError, clip_text, default_vectors_path, load_dataset, load_vectors
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import quantize_model
@@ -52,11 +52,34 @@ def _report(label, model, data, path=None):
           f"{count_parameters(model):,} parameters{size}", flush=True)
 
 
-def _load_data(args, vocab=None):
+def _load_data(args, saved=None):
+    """The --data set; for a saved model, seen through that model's vocabulary and labels."""
     data = load_dataset(args.data)
-    if vocab is not None:
-        data.vocab = vocab  # a saved model brings its own vocabulary
+    if saved is not None:
+        data.vocab = saved.vocab  # a saved model brings its own vocabulary
+        _use_model_labels(data, saved, args.data)
     return data
+
+
+def _use_model_labels(data, saved, source):
+    """Renumber the data's label ids into the model's class order. The data numbers its labels in
+    sorted order of those it holds, which need not be the model's: without this, accuracy and
+    retraining would pair an output with the wrong class, and what is saved would carry the
+    data's names for the model's classes. The data may lack some of the model's classes; a label
+    the model does not have is an error."""
+    if list(data.label_names) == list(saved.label_names):
+        return
+    index = {name: i for i, name in enumerate(saved.label_names)}
+    unknown = [name for name in data.label_names if name not in index]
+    if unknown:
+        raise DataError(f"{source}: label(s) {unknown[:5]} are not among the {len(index)} labels of "
+                        f"the model in {saved.path} ({', '.join(map(str, saved.label_names[:5]))}"
+                        f"{', ...' if len(index) > 5 else ''})")
+    new_id = [index[name] for name in data.label_names]
+    for split in (data.train, data.dev, data.test):
+        split.labels = [new_id[y] for y in split.labels]
+    data.label_names = list(saved.label_names)
+    data._encoded.clear()  # encoded with the old ids, if anything was encoded yet
 
 
 def cmd_train(args):
@@ -82,23 +105,24 @@ def cmd_train(args):
 
 def cmd_compress(args):
     saved = load_model(args.model_dir)
-    data = _load_data(args, saved.vocab)
+    data = _load_data(args, saved)
     compressed = compress_model(saved.model, args.reduction)
     _report("original", saved.model, data, saved.path)
     _report(f"after SVD, R = {args.reduction:g} % (rank {compressed.config['rank']})", compressed, data)
     if not args.no_retrain:
         config = _config(retrain_recipe(saved.config["arch"]), args)
         compressed = train(compressed, data, config, progress=not args.quiet).model
-    save_model(args.out, compressed, data.vocab, data.label_names,
+    # The saved model's own vocabulary and labels: the ids it was trained with, whatever --data has.
+    save_model(args.out, compressed, saved.vocab, saved.label_names,
                {"test_accuracy": accuracy(compressed, data, "test")})
     _report("retrained" if not args.no_retrain else "saved", compressed, data, args.out)
 
 
 def cmd_quantize(args):
     saved = load_model(args.model_dir)
-    data = _load_data(args, saved.vocab)
+    data = _load_data(args, saved)
     quantized = quantize_model(saved.model, args.bits)
-    save_model(args.out, quantized, data.vocab, data.label_names,
+    save_model(args.out, quantized, saved.vocab, saved.label_names,
                {"test_accuracy": accuracy(quantized, data, "test")})
     _report("original", saved.model, data, saved.path)
     _report(f"{args.bits}-bit", quantized, data, args.out)
@@ -106,14 +130,17 @@ def cmd_quantize(args):
 
 def cmd_evaluate(args):
     saved = load_model(args.model_dir)
-    data = _load_data(args, saved.vocab)
+    data = _load_data(args, saved)
     _report(str(saved.path), saved.model, data, saved.path)
 
 
 def cmd_classify(args):
-    saved = load_model(args.model_dir)
     texts = args.text or [line.rstrip("\n") for line in sys.stdin]
-    for text, (label, prob) in zip(texts, classify(saved.model, saved.vocab, saved.label_names, texts)):
+    if not texts:
+        raise ValueError("classify: no text given; pass texts as arguments or lines on stdin")
+    saved = load_model(args.model_dir)
+    clipped = [clip_text(text) for text in texts]  # before tokenizing: a huge line costs no more
+    for text, (label, prob) in zip(texts, classify(saved.model, saved.vocab, saved.label_names, clipped)):
         print(f"{label}\t{prob:.3f}\t{text[:80]}")
 
 

@@ -9,11 +9,15 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from conftest import ROOT
-from lmf.artifacts import WEIGHTS, load_model
+from conftest import ROOT, write_split
+from lmf import data as data_module
+from lmf.artifacts import WEIGHTS, load_model, save_model
 from lmf.cli import main
 from lmf.compress import fraction_for_reduction, rank_for_fraction
+from lmf.data import Vocab
+from lmf.models import build_model, default_config
 from lmf.train import recipe
 
 ACCURACY_LINE = re.compile(r"dev (\d\.\d{4}), test (\d\.\d{4}), ([\d,]+) parameters, ([\d.]+) MB on disk")
@@ -160,3 +164,87 @@ def test_module_help_subprocess():
     assert proc.returncode == 0, proc.stderr
     for command in ("train", "compress", "quantize", "evaluate", "classify"):
         assert command in proc.stdout
+
+
+# ---------------------------------------------------------------- classify: no text, long text
+
+def test_classify_with_no_text_is_an_error(pipeline):
+    """No text arguments and nothing on stdin: an `error:` line saying how to give text, status 2,
+    nothing on stdout and no traceback."""
+    code, out, err = run("classify", pipeline[1]["dan"], stdin="")
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "no text given" in err and "Traceback" not in err
+
+
+def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
+    """A 1,200,000-character argument ("good " 240,000 times) and the same line on stdin: the
+    tokenizer sees at most MAX_TEXT_CHARS = 10,000 characters of each, and each still gets its
+    label line (the printed text is its first 80 characters)."""
+    seen = []
+    real = data_module.tokenize
+    monkeypatch.setattr(data_module, "tokenize", lambda text: seen.append(len(text)) or real(text))
+    long = "good " * 240_000
+    for argv, stdin in [((long,), None), ((), long + "\n")]:
+        seen.clear()
+        code, out, err = run("classify", pipeline[1]["dan"], *argv, stdin=stdin)
+        assert code == 0, err
+        assert seen == [data_module.MAX_TEXT_CHARS] == [10_000]
+        assert out.rstrip("\n").split("\t")[2] == long[:80]
+
+
+# ---------------------------------------------------------------- a model's own labels
+
+TOY_TRAIN = [("good film", "2"), ("great film", "2"), ("bad film", "0"), ("awful film", "0")]
+TOY_TEST = [("good movie", "2"), ("great movie", "2"), ("fine film", "2"), ("bad movie", "0")]
+
+
+@pytest.fixture
+def three_class_model(tmp_path):
+    """A DAN saved with labels ["0", "1", "2"] that answers "2" for every text (zero output weights,
+    biases -5, -5, 5), and a data folder whose labels are only "0" and "2". Sorted, the data
+    numbers them 0 and 1, so read naively its "2" would be the model's class 1, "1"."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_split(folder / "train.tsv", ["sentence", "label"], TOY_TRAIN)
+    write_split(folder / "dev.tsv", ["sentence", "label"], TOY_TEST)
+    write_split(folder / "test.tsv", ["sentence", "label"], TOY_TEST)
+    vocab = Vocab.build(text for text, _ in TOY_TRAIN)
+    torch.manual_seed(0)
+    model = build_model(default_config("dan", len(vocab), 3, embed_dim=8))
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.bias.copy_(torch.tensor([-5.0, -5.0, 5.0]))
+    save_model(tmp_path / "model", model, vocab, ["0", "1", "2"])
+    return tmp_path / "model", folder
+
+
+@pytest.mark.parametrize("command", [["quantize", "--bits", 8],
+                                     ["compress", "--reduction", 50, "--no-retrain"]])
+def test_compress_and_quantize_keep_the_models_labels(three_class_model, tmp_path, command):
+    """The model says "2" for each of the 4 test texts, 3 of which are labelled "2": accuracy 3/4 =
+    0.75 (read naively, as ids 0/1 against the model's 0/1/2, it would be 0). The new model keeps
+    the model's three label names and vocabulary, not the data's two names."""
+    model_dir, folder = three_class_model
+    code, out, err = run(command[0], model_dir, "--data", folder, *command[1:],
+                         "--out", tmp_path / "new")
+    assert code == 0, err
+    original, new = load_model(model_dir), load_model(tmp_path / "new")
+    assert new.label_names == ["0", "1", "2"]
+    assert new.vocab.itos == original.vocab.itos
+    assert new.metrics["test_accuracy"] == 0.75
+    code, out, err = run("evaluate", tmp_path / "new", "--data", folder)
+    assert code == 0 and "test 0.7500" in out
+
+
+def test_data_label_the_model_lacks_is_an_error(three_class_model, tmp_path):
+    """Data labelled "0" and "7" for a model with labels 0, 1, 2: status 2 and an error naming the
+    stray label, nothing saved."""
+    model_dir, _ = three_class_model
+    folder = tmp_path / "other"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        write_split(folder / f"{split}.tsv", ["sentence", "label"],
+                    [("good film", "7"), ("bad film", "0")])
+    code, out, err = run("quantize", model_dir, "--data", folder, "--out", tmp_path / "new")
+    assert code == 2 and err.startswith("error: ") and "'7'" in err and "not among the 3 labels" in err
+    assert not (tmp_path / "new").exists()
