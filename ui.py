@@ -49,32 +49,29 @@ def show_error(error):
 # ---------------------------------------------------------------- cached loaders
 
 @st.cache_data(show_spinner=False)
-def _results(directory, version):
-    return studio.read_results(directory)
+def _table(reader, directory, version):
+    return getattr(studio, reader)(directory)
+
+
+def _cached_table(reader, filename, quiet=False):
+    """studio.<reader>(artifacts dir), cached per file version; None (after an error box unless
+    `quiet`) when the file is missing or unreadable."""
+    directory = art_dir()
+    try:
+        return _table(reader, directory, stamp(Path(directory) / filename))
+    except ArtifactError as e:
+        if not quiet:
+            show_error(e)
+        return None
 
 
 def results():
     """results.csv, or None after showing what is missing."""
-    directory = art_dir()
-    try:
-        return _results(directory, stamp(Path(directory) / "results.csv"))
-    except ArtifactError as e:
-        show_error(e)
-        return None
-
-
-@st.cache_data(show_spinner=False)
-def _schedules(directory, version):
-    return studio.read_schedules(directory)
+    return _cached_table("read_results", "results.csv")
 
 
 def schedules():
-    directory = art_dir()
-    try:
-        return _schedules(directory, stamp(Path(directory) / "schedules.csv"))
-    except ArtifactError as e:
-        show_error(e)
-        return None
+    return _cached_table("read_schedules", "schedules.csv")
 
 
 @st.cache_data(show_spinner=False)
@@ -198,8 +195,4 @@ def quick_notice():
 
 def cached_results_quiet():
     """results.csv or None, without showing an error (the sidebar's selectors fall back to defaults)."""
-    directory = art_dir()
-    try:
-        return _results(directory, stamp(Path(directory) / "results.csv"))
-    except ArtifactError:
-        return None
+    return _cached_table("read_results", "results.csv", quiet=True)

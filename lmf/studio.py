@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import ArtifactError, load_model, save_model
-from .compress import compress_model, fraction_for_reduction, rank_for_fraction, singular_values
+from .compress import compress_model, rank_for_fraction, singular_values
 from .data import MAX_TOKENS, DataError, TextDataset, load_dataset, tokenize
 from .metrics import accuracy, classify, count_parameters, flops_dense, flops_factorized, size_on_disk
 from .report import METHOD_NAMES, summarize
 from .schedules import make_schedule
-from .sweep import MODELS, QUICK, RESULT_COLUMNS, SCHEDULE_COLUMNS, Cell
+from .sweep import MODELS, QUICK, RESULT_COLUMNS, RESULT_DTYPES, SCHEDULE_COLUMNS, Cell
 from .train import retrain_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,10 @@ def read_results(directory):
     frame = _read_csv(Path(directory) / "results.csv", RESULT_COLUMNS, directory)
     if frame.empty:
         raise missing("`results.csv` has no rows", directory)
-    return frame
+    try:
+        return frame.astype(RESULT_DTYPES)
+    except (TypeError, ValueError) as e:
+        raise missing(f"`results.csv` has a malformed column ({e})", directory) from e
 
 
 def read_schedules(directory):
@@ -204,14 +207,6 @@ def svd_only(saved, reduction, test_data=None):
     acc = accuracy(compressed, test_data, "test") * 100 if test_data is not None else None
     return compressed, Selection("svd_only", reduction, compressed.config["rank"], count_parameters(compressed),
                                  float(size), acc, acc)
-
-
-def rank_for(saved_config, reduction):
-    """The rank k eq. (5) gives a V x d embedding at reduction R (R=0: no factorization, None)."""
-    if reduction == 0:
-        return None
-    return rank_for_fraction(fraction_for_reduction(reduction), saved_config["vocab_size"],
-                             saved_config["embed_dim"])
 
 
 def recommend(summary, tolerance_points):
@@ -417,10 +412,6 @@ def section4(m, n, p, bits_quantized, bits_full=FULL_PRECISION_BITS, time_ratio=
                    f"compress harder (p below {min(space_ratio, time_ratio):.2f}).")
     out["verdict"] = verdict
     return out
-
-
-def clamp_reduction(reduction):
-    return max(0, min(MAX_REDUCTION, int(reduction)))
 
 
 

@@ -58,6 +58,7 @@ EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", 
 RESULT_COLUMNS = ["dataset", "model", "method", "reduction_pct", "rank", "params", "size_bytes",
                   "accuracy", "dev_accuracy", "accuracy_before_retrain", "latency_ms_b1",
                   "latency_ratio_b1", "test_set_seconds", "seed"]
+RESULT_DTYPES = {"rank": "Int64"}  # a rank is an integer or missing, never 87.0
 SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
 # AdaGrad as Iyyer et al. and Tai et al. ran it: a constant rate, no cyclic schedule.
 ADAGRAD_LR = 0.01
@@ -145,9 +146,8 @@ def is_latency(cell):
 
 
 class Sweep:
-    def __init__(self, out="artifacts", work="runs/sweep", quick=False, device="auto", core_only=False):
+    def __init__(self, out="artifacts", work="runs/sweep", quick=False, device="auto"):
         self.out, self.work, self.quick, self.device = Path(out), Path(work), quick, device
-        self.core_only = core_only
 
     def cell_file(self, cell):
         return self.work / "cells" / f"{cell.id}.json"
@@ -221,8 +221,12 @@ class Sweep:
             dev, rank = accuracy(model, data, "dev"), self._rank(model)
         else:
             parent = load_model(self.model_dir(Cell(cell.dataset, cell.model, "uncompressed", 0, cell.seed))).model
-            if cell.method in EXT_METHODS:
-                if cell.method == "hmf":
+            if cell.method in EXT_METHODS or cell.method == "lmf":
+                # The paper's online method and its extensions alike: compress the trained model,
+                # measure it as it is, retrain it.
+                if cell.method == "lmf":
+                    model = compress_model(parent, cell.reduction)
+                elif cell.method == "hmf":
                     model = hmf_compress_model(parent, cell.reduction)
                 elif cell.method == "groupreduce":
                     model = groupreduce_compress_model(parent, data.vocab.counts, cell.reduction)
@@ -233,13 +237,6 @@ class Sweep:
                 before = accuracy(model, data, "test")
                 result = train(model, data, self.config(cell, retrain=True), progress=progress)
                 model, dev, rank = result.model, result.best_dev, self._rank(model)
-                curve = [{"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]}
-                         for h in result.history]
-            elif cell.method == "lmf":
-                model = compress_model(parent, cell.reduction)
-                before = accuracy(model, data, "test")
-                result = train(model, data, self.config(cell, retrain=True), progress=progress)
-                model, dev, rank = result.model, result.best_dev, model.config["rank"]
                 curve = [{"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]}
                          for h in result.history]
             else:
@@ -384,7 +381,7 @@ class Sweep:
                 write_text_atomic(self.out / "curves" / f"{Cell(**r['cell']).id}.csv", curve.to_csv(index=False))
         results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
         results = results.sort_values(["dataset", "model", "method", "reduction_pct", "seed"])
-        results["rank"] = results["rank"].astype("Int64")
+        results = results.astype(RESULT_DTYPES)
         write_text_atomic(self.out / "results.csv", results.to_csv(index=False))
         schedules = pd.DataFrame(schedule_rows, columns=SCHEDULE_COLUMNS).sort_values(
             ["dataset", "model", "schedule", "seed"])

@@ -4,6 +4,7 @@ import streamlit as st
 import ui
 from lmf import studio
 from lmf.artifacts import ArtifactError
+from lmf.compress import fraction_for_reduction
 
 st.title("Analysis: when is LMF smaller and faster than quantization?")
 st.caption("The paper's section 4 for one m x n layer: LMF replaces W (m x n) by W_a (m x k) W_b (k x n) at full "
@@ -21,7 +22,7 @@ c1, c2, c3 = st.columns(3)
 m = c1.number_input("m (rows: vocabulary size)", 2, 10_000_000, defaults["m"], key="an_m")
 n = c2.number_input("n (columns: embedding width)", 2, 100_000, defaults["n"], key="an_n")
 reduction = c3.slider("Reduction R (%)", 1, studio.MAX_REDUCTION, 90, key="an_reduction")
-p = 1 - reduction / 100
+p = fraction_for_reduction(reduction)
 c4, c5, c6 = st.columns(3)
 bits_s = c4.select_slider("B_S: full-precision bits", [16, 32, 64], value=32, key="an_bs")
 bits_q = c5.select_slider("B_Q: quantized bits", [2, 4, 8, 16], value=8, key="an_bq")
