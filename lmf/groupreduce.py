@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from .compress import fraction_for_reduction
+from .compress import child_config, fraction_for_reduction
 from .models import GroupEmbedding
 
 
@@ -142,7 +142,7 @@ def groupreduce_compress_model(model, counts, reduction_pct, blocks=5, rounds=2)
         embedding.row.copy_(row)
     compressed = copy.deepcopy(model)
     compressed.embedding = embedding.to(W.device)
-    compressed.config = {**model.config, "rank": None, "group_sizes": sizes, "group_ranks": fit["ranks"]}
+    compressed.config = child_config(model.config, group_sizes=sizes, group_ranks=fit["ranks"])
     compressed.groupreduce_info = {k: fit[k] for k in ("ranks", "scale", "rounds_kept", "weighted_error", "params")}
     compressed.groupreduce_info["sizes"] = sizes
     return compressed

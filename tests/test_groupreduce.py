@@ -70,3 +70,13 @@ def test_groupreduce_model_params_and_roundtrip(tmp_path):
         assert torch.equal(saved.model.embedding.row, gr.embedding.row)
         with torch.no_grad():
             assert torch.allclose(saved.model(ids), m(ids), atol=1e-6)
+
+
+def test_groupreduce_of_a_quantized_model_is_stored_unquantized():
+    """GroupReduce of an 8-bit model's (dequantized) weights is a float model: its config drops the
+    parent's `bits` (else save_model would store it at 8 bits again) and any other embedding's keys."""
+    torch.manual_seed(0)
+    parent = quantize_model(build_model(default_config("dan", 50, 2, embed_dim=16)), 8)
+    assert parent.config["bits"] == 8
+    gr = groupreduce_compress_model(parent, VOCAB.counts, 50)
+    assert not {"bits", "rank", "hmf_rank"} & set(gr.config) and "group_sizes" in gr.config
