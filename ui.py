@@ -102,15 +102,16 @@ def saved(dataset, model, method="uncompressed", reduction=0):
 
 
 @st.cache_resource(show_spinner="Quantizing…", max_entries=16)
-def _quantized(directory, dataset, model, bits, version):
-    return quantize_model(_saved(directory, dataset, model, "uncompressed", 0, version).model, bits)
+def _quantized(directory, dataset, model, bits, method, reduction, version):
+    return quantize_model(_saved(directory, dataset, model, method, reduction, version).model, bits)
 
 
-def quantized(dataset, model, bits):
-    """lmf.quantize.quantize_model on the cached uncompressed model (a copy; cached too)."""
+def quantized(dataset, model, bits, method="uncompressed", reduction=0):
+    """lmf.quantize.quantize_model on a cached saved model (a copy; cached too): 8/16-bit of the
+    uncompressed model, or an int8 stack of a shipped compressed one."""
     directory = art_dir()
-    path = studio.model_path(directory, dataset, model)
-    return _quantized(directory, dataset, model, bits, model_version(path))
+    path = studio.model_path(directory, dataset, model, method, reduction)
+    return _quantized(directory, dataset, model, bits, method, reduction, model_version(path))
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)

@@ -30,12 +30,15 @@ from .data import MAX_TOKENS, DataError, TextDataset, load_dataset, tokenize
 from .metrics import accuracy, classify, count_parameters, flops_dense, flops_factorized, size_on_disk
 from .report import METHOD_NAMES, summarize
 from .schedules import make_schedule
-from .sweep import MODELS, QUICK, RESULT_COLUMNS, RESULT_DTYPES, SCHEDULE_COLUMNS, Cell
+from .sweep import APP_EXT, INT8_OF, MODELS, QUICK, RESULT_COLUMNS, RESULT_DTYPES, SCHEDULE_COLUMNS, Cell
 from .train import retrain_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "python scripts/precompute.py"
-METHOD_ORDER = ("uncompressed", "lmf", "offline_svd", "quant16", "quant8")
+# Core methods first, then the extensions (issue "Beyond plain LMF"), in the order charts draw them.
+METHOD_ORDER = ("uncompressed", "lmf", "offline_svd", "quant16", "quant8",
+                "hmf", "groupreduce", "lmf_whole", "lmf_int8", "groupreduce_int8", "lmf_whole_int8")
+REFERENCE_METHODS = ("fasttext", "fasttext_ftz")  # the peer tool, drawn beside our methods
 BITS = {"quant16": 16, "quant8": 8}
 FULL_PRECISION_BITS = 32
 DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_REDUCTION = "sst2", "dan", 90
@@ -146,6 +149,35 @@ def summary_for(results, dataset, model):
     if sub.empty:
         return summarize(results).iloc[0:0]
     return summarize(sub)
+
+
+def reference_summary(results, dataset):
+    """The dataset's fastText / fastText.zip rows, summarized like summary_for (empty if none)."""
+    sub = results[(results.dataset == dataset) & results.method.isin(REFERENCE_METHODS)]
+    return summarize(sub) if not sub.empty else summarize(results).iloc[0:0]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model the Playground runs: a shipped seed-0 model (`method`, `reduction`), quantized
+    to `bits` after loading when bits is set (as the sweep makes its *_int8 rows)."""
+    label: str
+    method: str
+    reduction: int = 0
+    bits: int = None
+
+
+def extension_variants(directory, dataset, model, lmf_reduction=None):
+    """The extension models shipped for (dataset, model): each seed-0 HMF / GroupReduce /
+    whole-model LMF model under models/, then the int8 stacks (LMF at `lmf_reduction`, and
+    GroupReduce and whole-model LMF), made by quantizing the shipped retrained model."""
+    stack_of = {parent: stacked for stacked, parent in INT8_OF.items()}
+    shipped = [Variant(f"{METHOD_NAMES[m]}, R={r}%", m, r) for m in APP_EXT["methods"]
+               for r in shipped_reductions(directory, dataset, model, m)]
+    parents = ([Variant("", "lmf", lmf_reduction)] if lmf_reduction else []) + shipped
+    stacks = [Variant(f"{METHOD_NAMES[stack_of[v.method]]}, R={v.reduction}%", v.method, v.reduction, 8)
+              for v in parents if v.method in stack_of]
+    return shipped + stacks
 
 
 def grid_reductions(summary, method="lmf"):

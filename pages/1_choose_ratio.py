@@ -78,9 +78,15 @@ with left:
     fig = go.Figure()
     styles = {"lmf": ("circle", "lines+markers"), "offline_svd": ("square", "lines+markers"),
               "quant16": ("triangle-up", "markers"), "quant8": ("triangle-down", "markers"),
-              "uncompressed": ("star", "markers")}
-    for method in studio.METHOD_ORDER:
-        rows = summary[summary.method == method].sort_values("size_bytes")
+              "uncompressed": ("star", "markers"), "hmf": ("diamond", "lines+markers"),
+              "groupreduce": ("cross", "lines+markers"), "lmf_whole": ("x", "lines+markers"),
+              "lmf_int8": ("circle-open", "lines+markers"), "groupreduce_int8": ("cross-open", "lines+markers"),
+              "lmf_whole_int8": ("x-open", "lines+markers"),
+              "fasttext": ("hexagon", "markers"), "fasttext_ftz": ("hexagon-open", "markers")}
+    reference = studio.reference_summary(results, dataset)  # fastText: what a user would pick instead
+    for method in studio.METHOD_ORDER + studio.REFERENCE_METHODS:
+        rows = (reference if method in studio.REFERENCE_METHODS else summary)
+        rows = rows[rows.method == method].sort_values("size_bytes")
         if rows.empty:
             continue
         symbol, mode = styles[method]

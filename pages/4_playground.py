@@ -4,7 +4,7 @@ import streamlit as st
 import ui
 from lmf import studio
 from lmf.artifacts import ArtifactError
-from lmf.data import MAX_TOKENS
+from lmf.data import MAX_TEXT_CHARS, MAX_TOKENS, clip_text
 
 st.title("Playground")
 st.caption("Type a sentence and compare the uncompressed model with its compressed versions.")
@@ -25,6 +25,9 @@ else:
     c2.info("No retrained LMF model in artifacts/models.")
 text = st.text_area("Sentence", value="" if example == examples[0] else example, height=90, key=f"pg_text_{example}",
                     placeholder="e.g. a gorgeous , witty , seductive movie .")
+if len(text) > MAX_TEXT_CHARS:  # pasted text can exceed anything a sentence classifier reads
+    st.warning(f"The text has {len(text):,} characters; the first {MAX_TEXT_CHARS:,} are used.", icon=":material/content_cut:")
+    text = clip_text(text)
 
 if not text.strip():
     st.info("Type a sentence above (or pick an example) to see what each model predicts.", icon=":material/keyboard:")
@@ -45,23 +48,32 @@ if off_r is not None:
 else:
     variants.append(("Offline SVD", None))
 variants += [("16-bit", lambda: ui.quantized(dataset, model, 16)), ("8-bit", lambda: ui.quantized(dataset, model, 8))]
+# Beyond plain LMF: shipped HMF / GroupReduce / whole-model LMF models and the int8 stacks.
+for v in studio.extension_variants(directory, dataset, model, reduction):
+    load = (lambda v=v: ui.quantized(dataset, model, v.bits, v.method, v.reduction)) if v.bits else \
+        (lambda v=v: ui.saved(dataset, model, v.method, v.reduction).model)
+    variants.append((v.label, load))
 
-cols = st.columns(len(variants))
 first = None
-for col, (name, get) in zip(cols, variants):
-    with col:
-        st.markdown(f"**{name}**")
-        if get is None:
-            st.caption("Not shipped: offline-SVD models are left out of artifacts/models to save space.")
-            continue
-        try:
-            pred = studio.predict_text(get(), base.vocab, base.label_names, text)
-        except ArtifactError as e:
-            ui.show_error(e)
-            continue
-        first = first or pred
-        st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident", delta_color="off", delta_arrow="off")
-        st.caption(f"{pred.latency_ms:.2f} ms")
+per_row = 5
+for start in range(0, len(variants), per_row):
+    for col, (name, get) in zip(st.columns(per_row), variants[start:start + per_row]):
+        with col:
+            st.markdown(f"**{name}**")
+            if get is None:
+                st.caption("Not shipped: offline-SVD models are left out of artifacts/models to save space.")
+                continue
+            try:
+                pred = studio.predict_text(get(), base.vocab, base.label_names, text)
+            except ArtifactError as e:
+                ui.show_error(e)
+                continue
+            first = first or pred
+            st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident", delta_color="off", delta_arrow="off")
+            st.caption(f"{pred.latency_ms:.2f} ms")
+if not studio.extension_variants(directory, dataset, model):
+    st.caption("HMF, GroupReduce and whole-model LMF models are shipped for SST-2 only (artifacts/ stays under "
+               "120 MB); their accuracy on every dataset is on the home page and in REPORT.md.")
 
 if first is not None:
     if first.truncated:

@@ -3,6 +3,8 @@
 AppTest.from_file(app.py) runs the st.navigation router; switch_page opens the other pages.
 Artifacts are the quick sweep's (tests/app_fixtures.py); the app reads them via LMF_ARTIFACTS_DIR.
 """
+import json
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,6 +50,17 @@ def test_home_metrics_follow_results_csv(app, quick_artifacts):
     assert at.get("download_button"), "the selected model can be downloaded"
     assert any("Smallest model within" in s.value for s in at.success)
     assert len(at.get("plotly_chart")) == 2  # size vs accuracy, spectrum
+    traces = {t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+    assert {"Online LMF (proposed)", "HMF", "GroupReduce", "LMF + int8", "fastText", "fastText.zip"} <= traces
+
+
+def test_extension_variants_of_the_shipped_models(quick_artifacts):
+    """The quick sweep ships HMF, GroupReduce and whole-model LMF at R=90 for the SST-2 DAN
+    (sweep.APP_EXT); the int8 stacks are LMF at the chosen R and the two stackable ones of those."""
+    labels = [v.label for v in studio.extension_variants(quick_artifacts, "sst2", "dan", 90)]
+    assert labels == ["HMF, R=90%", "GroupReduce, R=90%", "Whole-model LMF, R=90%", "LMF + int8, R=90%",
+                      "GroupReduce + int8, R=90%", "Whole-model LMF + int8, R=90%"]
+    assert studio.extension_variants(quick_artifacts, "clinc150", "dan") == []
 
 
 def test_home_between_grid_is_svd_only_and_zero_is_uncompressed(app):
@@ -118,7 +131,10 @@ def test_playground_predicts_with_every_model(app, text):
     at.text_area[0].input(text).run()
     no_exception(at)
     predictions = [m for m in at.metric if m.label == "prediction"]
-    assert len(predictions) == 4  # uncompressed, LMF, 16-bit, 8-bit
+    # uncompressed, LMF, 16-bit, 8-bit; the shipped HMF, GroupReduce, whole-model LMF and 3 int8 stacks
+    assert len(predictions) == 10
+    names = [m.value for m in at.markdown]
+    assert "**HMF, R=90%**" in names and "**GroupReduce + int8, R=90%**" in names
     assert all(p.value in ("negative", "positive") for p in predictions)
     assert any("Not shipped" in c.value for c in at.caption)  # offline SVD
     assert any("ms" == c.value.split()[-1] for c in at.caption)
@@ -129,9 +145,10 @@ def test_playground_long_text_is_truncated_with_notice(app):
     at.text_area[0].input("good " * 20000).run()  # 100,000 characters
     no_exception(at)
     assert any("read the first 256" in w.value for w in at.warning)
+    assert any("100,000 characters; the first 10,000 are used" in w.value for w in at.warning)
     at.selectbox(key="pg_example").set_value(studio.EXAMPLES["sst2"][0]).run()
     no_exception(at)
-    assert len([m for m in at.metric if m.label == "prediction"]) == 4
+    assert len([m for m in at.metric if m.label == "prediction"]) == 10
 
 
 def test_analysis_page(app):
