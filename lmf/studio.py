@@ -31,7 +31,7 @@ from .metrics import accuracy, classify, count_parameters, flops_dense, flops_fa
 from .report import METHOD_NAMES, summarize
 from .schedules import make_schedule
 from .sweep import APP_EXT, INT8_OF, MODELS, QUICK, RESULT_COLUMNS, RESULT_DTYPES, SCHEDULE_COLUMNS, Cell
-from .train import retrain_recipe
+from .train import retrain_recipe, with_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "python scripts/precompute.py"
@@ -363,10 +363,7 @@ def live_config(arch, steps, schedule="calr", eval_every=None, seed=0):
     or AdaGrad at a constant rate (Table 1's third schedule). Evaluates about 25 times per run."""
     config = replace(retrain_recipe(arch), max_steps=int(steps), min_steps=0, seed=seed, device="cpu",
                      eval_every=eval_every or max(1, int(steps) // 25))
-    if schedule == "adagrad":
-        from .sweep import ADAGRAD_LR
-        return replace(config, optimizer="adagrad", schedule="constant", lr_ub=ADAGRAD_LR)
-    return replace(config, schedule=schedule)
+    return with_schedule(config, schedule)
 
 
 class Throttle:

@@ -39,7 +39,7 @@ from .metrics import accuracy, count_parameters, measure_latency, size_on_disk
 from .models import new_model
 from .groupreduce import groupreduce_compress_model
 from .quantize import latency_model, quantize_model
-from .train import recipe, retrain_recipe, train
+from .train import recipe, retrain_recipe, train, with_schedule
 
 DATASETS = ("sst2", "clinc150")
 MODELS = ("dan", "lstm")
@@ -65,8 +65,6 @@ RESULT_COLUMNS = ["dataset", "model", "method", "reduction_pct", "rank", "params
                   "latency_ratio_b1", "test_set_seconds", "seed"]
 RESULT_DTYPES = {"rank": "Int64"}  # a rank is an integer or missing, never 87.0
 SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
-# AdaGrad as Iyyer et al. and Tai et al. ran it: a constant rate, no cyclic schedule.
-ADAGRAD_LR = 0.01
 
 
 @dataclass(frozen=True)
@@ -181,11 +179,7 @@ class Sweep:
 
     def config(self, cell, retrain=False):
         config = retrain_recipe(cell.model) if retrain else recipe(cell.model)
-        config = replace(config, seed=cell.seed, device=self.device)
-        if cell.schedule == "clr":
-            config = replace(config, schedule="clr")
-        elif cell.schedule == "adagrad":
-            config = replace(config, optimizer="adagrad", schedule="constant", lr_ub=ADAGRAD_LR)
+        config = with_schedule(replace(config, seed=cell.seed, device=self.device), cell.schedule)
         if self.quick:
             config = replace(config, max_steps=QUICK["max_steps"], min_steps=0, eval_every=4)
         return config

@@ -100,6 +100,18 @@ def retrain_recipe(arch):
     return replace(RETRAIN_RECIPES[arch])
 
 
+# AdaGrad as Iyyer et al. and Tai et al. ran it: a constant rate, no cyclic schedule.
+ADAGRAD_LR = 0.01
+
+
+def with_schedule(config, schedule):
+    """`config` driven by one of Table 1's schedules: "calr" or "clr" (with the config's optimizer),
+    or "adagrad" (AdaGrad at the constant ADAGRAD_LR)."""
+    if schedule == "adagrad":
+        return replace(config, optimizer="adagrad", schedule="constant", lr_ub=ADAGRAD_LR)
+    return replace(config, schedule=schedule)
+
+
 def pick_device(device="auto"):
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -8,7 +8,7 @@ import torch
 from lmf.metrics import accuracy
 from lmf.models import new_model
 from lmf.schedules import make_schedule
-from lmf.train import RECIPES, TrainConfig, make_optimizer, recipe, retrain_recipe, train
+from lmf.train import ADAGRAD_LR, RECIPES, TrainConfig, make_optimizer, recipe, retrain_recipe, train, with_schedule
 
 
 def fresh(data, seed=0):
@@ -164,3 +164,13 @@ def test_edge_settings_still_accepted():
     TrainConfig(max_steps=0)
     TrainConfig(lr_lb=1e-3, lr_ub=1e-3)
     TrainConfig(schedule="constant", lr_lb=0.02, lr_ub=0.01)
+
+
+def test_with_schedule_maps_table_1s_schedules():
+    """CALR and CLR keep the recipe's optimizer and bounds; AdaGrad is the optimizer at a constant
+    0.01 (ADAGRAD_LR), as the papers Table 1 quotes ran it."""
+    base = recipe("dan")
+    assert with_schedule(base, "clr").schedule == "clr" and with_schedule(base, "clr").optimizer == base.optimizer
+    assert with_schedule(base, "calr") == base
+    ada = with_schedule(base, "adagrad")
+    assert (ada.optimizer, ada.schedule, ada.lr_ub) == ("adagrad", "constant", ADAGRAD_LR) and ADAGRAD_LR == 0.01
