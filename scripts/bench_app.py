@@ -5,7 +5,7 @@
 1. Start-up: seconds from launching `streamlit run app.py` until the home page shows its metric
    cards in headless Chromium (server start, first script run, models loaded, first render).
 2. Playground: milliseconds of compute per prediction for each model variant (uncompressed, LMF
-   at every shipped R, 16-bit, 8-bit), median of 50 single-sentence calls of
+   at every shipped R, 16-bit, 8-bit, and the shipped extension models with their int8 stacks), median of 50 single-sentence calls of
    lmf.studio.predict_text, the function the Playground page calls, after warm-up.
 """
 import argparse
@@ -75,6 +75,10 @@ def prediction_ms(artifacts, dataset="sst2", model="dan", repeats=50):
     for r in studio.shipped_reductions(artifacts, dataset, model, "offline_svd"):
         variants[f"offline_svd R={r}"] = studio.load_saved(artifacts, dataset, model, "offline_svd", r).model
     variants["16-bit"], variants["8-bit"] = quantize_model(base.model, 16), quantize_model(base.model, 8)
+    lmf_r = studio.DEFAULT_REDUCTION if studio.DEFAULT_REDUCTION in studio.shipped_reductions(artifacts, dataset, model) else None
+    for v in studio.extension_variants(artifacts, dataset, model, lmf_r):
+        saved = studio.load_saved(artifacts, dataset, model, v.method, v.reduction).model
+        variants[v.label] = quantize_model(saved, v.bits) if v.bits else saved
     out = {}
     for name, m in variants.items():
         for _ in range(5):
