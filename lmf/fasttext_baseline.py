@@ -7,8 +7,11 @@ retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`.
 under a temporary name and renamed into place, as artifacts.py does. Sizes are the files' bytes.
 fastText runs on one thread with a fixed seed, so a run is repeatable.
 
-Settings (not tuned): 100 dimensions, word bigrams hashed into 100,000 buckets, 10 epochs at
-lr 0.5, softmax loss; quantization keeps 20,000 rows (cutoff) so that the .ftz really shrinks.
+Settings: 100 dimensions, word bigrams hashed into 100,000 buckets, softmax loss; the epochs and
+learning rate are picked on the dev set (`tune_fasttext`, TUNING_GRID: 10 epochs at lr 0.5 left
+CLINC150's 150 intents at 46-48 % dev accuracy, 25 epochs reach 84-86 %), as a user tuning the
+peer tool would. Quantization keeps 20,000 rows (cutoff) so that the .ftz really shrinks, and
+retrains with the model's own epochs and rate.
 
 Deliberately not here: the sweep's bookkeeping (sweep.py). `fasttext` is imported lazily.
 """
@@ -24,6 +27,7 @@ from .data import MAX_TOKENS, tokenize
 SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",
             "minCount": 1, "thread": 1, "verbose": 0}
 CUTOFF = 20_000
+TUNING_GRID = {"epoch": (10, 25, 50), "lr": (0.1, 0.5, 1.0)}
 LABEL = "__label__"
 
 
@@ -100,6 +104,23 @@ def train_fasttext(data, out_dir, seed=0, **overrides):
     return model
 
 
+def tune_fasttext(data, out_dir, seed=0, grid=TUNING_GRID, **overrides):
+    """Train with every (epoch, lr) of `grid`, keep the model with the best dev accuracy (ties: the
+    first, i.e. the cheaper); returns (model, {"epoch", "lr", "dev_accuracy", "tried"}). Test data is
+    never looked at. The kept model is out_dir/model.bin."""
+    best, tried = None, []
+    for epoch in grid["epoch"]:
+        for lr in grid["lr"]:
+            model = train_fasttext(data, out_dir, seed=seed, **{**overrides, "epoch": epoch, "lr": lr})
+            dev = fasttext_accuracy(model, data, "dev")
+            tried.append({"epoch": epoch, "lr": lr, "dev_accuracy": dev})
+            if best is None or dev > best[1]["dev_accuracy"]:
+                best = (model, {"epoch": epoch, "lr": lr, "dev_accuracy": dev})
+    model, chosen = best
+    save_atomic(model.save_model, Path(out_dir) / "model.bin")  # the last trained one may not be the best
+    return model, {**chosen, "tried": tried}
+
+
 def _train_in_subprocess(train_file, bin_path, seed, settings, attempts=3):
     import json
     import subprocess
@@ -114,9 +135,10 @@ def _train_in_subprocess(train_file, bin_path, seed, settings, attempts=3):
     raise RuntimeError(f"fastText training failed {attempts} times in fresh processes: {proc.stderr[-500:]}")
 
 
-def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None):
-    """fastText.zip: load model.bin, quantize (qnorm, retrain on data.train, `cutoff` rows), save
-    out_dir/model.ftz; returns the quantized model. The cutoff is capped at the model's row count."""
+def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, epoch=None):
+    """fastText.zip: load model.bin, quantize (qnorm, retrain on data.train for `epoch` epochs at
+    `lr`, the model's training settings; `cutoff` rows), save out_dir/model.ftz; returns the
+    quantized model. The cutoff is capped at the model's row count."""
     fasttext = _fasttext()
     out_dir = Path(out_dir)
     train_file = write_split(out_dir / "train.txt", data.train)
@@ -125,7 +147,7 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None):
         model = fasttext.load_model(str(bin_path))
         rows = model.get_input_matrix().shape[0]
         model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=min(cutoff, rows),
-                       thread=1, epoch=SETTINGS["epoch"], lr=(lr or SETTINGS["lr"]) * factor, verbose=0)
+                       thread=1, epoch=epoch or SETTINGS["epoch"], lr=(lr or SETTINGS["lr"]) * factor, verbose=0)
         return model
 
     model = _retry_nan(quantized)

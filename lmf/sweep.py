@@ -274,18 +274,24 @@ class Sweep:
     def run_fasttext(self, cell, data):
         """fastText (model.bin) or fastText.zip (model.ftz, from the fasttext cell's model.bin):
         files under the cell's model dir; size is the .bin / .ftz file's bytes."""
-        from .fasttext_baseline import fasttext_accuracy, quantize_fasttext, train_fasttext
+        from .fasttext_baseline import fasttext_accuracy, quantize_fasttext, train_fasttext, tune_fasttext
         out_dir = self.model_dir(cell)
         out_dir.mkdir(parents=True, exist_ok=True)
         overrides = dict(FASTTEXT_QUICK) if self.quick else {}
         cutoff = overrides.pop("cutoff", None)
+        details = {}
         if cell.method == "fasttext":
-            model = train_fasttext(data, out_dir, seed=cell.seed, **overrides)
+            if self.quick:
+                model, details["settings"] = train_fasttext(data, out_dir, seed=cell.seed, **overrides), overrides
+            else:  # epochs and rate picked on dev, as for our models' recipes
+                model, details["settings"] = tune_fasttext(data, out_dir, seed=cell.seed)
             path = out_dir / "model.bin"
         else:
-            source = self.model_dir(Cell(cell.dataset, cell.model, "fasttext", 0, cell.seed)) / "model.bin"
-            kwargs = {"cutoff": cutoff, "lr": overrides["lr"]} if self.quick else {}
-            model = quantize_fasttext(source, data, out_dir, seed=cell.seed, **kwargs)
+            source_cell = Cell(cell.dataset, cell.model, "fasttext", 0, cell.seed)
+            trained = json.loads(self.cell_file(source_cell).read_text()).get("details", {}).get("settings", {})
+            kwargs = {"cutoff": cutoff} if self.quick else {}
+            model = quantize_fasttext(self.model_dir(source_cell) / "model.bin", data, out_dir, seed=cell.seed,
+                                      lr=trained.get("lr"), epoch=trained.get("epoch"), **kwargs)
             path = out_dir / "model.ftz"
         (out_dir / "train.txt").unlink(missing_ok=True)  # the training text is not part of the model
         dev, test = fasttext_accuracy(model, data, "dev"), fasttext_accuracy(model, data, "test")
@@ -294,7 +300,7 @@ class Sweep:
                if cell.method == "fasttext" else None,
                "size_bytes": size_on_disk(path), "accuracy": test, "dev_accuracy": dev,
                "accuracy_before_retrain": None, "seed": cell.seed}
-        return {"rows": [row], "curve": []}
+        return {"rows": [row], "curve": [], "details": details}
 
     def run_latency(self, cell):
         """Seed-0 variants of one (dataset, model), timed together; name -> latency metrics."""

@@ -86,3 +86,20 @@ def test_save_replaces_the_file_with_the_usual_mode(toy, tmp_path, monkeypatch, 
     assert (tmp_path / name).read_bytes() == b"new model!"
     assert (tmp_path / name).stat().st_mode & 0o777 == default_mode()
     assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+
+
+def test_tune_picks_the_best_dev_setting_and_saves_it(tmp_path, monkeypatch):
+    """Grid epoch (10, 25) x lr (0.1, 0.5) with dev accuracy = epoch / 100 + lr / 10 standing in:
+    0.11, 0.15, 0.26, 0.30, so (25, 0.5) wins; its model is the one left in model.bin, and every
+    setting tried is reported. The stand-ins never see the test split."""
+    def fake_train(data, out_dir, seed=0, **settings):
+        return FakeModel(f"{settings['epoch']}-{settings['lr']}".encode())
+
+    monkeypatch.setattr(fasttext_baseline, "train_fasttext", fake_train)
+    monkeypatch.setattr(fasttext_baseline, "fasttext_accuracy",
+                        lambda model, data, split: {"dev": float(model.content.decode().split("-")[0]) / 100
+                                                    + float(model.content.decode().split("-")[1]) / 10}[split])
+    model, chosen = fasttext_baseline.tune_fasttext(None, tmp_path, grid={"epoch": (10, 25), "lr": (0.1, 0.5)})
+    assert (chosen["epoch"], chosen["lr"]) == (25, 0.5) and chosen["dev_accuracy"] == pytest.approx(0.30)
+    assert len(chosen["tried"]) == 4
+    assert (tmp_path / "model.bin").read_bytes() == b"25-0.5"

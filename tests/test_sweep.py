@@ -134,8 +134,10 @@ def test_quick_sweep_writes_artifacts_and_resumes(tmp_path, data_dir):
     assert curve.step.iloc[-1] == min(int(cfg.epochs * math.ceil(QUICK["n_train"] / cfg.batch_size)),
                                       QUICK["max_steps"])
     assert (out / "REPORT.md").read_text().strip()
+    # the app's models: uncompressed, LMF at the quick grid's R, and the SST-2 extension models (APP_EXT)
     assert {p.name for p in (out / "models").iterdir()} == {
-        "sst2-dan-uncompressed-s0", "sst2-dan-lmf-R50-s0", "sst2-dan-lmf-R90-s0"}
+        "sst2-dan-uncompressed-s0", "sst2-dan-lmf-R50-s0", "sst2-dan-lmf-R90-s0",
+        "sst2-dan-hmf-R90-s0", "sst2-dan-groupreduce-R90-s0", "sst2-dan-lmf_whole-R90-s0"}
     assert not list(tmp_path.rglob("*.tmp-*"))
 
     # ---- resume
