@@ -84,6 +84,16 @@ def _retry_nan(fn, attempts=12):
                 raise
 
 
+def _checked(model, train_file, lines=20):
+    """`model`, after predicting a few training lines: fasttext 0.9.3 can also finish training on
+    tiny data with weights that make every predict raise "Encountered NaN", which this turns into a
+    failure _retry_nan retries, instead of one at evaluation time."""
+    with open(train_file, encoding="utf-8") as f:
+        texts = [line.split(" ", 1)[1].strip() if " " in line else "" for _, line in zip(range(lines), f)]
+    model.predict(texts or [""], k=1)
+    return model
+
+
 def train_fasttext(data, out_dir, seed=0, **overrides):
     """Train on data.train; writes out_dir/train.txt and out_dir/model.bin; returns the model."""
     fasttext = _fasttext()
@@ -91,15 +101,15 @@ def train_fasttext(data, out_dir, seed=0, **overrides):
     train_file = write_split(out_dir / "train.txt", data.train)
     settings = {**SETTINGS, **overrides}
     try:
-        model = _retry_nan(lambda f: fasttext.train_supervised(
-            input=str(train_file), seed=seed, **{**settings, "lr": settings["lr"] * f}), attempts=3)
+        model = _retry_nan(lambda f: _checked(fasttext.train_supervised(
+            input=str(train_file), seed=seed, **{**settings, "lr": settings["lr"] * f}), train_file), attempts=3)
     except RuntimeError as e:
         if "NaN" not in str(e):
             raise
         # The NaN sticks to a process now and then (tiny data only); a fresh process trains fine.
         save_atomic(lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings),
                     out_dir / "model.bin")
-        return fasttext.load_model(str(out_dir / "model.bin"))
+        return _checked(fasttext.load_model(str(out_dir / "model.bin")), train_file)
     save_atomic(model.save_model, out_dir / "model.bin")
     return model
 
@@ -126,7 +136,9 @@ def _train_in_subprocess(train_file, bin_path, seed, settings, attempts=3):
     import subprocess
     import sys
     code = ("import fasttext, json, sys; a = json.loads(sys.argv[1]); "
-            "fasttext.train_supervised(input=a['input'], seed=a['seed'], **a['settings']).save_model(a['out'])")
+            "m = fasttext.train_supervised(input=a['input'], seed=a['seed'], **a['settings']); "
+            "m.predict([l.split(' ', 1)[-1].strip() for l in open(a['input'], encoding='utf-8')][:20], k=1); "
+            "m.save_model(a['out'])")
     args = json.dumps({"input": str(train_file), "seed": seed, "settings": settings, "out": str(bin_path)})
     for attempt in range(attempts):
         proc = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True)
@@ -148,7 +160,7 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, e
         rows = model.get_input_matrix().shape[0]
         model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=min(cutoff, rows),
                        thread=1, epoch=epoch or SETTINGS["epoch"], lr=(lr or SETTINGS["lr"]) * factor, verbose=0)
-        return model
+        return _checked(model, train_file)
 
     model = _retry_nan(quantized)
     save_atomic(model.save_model, out_dir / "model.ftz")

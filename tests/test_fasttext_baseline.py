@@ -51,6 +51,9 @@ class FakeModel:
     def quantize(self, **kwargs):
         pass
 
+    def predict(self, texts, k=1):
+        return [["__label__0"]] * len(texts), None
+
 
 def fake_fasttext(monkeypatch, model):
     module = types.SimpleNamespace(train_supervised=lambda **kw: model, load_model=lambda path: model)
@@ -103,3 +106,18 @@ def test_tune_picks_the_best_dev_setting_and_saves_it(tmp_path, monkeypatch):
     assert (chosen["epoch"], chosen["lr"]) == (25, 0.5) and chosen["dev_accuracy"] == pytest.approx(0.30)
     assert len(chosen["tried"]) == 4
     assert (tmp_path / "model.bin").read_bytes() == b"25-0.5"
+
+
+def test_a_model_that_cannot_predict_is_retrained(tiny, tmp_path, monkeypatch):
+    """fasttext 0.9.3 may finish tiny trainings with weights on which predict raises "Encountered
+    NaN". train_fasttext predicts a few training lines first, so the first (broken) model is
+    retried and the second (sound) one is saved: two trainings, one save."""
+    class Broken(FakeModel):
+        def predict(self, texts, k=1):
+            raise RuntimeError("Encountered NaN.")
+
+    models = [Broken(b"broken"), FakeModel(b"sound")]
+    module = types.SimpleNamespace(train_supervised=lambda **kw: models.pop(0))
+    monkeypatch.setattr(fasttext_baseline, "_fasttext", lambda: module)
+    train_fasttext(tiny, tmp_path, epoch=1, lr=0.1)
+    assert models == [] and (tmp_path / "model.bin").read_bytes() == b"sound"
