@@ -75,19 +75,27 @@ def default_mode(directory=False):
     return (0o777 if directory else 0o666) & ~umask()
 
 
-def write_text_atomic(path, text):
-    """Write a text file through a temporary file and a rename."""
+def write_atomic(path, save):
+    """Run `save(tmp)` on a temporary sibling of `path`, give it the usual mode and rename it into
+    place: a crash or a failed save never leaves a truncated file where a good one (or none) was.
+    The one way this package writes a single file (text, JSON, a plot, a fastText model)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp-")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, default_mode())
+        save(tmp)
+        os.chmod(tmp, default_mode())  # mkstemp's 0o600 would outlive the save
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_text_atomic(path, text):
+    """Write a text file through a temporary file and a rename."""
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json_atomic(path, obj):

@@ -57,29 +57,10 @@ def _load_data(args, saved=None):
     data = load_dataset(args.data)
     if saved is not None:
         data.vocab = saved.vocab  # a saved model brings its own vocabulary
-        _use_model_labels(data, saved, args.data)
+        # ... and its own class order: without this, accuracy and retraining would pair an output
+        # with the wrong class.
+        data.relabel(saved.label_names, f"{args.data} (for the model in {saved.path})")
     return data
-
-
-def _use_model_labels(data, saved, source):
-    """Renumber the data's label ids into the model's class order. The data numbers its labels in
-    sorted order of those it holds, which need not be the model's: without this, accuracy and
-    retraining would pair an output with the wrong class, and what is saved would carry the
-    data's names for the model's classes. The data may lack some of the model's classes; a label
-    the model does not have is an error."""
-    if list(data.label_names) == list(saved.label_names):
-        return
-    index = {name: i for i, name in enumerate(saved.label_names)}
-    unknown = [name for name in data.label_names if name not in index]
-    if unknown:
-        raise DataError(f"{source}: label(s) {unknown[:5]} are not among the {len(index)} labels of "
-                        f"the model in {saved.path} ({', '.join(map(str, saved.label_names[:5]))}"
-                        f"{', ...' if len(index) > 5 else ''})")
-    new_id = [index[name] for name in data.label_names]
-    for split in (data.train, data.dev, data.test):
-        split.labels = [new_id[y] for y in split.labels]
-    data.label_names = list(saved.label_names)
-    data._encoded.clear()  # encoded with the old ids, if anything was encoded yet
 
 
 def cmd_train(args):

@@ -129,6 +129,23 @@ class TextDataset:
             self._encoded[name] = (ids, lengths, torch.tensor(split.labels, dtype=torch.long))
         return self._encoded[name]
 
+    def relabel(self, label_names, source=None):
+        """Renumber the label ids into the order of `label_names` (a saved model's classes), in
+        place. The data numbers its labels in sorted order of those it holds, which need not be the
+        model's; it may lack some of the model's classes, but a label outside them is a DataError."""
+        if list(self.label_names) == list(label_names):
+            return
+        index = {name: i for i, name in enumerate(label_names)}
+        unknown = [name for name in self.label_names if name not in index]
+        if unknown:
+            raise DataError(f"{source or self.name}: label(s) {unknown[:5]} are not among the {len(index)} "
+                            f"labels ({', '.join(map(str, list(label_names)[:5]))}{', ...' if len(index) > 5 else ''})")
+        new_id = [index[name] for name in self.label_names]
+        for split in (self.train, self.dev, self.test):
+            split.labels = [new_id[y] for y in split.labels]
+        self.label_names = list(label_names)
+        self._encoded.clear()  # encoded with the old ids, if anything was encoded yet
+
     def subset(self, n_train, n_eval=None):
         """A small copy for tests and quick runs: the first n examples of each split."""
         n_eval = n_eval or n_train

@@ -4,7 +4,7 @@ Same splits and tokens as our models: every text is lmf.data.tokenize(text)[:MAX
 spaces, every label `__label__<id>`. `train_fasttext` trains a supervised model and saves
 `model.bin`; `quantize_fasttext` loads it, quantizes it (product quantization, qnorm=True,
 retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`. Both are saved
-under a temporary name and renamed into place, as artifacts.py does. Sizes are the files' bytes.
+through lmf.artifacts.write_atomic (a temporary name, then a rename). Sizes are the files' bytes.
 fastText runs on one thread with a fixed seed, so a run is repeatable.
 
 Settings: 100 dimensions, word bigrams hashed into 100,000 buckets, softmax loss; the epochs and
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .artifacts import default_mode
+from .artifacts import write_atomic
 from .data import MAX_TOKENS, tokenize
 
 SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",
@@ -49,23 +49,6 @@ def write_split(path, split):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{LABEL}{y} {line_text(t)}\n" for t, y in zip(split.texts, split.labels)),
                     encoding="utf-8")
-    return path
-
-
-def save_atomic(save, path):
-    """Run `save(tmp)` on a temporary sibling of `path`, then rename it into place: a crash or a
-    failed save never leaves a truncated model.bin/.ftz where a good one (or none) was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp-")
-    os.close(fd)
-    try:
-        save(tmp)
-        os.chmod(tmp, default_mode())  # mkstemp's 0o600 would outlive fastText's overwrite
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -107,10 +90,9 @@ def train_fasttext(data, out_dir, seed=0, **overrides):
         if "NaN" not in str(e):
             raise
         # The NaN sticks to a process now and then (tiny data only); a fresh process trains fine.
-        save_atomic(lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings),
-                    out_dir / "model.bin")
+        write_atomic(out_dir / "model.bin", lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings))
         return _checked(fasttext.load_model(str(out_dir / "model.bin")), train_file)
-    save_atomic(model.save_model, out_dir / "model.bin")
+    write_atomic(out_dir / "model.bin", model.save_model)
     return model
 
 
@@ -127,7 +109,7 @@ def tune_fasttext(data, out_dir, seed=0, grid=TUNING_GRID, **overrides):
             if best is None or dev > best[1]["dev_accuracy"]:
                 best = (model, {"epoch": epoch, "lr": lr, "dev_accuracy": dev})
     model, chosen = best
-    save_atomic(model.save_model, Path(out_dir) / "model.bin")  # the last trained one may not be the best
+    write_atomic(Path(out_dir) / "model.bin", model.save_model)  # the last trained one may not be the best
     return model, {**chosen, "tried": tried}
 
 
@@ -163,7 +145,7 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, e
         return _checked(model, train_file)
 
     model = _retry_nan(quantized)
-    save_atomic(model.save_model, out_dir / "model.ftz")
+    write_atomic(out_dir / "model.ftz", model.save_model)
     return model
 
 

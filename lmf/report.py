@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .artifacts import write_text_atomic
+from .artifacts import write_atomic, write_text_atomic
 from .sweep import RESULT_DTYPES
 
 # The paper's numbers (Tables 1-4). Size in MB, accuracy in percent, Table 4 in seconds.
@@ -265,11 +265,8 @@ def plot_size_accuracy(summary, path):
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp-png")
-    fig.savefig(tmp, dpi=110, format="png")
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_report(artifacts_dir):

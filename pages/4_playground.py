@@ -49,7 +49,8 @@ else:
     variants.append(("Offline SVD", None))
 variants += [("16-bit", lambda: ui.quantized(dataset, model, 16)), ("8-bit", lambda: ui.quantized(dataset, model, 8))]
 # Beyond plain LMF: shipped HMF / GroupReduce / whole-model LMF models and the int8 stacks.
-for v in studio.extension_variants(directory, dataset, model, reduction):
+extensions = studio.extension_variants(directory, dataset, model, reduction)
+for v in extensions:
     load = (lambda v=v: ui.quantized(dataset, model, v.bits, v.method, v.reduction)) if v.bits else \
         (lambda v=v: ui.saved(dataset, model, v.method, v.reduction).model)
     variants.append((v.label, load))
@@ -71,7 +72,7 @@ for start in range(0, len(variants), per_row):
             first = first or pred
             st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident", delta_color="off", delta_arrow="off")
             st.caption(f"{pred.latency_ms:.2f} ms")
-if not studio.extension_variants(directory, dataset, model):
+if not any(v.bits is None for v in extensions):  # no HMF / GroupReduce / whole-model LMF shipped
     st.caption("HMF, GroupReduce and whole-model LMF models are shipped for SST-2 only (artifacts/ stays under "
                "120 MB); their accuracy on every dataset is on the home page and in REPORT.md.")
 
