@@ -48,6 +48,12 @@ class FakeModel:
     def get_input_matrix(self):
         return np.zeros((10, 2))
 
+    def get_output_matrix(self):
+        return np.zeros((2, 2))
+
+    def is_quantized(self):
+        return False
+
     def quantize(self, **kwargs):
         pass
 
@@ -110,13 +116,18 @@ def test_tune_picks_the_best_dev_setting_and_saves_it(tmp_path, monkeypatch):
 
 def test_a_model_that_cannot_predict_is_retrained(tiny, tmp_path, monkeypatch):
     """fasttext 0.9.3 may finish tiny trainings with weights on which predict raises "Encountered
-    NaN". train_fasttext predicts a few training lines first, so the first (broken) model is
-    retried and the second (sound) one is saved: two trainings, one save."""
+    NaN", for every input or (NaN in some weight rows) only for some. train_fasttext checks the
+    weights and predicts the training lines first, so the first two models are retried and the
+    third (sound) one is saved: three trainings, one save."""
     class Broken(FakeModel):
         def predict(self, texts, k=1):
             raise RuntimeError("Encountered NaN.")
 
-    models = [Broken(b"broken"), FakeModel(b"sound")]
+    class NaNRows(FakeModel):  # predicts the training lines, but a dev line may hit a NaN bucket
+        def get_input_matrix(self):
+            return np.array([[0.0, np.nan]])
+
+    models = [Broken(b"broken"), NaNRows(b"nan rows"), FakeModel(b"sound")]
     module = types.SimpleNamespace(train_supervised=lambda **kw: models.pop(0))
     monkeypatch.setattr(fasttext_baseline, "_fasttext", lambda: module)
     train_fasttext(tiny, tmp_path, epoch=1, lr=0.1)
