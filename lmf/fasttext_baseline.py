@@ -117,20 +117,36 @@ def tune_fasttext(data, out_dir, seed=0, grid=TUNING_GRID, **overrides):
     return model, {**chosen, "tried": tried}
 
 
-def _train_in_subprocess(train_file, bin_path, seed, settings, attempts=3):
+def _in_fresh_process(code, args, attempts=3):
+    """Run fastText `code` (reading its arguments from the JSON in sys.argv[1]) in a new Python
+    process, up to `attempts` times: the NaN of _retry_nan sticks to a process now and then (tiny
+    data only; the same call passes in a fresh one)."""
     import json
     import subprocess
     import sys
-    code = ("import fasttext, json, sys; a = json.loads(sys.argv[1]); "
-            "m = fasttext.train_supervised(input=a['input'], seed=a['seed'], **a['settings']); "
-            "m.predict([l.split(' ', 1)[-1].strip() for l in open(a['input'], encoding='utf-8')][:20], k=1); "
-            "m.save_model(a['out'])")
-    args = json.dumps({"input": str(train_file), "seed": seed, "settings": settings, "out": str(bin_path)})
     for attempt in range(attempts):
-        proc = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-c", "import fasttext, json, sys; a = json.loads(sys.argv[1]); " + code,
+                               json.dumps(args)], capture_output=True, text=True)
         if proc.returncode == 0:
             return
-    raise RuntimeError(f"fastText training failed {attempts} times in fresh processes: {proc.stderr[-500:]}")
+    raise RuntimeError(f"fastText failed {attempts} times in fresh processes: {proc.stderr[-500:]}")
+
+
+# In the fresh process, every training line must predict before the model is saved (a NaN exits
+# non-zero, so _in_fresh_process tries again); the parent checks the loaded model with _checked.
+_PREDICT_TRAINING_LINES = "m.predict([l.split(' ', 1)[-1].strip() for l in open(a['input'], encoding='utf-8')], k=1); "
+
+
+def _train_in_subprocess(train_file, bin_path, seed, settings):
+    _in_fresh_process("m = fasttext.train_supervised(input=a['input'], seed=a['seed'], **a['settings']); "
+                      + _PREDICT_TRAINING_LINES + "m.save_model(a['out'])",
+                      {"input": str(train_file), "seed": seed, "settings": settings, "out": str(bin_path)})
+
+
+def _quantize_in_subprocess(bin_path, train_file, ftz_path, options):
+    _in_fresh_process("m = fasttext.load_model(a['bin']); m.quantize(input=a['input'], **a['options']); "
+                      + _PREDICT_TRAINING_LINES + "m.save_model(a['out'])",
+                      {"bin": str(bin_path), "input": str(train_file), "options": options, "out": str(ftz_path)})
 
 
 def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, epoch=None):
@@ -141,14 +157,24 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, e
     out_dir = Path(out_dir)
     train_file = write_split(out_dir / "train.txt", data.train)
 
+    def options(factor):
+        rows = fasttext.load_model(str(bin_path)).get_input_matrix().shape[0]
+        return {"qnorm": True, "retrain": True, "cutoff": min(cutoff, rows), "thread": 1,
+                "epoch": epoch or SETTINGS["epoch"], "lr": (lr or SETTINGS["lr"]) * factor, "verbose": 0}
+
     def quantized(factor):
         model = fasttext.load_model(str(bin_path))
-        rows = model.get_input_matrix().shape[0]
-        model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=min(cutoff, rows),
-                       thread=1, epoch=epoch or SETTINGS["epoch"], lr=(lr or SETTINGS["lr"]) * factor, verbose=0)
+        model.quantize(input=str(train_file), **options(factor))
         return _checked(model, train_file)
 
-    model = _retry_nan(quantized)
+    try:
+        model = _retry_nan(quantized, attempts=3)
+    except RuntimeError as e:
+        if "NaN" not in str(e):
+            raise
+        # as in train_fasttext: a fresh process quantizes fine where this one keeps failing
+        write_atomic(out_dir / "model.ftz", lambda tmp: _quantize_in_subprocess(bin_path, train_file, tmp, options(1.0)))
+        return _checked(fasttext.load_model(str(out_dir / "model.ftz")), train_file)
     write_atomic(out_dir / "model.ftz", model.save_model)
     return model
 

@@ -132,3 +132,28 @@ def test_a_model_that_cannot_predict_is_retrained(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(fasttext_baseline, "_fasttext", lambda: module)
     train_fasttext(tiny, tmp_path, epoch=1, lr=0.1)
     assert models == [] and (tmp_path / "model.bin").read_bytes() == b"sound"
+
+
+def test_quantization_that_keeps_failing_here_runs_in_a_fresh_process(tiny, tmp_path, monkeypatch):
+    """The "Encountered NaN" of tiny data can stick to a process: here every in-process quantization
+    fails (3 tries), so quantize_fasttext runs it in a new Python process, whose .ftz is real:
+    quantized, under half the .bin's size, and it classifies."""
+    import fasttext
+
+    train_fasttext(tiny, tmp_path, epoch=5, lr=0.1, bucket=1000, lrUpdateRate=1)
+    tries = []
+
+    def load_model(path):
+        model = fasttext.load_model(path)
+
+        def failing_quantize(**options):
+            tries.append(options)
+            raise RuntimeError("Encountered NaN.")
+        model.quantize = failing_quantize
+        return model
+
+    monkeypatch.setattr(fasttext_baseline, "_fasttext", lambda: types.SimpleNamespace(load_model=load_model))
+    quantized = quantize_fasttext(tmp_path / "model.bin", tiny, tmp_path, cutoff=500, lr=0.1)
+    assert len(tries) == 3 and quantized.is_quantized()
+    assert (tmp_path / "model.ftz").stat().st_size < (tmp_path / "model.bin").stat().st_size / 2
+    assert 0 <= fasttext_accuracy(quantized, tiny) <= 1
