@@ -4,24 +4,24 @@ Every cached function takes the artifacts directory and a file version (mtime, s
 regenerated artifact is picked up and tests with different artifact folders never share entries.
 Cached models (st.cache_resource) are shared by every session and are never changed: compression
 and quantization (lmf.compress, lmf.quantize) return copies, and training runs on such a copy.
-The logic itself lives in lmf.studio; nothing here computes a result.
+The logic itself lives in lmf.catalog and lmf.studio; nothing here computes a result.
+
+Only lmf.catalog (standard library) is imported up front: the home page draws its metric cards
+before lmf.studio, torch and pandas have loaded, which keeps its first render near Streamlit's own
+start-up time. Functions that need a model import lmf.studio when first called.
 """
 import os
+import time
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
-from lmf import studio
-from lmf.artifacts import ArtifactError
-from lmf.data import DataError
-from lmf.quantize import quantize_model
-from lmf.report import DATASET_NAMES, MODEL_NAMES
-from lmf.sweep import DATASETS, MODELS
+from lmf import catalog
+from lmf.catalog import DATASET_NAMES, DATASETS, MODEL_NAMES, MODELS, ArtifactError
 
 
 def art_dir():
-    return str(studio.artifacts_dir())
+    return str(catalog.artifacts_dir())
 
 
 def stamp(path):
@@ -43,19 +43,22 @@ def show_error(error):
     st.error(str(error), icon=":material/warning:")
     if isinstance(error, ArtifactError):
         st.caption("To regenerate everything the app reads:")
-        st.code(studio.REGENERATE, language="bash")
+        st.code(catalog.REGENERATE, language="bash")
 
 
 # ---------------------------------------------------------------- cached loaders
 
 @st.cache_data(show_spinner=False)
 def _table(reader, directory, version):
+    if reader == "read_results":
+        return catalog.read_results(directory)
+    from lmf import studio
     return getattr(studio, reader)(directory)
 
 
 def _cached_table(reader, filename, quiet=False):
-    """studio.<reader>(artifacts dir), cached per file version; None (after an error box unless
-    `quiet`) when the file is missing or unreadable."""
+    """catalog.read_results or studio.<reader> of the artifacts dir, cached per file version; None
+    (after an error box unless `quiet`) when the file is missing or unreadable."""
     directory = art_dir()
     try:
         return _table(reader, directory, stamp(Path(directory) / filename))
@@ -66,7 +69,7 @@ def _cached_table(reader, filename, quiet=False):
 
 
 def results():
-    """results.csv, or None after showing what is missing."""
+    """results.csv's rows (lmf.catalog.read_results), or None after showing what is missing."""
     return _cached_table("read_results", "results.csv")
 
 
@@ -76,33 +79,36 @@ def schedules():
 
 @st.cache_data(show_spinner=False)
 def curve(directory, dataset, model, reduction, version):
+    from lmf import studio
     return studio.read_curve(directory, dataset, model, reduction)
 
 
 def precomputed_curve(dataset, model, reduction):
     directory = art_dir()
     return curve(directory, dataset, model, reduction,
-                 stamp(studio.curve_path(directory, dataset, model, reduction)))
+                 stamp(catalog.curve_path(directory, dataset, model, reduction)))
 
 
 def sweep_info():
-    return studio.read_sweep_info(art_dir())
+    return catalog.read_sweep_info(art_dir())
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
 def _saved(directory, dataset, model, method, reduction, version):
+    from lmf import studio
     return studio.load_saved(directory, dataset, model, method, reduction)
 
 
 def saved(dataset, model, method="uncompressed", reduction=0):
     """A cached lmf.artifacts.SavedModel; raises ArtifactError (callers show it)."""
     directory = art_dir()
-    path = studio.model_path(directory, dataset, model, method, reduction)
+    path = catalog.model_path(directory, dataset, model, method, reduction)
     return _saved(directory, dataset, model, method, reduction, model_version(path))
 
 
 @st.cache_resource(show_spinner="Quantizing…", max_entries=16)
 def _quantized(directory, dataset, model, bits, method, reduction, version):
+    from lmf.quantize import quantize_model
     return quantize_model(_saved(directory, dataset, model, method, reduction, version).model, bits)
 
 
@@ -110,12 +116,13 @@ def quantized(dataset, model, bits, method="uncompressed", reduction=0):
     """lmf.quantize.quantize_model on a cached saved model (a copy; cached too): 8/16-bit of the
     uncompressed model, or an int8 stack of a shipped compressed one."""
     directory = art_dir()
-    path = studio.model_path(directory, dataset, model, method, reduction)
+    path = catalog.model_path(directory, dataset, model, method, reduction)
     return _quantized(directory, dataset, model, bits, method, reduction, model_version(path))
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def _eval_data(directory, dataset, model, quick, version, data_dir=None):
+    from lmf import studio
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
     return studio.evaluation_data(dataset, base.vocab, base.label_names, quick)
 
@@ -123,8 +130,9 @@ def _eval_data(directory, dataset, model, quick, version, data_dir=None):
 def eval_data(dataset, model):
     """The dataset encoded with the uncompressed model's vocabulary, or None when it cannot be
     found (no LMF_DATA_DIR and no Hub access). The compressed models share that vocabulary."""
+    from lmf.data import DataError
     directory = art_dir()
-    path = studio.model_path(directory, dataset, model)
+    path = catalog.model_path(directory, dataset, model)
     try:
         return _eval_data(directory, dataset, model, bool(sweep_info().get("quick")),
                           model_version(path), os.environ.get("LMF_DATA_DIR"))
@@ -134,8 +142,9 @@ def eval_data(dataset, model):
 
 @st.cache_resource(show_spinner="Compressing with SVD…", max_entries=32)
 def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
+    from lmf import studio
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
-    data = _eval_data(directory, dataset, model, bool(studio.read_sweep_info(directory).get("quick")),
+    data = _eval_data(directory, dataset, model, bool(catalog.read_sweep_info(directory).get("quick")),
                       version, os.environ.get("LMF_DATA_DIR")) if with_accuracy else None
     return studio.svd_only(base, reduction, data)
 
@@ -143,20 +152,21 @@ def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
 def svd_only(dataset, model, reduction):
     """(compressed model, Selection) for an R off the grid; accuracy only when the data is available."""
     directory = art_dir()
-    path = studio.model_path(directory, dataset, model)
+    path = catalog.model_path(directory, dataset, model)
     with_accuracy = eval_data(dataset, model) is not None
     return _svd_only(directory, dataset, model, reduction, with_accuracy, model_version(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _spectrum(directory, dataset, model, version):
+    from lmf import studio
     return studio.spectrum(_saved(directory, dataset, model, "uncompressed", 0, version).model).numpy()
 
 
 def spectrum(dataset, model):
     directory = art_dir()
-    path = studio.model_path(directory, dataset, model)
-    return np.asarray(_spectrum(directory, dataset, model, model_version(path)))
+    path = catalog.model_path(directory, dataset, model)
+    return _spectrum(directory, dataset, model, model_version(path))
 
 
 # ---------------------------------------------------------------- the shared selection
@@ -169,31 +179,47 @@ def model_name(name):
     return MODEL_NAMES.get(name, name)
 
 
-def choose_dataset_model(results_frame=None, where=st.sidebar):
+def choose_dataset_model(results_rows=None, where=st.sidebar):
     """Dataset and model selectboxes (in the sidebar; kept across pages). Options come from
     results.csv when it is readable, else from the sweep's full list."""
-    if results_frame is not None:
-        available = studio.pairs(results_frame)
+    if results_rows is not None:
+        available = catalog.pairs(results_rows)
     else:
         available = [(d, m) for d in DATASETS for m in MODELS]
     datasets = list(dict.fromkeys(d for d, _ in available))
     dataset = where.selectbox("Dataset", datasets, format_func=dataset_name, key="dataset",
-                              index=datasets.index(studio.DEFAULT_DATASET) if studio.DEFAULT_DATASET in datasets else 0)
+                              index=datasets.index(catalog.DEFAULT_DATASET) if catalog.DEFAULT_DATASET in datasets else 0)
     models = [m for d, m in available if d == dataset]
     if st.session_state.get("model") not in models:
         st.session_state.pop("model", None)
     model = where.selectbox("Model", models, format_func=model_name, key="model",
-                            index=models.index(studio.DEFAULT_MODEL) if studio.DEFAULT_MODEL in models else 0)
+                            index=models.index(catalog.DEFAULT_MODEL) if catalog.DEFAULT_MODEL in models else 0)
     return dataset, model
+
+
+# A new session's browser has yet to load Plotly: Streamlit's 4.7 MB chart bundle, which took
+# Chromium about 2 s to evaluate on the 2-core test machine. Elements that reach the browser
+# together with a first chart wait for it (README, "Start-up"), so a page's first run holds its
+# charts back this long after what must show at once.
+PLOTLY_DEFER_SECONDS = 1.0
+
+
+def draw_before_plotly(page):
+    """On a session's first run of `page`, pause so the browser shows what is already drawn (the
+    home page's metric cards) before its first Plotly chart starts loading the bundle."""
+    key = f"_drawn_before_plotly_{page}"
+    if not st.session_state.get(key):
+        st.session_state[key] = True
+        time.sleep(PLOTLY_DEFER_SECONDS)
 
 
 def quick_notice():
     if sweep_info().get("quick"):
         st.info("These artifacts come from the **quick** sweep (tiny data, a few training steps): the numbers "
-                f"show how the app works, not how well LMF works. Run `{studio.REGENERATE}` for the real ones.",
+                f"show how the app works, not how well LMF works. Run `{catalog.REGENERATE}` for the real ones.",
                 icon=":material/info:")
 
 
 def cached_results_quiet():
-    """results.csv or None, without showing an error (the sidebar's selectors fall back to defaults)."""
+    """results.csv's rows or None, without showing an error (the sidebar's selectors fall back to defaults)."""
     return _cached_table("read_results", "results.csv", quiet=True)

@@ -25,15 +25,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .catalog import ArtifactError
 from .data import Vocab
 from .models import build_model
 from .quantize import dequantize_state_dict, quantize_state_dict
 
 WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"
-
-
-class ArtifactError(RuntimeError):
-    """A saved model that is missing, incomplete or corrupt."""
 
 
 @dataclass

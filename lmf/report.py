@@ -1,9 +1,9 @@
 """The sweep's results as tables and a plot: artifacts/REPORT.md, generated, never written by hand.
 
-`summarize` reduces results.csv to one row per (dataset, model, method, reduction) with mean and
-standard deviation over seeds; the table functions lay that out as the paper's Tables 1, 2 and 4
-with the paper's own figures beside ours (`PAPER`, transcribed from the paper's text). The app's
-pages use the same functions, so the report and the app cannot disagree.
+`summary_frame` holds lmf.catalog.summarize (one row per dataset, model, method and reduction, with
+mean and standard deviation over seeds) as a DataFrame; the table functions lay that out as the
+paper's Tables 1, 2 and 4 with the paper's own figures beside ours (`PAPER`, transcribed from the
+paper's text). The app's pages draw from the same summary, so the report and the app cannot disagree.
 
 Deliberately not here: running anything, or reading the data sets.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artifacts import write_atomic, write_text_atomic
-from .sweep import RESULT_DTYPES
+from .catalog import DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, SUMMARY_COLUMNS, read_results, summarize
 
 # The paper's numbers (Tables 1-4). Size in MB, accuracy in percent, Table 4 in seconds.
 # Its Books Intent set is proprietary; CLINC150 is our public stand-in, so those rows are a
@@ -40,34 +40,16 @@ PAPER = {
     "table4": {"lstm": {"lmf": {10: 10.71, 50: 9.28, 70: 9.21, 75: 9.11, 90: 8.46}, "quant16": 9.23, "quant8": 9.08},
                "dan": {"lmf": {10: 1.38, 50: 0.89, 70: 0.62, 75: 0.59, 90: 0.45}, "quant16": 0.93, "quant8": 0.62}},
 }
-METHOD_NAMES = {"uncompressed": "Uncompressed", "lmf": "Online LMF (proposed)", "offline_svd": "Offline SVD (baseline 2)",
-                "quant16": "16-bit (baseline 1)", "quant8": "8-bit (baseline 1)",
-                "hmf": "HMF", "groupreduce": "GroupReduce", "lmf_int8": "LMF + int8",
-                "groupreduce_int8": "GroupReduce + int8", "lmf_whole": "Whole-model LMF",
-                "lmf_whole_int8": "Whole-model LMF + int8", "fasttext": "fastText", "fasttext_ftz": "fastText.zip"}
 EXT_METHODS = ("hmf", "groupreduce", "lmf_int8", "groupreduce_int8", "lmf_whole", "lmf_whole_int8",
                "fasttext", "fasttext_ftz")
-MODEL_NAMES = {"dan": "DAN-RAND", "lstm": "LSTM", "fasttext": "fastText"}
-DATASET_NAMES = {"sst2": "SST-2", "clinc150": "CLINC150"}
 
 
-def load_results(artifacts_dir):
-    return pd.read_csv(Path(artifacts_dir) / "results.csv", dtype=RESULT_DTYPES)
-
-
-def summarize(results):
-    """Mean and std over seeds per (dataset, model, method, reduction_pct); accuracy in percent."""
-    keys = ["dataset", "model", "method", "reduction_pct"]
-    df = results.assign(acc=results["accuracy"] * 100, dev=results["dev_accuracy"] * 100,
-                        before=results["accuracy_before_retrain"] * 100)
-    grouped = df.groupby(keys, sort=False)
-    out = grouped.agg(accuracy=("acc", "mean"), accuracy_std=("acc", "std"), dev_accuracy=("dev", "mean"),
-                      accuracy_before_retrain=("before", "mean"), seeds=("seed", "nunique"),
-                      size_bytes=("size_bytes", "mean"), params=("params", "mean"), rank=("rank", "first"),
-                      latency_ms_b1=("latency_ms_b1", "mean"), latency_ratio_b1=("latency_ratio_b1", "mean"),
-                      test_set_seconds=("test_set_seconds", "mean")).reset_index()
-    out["accuracy_std"] = out["accuracy_std"].fillna(0.0)
-    return out
+def summary_frame(summary):
+    """lmf.catalog.summarize's rows as a DataFrame for the tables: missing numbers NaN, rank an
+    integer or <NA> (never 87.0)."""
+    frame = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
+    floats = [c for c in SUMMARY_COLUMNS if c not in ("dataset", "model", "method", "reduction_pct", "seeds", "rank")]
+    return frame.astype({**{c: "float64" for c in floats}, "rank": "Int64"})
 
 
 def _acc(row):
@@ -272,10 +254,9 @@ def plot_size_accuracy(summary, path):
 def write_report(artifacts_dir):
     """Regenerate REPORT.md and size_vs_accuracy.png from results.csv, schedules.csv and sweep.json."""
     artifacts_dir = Path(artifacts_dir)
-    results = load_results(artifacts_dir)
+    summary = summary_frame(summarize(read_results(artifacts_dir)))
     schedules = pd.read_csv(artifacts_dir / "schedules.csv")
     sweep = json.loads((artifacts_dir / "sweep.json").read_text())
-    summary = summarize(results)
     plot_size_accuracy(summary, artifacts_dir / "size_vs_accuracy.png")
     hw = sweep.get("hardware", {})
     wall = sweep.get("wall_seconds") or 0
@@ -306,7 +287,7 @@ def write_report(artifacts_dir):
         out += [f"| {d} | {m} | {'yes' if ok else '**no**'} |" for d, m, ok in beyond]
     for dataset in summary.dataset.unique():
         out += ["", f"## {DATASET_NAMES.get(dataset, dataset)}", "",
-                f"### Table 1: learning-rate schedules (uncompressed models)", "", table1(schedules, dataset)]
+                "### Table 1: learning-rate schedules (uncompressed models)", "", table1(schedules, dataset)]
         for model in ours(summary[summary.dataset == dataset]).model.unique():
             out += ["", f"### Table {'2' if dataset == 'sst2' else '3'}: {MODEL_NAMES.get(model, model)}", "",
                     table2(summary, dataset, model), "", f"### Table 4: inference time, {MODEL_NAMES.get(model, model)}", "",

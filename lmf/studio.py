@@ -1,59 +1,35 @@
 """What the Streamlit app (app.py, pages/) computes, as plain functions it can call and tests can check.
 
-Here: finding and reading the sweep's artifacts (results.csv, schedules.csv, curves/, models/)
-with messages that name what is missing and the command that regenerates it; the selection a
-reduction R stands for (a precomputed LMF row, the uncompressed model, or an SVD-only compression
-of the uncompressed model for an R between the grid's points); the recommendation "smallest model
-within X points"; the embedding's singular-value spectrum; single-sentence predictions with
+Here: loading the sweep's saved models, schedules.csv and curves/ with messages that name what is
+missing and the command that regenerates it; the extension models the Playground runs; an SVD-only
+compression of the uncompressed model for an R between the grid's points; the results table; the
+embedding's singular-value spectrum; single-sentence predictions with
 latency, unknown words and truncation; the live-retraining settings and a redraw throttle; the
 learning-rate curves of the schedules page; the section 4 analysis (eq. 8-15).
 
-Deliberately not here: any Streamlit import, caching or layout (app.py, ui.py and pages/ do that),
-and any new model, compression, quantization, training or metric code: those are reused from
+Deliberately not here: results.csv, its summary and the selection a precomputed R stands for
+(lmf.catalog, torch-free so the home page draws before this module loads); any Streamlit import,
+caching or layout (app.py, ui.py and pages/ do that), and any new model, compression, quantization, training or metric code: those are reused from
 lmf.compress, lmf.quantize, lmf.train, lmf.metrics, lmf.schedules and lmf.report.
 """
-import io
-import json
-import os
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .artifacts import ArtifactError, load_model, save_model
+from .artifacts import load_model, save_model
+from .catalog import (METHOD_NAMES, REGENERATE, ArtifactError, Selection, curve_path, find, missing,
+                      model_path, shipped_reductions, zip_dir)
 from .compress import compress_model, rank_for_fraction, singular_values
 from .data import MAX_TOKENS, DataError, TextDataset, load_dataset, tokenize
 from .metrics import accuracy, classify, count_parameters, flops_dense, flops_factorized, size_on_disk
-from .report import METHOD_NAMES, summarize
 from .schedules import make_schedule
-from .sweep import APP_EXT, INT8_OF, MODELS, QUICK, RESULT_COLUMNS, RESULT_DTYPES, SCHEDULE_COLUMNS, Cell
+from .sweep import APP_EXT, INT8_OF, QUICK, SCHEDULE_COLUMNS
 from .train import retrain_recipe, with_schedule
 
-ROOT = Path(__file__).resolve().parent.parent
-REGENERATE = "python scripts/precompute.py"
-# Core methods first, then the extensions (issue "Beyond plain LMF"), in the order charts draw them.
-METHOD_ORDER = ("uncompressed", "lmf", "offline_svd", "quant16", "quant8",
-                "hmf", "groupreduce", "lmf_whole", "lmf_int8", "groupreduce_int8", "lmf_whole_int8")
-REFERENCE_METHODS = ("fasttext", "fasttext_ftz")  # the peer tool, drawn beside our methods
-BITS = {"quant16": 16, "quant8": 8}
 FULL_PRECISION_BITS = 32
-DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_REDUCTION = "sst2", "dan", 90
-MAX_REDUCTION = 98
-
-
-def artifacts_dir():
-    """`$LMF_ARTIFACTS_DIR`, else `<repo>/artifacts`."""
-    return Path(os.environ.get("LMF_ARTIFACTS_DIR", ROOT / "artifacts"))
-
-
-def missing(what, directory):
-    """An ArtifactError saying what is missing or unreadable and how to regenerate it."""
-    return ArtifactError(f"{what} in {directory}. Regenerate the artifacts with `{REGENERATE}` "
-                         f"(or `{REGENERATE} --quick` for a tiny version in under a minute).")
 
 
 def _read_csv(path, columns, directory):
@@ -70,31 +46,8 @@ def _read_csv(path, columns, directory):
     return frame
 
 
-def read_results(directory):
-    """results.csv as a DataFrame (one row per dataset, model, method, reduction, seed)."""
-    frame = _read_csv(Path(directory) / "results.csv", RESULT_COLUMNS, directory)
-    if frame.empty:
-        raise missing("`results.csv` has no rows", directory)
-    try:
-        return frame.astype(RESULT_DTYPES)
-    except (TypeError, ValueError) as e:
-        raise missing(f"`results.csv` has a malformed column ({e})", directory) from e
-
-
 def read_schedules(directory):
     return _read_csv(Path(directory) / "schedules.csv", SCHEDULE_COLUMNS, directory)
-
-
-def read_sweep_info(directory):
-    """sweep.json (command, quick, hardware), or {} when absent or unreadable."""
-    try:
-        return json.loads((Path(directory) / "sweep.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def curve_path(directory, dataset, model, reduction, seed=0):
-    return Path(directory) / "curves" / f"{Cell(dataset, model, 'lmf', reduction, seed).id}.csv"
 
 
 def read_curve(directory, dataset, model, reduction, seed=0):
@@ -106,11 +59,6 @@ def read_curve(directory, dataset, model, reduction, seed=0):
         return None
 
 
-def model_path(directory, dataset, model, method="uncompressed", reduction=0):
-    """Where the sweep puts a seed-0 model: models/<dataset>-<model>-<method>[-R<r>]-s0."""
-    return Path(directory) / "models" / Cell(dataset, model, method, reduction if method != "uncompressed" else 0).id
-
-
 def load_saved(directory, dataset, model, method="uncompressed", reduction=0):
     """lmf.artifacts.load_model on that path; ArtifactError (with the regenerate command) otherwise."""
     path = model_path(directory, dataset, model, method, reduction)
@@ -120,41 +68,6 @@ def load_saved(directory, dataset, model, method="uncompressed", reduction=0):
         return load_model(path)
     except ArtifactError as e:
         raise ArtifactError(f"{e}. Regenerate the artifacts with `{REGENERATE}`.") from e
-
-
-def shipped_reductions(directory, dataset, model, method="lmf"):
-    """Reductions R with a saved seed-0 `method` model under models/, ascending."""
-    prefix = f"{dataset}-{model}-{method}-R"
-    folder = Path(directory) / "models"
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.iterdir():
-        if path.is_dir() and path.name.startswith(prefix) and path.name.endswith("-s0"):
-            number = path.name[len(prefix):-len("-s0")]
-            if number.isdigit():
-                found.append(int(number))
-    return sorted(found)
-
-
-def pairs(results):
-    """(dataset, model) pairs present in results.csv, in file order: DAN and LSTM only (fastText
-    baseline rows have model "fasttext" and no uncompressed row of their own, so no page for them)."""
-    return [(d, m) for d, m in dict.fromkeys(zip(results["dataset"], results["model"])) if m in MODELS]
-
-
-def summary_for(results, dataset, model):
-    """lmf.report.summarize restricted to one (dataset, model): mean over seeds, accuracy in %."""
-    sub = results[(results.dataset == dataset) & (results.model == model)]
-    if sub.empty:
-        return summarize(results).iloc[0:0]
-    return summarize(sub)
-
-
-def reference_summary(results, dataset):
-    """The dataset's fastText / fastText.zip rows, summarized like summary_for (empty if none)."""
-    sub = results[(results.dataset == dataset) & results.method.isin(REFERENCE_METHODS)]
-    return summarize(sub) if not sub.empty else summarize(results).iloc[0:0]
 
 
 @dataclass(frozen=True)
@@ -180,56 +93,6 @@ def extension_variants(directory, dataset, model, lmf_reduction=None):
     return shipped + stacks
 
 
-def grid_reductions(summary, method="lmf"):
-    return sorted(int(r) for r in summary[summary.method == method].reduction_pct.unique())
-
-
-def row_of(summary, method, reduction=None):
-    rows = summary[summary.method == method]
-    if reduction is not None:
-        rows = rows[rows.reduction_pct == reduction]
-    return None if rows.empty else rows.iloc[0]
-
-
-# ---------------------------------------------------------------- the home page's selection
-
-@dataclass
-class Selection:
-    """What the reduction slider points at; accuracy in percent, None where unknown."""
-    kind: str  # "uncompressed" | "lmf" (precomputed, retrained) | "svd_only" (compressed, not retrained)
-    reduction: int
-    rank: int
-    params: int
-    size_bytes: float
-    accuracy: float = None
-    accuracy_before_retrain: float = None
-    latency_ms: float = None
-    latency_ratio: float = None
-    seeds: int = 1
-
-    @property
-    def label(self):
-        return {"uncompressed": "Uncompressed", "lmf": f"Online LMF, R={self.reduction}% (retrained)",
-                "svd_only": f"SVD only, R={self.reduction}% (not retrained)"}[self.kind]
-
-
-def precomputed_selection(summary, reduction):
-    """The Selection for R=0 (uncompressed) or an R of the LMF grid; None for any other R."""
-    if reduction == 0:
-        row, kind = row_of(summary, "uncompressed"), "uncompressed"
-    else:
-        row, kind = row_of(summary, "lmf", reduction), "lmf"
-    if row is None:
-        return None
-    rank = None if pd.isna(row["rank"]) else int(row["rank"])
-    before = row["accuracy_before_retrain"]
-    return Selection(kind, reduction, rank, int(row["params"]), float(row["size_bytes"]), float(row["accuracy"]),
-                     None if pd.isna(before) else float(before),
-                     None if pd.isna(row["latency_ms_b1"]) else float(row["latency_ms_b1"]),
-                     None if pd.isna(row["latency_ratio_b1"]) else float(row["latency_ratio_b1"]),
-                     int(row["seeds"]))
-
-
 def svd_only(saved, reduction, test_data=None):
     """(compressed model, Selection) for an R the sweep did not retrain: lmf.compress.compress_model
     on the uncompressed model (which is copied, never changed). Size is measured by saving it to a
@@ -241,56 +104,9 @@ def svd_only(saved, reduction, test_data=None):
                                  float(size), acc, acc)
 
 
-def recommend(summary, tolerance_points):
-    """The smallest model (any method, any R) whose mean test accuracy is within `tolerance_points`
-    of the uncompressed model's; None when results lack an uncompressed row."""
-    base = row_of(summary, "uncompressed")
-    if base is None:
-        return None
-    ok = summary[summary.accuracy >= base["accuracy"] - tolerance_points]
-    return ok.sort_values(["size_bytes", "accuracy"], ascending=[True, False]).iloc[0]
-
-
-def describe(row):
-    """A method row's human name, e.g. 'Online LMF (proposed), R=90%'."""
-    name = METHOD_NAMES.get(row["method"], row["method"])
-    with_r = row["method"] in ("lmf", "offline_svd") or (row["method"] not in BITS and row["reduction_pct"] > 0)
-    return f"{name}, R={int(row['reduction_pct'])}%" if with_r else name
-
-
-def results_table(summary):
-    """The summary as the home page's table: friendly column names and units."""
-    out = summary.copy()
-    out["method"] = out["method"].map(lambda m: METHOD_NAMES.get(m, m))
-    out["size_mb"] = out["size_bytes"] / 1e6
-    out = out[["method", "reduction_pct", "rank", "size_mb", "accuracy", "accuracy_std", "seeds",
-               "accuracy_before_retrain", "latency_ms_b1", "latency_ratio_b1"]]
-    return out.rename(columns={"reduction_pct": "R (%)", "rank": "rank k", "size_mb": "size (MB)",
-                               "accuracy": "test acc. (%)", "accuracy_std": "± std", "seeds": "seeds",
-                               "accuracy_before_retrain": "before retraining (%)",
-                               "latency_ms_b1": "ms / sentence", "latency_ratio_b1": "latency ratio"})
-
-
 def spectrum(model):
     """Singular values of the model's V x d embedding matrix (descending) as a float tensor."""
     return singular_values(model.embedding.weight_matrix())
-
-
-def energy_kept(values, k):
-    """Fraction of the squared singular values (the Frobenius energy) the top k keep."""
-    squares = np.asarray(values, dtype=np.float64) ** 2
-    return float(squares[:k].sum() / squares.sum()) if k else 1.0
-
-
-def zip_dir(path):
-    """A saved model directory as zip bytes (the home page's download)."""
-    buffer = io.BytesIO()
-    path = Path(path)
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(path.rglob("*")):
-            if file.is_file():
-                archive.write(file, f"{path.name}/{file.relative_to(path)}")
-    return buffer.getvalue()
 
 
 def zip_model(model, vocab, label_names, name):
@@ -405,10 +221,10 @@ def measured_time_ratio(summary, method):
     """T_Q / T_S estimated from measured latencies: the quantized model does the same FLOPs as the
     uncompressed one, so the ratio of their latencies is the ratio of their times per FLOP.
     None when the latencies were not measured."""
-    quant, base = row_of(summary, method), row_of(summary, "uncompressed")
-    if quant is None or base is None or pd.isna(quant["latency_ms_b1"]) or pd.isna(base["latency_ms_b1"]):
+    quant, base = find(summary, method), find(summary, "uncompressed")
+    if quant is None or base is None or quant["latency_ms_b1"] is None or base["latency_ms_b1"] is None:
         return None
-    return float(quant["latency_ms_b1"] / base["latency_ms_b1"])
+    return quant["latency_ms_b1"] / base["latency_ms_b1"]
 
 
 def section4(m, n, p, bits_quantized, bits_full=FULL_PRECISION_BITS, time_ratio=None):

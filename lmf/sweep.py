@@ -32,8 +32,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .artifacts import load_model, save_model, write_json_atomic, write_text_atomic
-from .compress import compress_model, compress_whole_model, hmf_compress_model, offline_model
+from .artifacts import MANIFEST, WEIGHTS, load_model, save_model, write_json_atomic, write_text_atomic
+from .catalog import DATASETS, MODELS, RESULT_COLUMNS, cell_id
+from .compress import compress_model, compress_whole_model, hmf_compress_model, offline_model, singular_values
 from .data import default_vectors_path, load_dataset, load_vectors
 from .metrics import accuracy, count_parameters, measure_latency, size_on_disk
 from .models import new_model
@@ -41,8 +42,6 @@ from .groupreduce import groupreduce_compress_model
 from .quantize import latency_model, quantize_model
 from .train import recipe, retrain_recipe, train, with_schedule
 
-DATASETS = ("sst2", "clinc150")
-MODELS = ("dan", "lstm")
 REDUCTIONS = (10, 30, 50, 70, 90, 95, 98)
 SEEDED_REDUCTIONS = (50, 90)  # these, and the uncompressed models, run with every seed
 SEEDS = (0, 1, 2)
@@ -60,9 +59,6 @@ INT8_OF = {"lmf_int8": "lmf", "groupreduce_int8": "groupreduce", "lmf_whole_int8
 FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # see fasttext_baseline._retry_nan
 
 EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
-RESULT_COLUMNS = ["dataset", "model", "method", "reduction_pct", "rank", "params", "size_bytes",
-                  "accuracy", "dev_accuracy", "accuracy_before_retrain", "latency_ms_b1",
-                  "latency_ratio_b1", "test_set_seconds", "seed"]
 RESULT_DTYPES = {"rank": "Int64"}  # a rank is an integer or missing, never 87.0
 SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
 
@@ -79,14 +75,7 @@ class Cell:
 
     @property
     def id(self):
-        parts = [self.dataset, self.model, self.method]
-        if self.reduction:
-            parts.append(f"R{self.reduction}")
-        if self.schedule != "calr":
-            parts.append(self.schedule)
-        if self.method not in ("latency", "latency_ext"):
-            parts.append(f"s{self.seed}")
-        return "-".join(parts)
+        return cell_id(self.dataset, self.model, self.method, self.reduction, self.seed, self.schedule)
 
 
 def plan(datasets=DATASETS, models=MODELS, quick=False, core_only=False, full=False):
@@ -392,6 +381,7 @@ class Sweep:
             ["dataset", "model", "schedule", "seed"])
         write_text_atomic(self.out / "schedules.csv", schedules.to_csv(index=False))
         self.copy_app_models(cells)
+        write_spectra(self.out)
         write_json_atomic(self.out / "sweep.json", {
             "command": command, "quick": self.quick, "wall_seconds": wall_seconds,
             "cell_seconds": sum(r["seconds"] for r in records), "cells": len(records),
@@ -422,6 +412,20 @@ class Sweep:
         if total > ARTIFACTS_BUDGET_BYTES:
             print(f"warning: {self.out} holds {total / 1e6:.1f} MB, over the {ARTIFACTS_BUDGET_BYTES / 1e6:.0f} MB "
                   "budget for artifacts/; ship fewer models (APP_REDUCTIONS, APP_EXT)", file=sys.stderr)
+
+
+def write_spectra(out):
+    """spectra.json: the singular values of each shipped uncompressed model's embedding, with the
+    sha256 of the weights they come from, so the app's home page draws the spectrum without
+    loading torch (lmf.catalog.read_spectrum). Run on its own for artifacts that predate it:
+    python -c "from lmf.sweep import write_spectra; write_spectra('artifacts')"."""
+    spectra = {}
+    for path in sorted((Path(out) / "models").glob("*-uncompressed-s0")):
+        saved = load_model(path)
+        values = singular_values(saved.model.embedding.weight_matrix())
+        spectra[path.name] = {"weights_sha256": json.loads((path / MANIFEST).read_text())[WEIGHTS],
+                              "singular_values": [float(f"{v:.6g}") for v in values.tolist()]}
+    write_json_atomic(Path(out) / "spectra.json", spectra)
 
 
 def hardware():

@@ -1,11 +1,16 @@
-"""Home: pick a reduction R and see size, accuracy, latency and rank against every other method."""
+"""Home: pick a reduction R and see size, accuracy, latency and rank against every other method.
+
+Everything here reads lmf.catalog alone (no torch, no pandas) and the metric cards come first, so
+they show within seconds of the server's start; only an R off the shipped grid (SVD-only) or
+artifacts without spectra.json load a model, and so torch. On a session's first run the charts
+wait a moment (ui.draw_before_plotly) so the cards do not wait for the browser to load Plotly.
+"""
 import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from lmf import studio
-from lmf.artifacts import ArtifactError
-from lmf.report import METHOD_NAMES
+from lmf import catalog
+from lmf.catalog import METHOD_NAMES, ArtifactError
 
 st.title("Choose a compression ratio")
 st.caption("Online LMF factorizes the embedding matrix with a truncated SVD and retrains the smaller model; "
@@ -15,22 +20,25 @@ ui.quick_notice()
 results = ui.results()
 if results is None:
     st.stop()
-dataset, model = st.session_state.get("dataset", studio.DEFAULT_DATASET), st.session_state.get("model", studio.DEFAULT_MODEL)
-summary = studio.summary_for(results, dataset, model)
-if summary.empty:
+dataset, model = st.session_state.get("dataset", catalog.DEFAULT_DATASET), st.session_state.get("model", catalog.DEFAULT_MODEL)
+summary = catalog.summary_for(results, dataset, model)
+if not summary:
     st.warning(f"results.csv has no rows for {ui.dataset_name(dataset)} / {ui.model_name(model)}.")
     st.stop()
-grid = studio.grid_reductions(summary)
-base = studio.row_of(summary, "uncompressed")
+grid = catalog.grid_reductions(summary)
+base = catalog.find(summary, "uncompressed")
+if base is None:
+    st.warning(f"results.csv has no uncompressed row for {ui.dataset_name(dataset)} / {ui.model_name(model)}.")
+    st.stop()
 
-reduction = st.slider("Reduction R of the embedding's parameters (%)", 0, studio.MAX_REDUCTION,
-                      value=studio.DEFAULT_REDUCTION, step=1, key="reduction",
+reduction = st.slider("Reduction R of the embedding's parameters (%)", 0, catalog.MAX_REDUCTION,
+                      value=catalog.DEFAULT_REDUCTION, step=1, key="reduction",
                       help="R = 1 - p: the fraction of the embedding's weights removed. R = 0 is the uncompressed model.")
 st.session_state["chosen_reduction"] = reduction
 st.caption(f"Retrained and measured at R = {', '.join(f'{r}%' for r in grid) or 'none'}; "
            "any other R is shown **SVD-only** (compressed, not retrained).")
 
-selection = studio.precomputed_selection(summary, reduction)
+selection = catalog.precomputed_selection(summary, reduction)
 compressed = None
 if selection is None:
     try:
@@ -61,10 +69,8 @@ if selection.latency_ms is not None:
                    delta_color="inverse", help="Median CPU time at batch size 1, one thread, measured by the sweep.")
 else:
     cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off", delta_arrow="off")
-try:
-    embed_dim = int(ui.saved(dataset, model).config["embed_dim"]) if selection.rank else None
-except ArtifactError:
-    embed_dim = None  # the model's own error is shown where it is needed (spectrum, download)
+config = catalog.saved_config(ui.art_dir(), dataset, model) if selection.rank else None
+embed_dim = config.get("embed_dim") if config else None  # a broken model's error shows at the spectrum
 cols[3].metric("Rank k", "full" if selection.rank is None else str(selection.rank),
                f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off", delta_arrow="off",
                help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
@@ -72,6 +78,7 @@ if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
     st.caption(f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy.")
 
 # ------------------------------------------------------------ size vs accuracy
+ui.draw_before_plotly("home")
 left, right = st.columns([3, 2])
 with left:
     st.markdown("#### Size vs accuracy, every method")
@@ -83,17 +90,17 @@ with left:
               "lmf_int8": ("circle-open", "lines+markers"), "groupreduce_int8": ("cross-open", "lines+markers"),
               "lmf_whole_int8": ("x-open", "lines+markers"),
               "fasttext": ("hexagon", "markers"), "fasttext_ftz": ("hexagon-open", "markers")}
-    reference = studio.reference_summary(results, dataset)  # fastText: what a user would pick instead
-    for method in studio.METHOD_ORDER + studio.REFERENCE_METHODS:
-        rows = (reference if method in studio.REFERENCE_METHODS else summary)
-        rows = rows[rows.method == method].sort_values("size_bytes")
-        if rows.empty:
+    reference = catalog.reference_summary(results, dataset)  # fastText: what a user would pick instead
+    for method in catalog.METHOD_ORDER + catalog.REFERENCE_METHODS:
+        rows = catalog.of_method(reference if method in catalog.REFERENCE_METHODS else summary, method)
+        if not rows:
             continue
         symbol, mode = styles[method]
         fig.add_trace(go.Scatter(
-            x=rows.size_bytes / 1e6, y=rows.accuracy, mode=mode, name=METHOD_NAMES[method],
-            marker=dict(symbol=symbol, size=10), error_y=dict(type="data", array=rows.accuracy_std, visible=True),
-            text=[f"R={int(r)}%" for r in rows.reduction_pct],
+            x=[r["size_bytes"] / 1e6 for r in rows], y=[r["accuracy"] for r in rows], mode=mode,
+            name=METHOD_NAMES[method], marker=dict(symbol=symbol, size=10),
+            error_y=dict(type="data", array=[r["accuracy_std"] for r in rows], visible=True),
+            text=[f"R={r['reduction_pct']}%" for r in rows],
             hovertemplate="%{text}<br>%{x:.2f} MB<br>%{y:.2f} %<extra>" + METHOD_NAMES[method] + "</extra>"))
     if selection.accuracy is not None:
         fig.add_trace(go.Scatter(x=[selection.size_bytes / 1e6], y=[selection.accuracy], mode="markers",
@@ -105,41 +112,31 @@ with left:
     fig.update_layout(xaxis_title="size on disk (MB, log scale)", yaxis_title="test accuracy (%)", xaxis_type="log",
                       height=420, margin=dict(l=10, r=10, t=10, b=10), legend=dict(font=dict(size=11)))
     st.plotly_chart(fig, key="size_accuracy")
-
 with right:
     st.markdown("#### Singular values of the embedding")
-    try:
-        values = ui.spectrum(dataset, model)
-    except ArtifactError as e:
-        ui.show_error(e)
-        values = None
-    if values is not None:
-        k = selection.rank or len(values)
-        energy = studio.energy_kept(values, k)
-        spec = go.Figure(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines", name="σ_i",
-                                    fill="tozeroy"))
-        spec.add_vline(x=k, line=dict(color="crimson", dash="dash"), annotation_text=f"k = {k}")
-        spec.update_layout(xaxis_title="index i", yaxis_title="singular value σ_i", yaxis_type="log", height=340,
-                           margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
-        st.plotly_chart(spec, key="spectrum")
-        st.caption(f"The top k = {k} of {len(values)} singular values keep **{100 * energy:.1f} %** of the "
-                   "embedding's energy (sum of σ²) — before retraining.")
+    spectrum_box = st.container()  # filled last: without spectra.json it needs the model, and so torch
 
 # ------------------------------------------------------------ recommendation
 st.markdown("#### Recommendation")
 tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, 1.0, 0.1, key="tolerance")
-best = studio.recommend(summary, tolerance)
+best = catalog.recommend(summary, tolerance)
 if best is not None:
     st.success(f"Smallest model within {tolerance:.1f} points of the uncompressed {base_acc:.2f} %: "
-               f"**{studio.describe(best)}** — {best.size_bytes / 1e6:.2f} MB "
-               f"({100 * best.size_bytes / base_size:.0f}% of original), {best.accuracy:.2f} % test accuracy.",
+               f"**{catalog.describe(best)}** — {best['size_bytes'] / 1e6:.2f} MB "
+               f"({100 * best['size_bytes'] / base_size:.0f}% of original), {best['accuracy']:.2f} % test accuracy.",
                icon=":material/check_circle:")
+
+# ------------------------------------------------------------ table
+st.markdown("#### All results")
+st.markdown(catalog.results_markdown(summary))
 
 # ------------------------------------------------------------ download
 st.markdown("#### Download the selected model")
 directory = ui.art_dir()
 if selection.kind == "svd_only" or (selection.kind == "lmf" and reduction not in
-                                     studio.shipped_reductions(directory, dataset, model)):
+                                     catalog.shipped_reductions(directory, dataset, model)):
+    from lmf import studio  # torch: only an R off the shipped grid needs a model built here
+
     name = f"{dataset}-{model}-svd_only-R{reduction}"
     try:
         if compressed is None:
@@ -154,17 +151,30 @@ if selection.kind == "svd_only" or (selection.kind == "lmf" and reduction not in
     except ArtifactError as e:
         ui.show_error(e)
 else:
-    path = studio.model_path(directory, dataset, model, selection.kind, reduction)
+    path = catalog.model_path(directory, dataset, model, selection.kind, reduction)
     if path.is_dir():
-        st.download_button(f"Download {path.name}.zip", lambda: studio.zip_dir(path), file_name=f"{path.name}.zip",
+        st.download_button(f"Download {path.name}.zip", lambda: catalog.zip_dir(path), file_name=f"{path.name}.zip",
                            mime="application/zip", on_click="ignore", key="download")
         st.caption("A saved model directory: load it with `lmf.artifacts.load_model(path)`.")
     else:
-        ui.show_error(studio.missing(f"model `models/{path.name}` is missing", directory))
+        ui.show_error(catalog.missing(f"model `models/{path.name}` is missing", directory))
 
-# ------------------------------------------------------------ table
-st.markdown("#### All results")
-st.dataframe(studio.results_table(summary), hide_index=True,
-             column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
-                            ("size (MB)", "test acc. (%)", "± std", "before retraining (%)", "latency ratio")} |
-             {"ms / sentence": st.column_config.NumberColumn(format="%.3f")})
+# ------------------------------------------------------------ spectrum (top right)
+with spectrum_box:
+    values = catalog.read_spectrum(directory, dataset, model)
+    if values is None:  # artifacts without spectra.json: compute it from the model (loads torch)
+        try:
+            values = list(ui.spectrum(dataset, model))
+        except ArtifactError as e:
+            ui.show_error(e)
+    if values is not None:
+        k = selection.rank or len(values)
+        energy = catalog.energy_kept(values, k)
+        spec = go.Figure(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines", name="σ_i",
+                                    fill="tozeroy"))
+        spec.add_vline(x=k, line=dict(color="crimson", dash="dash"), annotation_text=f"k = {k}")
+        spec.update_layout(xaxis_title="index i", yaxis_title="singular value σ_i", yaxis_type="log", height=340,
+                           margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+        st.plotly_chart(spec, key="spectrum")
+        st.caption(f"The top k = {k} of {len(values)} singular values keep **{100 * energy:.1f} %** of the "
+                   "embedding's energy (sum of σ²) — before retraining.")

@@ -6,8 +6,8 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import ui
-from lmf import studio
-from lmf.artifacts import ArtifactError
+from lmf import catalog, studio
+from lmf.catalog import ArtifactError
 from lmf.compress import compress_model
 from lmf.metrics import accuracy
 from lmf.train import train
@@ -20,12 +20,12 @@ st.caption("The online step of the paper: factorize the trained model's embeddin
            "training the smaller model so it recovers the accuracy the SVD lost.")
 ui.quick_notice()
 
-dataset, model = st.session_state.get("dataset", studio.DEFAULT_DATASET), st.session_state.get("model", studio.DEFAULT_MODEL)
+dataset, model = st.session_state.get("dataset", catalog.DEFAULT_DATASET), st.session_state.get("model", catalog.DEFAULT_MODEL)
 results = ui.cached_results_quiet()
-summary = studio.summary_for(results, dataset, model) if results is not None else None
+summary = catalog.summary_for(results, dataset, model) if results is not None else None
 
 c1, c2, c3 = st.columns(3)
-reduction = c1.slider("Reduction R (%)", 1, studio.MAX_REDUCTION, st.session_state.get("chosen_reduction") or 90,
+reduction = c1.slider("Reduction R (%)", 1, catalog.MAX_REDUCTION, st.session_state.get("chosen_reduction") or 90,
                       key="live_reduction")
 steps = c2.select_slider("Step budget (mini-batches)", [20, 50, 100, 200, 300, 500, 1000], value=200, key="live_steps")
 schedule = c3.radio("Schedule", ["calr", "clr", "adagrad"], horizontal=True, key="live_schedule",
@@ -51,9 +51,9 @@ def reference_lines():
         return {}
     refs = {}
     for method, name in (("uncompressed", "uncompressed"), ("quant16", "16-bit"), ("quant8", "8-bit")):
-        row = studio.row_of(summary, method)
-        if row is not None and row.dev_accuracy == row.dev_accuracy:
-            refs[name] = float(row.dev_accuracy)
+        row = catalog.find(summary, method)
+        if row is not None and row["dev_accuracy"] is not None:
+            refs[name] = row["dev_accuracy"]
     return refs
 
 
@@ -96,7 +96,7 @@ if data is None:
     st.warning("The dataset is not available here (set `LMF_DATA_DIR` to the data folder, or install `datasets` for "
                "the Hugging Face Hub), so nothing can be retrained. Replaying the precomputed curve instead.", icon=":material/replay:")
     if curve is None:
-        ui.show_error(studio.missing(f"the curve `curves/{studio.curve_path('.', dataset, model, reduction).name}` "
+        ui.show_error(catalog.missing(f"the curve `curves/{catalog.curve_path('.', dataset, model, reduction).name}` "
                                      "is missing", ui.art_dir()))
         st.stop()
     holder = st.empty()
@@ -156,9 +156,9 @@ if live and live["settings"] == dict(dataset=dataset, model=model, reduction=red
         m[1].metric("After retraining (test)", f"{100 * live['test']:.2f} %",
                     f"{100 * (live['test'] - live['before']):+.2f} pts", help=f"Best-on-dev weights, step {live['best_step']}.")
         m[2].metric("Size on disk", f"{live['size'] / 1e6:.2f} MB")
-        pre = studio.row_of(summary, "lmf", reduction) if summary is not None else None
+        pre = catalog.find(summary, "lmf", reduction) if summary is not None else None
         if pre is not None:
-            m[3].metric("Precomputed (sweep)", f"{pre.accuracy:.2f} %", "full retraining budget", delta_color="off", delta_arrow="off")
+            m[3].metric("Precomputed (sweep)", f"{pre['accuracy']:.2f} %", "full retraining budget", delta_color="off", delta_arrow="off")
         status.success(f"Retrained in {live['seconds']:.1f} s; the chart redrew at most "
                        f"{live['max_gap']:.2f} s apart.", icon=":material/check_circle:")
     else:

@@ -3,7 +3,7 @@ import plotly.express as px
 import streamlit as st
 
 import ui
-from lmf import studio
+from lmf import catalog, studio
 from lmf.report import table1
 
 st.title("Learning-rate schedules")
@@ -31,7 +31,7 @@ else:
     st.caption("Gray lines mark epoch boundaries, where CALR's upper bound decays.")
 
 st.markdown("### Table 1: CALR vs CLR vs AdaGrad (uncompressed models)")
-dataset = st.session_state.get("dataset", studio.DEFAULT_DATASET)
+dataset = st.session_state.get("dataset", catalog.DEFAULT_DATASET)
 schedules = ui.schedules()
 if schedules is not None:
     if schedules[schedules.dataset == dataset].empty:

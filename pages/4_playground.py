@@ -2,23 +2,23 @@
 import streamlit as st
 
 import ui
-from lmf import studio
-from lmf.artifacts import ArtifactError
+from lmf import catalog, studio
+from lmf.catalog import ArtifactError
 from lmf.data import MAX_TEXT_CHARS, MAX_TOKENS, clip_text
 
 st.title("Playground")
 st.caption("Type a sentence and compare the uncompressed model with its compressed versions.")
 
-dataset, model = st.session_state.get("dataset", studio.DEFAULT_DATASET), st.session_state.get("model", studio.DEFAULT_MODEL)
+dataset, model = st.session_state.get("dataset", catalog.DEFAULT_DATASET), st.session_state.get("model", catalog.DEFAULT_MODEL)
 directory = ui.art_dir()
-shipped = studio.shipped_reductions(directory, dataset, model)
-offline = studio.shipped_reductions(directory, dataset, model, "offline_svd")
+shipped = catalog.shipped_reductions(directory, dataset, model)
+offline = catalog.shipped_reductions(directory, dataset, model, "offline_svd")
 
 c1, c2 = st.columns([3, 1])
 examples = ["(type your own)"] + studio.EXAMPLES.get(dataset, [])
 example = c1.selectbox("Example", examples, key="pg_example")
 if shipped:
-    default = studio.DEFAULT_REDUCTION if studio.DEFAULT_REDUCTION in shipped else shipped[-1]
+    default = catalog.DEFAULT_REDUCTION if catalog.DEFAULT_REDUCTION in shipped else shipped[-1]
     reduction = c2.select_slider("LMF reduction R (%)", shipped, value=default, key="pg_reduction")
 else:
     reduction = None

@@ -4,13 +4,14 @@ AppTest.from_file(app.py) runs the st.navigation router; switch_page opens the o
 Artifacts are the quick sweep's (tests/app_fixtures.py); the app reads them via LMF_ARTIFACTS_DIR.
 """
 import json
+import shutil
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import APP, PAGES, broken_artifacts, quick_artifacts  # noqa: F401  (fixtures)
-from lmf import studio
+from lmf import catalog, studio
 
 TIMEOUT = 120
 
@@ -52,6 +53,23 @@ def test_home_metrics_follow_results_csv(app, quick_artifacts):
     assert len(at.get("plotly_chart")) == 2  # size vs accuracy, spectrum
     traces = {t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     assert {"Online LMF (proposed)", "HMF", "GroupReduce", "LMF + int8", "fastText", "fastText.zip"} <= traces
+
+
+def test_home_spectrum_without_spectra_json(quick_artifacts, tmp_path, monkeypatch):
+    """Artifacts from before spectra.json: the home page computes the spectrum from the model, and
+    the caption's energy matches the stored values' (same weights, same SVD)."""
+    def caption(at):
+        return next(c.value for c in at.caption if "singular values keep" in c.value)
+
+    monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(quick_artifacts))
+    stored = caption(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())
+    copy = tmp_path / "artifacts"
+    shutil.copytree(quick_artifacts, copy)
+    (copy / "spectra.json").unlink()
+    monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(copy))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    no_exception(at)
+    assert len(at.get("plotly_chart")) == 2 and caption(at) == stored
 
 
 def test_extension_variants_of_the_shipped_models(quick_artifacts):
@@ -165,14 +183,14 @@ def test_missing_artifacts_say_what_and_how(tmp_path, monkeypatch):
     monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(tmp_path / "nothing"))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     no_exception(at)
-    assert any("results.csv" in e.value and studio.REGENERATE in e.value for e in at.error)
+    assert any("results.csv" in e.value and catalog.REGENERATE in e.value for e in at.error)
     for page in PAGES[1:]:
         at.switch_page(page).run()
         no_exception(at)
     at.switch_page("pages/4_playground.py").run()
     at.text_area[0].input("a fine film").run()
     no_exception(at)
-    assert any(studio.REGENERATE in e.value for e in at.error)
+    assert any(catalog.REGENERATE in e.value for e in at.error)
     at.switch_page("pages/3_schedules.py").run()
     assert at.get("plotly_chart"), "the schedules plot needs no artifacts"
     assert any("schedules.csv" in e.value for e in at.error)
@@ -186,7 +204,7 @@ def test_corrupt_model_and_results(broken_artifacts, monkeypatch):
     at.switch_page("pages/4_playground.py").run()
     at.text_area[0].input("a fine film").run()
     no_exception(at)
-    assert any("sha256" in e.value and studio.REGENERATE in e.value for e in at.error)
+    assert any("sha256" in e.value and catalog.REGENERATE in e.value for e in at.error)
     (broken_artifacts / "results.csv").write_text("not,a\n\x00,csv", encoding="utf-8")
     at.switch_page("pages/1_choose_ratio.py").run()
     no_exception(at)

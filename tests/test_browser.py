@@ -98,7 +98,8 @@ def test_every_page_in_chromium(server, tmp_path):
                                            ".filter(e => e.innerText.includes('confident')).length >= 4",
                                            timeout=60_000)
                     wait_idle(page)
-                assert page.locator('[data-testid="stException"]').count() == 0, f"exception on /{path}"
+                exceptions = page.locator('[data-testid="stException"]')
+                assert exceptions.count() == 0, f"exception on /{path}: {exceptions.first.inner_text()[:2000]}"
                 page.screenshot(path=str(tmp_path / f"{path or 'home'}.png"), full_page=True)
         finally:
             browser.close()

@@ -1,11 +1,11 @@
-"""report.py: seed statistics, the paper's table layouts and the targets, on hand-made results."""
+"""report.py: the paper's table layouts and the targets, on hand-made results."""
 import json
 
 import pandas as pd
-import pytest
 
-from lmf.report import load_results, summarize, table1, table2, targets, write_report
-from lmf.sweep import RESULT_COLUMNS, SCHEDULE_COLUMNS
+from lmf.catalog import RESULT_COLUMNS, read_results, summarize
+from lmf.report import summary_frame, table1, table2, targets, write_report
+from lmf.sweep import SCHEDULE_COLUMNS
 
 
 def row(method, reduction, seed, accuracy, rank=None, size=1e6, before=None, model="dan", dataset="sst2"):
@@ -15,28 +15,22 @@ def row(method, reduction, seed, accuracy, rank=None, size=1e6, before=None, mod
             "test_set_seconds": None, "seed": seed}
 
 
+def rows():
+    return [row("uncompressed", 0, 0, 0.82, size=20e6), row("uncompressed", 0, 1, 0.84, size=20e6),
+            row("lmf", 90, 0, 0.83, rank=87, size=2e6, before=0.70), row("offline_svd", 90, 0, 0.80, rank=29, size=2e6)]
+
+
 def results():
-    return pd.DataFrame([row("uncompressed", 0, 0, 0.82, size=20e6), row("uncompressed", 0, 1, 0.84, size=20e6),
-                         row("lmf", 90, 0, 0.83, rank=87, size=2e6, before=0.70),
-                         row("offline_svd", 90, 0, 0.80, rank=29, size=2e6)], columns=RESULT_COLUMNS)
-
-
-def test_summarize_mean_and_sample_std():
-    """Seeds 0.82 and 0.84: mean 83.00 %, sample std sqrt((1^2 + 1^2) / (2 - 1)) = 1.414 points;
-    a single seed has std 0, not NaN."""
-    s = summarize(results())
-    u = s[s.method == "uncompressed"].iloc[0]
-    assert u.accuracy == pytest.approx(83.0) and u.accuracy_std == pytest.approx(2 ** 0.5) and u.seeds == 2
-    assert s[s.method == "lmf"].iloc[0].accuracy_std == 0.0
+    return pd.DataFrame(rows(), columns=RESULT_COLUMNS)
 
 
 def test_rank_reads_back_as_an_integer(tmp_path):
     """A rank column with a gap (the uncompressed rows) is float in a plain read_csv, which printed
-    'k=87.0'; load_results keeps it an integer: the LMF row reads 'SVD (k=87)'."""
+    'k=87.0'; the summary frame keeps it an integer: the LMF row reads 'SVD (k=87)'."""
     results().to_csv(tmp_path / "results.csv", index=False)
-    loaded = load_results(tmp_path)
-    assert str(loaded["rank"].dtype) == "Int64"
-    text = table2(summarize(loaded), "sst2", "dan")
+    summary = summary_frame(summarize(read_results(tmp_path)))
+    assert str(summary["rank"].dtype) == "Int64"
+    text = table2(summary, "sst2", "dan")
     assert "SVD (k=87) | 90 |" in text and "87.0" not in text
     assert "| 70.00 |" in text  # accuracy before retraining, in percent
 
@@ -59,7 +53,7 @@ def test_table1_compares_schedules_on_seed_0():
 def test_targets_report_unmet_ones():
     """Uncompressed DAN mean 83.00 < 83.5: not met. LMF R=90 (83.00) is within 1 point of 83.00: met.
     LMF 83.00 >= offline SVD 80.00 at R=90: met."""
-    checks = {d: ok for d, _, ok in targets(summarize(results()))}
+    checks = {d: ok for d, _, ok in targets(summary_frame(summarize(rows())))}
     assert checks["SST-2 DAN-RAND uncompressed >= 83.5"] is False
     assert checks["SST-2 DAN-RAND LMF R=90 within 1.0 of uncompressed"] is True
     assert checks["SST-2 DAN-RAND LMF >= offline SVD at R=90"] is True
