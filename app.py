@@ -1,7 +1,8 @@
 """LMF compression studio: `streamlit run app.py` (reads $LMF_ARTIFACTS_DIR, default ./artifacts).
 
 The router: page setup, the dataset/model selection in the sidebar (shared by every page), and
-st.navigation over the thin page files in pages/. Logic lives in lmf/studio.py, Streamlit glue in ui.py.
+st.navigation over the thin page files in pages/. Logic lives in lmf/catalog.py (the sweep's
+results, torch-free) and lmf/studio.py (models), Streamlit glue in ui.py.
 """
 import sys
 from pathlib import Path

@@ -159,14 +159,19 @@ def svd_only(dataset, model, reduction):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _spectrum(directory, dataset, model, version):
-    from lmf import studio
-    return studio.spectrum(_saved(directory, dataset, model, "uncompressed", 0, version).model).numpy()
+    """spectra.json's values for the model when they match its weights file, else computed from
+    the loaded model (torch; load_saved raises ArtifactError for a corrupt one)."""
+    stored = catalog.read_spectrum(directory, dataset, model)
+    if stored is not None:
+        return stored
+    from lmf.compress import embedding_spectrum
+    return embedding_spectrum(_saved(directory, dataset, model, "uncompressed", 0, version).model).tolist()
 
 
 def spectrum(dataset, model):
     directory = art_dir()
     path = catalog.model_path(directory, dataset, model)
-    return _spectrum(directory, dataset, model, model_version(path))
+    return _spectrum(directory, dataset, model, model_version(path) + stamp(Path(directory) / "spectra.json"))
 
 
 # ---------------------------------------------------------------- the shared selection

@@ -13,7 +13,6 @@ is ever unpickled. Small helpers for atomic JSON/CSV/text writes live here too, 
 
 Deliberately not here: deciding what to save (scripts/precompute.py) or model code (models.py).
 """
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .catalog import ArtifactError
+from .catalog import ArtifactError, file_sha256
 from .data import Vocab
 from .models import build_model
 from .quantize import dequantize_state_dict, quantize_state_dict
@@ -41,14 +40,6 @@ class SavedModel:
     config: dict
     metrics: dict
     path: Path
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 _UMASK = None
@@ -113,7 +104,7 @@ def save_model(path, model, vocab, label_names, metrics=None):
         meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
                 "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
-        manifest = {name: sha256(tmp / name) for name in (WEIGHTS, META)}
+        manifest = {name: file_sha256(tmp / name) for name in (WEIGHTS, META)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         # mkdtemp made the directory 0o700 and safetensors writes its file 0o600: give all of them
         # the mode anything else written here gets, so that others who may read the folder can.
@@ -147,7 +138,7 @@ def verify(path):
     for name in (WEIGHTS, META):
         if not (path / name).is_file():
             raise ArtifactError(f"{path / name}: missing")
-        if manifest.get(name) != sha256(path / name):
+        if manifest.get(name) != file_sha256(path / name):
             raise ArtifactError(f"{path / name}: sha256 does not match manifest.json; "
                                 "the file is corrupt or was changed after saving")
 

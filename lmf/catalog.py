@@ -15,6 +15,7 @@ Deliberately not here: loading weights (lmf.artifacts), running the sweep (lmf.s
 plots (lmf.report), or anything that imports torch, numpy or pandas.
 """
 import csv
+import hashlib
 import io
 import json
 import math
@@ -31,7 +32,9 @@ MODELS = ("dan", "lstm")
 RESULT_COLUMNS = ["dataset", "model", "method", "reduction_pct", "rank", "params", "size_bytes",
                   "accuracy", "dev_accuracy", "accuracy_before_retrain", "latency_ms_b1",
                   "latency_ratio_b1", "test_set_seconds", "seed"]
+RESULT_DTYPES = {"rank": "Int64"}  # pandas' dtype for the writers and tables: an integer or missing, never 87.0
 TEXT_COLUMNS, INT_COLUMNS = ("dataset", "model", "method"), ("reduction_pct", "rank", "seed")
+REQUIRED_COLUMNS = ("dataset", "model", "method", "reduction_pct", "seed", "size_bytes", "accuracy")  # never blank
 # Core methods first, then the extensions (issue "Beyond plain LMF"), in the order charts draw them.
 METHOD_ORDER = ("uncompressed", "lmf", "offline_svd", "quant16", "quant8",
                 "hmf", "groupreduce", "lmf_whole", "lmf_int8", "groupreduce_int8", "lmf_whole_int8")
@@ -111,15 +114,24 @@ def saved_config(directory, dataset, model, method="uncompressed", reduction=0):
         return None
 
 
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def read_spectrum(directory, dataset, model):
     """The singular values of the uncompressed model's embedding from spectra.json (written by the
-    sweep), or None when absent or computed from other weights than the shipped model's (then
-    lmf.studio.spectrum computes them from the model)."""
+    sweep), or None when absent, unusable, or computed from other weights than the model's file
+    holds (a regenerated or corrupt model: the caller then loads it, which says which)."""
     path = model_path(directory, dataset, model)
     try:
         entry = json.loads((Path(directory) / "spectra.json").read_text("utf-8"))[path.name]
-        weights = json.loads((path / "manifest.json").read_text("utf-8"))["model.safetensors"]
-        return [float(v) for v in entry["singular_values"]] if entry["weights_sha256"] == weights else None
+        values = [float(v) for v in entry["singular_values"]]
+        sound = values and sum(values) > 0 and entry["weights_sha256"] == file_sha256(path / "model.safetensors")
+        return values if sound else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -127,7 +139,7 @@ def read_spectrum(directory, dataset, model):
 def energy_kept(values, k):
     """Fraction of the squared singular values (the Frobenius energy) the top k keep."""
     squares = [float(v) ** 2 for v in values]
-    return sum(squares[:k]) / sum(squares) if k else 1.0
+    return sum(squares[:k]) / sum(squares) if k and sum(squares) else 1.0
 
 
 def zip_dir(path):
@@ -153,10 +165,12 @@ def read_sweep_info(directory):
 # ---------------------------------------------------------------- results.csv
 
 def _value(column, text):
+    if text == "" or text.lower() == "nan":
+        if column in REQUIRED_COLUMNS:
+            raise ValueError(f"`{column}` is blank")
+        return None
     if column in TEXT_COLUMNS:
         return text
-    if text == "" or text.lower() == "nan":
-        return None
     return int(float(text)) if column in INT_COLUMNS else float(text)
 
 
@@ -167,12 +181,12 @@ def read_results(directory):
     if not path.is_file():
         raise missing("`results.csv` is missing", directory)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             reader = csv.DictReader(f)
             absent = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or [])]
             if absent:
                 raise missing(f"`results.csv` lacks column(s) {absent}", directory)
-            rows = [{c: _value(c, line[c] or "") for c in RESULT_COLUMNS} for line in reader]
+            rows = [{c: _value(c, (line[c] or "").strip()) for c in RESULT_COLUMNS} for line in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise missing(f"`results.csv` is unreadable ({e})", directory) from e
     except (TypeError, ValueError) as e:
@@ -205,9 +219,9 @@ def summarize(rows):
             "accuracy_std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
             "dev_accuracy": _mean(percent("dev_accuracy")),
             "accuracy_before_retrain": _mean(percent("accuracy_before_retrain")),
-            "seeds": len({r["seed"] for r in group}),
+            "seeds": len({r["seed"] for r in group}),  # (seed is never blank)
             **{c: _mean(r[c] for r in group) for c in ("size_bytes", "params")},
-            "rank": group[0]["rank"],
+            "rank": next((r["rank"] for r in group if r["rank"] is not None), None),
             **{c: _mean(r[c] for r in group) for c in ("latency_ms_b1", "latency_ratio_b1", "test_set_seconds")}})
     return out
 

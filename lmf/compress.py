@@ -69,6 +69,11 @@ def singular_values(W):
     return torch.linalg.svdvals(W.detach().float())
 
 
+def embedding_spectrum(model):
+    """Singular values of the model's V x d embedding matrix (descending) as a float tensor."""
+    return singular_values(model.embedding.weight_matrix())
+
+
 # Config keys that say how the parent's embedding is built or how its weights are stored. A new
 # embedding replaces all of them: a stale `hmf_rank` or `group_sizes` would make build_model rebuild
 # the parent's embedding class when the copy is loaded, and a stale `bits` (from a quantized

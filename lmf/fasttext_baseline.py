@@ -52,16 +52,15 @@ def write_split(path, split):
     return path
 
 
-def _retry_nan(fn, attempts=12):
+def _retry_nan(fn, attempts=3):
     """fasttext 0.9.3 sometimes raises "Encountered NaN" on tiny training files: training can end
     before the first loss update (every `lrUpdateRate` = 100 tokens), leaving a 0 / 0 loss. Tiny
     runs (tests, --quick) pass lrUpdateRate=1, which removed it in 30 of 30 tries (2 of 30 failed
-    with the default); as a further guard, retry, and from the fourth try on
-    with the learning rate scaled by 0.7 per try (fn gets that factor). Full-size data never hit it
-    in our runs."""
+    with the default); as a further guard, fn() is tried up to `attempts` times (_sound_model then
+    turns to a fresh process). Full-size data never hit it in our runs."""
     for attempt in range(attempts):
         try:
-            return fn(0.7 ** max(0, attempt - 2))
+            return fn()
         except RuntimeError as e:
             if "NaN" not in str(e) or attempt == attempts - 1:
                 raise
@@ -81,23 +80,31 @@ def _checked(model, train_file):
     return model
 
 
+def _sound_model(attempt, in_fresh_process, path, train_file):
+    """The model `attempt()` makes, retried by _retry_nan and saved to `path`; when the NaN
+    keeps coming back in this process (it sticks to one now and then, on tiny data only),
+    `in_fresh_process(file)` writes it from a new process instead, and that file is loaded and
+    checked."""
+    try:
+        model = _retry_nan(attempt)
+    except RuntimeError as e:
+        if "NaN" not in str(e):
+            raise
+        write_atomic(path, in_fresh_process)
+        return _checked(_fasttext().load_model(str(path)), train_file)
+    write_atomic(path, model.save_model)
+    return model
+
+
 def train_fasttext(data, out_dir, seed=0, **overrides):
     """Train on data.train; writes out_dir/train.txt and out_dir/model.bin; returns the model."""
     fasttext = _fasttext()
     out_dir = Path(out_dir)
     train_file = write_split(out_dir / "train.txt", data.train)
     settings = {**SETTINGS, **overrides}
-    try:
-        model = _retry_nan(lambda f: _checked(fasttext.train_supervised(
-            input=str(train_file), seed=seed, **{**settings, "lr": settings["lr"] * f}), train_file), attempts=3)
-    except RuntimeError as e:
-        if "NaN" not in str(e):
-            raise
-        # The NaN sticks to a process now and then (tiny data only); a fresh process trains fine.
-        write_atomic(out_dir / "model.bin", lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings))
-        return _checked(fasttext.load_model(str(out_dir / "model.bin")), train_file)
-    write_atomic(out_dir / "model.bin", model.save_model)
-    return model
+    return _sound_model(
+        lambda: _checked(fasttext.train_supervised(input=str(train_file), seed=seed, **settings), train_file),
+        lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings), out_dir / "model.bin", train_file)
 
 
 def tune_fasttext(data, out_dir, seed=0, grid=TUNING_GRID, **overrides):
@@ -157,26 +164,17 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, e
     out_dir = Path(out_dir)
     train_file = write_split(out_dir / "train.txt", data.train)
 
-    def options(factor):
-        rows = fasttext.load_model(str(bin_path)).get_input_matrix().shape[0]
-        return {"qnorm": True, "retrain": True, "cutoff": min(cutoff, rows), "thread": 1,
-                "epoch": epoch or SETTINGS["epoch"], "lr": (lr or SETTINGS["lr"]) * factor, "verbose": 0}
+    rows = fasttext.load_model(str(bin_path)).get_input_matrix().shape[0]
+    options = {"qnorm": True, "retrain": True, "cutoff": min(cutoff, rows), "thread": 1,
+               "epoch": epoch or SETTINGS["epoch"], "lr": lr or SETTINGS["lr"], "verbose": 0}
 
-    def quantized(factor):
+    def quantized():
         model = fasttext.load_model(str(bin_path))
-        model.quantize(input=str(train_file), **options(factor))
+        model.quantize(input=str(train_file), **options)
         return _checked(model, train_file)
 
-    try:
-        model = _retry_nan(quantized, attempts=3)
-    except RuntimeError as e:
-        if "NaN" not in str(e):
-            raise
-        # as in train_fasttext: a fresh process quantizes fine where this one keeps failing
-        write_atomic(out_dir / "model.ftz", lambda tmp: _quantize_in_subprocess(bin_path, train_file, tmp, options(1.0)))
-        return _checked(fasttext.load_model(str(out_dir / "model.ftz")), train_file)
-    write_atomic(out_dir / "model.ftz", model.save_model)
-    return model
+    return _sound_model(quantized, lambda tmp: _quantize_in_subprocess(bin_path, train_file, tmp, options),
+                        out_dir / "model.ftz", train_file)
 
 
 def load_fasttext(path):

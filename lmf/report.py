@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .artifacts import write_atomic, write_text_atomic
-from .catalog import DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, SUMMARY_COLUMNS, read_results, summarize
+from .catalog import (DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, RESULT_DTYPES, SUMMARY_COLUMNS, read_results,
+                      summarize)
 
 # The paper's numbers (Tables 1-4). Size in MB, accuracy in percent, Table 4 in seconds.
 # Its Books Intent set is proprietary; CLINC150 is our public stand-in, so those rows are a
@@ -49,7 +50,7 @@ def summary_frame(summary):
     integer or <NA> (never 87.0)."""
     frame = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
     floats = [c for c in SUMMARY_COLUMNS if c not in ("dataset", "model", "method", "reduction_pct", "seeds", "rank")]
-    return frame.astype({**{c: "float64" for c in floats}, "rank": "Int64"})
+    return frame.astype({**{c: "float64" for c in floats}, **RESULT_DTYPES})
 
 
 def _acc(row):

@@ -2,9 +2,8 @@
 
 Here: loading the sweep's saved models, schedules.csv and curves/ with messages that name what is
 missing and the command that regenerates it; the extension models the Playground runs; an SVD-only
-compression of the uncompressed model for an R between the grid's points; the results table; the
-embedding's singular-value spectrum; single-sentence predictions with
-latency, unknown words and truncation; the live-retraining settings and a redraw throttle; the
+compression of the uncompressed model for an R between the grid's points; single-sentence
+predictions with latency, unknown words and truncation; the live-retraining settings and a redraw throttle; the
 learning-rate curves of the schedules page; the section 4 analysis (eq. 8-15).
 
 Deliberately not here: results.csv, its summary and the selection a precomputed R stands for
@@ -22,7 +21,7 @@ import pandas as pd
 from .artifacts import load_model, save_model
 from .catalog import (METHOD_NAMES, REGENERATE, ArtifactError, Selection, curve_path, find, missing,
                       model_path, shipped_reductions, zip_dir)
-from .compress import compress_model, rank_for_fraction, singular_values
+from .compress import compress_model, rank_for_fraction
 from .data import MAX_TOKENS, DataError, TextDataset, load_dataset, tokenize
 from .metrics import accuracy, classify, count_parameters, flops_dense, flops_factorized, size_on_disk
 from .schedules import make_schedule
@@ -33,6 +32,8 @@ FULL_PRECISION_BITS = 32
 
 
 def _read_csv(path, columns, directory):
+    # schedules.csv and the curves serve pages that load torch and pandas anyway; results.csv, which
+    # the home page needs before they load, has its own reader in lmf.catalog (same messages).
     path = Path(path)
     if not path.is_file():
         raise missing(f"`{path.name}` is missing", directory)
@@ -102,11 +103,6 @@ def svd_only(saved, reduction, test_data=None):
     acc = accuracy(compressed, test_data, "test") * 100 if test_data is not None else None
     return compressed, Selection("svd_only", reduction, compressed.config["rank"], count_parameters(compressed),
                                  float(size), acc, acc)
-
-
-def spectrum(model):
-    """Singular values of the model's V x d embedding matrix (descending) as a float tensor."""
-    return singular_values(model.embedding.weight_matrix())
 
 
 def zip_model(model, vocab, label_names, name):
@@ -222,7 +218,7 @@ def measured_time_ratio(summary, method):
     uncompressed one, so the ratio of their latencies is the ratio of their times per FLOP.
     None when the latencies were not measured."""
     quant, base = find(summary, method), find(summary, "uncompressed")
-    if quant is None or base is None or quant["latency_ms_b1"] is None or base["latency_ms_b1"] is None:
+    if quant is None or base is None or quant["latency_ms_b1"] is None or not base["latency_ms_b1"]:
         return None
     return quant["latency_ms_b1"] / base["latency_ms_b1"]
 

@@ -15,7 +15,7 @@ extend the grid without touching the cells above:
      under "latency_ext", so the core latency cell's numbers are never overwritten).
 Each finished cell writes `<work>/cells/<id>.json` atomically and its model under `<work>/models/`,
 so a killed sweep restarts where it stopped. `assemble` turns the cell files into `artifacts/`
-(results.csv, schedules.csv, curves/, the models the app needs, sweep.json).
+(results.csv, schedules.csv, curves/, the models the app needs, spectra.json, sweep.json).
 
 Deliberately not here: the report's text and plots (report.py), and any Streamlit code.
 """
@@ -33,8 +33,8 @@ import pandas as pd
 import torch
 
 from .artifacts import MANIFEST, WEIGHTS, load_model, save_model, write_json_atomic, write_text_atomic
-from .catalog import DATASETS, MODELS, RESULT_COLUMNS, cell_id
-from .compress import compress_model, compress_whole_model, hmf_compress_model, offline_model, singular_values
+from .catalog import DATASETS, MODELS, RESULT_COLUMNS, RESULT_DTYPES, cell_id
+from .compress import compress_model, compress_whole_model, hmf_compress_model, offline_model, embedding_spectrum
 from .data import default_vectors_path, load_dataset, load_vectors
 from .metrics import accuracy, count_parameters, measure_latency, size_on_disk
 from .models import new_model
@@ -59,7 +59,6 @@ INT8_OF = {"lmf_int8": "lmf", "groupreduce_int8": "groupreduce", "lmf_whole_int8
 FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # see fasttext_baseline._retry_nan
 
 EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
-RESULT_DTYPES = {"rank": "Int64"}  # a rank is an integer or missing, never 87.0
 SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
 
 
@@ -421,8 +420,7 @@ def write_spectra(out):
     python -c "from lmf.sweep import write_spectra; write_spectra('artifacts')"."""
     spectra = {}
     for path in sorted((Path(out) / "models").glob("*-uncompressed-s0")):
-        saved = load_model(path)
-        values = singular_values(saved.model.embedding.weight_matrix())
+        values = embedding_spectrum(load_model(path).model)
         spectra[path.name] = {"weights_sha256": json.loads((path / MANIFEST).read_text())[WEIGHTS],
                               "singular_values": [float(f"{v:.6g}") for v in values.tolist()]}
     write_json_atomic(Path(out) / "spectra.json", spectra)

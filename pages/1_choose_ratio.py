@@ -70,7 +70,7 @@ if selection.latency_ms is not None:
 else:
     cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off", delta_arrow="off")
 config = catalog.saved_config(ui.art_dir(), dataset, model) if selection.rank else None
-embed_dim = config.get("embed_dim") if config else None  # a broken model's error shows at the spectrum
+embed_dim = config.get("embed_dim") if config else None  # a broken model's own error shows at the spectrum
 cols[3].metric("Rank k", "full" if selection.rank is None else str(selection.rank),
                f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off", delta_arrow="off",
                help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
@@ -161,12 +161,11 @@ else:
 
 # ------------------------------------------------------------ spectrum (top right)
 with spectrum_box:
-    values = catalog.read_spectrum(directory, dataset, model)
-    if values is None:  # artifacts without spectra.json: compute it from the model (loads torch)
-        try:
-            values = list(ui.spectrum(dataset, model))
-        except ArtifactError as e:
-            ui.show_error(e)
+    try:
+        values = ui.spectrum(dataset, model)  # spectra.json, or the model itself (torch) without it
+    except ArtifactError as e:
+        ui.show_error(e)
+        values = None
     if values is not None:
         k = selection.rank or len(values)
         energy = catalog.energy_kept(values, k)

@@ -8,6 +8,7 @@ import torch
 from lmf import artifacts
 from lmf.artifacts import (MANIFEST, META, WEIGHTS, ArtifactError, load_model, save_model, verify,
                            write_json_atomic, write_text_atomic)
+from lmf.catalog import file_sha256
 from lmf.compress import compress_model
 from lmf.data import PAD, UNK, Vocab
 from lmf.models import build_model, default_config
@@ -82,7 +83,7 @@ def test_weights_that_do_not_fit_config(tmp_path):
     meta["config"]["vocab_size"] = 6
     meta_path.write_text(json.dumps(meta))
     manifest = json.loads((tmp_path / "m" / MANIFEST).read_text())
-    manifest[META] = artifacts.sha256(meta_path)
+    manifest[META] = file_sha256(meta_path)
     (tmp_path / "m" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="cannot rebuild"):
         load_model(tmp_path / "m")
@@ -113,7 +114,7 @@ def test_failed_save_keeps_previous_model(tmp_path, monkeypatch):
 
 
 def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(artifacts, "sha256", lambda path: 1 / 0)
+    monkeypatch.setattr(artifacts, "file_sha256", lambda path: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
     assert list(tmp_path.iterdir()) == []
@@ -178,7 +179,7 @@ def rewrite_meta(directory, change):
     change(meta)
     meta_path.write_text(json.dumps(meta))
     manifest = json.loads((directory / MANIFEST).read_text())
-    manifest[META] = artifacts.sha256(meta_path)
+    manifest[META] = file_sha256(meta_path)
     (directory / MANIFEST).write_text(json.dumps(manifest))
 
 

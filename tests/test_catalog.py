@@ -38,6 +38,21 @@ def results(tmp_path):
         line("fasttext", 0, 0, 0.80, size=3e6, model="fasttext")]))
 
 
+def test_a_spreadsheet_saved_file_reads_the_same(tmp_path, results):
+    """Saved by a spreadsheet: a UTF-8 byte-order mark before the header, numbers padded."""
+    text = "\ufeff" + HEADER + "\n" + line("lmf", " 90", 0, " 0.83", rank=87) + "\n"
+    (tmp_path / "results.csv").write_text(text, encoding="utf-8")
+    row = catalog.read_results(tmp_path)[0]
+    assert (row["dataset"], row["reduction_pct"], row["accuracy"]) == ("sst2", 90, 0.83)
+
+
+def test_rank_is_the_first_known_one():
+    """Seed 0's row lost its rank, seed 1's has 87: the summary's rank is 87, not None."""
+    rows = [{**dict.fromkeys(RESULT_COLUMNS), "dataset": "sst2", "model": "dan", "method": "lmf", "reduction_pct": 90,
+             "size_bytes": 1.0, "params": 1.0, "accuracy": 0.8, "seed": seed, "rank": rank} for seed, rank in ((0, None), (1, 87))]
+    assert catalog.summarize(rows)[0]["rank"] == 87
+
+
 def test_rows_are_typed(results):
     """Integers stay integers (R, rank, seed), an empty cell is None, the rest are floats."""
     lmf = results[2]
@@ -91,6 +106,7 @@ def test_recommend_smallest_within_tolerance(results):
 @pytest.mark.parametrize("content, message", [
     (None, "`results.csv` is missing"), ("dataset,model\nsst2,dan\n", "lacks column"),
     (HEADER + "\n", "has no rows"), (HEADER + "\n" + line("lmf", "ninety", 0, 0.8), "malformed value"),
+    (HEADER + "\n" + line("lmf", 90, 0, 0.8, size=""), "`size_bytes` is blank"),
     (b"\xff\xfe\x00garbage", "unreadable")])
 def test_bad_results_name_the_problem_and_the_fix(tmp_path, content, message):
     if content is not None:
@@ -124,16 +140,25 @@ def test_home_page_imports_leave_torch_and_pandas_unloaded():
 
 
 def test_spectrum_is_read_only_for_the_shipped_weights(tmp_path):
-    """spectra.json holds σ = (3, 4) for weights with sha256 'abc': the energy the top k = 1 keeps is
-    3² / (3² + 4²) = 9 / 25 = 0.36. Once the model's weights change (manifest sha 'def'), the stored
-    values no longer describe it and read_spectrum returns None (the app then computes them)."""
+    """spectra.json holds σ = (3, 4) for the weights file's sha256: the energy the top k = 1 keeps is
+    3² / (3² + 4²) = 9 / 25 = 0.36. Once the file changes (a regenerated or corrupt model), the
+    stored values no longer describe it and read_spectrum returns None (the app then loads the
+    model, which computes them or says what is wrong); so does an all-zero list."""
     path = catalog.model_path(tmp_path, "sst2", "dan")
     path.mkdir(parents=True)
-    (tmp_path / "spectra.json").write_text(json.dumps({path.name: {"weights_sha256": "abc", "singular_values": [3, 4]}}))
-    (path / "manifest.json").write_text(json.dumps({"model.safetensors": "abc"}))
+    weights = path / "model.safetensors"
+    weights.write_bytes(b"weights")
+
+    def store(values):
+        entry = {"weights_sha256": catalog.file_sha256(weights), "singular_values": values}
+        (tmp_path / "spectra.json").write_text(json.dumps({path.name: entry}))
+
+    store([3, 4])
     values = catalog.read_spectrum(tmp_path, "sst2", "dan")
     assert values == [3.0, 4.0] and catalog.energy_kept(values, 1) == pytest.approx(0.36)
     assert catalog.energy_kept(values, 0) == 1.0
-    (path / "manifest.json").write_text(json.dumps({"model.safetensors": "def"}))
+    weights.write_bytes(b"weights, changed")
+    assert catalog.read_spectrum(tmp_path, "sst2", "dan") is None
+    store([0, 0])
     assert catalog.read_spectrum(tmp_path, "sst2", "dan") is None
     assert catalog.read_spectrum(tmp_path, "clinc150", "dan") is None
