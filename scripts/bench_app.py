@@ -1,6 +1,6 @@
 """Measure the app's two speed targets and print them (numbers for the README).
 
-    python scripts/bench_app.py [--artifacts DIR] [--runs 5] [--screenshot docs/home.png]
+    python scripts/bench_app.py [--artifacts DIR] [--runs 5] [--baseline] [--screenshot docs/home.png]
 
 1. Start-up: seconds from launching `streamlit run app.py` until the home page shows its metric
    cards in headless Chromium (server start, first script run, first render), and until both
@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -32,7 +33,17 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 SENTENCE = "it 's not a bad film , but it never quite finds its footing ."
 
 
-def startup_seconds(artifacts, screenshot=None):
+# The floor this machine sets: a Streamlit script that only draws four metric cards and one small
+# Plotly chart, timed the same way (--baseline runs it beside the app).
+BASELINE = """import plotly.graph_objects as go
+import streamlit as st
+for column, value in zip(st.columns(4), range(4)):
+    column.metric(f"card {value}", value)
+st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))
+"""
+
+
+def startup_seconds(artifacts, screenshot=None, script=ROOT / "app.py", charts=2):
     from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
@@ -43,7 +54,7 @@ def startup_seconds(artifacts, screenshot=None):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless",
                                  "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -57,7 +68,7 @@ def startup_seconds(artifacts, screenshot=None):
             page.goto(f"http://127.0.0.1:{port}/")
             page.locator('[data-testid="stMetric"]').nth(3).wait_for(timeout=60_000)
             rendered = time.perf_counter() - start
-            page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
+            page.locator(".js-plotly-plot").nth(charts - 1).wait_for(timeout=60_000)
             page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
             complete = time.perf_counter() - start
             if screenshot:
@@ -98,17 +109,31 @@ def main():
     p.add_argument("--screenshot", help="save the home page here (e.g. docs/home.png)")
     p.add_argument("--skip-browser", action="store_true")
     p.add_argument("--runs", type=int, default=5, help="start-up measurements (fresh server each)")
+    p.add_argument("--baseline", action="store_true",
+                   help="also time a bare Streamlit script (four cards, one chart), run for run beside the app")
     args = p.parse_args()
     artifacts = Path(args.artifacts)
     print(f"artifacts: {artifacts} (quick: {catalog.read_sweep_info(artifacts).get('quick')})")
     if not args.skip_browser:
-        runs = [startup_seconds(artifacts, args.screenshot if i == 0 else None) for i in range(args.runs)]
-        for healthy, rendered, complete in runs:
-            print(f"start-up: server healthy after {healthy:.2f} s; home page metric cards rendered after "
-                  f"{rendered:.2f} s; both charts drawn and the script done after {complete:.2f} s")
+        runs, floor = [], []
+        for i in range(args.runs):  # app and baseline alternate, so both see the same machine
+            runs.append(startup_seconds(artifacts, args.screenshot if i == 0 else None))
+            if args.baseline:
+                with tempfile.TemporaryDirectory() as tmp:
+                    (Path(tmp) / "baseline.py").write_text(BASELINE)
+                    floor.append(startup_seconds(artifacts, script=Path(tmp) / "baseline.py", charts=1))
+        for name, measured in (("start-up", runs), ("baseline", floor)):
+            for healthy, rendered, complete in measured:
+                print(f"{name}: server healthy after {healthy:.2f} s; metric cards rendered after "
+                      f"{rendered:.2f} s; charts drawn and the script done after {complete:.2f} s")
         healthy, rendered, complete = (statistics.median(column) for column in zip(*runs))
         print(f"start-up, median of {len(runs)}: healthy {healthy:.2f} s, metric cards {rendered:.2f} s "
               f"(target: 5 s), complete {complete:.2f} s")
+        if floor:
+            base = [statistics.median(column) for column in zip(*floor)]
+            print(f"baseline, median of {len(floor)}: healthy {base[0]:.2f} s, metric cards {base[1]:.2f} s, "
+                  f"complete {base[2]:.2f} s; app / baseline: cards x{rendered / base[1]:.2f}, "
+                  f"complete x{complete / base[2]:.2f}")
     for pair in catalog.pairs(catalog.read_results(artifacts)):
         try:
             times = prediction_ms(artifacts, *pair)
