@@ -210,12 +210,20 @@ PLOTLY_DEFER_SECONDS = 1.0
 
 
 def draw_before_plotly(page):
-    """On a session's first run of `page`, pause so the browser shows what is already drawn (the
-    home page's metric cards) before its first Plotly chart starts loading the bundle."""
+    """Call before a page's first Plotly chart when the page has not imported pandas itself.
+
+    Plotly takes pandas from sys.modules without the import lock, so a pandas that another
+    session's thread is still importing (through lmf.studio) makes a figure fail with "partially
+    initialized module 'pandas'"; importing it here waits for that import to finish, or loads it
+    (about 0.5 s, once per server). On a session's first run of `page` it then waits out the rest
+    of PLOTLY_DEFER_SECONDS, so the browser shows what is already drawn (the home page's metric
+    cards) before its first chart starts loading the bundle."""
+    start = time.perf_counter()
+    import pandas  # noqa: F401
     key = f"_drawn_before_plotly_{page}"
     if not st.session_state.get(key):
         st.session_state[key] = True
-        time.sleep(PLOTLY_DEFER_SECONDS)
+        time.sleep(max(0.0, PLOTLY_DEFER_SECONDS - (time.perf_counter() - start)))
 
 
 def quick_notice():
