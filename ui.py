@@ -35,7 +35,7 @@ def stamp(path):
 
 def model_version(path):
     """A saved model's version for cache keys: its manifest's and weights' (mtime, size)."""
-    return stamp(Path(path) / "manifest.json") + stamp(Path(path) / "model.safetensors")
+    return stamp(Path(path) / catalog.MANIFEST) + stamp(Path(path) / catalog.WEIGHTS)
 
 
 def show_error(error):
@@ -49,19 +49,22 @@ def show_error(error):
 # ---------------------------------------------------------------- cached loaders
 
 @st.cache_data(show_spinner=False)
-def _table(reader, directory, version):
-    if reader == "read_results":
-        return catalog.read_results(directory)
+def _results(directory, version):
+    return catalog.read_results(directory)
+
+
+@st.cache_data(show_spinner=False)
+def _schedules(directory, version):
     from lmf import studio
-    return getattr(studio, reader)(directory)
+    return studio.read_schedules(directory)
 
 
-def _cached_table(reader, filename, quiet=False):
-    """catalog.read_results or studio.<reader> of the artifacts dir, cached per file version; None
-    (after an error box unless `quiet`) when the file is missing or unreadable."""
+def _cached_table(load, filename, quiet=False):
+    """load(artifacts dir, file version), cached per version; None (after an error box unless
+    `quiet`) when the file is missing or unreadable."""
     directory = art_dir()
     try:
-        return _table(reader, directory, stamp(Path(directory) / filename))
+        return load(directory, stamp(Path(directory) / filename))
     except ArtifactError as e:
         if not quiet:
             show_error(e)
@@ -70,11 +73,11 @@ def _cached_table(reader, filename, quiet=False):
 
 def results():
     """results.csv's rows (lmf.catalog.read_results), or None after showing what is missing."""
-    return _cached_table("read_results", "results.csv")
+    return _cached_table(_results, "results.csv")
 
 
 def schedules():
-    return _cached_table("read_schedules", "schedules.csv")
+    return _cached_table(_schedules, "schedules.csv")
 
 
 @st.cache_data(show_spinner=False)
@@ -104,6 +107,18 @@ def saved(dataset, model, method="uncompressed", reduction=0):
     directory = art_dir()
     path = catalog.model_path(directory, dataset, model, method, reduction)
     return _saved(directory, dataset, model, method, reduction, model_version(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _config(directory, dataset, model, version):
+    return catalog.saved_config(directory, dataset, model)
+
+
+def config(dataset, model):
+    """The uncompressed model's config from its meta.json (no weights loaded), or None; cached,
+    since meta.json carries the whole vocabulary and the home page asks on every rerun."""
+    directory = art_dir()
+    return _config(directory, dataset, model, model_version(catalog.model_path(directory, dataset, model)))
 
 
 @st.cache_resource(show_spinner="Quantizing…", max_entries=16)
@@ -235,4 +250,4 @@ def quick_notice():
 
 def cached_results_quiet():
     """results.csv's rows or None, without showing an error (the sidebar's selectors fall back to defaults)."""
-    return _cached_table("read_results", "results.csv", quiet=True)
+    return _cached_table(_results, "results.csv", quiet=True)

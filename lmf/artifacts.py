@@ -24,12 +24,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .catalog import ArtifactError, file_sha256
+from .catalog import MANIFEST, META, WEIGHTS, ArtifactError, file_sha256
 from .data import Vocab
 from .models import build_model
 from .quantize import dequantize_state_dict, quantize_state_dict
 
-WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"
 
 
 @dataclass

@@ -48,6 +48,7 @@ METHOD_NAMES = {"uncompressed": "Uncompressed", "lmf": "Online LMF (proposed)", 
 MODEL_NAMES = {"dan": "DAN-RAND", "lstm": "LSTM", "fasttext": "fastText"}
 DATASET_NAMES = {"sst2": "SST-2", "clinc150": "CLINC150"}
 DEFAULT_DATASET, DEFAULT_MODEL, DEFAULT_REDUCTION = "sst2", "dan", 90
+WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"  # a saved model's files (lmf.artifacts)
 MAX_REDUCTION = 98  # the home page slider's end: beyond it eq. 5 leaves a rank of 1-2
 
 
@@ -108,7 +109,7 @@ def saved_config(directory, dataset, model, method="uncompressed", reduction=0):
     """A saved model's config (arch, embed_dim, rank, ...) from its meta.json, without loading its
     weights; None when it is missing or unreadable (lmf.artifacts.load_model says why)."""
     try:
-        meta = json.loads((model_path(directory, dataset, model, method, reduction) / "meta.json").read_text("utf-8"))
+        meta = json.loads((model_path(directory, dataset, model, method, reduction) / META).read_text("utf-8"))
         return dict(meta["config"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -130,7 +131,7 @@ def read_spectrum(directory, dataset, model):
     try:
         entry = json.loads((Path(directory) / "spectra.json").read_text("utf-8"))[path.name]
         values = [float(v) for v in entry["singular_values"]]
-        sound = values and sum(values) > 0 and entry["weights_sha256"] == file_sha256(path / "model.safetensors")
+        sound = values and sum(values) > 0 and entry["weights_sha256"] == file_sha256(path / WEIGHTS)
         return values if sound else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -139,7 +140,8 @@ def read_spectrum(directory, dataset, model):
 def energy_kept(values, k):
     """Fraction of the squared singular values (the Frobenius energy) the top k keep."""
     squares = [float(v) ** 2 for v in values]
-    return sum(squares[:k]) / sum(squares) if k and sum(squares) else 1.0
+    total = sum(squares)
+    return sum(squares[:k]) / total if k and total else 1.0
 
 
 def zip_dir(path):

@@ -69,7 +69,7 @@ if selection.latency_ms is not None:
                    delta_color="inverse", help="Median CPU time at batch size 1, one thread, measured by the sweep.")
 else:
     cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off", delta_arrow="off")
-config = catalog.saved_config(ui.art_dir(), dataset, model) if selection.rank else None
+config = ui.config(dataset, model) if selection.rank else None
 embed_dim = config.get("embed_dim") if config else None  # a broken model's own error shows at the spectrum
 cols[3].metric("Rank k", "full" if selection.rank is None else str(selection.rank),
                f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off", delta_arrow="off",
