@@ -9,9 +9,10 @@ leaves a half-written model where a good one is expected; what lands there gets 
 permissions for the umask (tempfile alone would leave it private to the owner). A load checks
 every hash first and fails with ArtifactError naming the file, for a meta.json that describes no
 model as much as for a corrupt file. Weights are read with safetensors only: nothing on disk
-is ever unpickled. Small helpers for atomic JSON/CSV/text writes live here too, for the same reason.
+is ever unpickled.
 
-Deliberately not here: deciding what to save (scripts/precompute.py) or model code (models.py).
+Deliberately not here: deciding what to save (lmf.runner), file names (lmf.layout), the atomic
+writers (lmf.atomic) or model code (lmf.models).
 """
 import json
 import os
@@ -24,7 +25,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .catalog import MANIFEST, META, WEIGHTS, ArtifactError, file_sha256
+from .atomic import default_mode
+from .layout import MANIFEST, META, WEIGHTS, ArtifactError, file_sha256
 from .data import Vocab
 from .models import build_model
 from .quantize import dequantize_state_dict, quantize_state_dict
@@ -39,54 +41,6 @@ class SavedModel:
     config: dict
     metrics: dict
     path: Path
-
-
-_UMASK = None
-
-
-def umask():
-    """The process umask, read once: the only way to read it is to set it and set it back, and a
-    file another thread creates in between gets the probe's mask. The probe is 0o077 rather than 0
-    so that such a file would come out private, never world-writable."""
-    global _UMASK
-    if _UMASK is None:
-        mask = os.umask(0o077)
-        os.umask(mask)
-        _UMASK = mask
-    return _UMASK
-
-
-def default_mode(directory=False):
-    """The mode open() or mkdir() would give a new file or directory under the umask (0o644 and
-    0o755 for the common 0o022), for things made through tempfile, which makes them 0o600/0o700."""
-    return (0o777 if directory else 0o666) & ~umask()
-
-
-def write_atomic(path, save):
-    """Run `save(tmp)` on a temporary sibling of `path`, give it the usual mode and rename it into
-    place: a crash or a failed save never leaves a truncated file where a good one (or none) was.
-    The one way this package writes a single file (text, JSON, a plot, a fastText model)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp-")
-    os.close(fd)
-    try:
-        save(tmp)
-        os.chmod(tmp, default_mode())  # mkstemp's 0o600 would outlive the save
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text_atomic(path, text):
-    """Write a text file through a temporary file and a rename."""
-    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def write_json_atomic(path, obj):
-    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
 
 
 def save_model(path, model, vocab, label_names, metrics=None):
@@ -175,3 +129,10 @@ def load_model(path, device="cpu"):
         raise ArtifactError(f"{path}: cannot rebuild the model from {META} and {WEIGHTS} "
                             f"({_why(e)})") from e
     return SavedModel(model.to(device).eval(), vocab, label_names, config, metrics, path)
+
+
+def zip_saved(model, vocab, label_names, name):
+    """`model` saved with save_model to a temporary directory `name`, as zip bytes (a download)."""
+    from .layout import zip_model
+    with tempfile.TemporaryDirectory() as tmp:
+        return zip_model(save_model(Path(tmp) / name, model, vocab, label_names))

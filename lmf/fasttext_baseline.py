@@ -13,7 +13,7 @@ CLINC150's 150 intents at 46-48 % dev accuracy, 25 epochs reach 84-86 %), as a u
 peer tool would. Quantization keeps 20,000 rows (cutoff) so that the .ftz really shrinks, and
 retrains with the model's own epochs and rate.
 
-Deliberately not here: the sweep's bookkeeping (sweep.py). `fasttext` is imported lazily.
+Deliberately not here: the sweep's bookkeeping (lmf.runner). `fasttext` is imported lazily.
 """
 import statistics
 import time
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import write_atomic
+from .atomic import write_atomic
 from .data import MAX_TOKENS, tokenize
 
 SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",

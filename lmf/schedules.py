@@ -60,3 +60,13 @@ def as_torch_scheduler(optimizer, schedule):
         group["lr"] = 1.0
         group["initial_lr"] = 1.0
     return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def schedule_curves(names, steps_per_epoch, epochs, lr_lb, lr_ub, step_size, decay):
+    """{NAME: [learning rate at step 0, 1, ..., steps_per_epoch * epochs]} for plotting."""
+    total = max(1, int(steps_per_epoch * epochs))
+    curves = {}
+    for name in names:
+        schedule = make_schedule(name, steps_per_epoch, lr_lb, lr_ub, step_size, decay)
+        curves[name.upper()] = [schedule(i) for i in range(total + 1)]
+    return curves

@@ -1,10 +1,10 @@
 """Learning-rate schedules: CLR and CALR (Algorithm 1) from lmf.schedules, and Table 1 from the sweep."""
-import plotly.express as px
 import streamlit as st
 
-import ui
-from lmf import catalog, studio
-from lmf.report import table1
+from lmf.charts import schedule_figure
+from lmf.schedules import schedule_curves
+from lmf.tables import table1
+from studio import ui
 
 st.title("Learning-rate schedules")
 st.caption("CLR (Smith 2017) cycles the rate between a lower and an upper bound. CALR, the paper's Algorithm 1, "
@@ -21,22 +21,17 @@ epochs = c1.slider("Epochs", 1, 20, 6, key="sched_epochs")
 if lr_ub <= lr_lb:
     st.warning("The upper bound must be above the lower bound.")
 else:
-    frame = studio.schedule_frame(steps_per_epoch, epochs, lr_lb, lr_ub, step_size, decay)
-    fig = px.line(frame, x="step", y="lr", color="schedule", labels={"step": "mini-batch step", "lr": "learning rate"},
-                  color_discrete_map={"CLR": "royalblue", "CALR": "crimson"})
-    for epoch in range(1, epochs):
-        fig.add_vline(x=epoch * steps_per_epoch, line=dict(color="lightgray", width=1))
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, key="schedules")
+    curves = schedule_curves(("clr", "calr"), steps_per_epoch, epochs, lr_lb, lr_ub, step_size, decay)
+    st.plotly_chart(schedule_figure(curves, steps_per_epoch, epochs), key="schedules")
     st.caption("Gray lines mark epoch boundaries, where CALR's upper bound decays.")
 
 st.markdown("### Table 1: CALR vs CLR vs AdaGrad (uncompressed models)")
-dataset = st.session_state.get("dataset", catalog.DEFAULT_DATASET)
+dataset, _ = ui.selected()
 schedules = ui.schedules()
 if schedules is not None:
-    if schedules[schedules.dataset == dataset].empty:
+    if not any(r["dataset"] == dataset for r in schedules):
         st.info(f"schedules.csv has no rows for {ui.dataset_name(dataset)}.")
     else:
         st.markdown(table1(schedules, dataset))
         st.caption(f"{ui.dataset_name(dataset)} test accuracy by schedule, from `schedules.csv` "
-                   "(lmf.report.table1, the same table as REPORT.md). AdaGrad runs at a constant rate.")
+                   "(lmf.tables.table1, the same table as REPORT.md). AdaGrad runs at a constant rate.")

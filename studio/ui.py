@@ -1,27 +1,32 @@
-"""Streamlit glue shared by app.py and pages/: cached loaders, the dataset/model selection, error boxes.
+"""Streamlit glue shared by app.py and the pages: cached loaders, the dataset/model selection, error boxes.
 
 Every cached function takes the artifacts directory and a file version (mtime, size) as arguments (hashed: no leading underscore), so a
 regenerated artifact is picked up and tests with different artifact folders never share entries.
 Cached models (st.cache_resource) are shared by every session and are never changed: compression
 and quantization (lmf.compress, lmf.quantize) return copies, and training runs on such a copy.
-The logic itself lives in lmf.catalog and lmf.studio; nothing here computes a result.
+The logic itself lives in lmf; nothing here computes a result.
 
-Only lmf.catalog (standard library) is imported up front: the home page draws its metric cards
-before lmf.studio, torch and pandas have loaded, which keeps its first render near Streamlit's own
-start-up time. Functions that need a model import lmf.studio when first called.
+Only standard-library modules of lmf (layout, results, grid, selection) are imported up front: the
+home page draws its metric cards before torch has loaded, which keeps its first render near
+Streamlit's own start-up time. Functions that need a model import torch's modules when first called.
 """
 import os
-import time
 from pathlib import Path
 
 import streamlit as st
 
-from lmf import catalog
-from lmf.catalog import DATASET_NAMES, DATASETS, MODEL_NAMES, MODELS, ArtifactError
+from lmf import layout, results as lmf_results
+from lmf.grid import DATASETS, DEFAULT_DATASET, DEFAULT_MODEL, MODELS, dataset_name, model_name
+from lmf.layout import ArtifactError
 
 
 def art_dir():
-    return str(catalog.artifacts_dir())
+    return str(layout.artifacts_dir())
+
+
+def selected():
+    """The (dataset, model) chosen in the sidebar (app.py draws the selectors before every page)."""
+    return st.session_state.get("dataset", DEFAULT_DATASET), st.session_state.get("model", DEFAULT_MODEL)
 
 
 def stamp(path):
@@ -35,7 +40,7 @@ def stamp(path):
 
 def model_version(path):
     """A saved model's version for cache keys: its manifest's and weights' (mtime, size)."""
-    return stamp(Path(path) / catalog.MANIFEST) + stamp(Path(path) / catalog.WEIGHTS)
+    return stamp(Path(path) / layout.MANIFEST) + stamp(Path(path) / layout.WEIGHTS)
 
 
 def show_error(error):
@@ -43,20 +48,19 @@ def show_error(error):
     st.error(str(error), icon=":material/warning:")
     if isinstance(error, ArtifactError):
         st.caption("To regenerate everything the app reads:")
-        st.code(catalog.REGENERATE, language="bash")
+        st.code(layout.REGENERATE, language="bash")
 
 
 # ---------------------------------------------------------------- cached loaders
 
 @st.cache_data(show_spinner=False)
 def _results(directory, version):
-    return catalog.read_results(directory)
+    return lmf_results.read_results(directory)
 
 
 @st.cache_data(show_spinner=False)
 def _schedules(directory, version):
-    from lmf import studio
-    return studio.read_schedules(directory)
+    return lmf_results.read_schedules(directory)
 
 
 def _cached_table(load, filename, quiet=False):
@@ -72,7 +76,7 @@ def _cached_table(load, filename, quiet=False):
 
 
 def results():
-    """results.csv's rows (lmf.catalog.read_results), or None after showing what is missing."""
+    """results.csv's rows (lmf.results.read_results), or None after showing what is missing."""
     return _cached_table(_results, "results.csv")
 
 
@@ -82,43 +86,48 @@ def schedules():
 
 @st.cache_data(show_spinner=False)
 def curve(directory, dataset, model, reduction, version):
-    from lmf import studio
-    return studio.read_curve(directory, dataset, model, reduction)
+    return lmf_results.read_curve(directory, dataset, model, reduction)
 
 
 def precomputed_curve(dataset, model, reduction):
     directory = art_dir()
     return curve(directory, dataset, model, reduction,
-                 stamp(catalog.curve_path(directory, dataset, model, reduction)))
+                 stamp(layout.curve_path(directory, dataset, model, reduction)))
 
 
 def sweep_info():
-    return catalog.read_sweep_info(art_dir())
+    return layout.read_sweep_info(art_dir())
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
 def _saved(directory, dataset, model, method, reduction, version):
-    from lmf import studio
-    return studio.load_saved(directory, dataset, model, method, reduction)
+    from lmf.artifacts import load_model
+    path = layout.model_path(directory, dataset, model, method, reduction)
+    if not path.exists():
+        raise layout.missing(f"model `models/{path.name}` is missing", directory)
+    try:
+        return load_model(path)
+    except ArtifactError as e:
+        raise ArtifactError(f"{e}. Regenerate the artifacts with `{layout.REGENERATE}`.") from e
 
 
 def saved(dataset, model, method="uncompressed", reduction=0):
     """A cached lmf.artifacts.SavedModel; raises ArtifactError (callers show it)."""
     directory = art_dir()
-    path = catalog.model_path(directory, dataset, model, method, reduction)
+    path = layout.model_path(directory, dataset, model, method, reduction)
     return _saved(directory, dataset, model, method, reduction, model_version(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _config(directory, dataset, model, version):
-    return catalog.saved_config(directory, dataset, model)
+    return layout.saved_config(layout.model_path(directory, dataset, model))
 
 
 def config(dataset, model):
     """The uncompressed model's config from its meta.json (no weights loaded), or None; cached,
     since meta.json carries the whole vocabulary and the home page asks on every rerun."""
     directory = art_dir()
-    return _config(directory, dataset, model, model_version(catalog.model_path(directory, dataset, model)))
+    return _config(directory, dataset, model, model_version(layout.model_path(directory, dataset, model)))
 
 
 @st.cache_resource(show_spinner="Quantizing…", max_entries=16)
@@ -131,15 +140,15 @@ def quantized(dataset, model, bits, method="uncompressed", reduction=0):
     """lmf.quantize.quantize_model on a cached saved model (a copy; cached too): 8/16-bit of the
     uncompressed model, or an int8 stack of a shipped compressed one."""
     directory = art_dir()
-    path = catalog.model_path(directory, dataset, model, method, reduction)
+    path = layout.model_path(directory, dataset, model, method, reduction)
     return _quantized(directory, dataset, model, bits, method, reduction, model_version(path))
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def _eval_data(directory, dataset, model, quick, version, data_dir=None):
-    from lmf import studio
+    from lmf.live import evaluation_data
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
-    return studio.evaluation_data(dataset, base.vocab, base.label_names, quick)
+    return evaluation_data(dataset, base.vocab, base.label_names, quick)
 
 
 def eval_data(dataset, model):
@@ -147,7 +156,7 @@ def eval_data(dataset, model):
     found (no LMF_DATA_DIR and no Hub access). The compressed models share that vocabulary."""
     from lmf.data import DataError
     directory = art_dir()
-    path = catalog.model_path(directory, dataset, model)
+    path = layout.model_path(directory, dataset, model)
     try:
         return _eval_data(directory, dataset, model, bool(sweep_info().get("quick")),
                           model_version(path), os.environ.get("LMF_DATA_DIR"))
@@ -157,17 +166,17 @@ def eval_data(dataset, model):
 
 @st.cache_resource(show_spinner="Compressing with SVD…", max_entries=32)
 def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
-    from lmf import studio
+    from lmf.selection import svd_only_selection
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
-    data = _eval_data(directory, dataset, model, bool(catalog.read_sweep_info(directory).get("quick")),
+    data = _eval_data(directory, dataset, model, bool(layout.read_sweep_info(directory).get("quick")),
                       version, os.environ.get("LMF_DATA_DIR")) if with_accuracy else None
-    return studio.svd_only(base, reduction, data)
+    return svd_only_selection(base, reduction, data)
 
 
 def svd_only(dataset, model, reduction):
     """(compressed model, Selection) for an R off the grid; accuracy only when the data is available."""
     directory = art_dir()
-    path = catalog.model_path(directory, dataset, model)
+    path = layout.model_path(directory, dataset, model)
     with_accuracy = eval_data(dataset, model) is not None
     return _svd_only(directory, dataset, model, reduction, with_accuracy, model_version(path))
 
@@ -176,7 +185,7 @@ def svd_only(dataset, model, reduction):
 def _spectrum(directory, dataset, model, version):
     """spectra.json's values for the model when they match its weights file, else computed from
     the loaded model (torch; load_saved raises ArtifactError for a corrupt one)."""
-    stored = catalog.read_spectrum(directory, dataset, model)
+    stored = layout.read_spectrum(directory, layout.model_path(directory, dataset, model))
     if stored is not None:
         return stored
     from lmf.compress import embedding_spectrum
@@ -185,66 +194,34 @@ def _spectrum(directory, dataset, model, version):
 
 def spectrum(dataset, model):
     directory = art_dir()
-    path = catalog.model_path(directory, dataset, model)
+    path = layout.model_path(directory, dataset, model)
     return _spectrum(directory, dataset, model, model_version(path) + stamp(Path(directory) / "spectra.json"))
 
 
 # ---------------------------------------------------------------- the shared selection
 
-def dataset_name(name):
-    return DATASET_NAMES.get(name, name)
-
-
-def model_name(name):
-    return MODEL_NAMES.get(name, name)
-
-
 def choose_dataset_model(results_rows=None, where=st.sidebar):
     """Dataset and model selectboxes (in the sidebar; kept across pages). Options come from
     results.csv when it is readable, else from the sweep's full list."""
     if results_rows is not None:
-        available = catalog.pairs(results_rows)
+        available = lmf_results.pairs(results_rows)
     else:
         available = [(d, m) for d in DATASETS for m in MODELS]
     datasets = list(dict.fromkeys(d for d, _ in available))
     dataset = where.selectbox("Dataset", datasets, format_func=dataset_name, key="dataset",
-                              index=datasets.index(catalog.DEFAULT_DATASET) if catalog.DEFAULT_DATASET in datasets else 0)
+                              index=datasets.index(DEFAULT_DATASET) if DEFAULT_DATASET in datasets else 0)
     models = [m for d, m in available if d == dataset]
     if st.session_state.get("model") not in models:
         st.session_state.pop("model", None)
     model = where.selectbox("Model", models, format_func=model_name, key="model",
-                            index=models.index(catalog.DEFAULT_MODEL) if catalog.DEFAULT_MODEL in models else 0)
+                            index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
     return dataset, model
-
-
-# A new session's browser has yet to load Plotly: Streamlit's 4.7 MB chart bundle, which took
-# Chromium about 2 s to evaluate on the 2-core test machine. Elements that reach the browser
-# together with a first chart wait for it (README, "Start-up"), so a page's first run holds its
-# charts back this long after what must show at once.
-PLOTLY_DEFER_SECONDS = 1.0
-
-
-def draw_before_plotly(page):
-    """Call before a page's first Plotly chart when the page has not imported pandas itself.
-
-    Plotly takes pandas from sys.modules without the import lock, so a pandas that another
-    session's thread is still importing (through lmf.studio) makes a figure fail with "partially
-    initialized module 'pandas'"; importing it here waits for that import to finish, or loads it
-    (about 0.5 s, once per server). On a session's first run of `page` it then waits out the rest
-    of PLOTLY_DEFER_SECONDS, so the browser shows what is already drawn (the home page's metric
-    cards) before its first chart starts loading the bundle."""
-    start = time.perf_counter()
-    import pandas  # noqa: F401
-    key = f"_drawn_before_plotly_{page}"
-    if not st.session_state.get(key):
-        st.session_state[key] = True
-        time.sleep(max(0.0, PLOTLY_DEFER_SECONDS - (time.perf_counter() - start)))
 
 
 def quick_notice():
     if sweep_info().get("quick"):
         st.info("These artifacts come from the **quick** sweep (tiny data, a few training steps): the numbers "
-                f"show how the app works, not how well LMF works. Run `{catalog.REGENERATE}` for the real ones.",
+                f"show how the app works, not how well LMF works. Run `{layout.REGENERATE}` for the real ones.",
                 icon=":material/info:")
 
 

@@ -1,16 +1,16 @@
 """Retrain live: compress the uncompressed model at R and retrain it in front of the user (Figure 3)."""
 import time
 
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-import ui
-from lmf import catalog, studio
-from lmf.catalog import ArtifactError
+from lmf import grid, layout, live as lmf_live, results as lmf_results
+from lmf.charts import retrain_figure
 from lmf.compress import compress_model
+from lmf.layout import ArtifactError
 from lmf.metrics import accuracy
+from lmf.selection import saved_size
 from lmf.train import train
+from studio import ui
 
 FAST_STEPS, FAST_DEV = 8, 100
 REDRAW_SECONDS = 0.4
@@ -20,12 +20,12 @@ st.caption("The online step of the paper: factorize the trained model's embeddin
            "training the smaller model so it recovers the accuracy the SVD lost.")
 ui.quick_notice()
 
-dataset, model = st.session_state.get("dataset", catalog.DEFAULT_DATASET), st.session_state.get("model", catalog.DEFAULT_MODEL)
+dataset, model = ui.selected()
 results = ui.cached_results_quiet()
-summary = catalog.summary_for(results, dataset, model) if results is not None else None
+summary = lmf_results.summary_for(results, dataset, model) if results is not None else None
 
 c1, c2, c3 = st.columns(3)
-reduction = c1.slider("Reduction R (%)", 1, catalog.MAX_REDUCTION, st.session_state.get("chosen_reduction") or 90,
+reduction = c1.slider("Reduction R (%)", 1, 98, st.session_state.get("chosen_reduction") or 90,
                       key="live_reduction")
 steps = c2.select_slider("Step budget (mini-batches)", [20, 50, 100, 200, 300, 500, 1000], value=200, key="live_steps")
 schedule = c3.radio("Schedule", ["calr", "clr", "adagrad"], horizontal=True, key="live_schedule",
@@ -51,36 +51,14 @@ def reference_lines():
         return {}
     refs = {}
     for method, name in (("uncompressed", "uncompressed"), ("quant16", "16-bit"), ("quant8", "8-bit")):
-        row = catalog.find(summary, method)
+        row = lmf_results.find(summary, method)
         if row is not None and row["dev_accuracy"] is not None:
             refs[name] = row["dev_accuracy"]
     return refs
 
 
 def figure(history, lrs, total):
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06)
-    if curve is not None:
-        fig.add_trace(go.Scatter(x=curve.step, y=curve.dev_accuracy * 100, mode="lines", name="precomputed (sweep)",
-                                 line=dict(color="gray", dash="dash")), row=1, col=1)
-    if history:
-        fig.add_trace(go.Scatter(x=[h["step"] for h in history], y=[100 * h["dev_accuracy"] for h in history],
-                                 mode="lines+markers", name="live: dev accuracy", line=dict(color="crimson", width=3)),
-                      row=1, col=1)
-    for (name, value), color, where in zip(reference_lines().items(), ("black", "royalblue", "darkorange"),
-                                           ("top left", "bottom left", "top right")):
-        fig.add_hline(y=value, line=dict(color=color, dash="dot"), annotation_text=name, annotation_position=where,
-                      row=1, col=1)
-    if curve is not None:
-        total = max(total, int(curve.step.max()))
-    if lrs:
-        fig.add_trace(go.Scatter(x=[s for s, _ in lrs], y=[lr for _, lr in lrs], mode="lines", name="learning rate",
-                                 line=dict(color="seagreen")), row=2, col=1)
-    fig.update_xaxes(range=[0, max(total, 1)], row=1, col=1)
-    fig.update_xaxes(title_text="mini-batch step", range=[0, max(total, 1)], row=2, col=1)
-    fig.update_yaxes(title_text="dev accuracy (%)", row=1, col=1)
-    fig.update_yaxes(title_text="lr", row=2, col=1)
-    fig.update_layout(height=480, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=1.08))
-    return fig
+    return retrain_figure(history, lrs, max(total, curve[-1]["step"] if curve else 0), reference_lines(), curve)
 
 
 start_col, stop_col = st.columns([1, 5])
@@ -96,12 +74,12 @@ if data is None:
     st.warning("The dataset is not available here (set `LMF_DATA_DIR` to the data folder, or install `datasets` for "
                "the Hugging Face Hub), so nothing can be retrained. Replaying the precomputed curve instead.", icon=":material/replay:")
     if curve is None:
-        ui.show_error(catalog.missing(f"the curve `curves/{catalog.curve_path('.', dataset, model, reduction).name}` "
+        ui.show_error(layout.missing(f"the curve `curves/{layout.curve_path('.', dataset, model, reduction).name}` "
                                      "is missing", ui.art_dir()))
         st.stop()
     holder = st.empty()
-    rows = curve.to_dict("records")
-    total = int(curve.step.max())
+    rows = curve
+    total = int(curve[-1]["step"])
     for i in range(1, len(rows) + 1) if start else [len(rows)]:
         hist = [{"step": r["step"], "dev_accuracy": r["dev_accuracy"]} for r in rows[:i]]
         holder.plotly_chart(figure(hist, [(r["step"], r["lr"]) for r in rows[:i]], total), key=f"replay-{i}")
@@ -120,9 +98,9 @@ if start:
         "settings": dict(dataset=dataset, model=model, reduction=reduction, steps=steps, schedule=schedule),
         "rank": compressed.config["rank"], "before": before, "history": [], "lrs": [], "status": "running",
         "dev_size": dev_size or len(data.dev)}
-    train_data = studio.dev_subset(data, dev_size)
-    config = studio.live_config(model, steps, schedule, eval_every=1 if fast else None)
-    throttle = studio.Throttle(REDRAW_SECONDS)
+    train_data = lmf_live.dev_subset(data, dev_size)
+    config = lmf_live.live_config(model, steps, schedule, eval_every=1 if fast else None)
+    throttle = lmf_live.Throttle(REDRAW_SECONDS)
     status.info(f"Right after the SVD (k = {live['rank']}): **{100 * before:.2f} %** test accuracy. Retraining…")
     progress = st.progress(0.0, text="step 0")
     draws = [0]
@@ -143,7 +121,7 @@ if start:
 
     result = train(compressed, train_data, config, on_step=on_step, on_eval=on_eval, progress=False)
     redraw(force=True)
-    live.update(status="done", test=accuracy(result.model, data, "test"), size=studio.saved_size(result.model, base.vocab,
+    live.update(status="done", test=accuracy(result.model, data, "test"), size=saved_size(result.model, base.vocab,
                 base.label_names), best_step=result.best_step, seconds=result.seconds, max_gap=throttle.max_gap)
     progress.progress(1.0, text=f"done: {result.steps} steps in {result.seconds:.1f} s")
 
@@ -156,7 +134,7 @@ if live and live["settings"] == dict(dataset=dataset, model=model, reduction=red
         m[1].metric("After retraining (test)", f"{100 * live['test']:.2f} %",
                     f"{100 * (live['test'] - live['before']):+.2f} pts", help=f"Best-on-dev weights, step {live['best_step']}.")
         m[2].metric("Size on disk", f"{live['size'] / 1e6:.2f} MB")
-        pre = catalog.find(summary, "lmf", reduction) if summary is not None else None
+        pre = lmf_results.find(summary, "lmf", reduction) if summary is not None else None
         if pre is not None:
             m[3].metric("Precomputed (sweep)", f"{pre['accuracy']:.2f} %", "full retraining budget", delta_color="off", delta_arrow="off")
         status.success(f"Retrained in {live['seconds']:.1f} s; the chart redrew at most "

@@ -1,16 +1,17 @@
 """Section 4, interactive: FLOPs of a factorized layer against a quantized one, and when LMF wins."""
 import streamlit as st
 
-import ui
-from lmf import catalog, studio
-from lmf.catalog import ArtifactError
+from lmf import results as lmf_results
+from lmf.analysis import measured_time_ratio, section4
 from lmf.compress import fraction_for_reduction
+from lmf.layout import ArtifactError
+from studio import ui
 
 st.title("Analysis: when is LMF smaller and faster than quantization?")
 st.caption("The paper's section 4 for one m x n layer: LMF replaces W (m x n) by W_a (m x k) W_b (k x n) at full "
            "precision; quantization keeps W and stores each weight in B_Q instead of B_S bits.")
 
-dataset, model = st.session_state.get("dataset", catalog.DEFAULT_DATASET), st.session_state.get("model", catalog.DEFAULT_MODEL)
+dataset, model = ui.selected()
 defaults = {"m": 16000, "n": 300}
 try:
     config = ui.saved(dataset, model).config
@@ -21,15 +22,15 @@ except (ArtifactError, KeyError):  # no model: the generic sizes still make the 
 c1, c2, c3 = st.columns(3)
 m = c1.number_input("m (rows: vocabulary size)", 2, 10_000_000, defaults["m"], key="an_m")
 n = c2.number_input("n (columns: embedding width)", 2, 100_000, defaults["n"], key="an_n")
-reduction = c3.slider("Reduction R (%)", 1, catalog.MAX_REDUCTION, 90, key="an_reduction")
+reduction = c3.slider("Reduction R (%)", 1, 98, 90, key="an_reduction")
 p = fraction_for_reduction(reduction)
 c4, c5, c6 = st.columns(3)
 bits_s = c4.select_slider("B_S: full-precision bits", [16, 32, 64], value=32, key="an_bs")
 bits_q = c5.select_slider("B_Q: quantized bits", [2, 4, 8, 16], value=8, key="an_bq")
 
 results = ui.cached_results_quiet()
-summary = catalog.summary_for(results, dataset, model) if results is not None else None
-measured = studio.measured_time_ratio(summary, f"quant{bits_q}") if summary is not None and bits_q in (8, 16) else None
+summary = lmf_results.summary_for(results, dataset, model) if results is not None else None
+measured = measured_time_ratio(summary, f"quant{bits_q}") if summary is not None and bits_q in (8, 16) else None
 source = c6.radio("T_Q / T_S from", ["measured latencies", "bits (the paper's assumption)"],
                   index=0 if measured is not None else 1, key="an_source")
 time_ratio = measured if source == "measured latencies" and measured is not None else None
@@ -38,7 +39,7 @@ if source == "measured latencies" and measured is None:
             "using T_Q/T_S = B_Q/B_S.")
 
 try:
-    a = studio.section4(int(m), int(n), p, bits_q, bits_s, time_ratio)
+    a = section4(int(m), int(n), p, bits_q, bits_s, time_ratio)
 except ValueError as e:
     st.error(str(e))
     st.stop()

@@ -1,24 +1,25 @@
 """Playground: one sentence through every variant, side by side, with confidence and latency."""
 import streamlit as st
 
-import ui
-from lmf import catalog, studio
-from lmf.catalog import ArtifactError
+from lmf import grid, layout
 from lmf.data import MAX_TEXT_CHARS, MAX_TOKENS, clip_text
+from lmf.layout import ArtifactError
+from lmf.playground import EXAMPLES, extension_variants, predict_text
+from studio import ui
 
 st.title("Playground")
 st.caption("Type a sentence and compare the uncompressed model with its compressed versions.")
 
-dataset, model = st.session_state.get("dataset", catalog.DEFAULT_DATASET), st.session_state.get("model", catalog.DEFAULT_MODEL)
+dataset, model = ui.selected()
 directory = ui.art_dir()
-shipped = catalog.shipped_reductions(directory, dataset, model)
-offline = catalog.shipped_reductions(directory, dataset, model, "offline_svd")
+shipped = layout.shipped_reductions(directory, dataset, model)
+offline = layout.shipped_reductions(directory, dataset, model, "offline_svd")
 
 c1, c2 = st.columns([3, 1])
-examples = ["(type your own)"] + studio.EXAMPLES.get(dataset, [])
+examples = ["(type your own)"] + EXAMPLES.get(dataset, [])
 example = c1.selectbox("Example", examples, key="pg_example")
 if shipped:
-    default = catalog.DEFAULT_REDUCTION if catalog.DEFAULT_REDUCTION in shipped else shipped[-1]
+    default = grid.DEFAULT_REDUCTION if grid.DEFAULT_REDUCTION in shipped else shipped[-1]
     reduction = c2.select_slider("LMF reduction R (%)", shipped, value=default, key="pg_reduction")
 else:
     reduction = None
@@ -49,7 +50,7 @@ else:
     variants.append(("Offline SVD", None))
 variants += [("16-bit", lambda: ui.quantized(dataset, model, 16)), ("8-bit", lambda: ui.quantized(dataset, model, 8))]
 # Beyond plain LMF: shipped HMF / GroupReduce / whole-model LMF models and the int8 stacks.
-extensions = studio.extension_variants(directory, dataset, model, reduction)
+extensions = extension_variants(directory, dataset, model, reduction)
 for v in extensions:
     load = (lambda v=v: ui.quantized(dataset, model, v.bits, v.method, v.reduction)) if v.bits else \
         (lambda v=v: ui.saved(dataset, model, v.method, v.reduction).model)
@@ -65,7 +66,7 @@ for start in range(0, len(variants), per_row):
                 st.caption("Not shipped: offline-SVD models are left out of artifacts/models to save space.")
                 continue
             try:
-                pred = studio.predict_text(get(), base.vocab, base.label_names, text)
+                pred = predict_text(get(), base.vocab, base.label_names, text)
             except ArtifactError as e:
                 ui.show_error(e)
                 continue

@@ -1,0 +1,176 @@
+"""Turning finished sweep cells into an artifacts folder, as a whole.
+
+`assemble` builds the complete folder (results.csv, schedules.csv, curves/, the models the app
+ships, spectra.json, sweep.json, REPORT.md and its plot) beside the target and swaps it in
+(lmf.atomic.replace_dir): a re-run never leaves an old model beside new ones, and a crash never
+leaves half a folder. The datasets this sweep ran replace theirs; rows, curves and models of the
+other datasets already in the folder are carried over, so a sweep on one more dataset
+(`--data DIR --name NAME`) adds it next to the others. Quick and full results never mix.
+
+Deliberately not here: running cells (lmf.runner) or the report's contents (lmf.report).
+"""
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from .artifacts import load_model
+from .atomic import write_json_atomic
+from .compress import embedding_spectrum
+from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, QUICK, Cell
+from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, read_json,
+                     read_sweep_info)
+from .metrics import size_on_disk
+from .report import write_report
+from .results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
+from .runner import SCHEDULE_COLUMNS
+
+
+def is_artifacts_dir(path):
+    """A folder this package assembled: it holds results.csv or sweep.json."""
+    return (Path(path) / RESULTS).is_file() or (Path(path) / SWEEP).is_file()
+
+
+def _dataset_of(name):
+    return name.split("-", 1)[0]
+
+
+def shipped(cell, quick):
+    """Whether the app ships this cell's model: seed 0 of the uncompressed model, LMF at the app's
+    R values, and the extension methods named by grid.APP_EXT."""
+    if cell.seed != 0 or cell.schedule != "calr" or cell.is_latency or cell.model == "fasttext":
+        return False
+    app_ext = (cell.method in APP_EXT["methods"] and cell.reduction == APP_EXT["reduction"]
+               and cell.dataset in APP_EXT["datasets"])
+    reductions = QUICK["reductions"] if quick else APP_REDUCTIONS
+    return cell.method == "uncompressed" or app_ext or (cell.method == "lmf" and cell.reduction in reductions)
+
+
+def with_bytes_fraction(rows):
+    """Each row with bytes_fraction: its size over the uncompressed model's of the same dataset,
+    model (the DAN's for fastText) and seed (seed 0's when that seed has none)."""
+    base = {(r["dataset"], r["model"], r["seed"]): r["size_bytes"] for r in rows if r["method"] == "uncompressed"}
+    out = []
+    for row in rows:
+        model = "dan" if row["model"] == "fasttext" else row["model"]
+        size = base.get((row["dataset"], model, row["seed"])) or base.get((row["dataset"], model, 0))
+        out.append({**row, "bytes_fraction": row["size_bytes"] / size if size else None})
+    return out
+
+
+def collect(records):
+    """(results rows, schedule rows, {curve name: rows}) from cell records, each result row joined
+    with the latency its (dataset, model)'s latency cell measured and the ratio to the
+    uncompressed model timed in the same cell."""
+    latency, latency_ext = {}, {}
+    for r in records:
+        latency.update(r.get("latency", {}))
+        latency_ext.update(r.get("latency_ext", {}))
+    rows, schedule_rows, curves = [], [], {}
+    for r in records:
+        cell = Cell(**r["cell"])
+        for row in r["rows"]:
+            timing, base = latency.get(cell.id), latency.get(Cell(row["dataset"], row["model"], "uncompressed").id)
+            if cell.id in latency_ext:
+                timing = latency_ext[cell.id]
+                base_model = "dan" if row["model"] == "fasttext" else row["model"]
+                base = latency_ext.get(Cell(row["dataset"], base_model, "uncompressed").id + "@ext")
+            if timing and base:
+                row = {**row, "latency_ms_b1": timing["latency_ms_b1"],
+                       "latency_ratio_b1": timing["latency_ms_b1"] / base["latency_ms_b1"],
+                       "test_set_seconds": timing["test_set_seconds"]}
+            rows.append(row)
+        schedule_rows += r["schedule_rows"]
+        if r["curve"]:
+            curves[cell.id] = r["curve"]
+    return with_bytes_fraction(rows), schedule_rows, curves
+
+
+def hardware():
+    info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "torch": torch.__version__}
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def write_spectra(out):
+    """spectra.json: the singular values of each shipped uncompressed model's embedding, with the
+    sha256 of the weights they come from, so the app's home page draws the spectrum without
+    loading torch (lmf.layout.read_spectrum)."""
+    spectra = {}
+    for path in sorted((Path(out) / MODELS_DIR).glob("*-uncompressed-s0")):
+        values = embedding_spectrum(load_model(path).model)
+        spectra[path.name] = {"weights_sha256": json.loads((path / MANIFEST).read_text())[WEIGHTS],
+                              "singular_values": [float(f"{v:.6g}") for v in values.tolist()]}
+    write_json_atomic(Path(out) / SPECTRA, spectra)
+
+
+def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
+    """Write the artifacts folder `out` from the finished cells of `stages` (all must be done)."""
+    from .atomic import replace_dir
+    out = Path(out)
+    cells = [c for stage in stages for c in stage]
+    unfinished = [c.id for c in cells if not runner.done(c)]
+    if unfinished:
+        raise RuntimeError(f"{len(unfinished)} cells are not finished, e.g. {unfinished[:3]}")
+    records = [runner.record(c) for c in cells]
+    rows, schedule_rows, curves = collect(records)
+    ours = {c.dataset for c in cells}
+    previous = read_sweep_info(out) if is_artifacts_dir(out) else {}
+    carried = {"rows": [], "schedules": [], "curves": [], "models": [], "earlier": []}
+    if is_artifacts_dir(out) and (out / RESULTS).is_file():
+        old_rows = [r for r in read_results(out) if r["dataset"] not in ours]
+        if old_rows and bool(previous.get("quick")) != runner.quick:
+            raise ValueError(f"{out} holds {'quick' if previous.get('quick') else 'full'} results for other "
+                             "datasets; quick and full results are not mixed in one folder (use another --out)")
+        carried["rows"] = old_rows
+        if (out / SCHEDULES).is_file():
+            carried["schedules"] = [r for r in read_schedules(out) if r["dataset"] not in ours]
+        for folder, key in ((CURVES_DIR, "curves"), (MODELS_DIR, "models")):
+            if (out / folder).is_dir():
+                carried[key] = [p for p in (out / folder).iterdir()
+                                if not p.is_symlink() and _dataset_of(p.name) not in ours]
+        if old_rows:
+            carried["earlier"] = previous.get("earlier", []) + [{k: v for k, v in previous.items() if k != "earlier"}]
+
+    def build(tmp):
+        all_rows = sorted(carried["rows"] + rows, key=lambda r: (r["dataset"], r["model"], r["method"],
+                                                                 r["embedding_reduction_pct"], r["seed"]))
+        write_rows(tmp / RESULTS, all_rows, RESULT_COLUMNS)
+        write_rows(tmp / SCHEDULES, sorted(carried["schedules"] + schedule_rows, key=lambda r: (
+            r["dataset"], r["model"], r["schedule"], r["seed"])), list(SCHEDULE_SCHEMA))
+        for name, curve in curves.items():
+            write_rows(tmp / CURVES_DIR / f"{name}.csv", curve, ["dev_accuracy", "lr", "step"])
+        for path in carried["curves"]:
+            (tmp / CURVES_DIR).mkdir(exist_ok=True)
+            shutil.copy2(path, tmp / CURVES_DIR / path.name)
+        for path in carried["models"]:
+            shutil.copytree(path, tmp / MODELS_DIR / path.name, symlinks=False)
+        for cell in cells:
+            if shipped(cell, runner.quick):
+                shutil.copytree(runner.model_dir(cell), tmp / MODELS_DIR / cell.id)
+        write_spectra(tmp)
+        write_json_atomic(tmp / SWEEP, {
+            "command": command, "quick": runner.quick, "wall_seconds": wall_seconds,
+            "cell_seconds": sum(r["seconds"] for r in records), "cells": len(records),
+            "datasets": sorted(ours), "earlier": carried["earlier"], "hardware": hardware(), "device": device})
+        write_report(tmp)
+        total = size_on_disk(tmp)
+        if total > ARTIFACTS_BUDGET_BYTES:
+            print(f"warning: {out} will hold {total / 1e6:.1f} MB, over the {ARTIFACTS_BUDGET_BYTES / 1e6:.0f} MB "
+                  "budget for artifacts/; ship fewer models (grid.APP_REDUCTIONS, grid.APP_EXT)", file=sys.stderr)
+
+    replace_dir(out, build, owned=is_artifacts_dir)
+    return out

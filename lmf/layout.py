@@ -1,0 +1,175 @@
+"""Where things live in an artifacts folder: the one contract between what writes it and what reads it.
+
+    artifacts/
+      results.csv  schedules.csv  sweep.json  spectra.json  REPORT.md  size_vs_accuracy.png
+      curves/<cell id>.csv          a retraining curve (step, dev_accuracy, lr)
+      models/<cell id>/             a saved model (lmf.artifacts): model.safetensors, meta.json, manifest.json
+
+A cell id names one run of the sweep, e.g. `sst2-dan-lmf-R90-s0`. Every reader raises ArtifactError,
+whose message names what is missing and the command that regenerates it. Model names that come
+from a file (results.csv, a URL) are resolved with `model_dir`, which refuses anything outside
+`models/` and symbolic links.
+
+Standard library only, so that the app's home page can read the folder before torch loads.
+Deliberately not here: reading weights (lmf.artifacts), results.csv's schema (lmf.results), or
+anything that decides what to save (lmf.runner, lmf.assemble).
+"""
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGENERATE = "python scripts/precompute.py"
+WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"  # a saved model's files
+RESULTS, SCHEDULES, SWEEP, SPECTRA = "results.csv", "schedules.csv", "sweep.json", "spectra.json"
+REPORT, PLOT = "REPORT.md", "size_vs_accuracy.png"
+MODELS_DIR, CURVES_DIR = "models", "curves"
+LATENCY_METHODS = ("latency", "latency_ext")  # cells that time other cells' models and have no seed
+_CELL_ID = re.compile(r"^[a-z0-9_.]+(-[A-Za-z0-9_.]+)*$")
+
+
+class ArtifactError(RuntimeError):
+    """A file of artifacts/ (a saved model, results.csv, ...) that is missing, incomplete or corrupt."""
+
+
+def artifacts_dir():
+    """`$LMF_ARTIFACTS_DIR`, else `<repo>/artifacts`."""
+    return Path(os.environ.get("LMF_ARTIFACTS_DIR", ROOT / "artifacts"))
+
+
+def missing(what, directory):
+    """An ArtifactError saying what is missing or unreadable and how to regenerate it. The folder is
+    named by its last component only: a message may reach a browser, and a server path tells a
+    visitor nothing they can act on."""
+    return ArtifactError(f"{what} in the artifacts folder `{Path(directory).name}`. Regenerate the artifacts "
+                         f"with `{REGENERATE}` (or `{REGENERATE} --quick` for a tiny version in under a minute).")
+
+
+def cell_id(dataset, model, method, reduction=0, seed=0, schedule="calr"):
+    """The name of a sweep cell's files, e.g. 'sst2-dan-lmf-R90-s0' (latency cells have no seed)."""
+    parts = [dataset, model, method]
+    if reduction:
+        parts.append(f"R{reduction}")
+    if schedule != "calr":
+        parts.append(schedule)
+    if method not in LATENCY_METHODS:
+        parts.append(f"s{seed}")
+    return "-".join(parts)
+
+
+def model_dir(directory, name):
+    """`<directory>/models/<name>` for a model name read from a file or a request; ArtifactError
+    for a name that is not a plain cell id (a `../`, a slash) or a symbolic link, so nothing
+    outside models/ is ever read or served through a name."""
+    if not isinstance(name, str) or not _CELL_ID.match(name) or ".." in name:
+        raise ArtifactError(f"`{name}` is not a model name of the artifacts folder")
+    path = Path(directory) / MODELS_DIR / name
+    if path.is_symlink():
+        raise ArtifactError(f"model `{name}` is a symbolic link; the app serves only real model folders")
+    return path
+
+
+def model_path(directory, dataset, model, method="uncompressed", reduction=0, seed=0):
+    """Where the sweep puts a model: models/<dataset>-<model>-<method>[-R<r>]-s<seed>."""
+    return model_dir(directory, cell_id(dataset, model, method, reduction if method != "uncompressed" else 0, seed))
+
+
+def curve_path(directory, dataset, model, reduction, seed=0, method="lmf"):
+    return Path(directory) / CURVES_DIR / f"{cell_id(dataset, model, method, reduction, seed)}.csv"
+
+
+def shipped_reductions(directory, dataset, model, method="lmf"):
+    """Reductions R with a saved seed-0 `method` model under models/, ascending."""
+    prefix = f"{dataset}-{model}-{method}-R"
+    folder = Path(directory) / MODELS_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        if path.is_dir() and not path.is_symlink() and path.name.startswith(prefix) and path.name.endswith("-s0"):
+            number = path.name[len(prefix):-len("-s0")]
+            if number.isdigit():
+                found.append(int(number))
+    return sorted(found)
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_json(path, default=None):
+    """A JSON file's object, or `default` when it is absent, unreadable or not a JSON object."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+        return value if isinstance(value, dict) else default
+    except (OSError, ValueError):
+        return default
+
+
+def read_sweep_info(directory):
+    """sweep.json (command, quick, hardware), or {} when absent or unreadable."""
+    return read_json(Path(directory) / SWEEP, {})
+
+
+def saved_config(path):
+    """A saved model's config (arch, embed_dim, rank, ...) from its meta.json, without loading its
+    weights; None when it is missing or unreadable (lmf.artifacts.load_model says why)."""
+    config = (read_json(Path(path) / META) or {}).get("config")
+    return dict(config) if isinstance(config, dict) else None
+
+
+def read_spectrum(directory, path):
+    """The singular values of the model at `path` from spectra.json (written by the sweep), or None
+    when absent, unusable, or computed from other weights than the model's file holds (a
+    regenerated or corrupt model: the caller then loads it, which says which)."""
+    entry = (read_json(Path(directory) / SPECTRA) or {}).get(Path(path).name)
+    try:
+        values = [float(v) for v in entry["singular_values"]]
+        sound = values and sum(values) > 0 and entry["weights_sha256"] == file_sha256(Path(path) / WEIGHTS)
+        return values if sound else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def verified_files(path):
+    """The files of the saved model or export at `path` that its manifest.json lists, after
+    checking each one's sha256; ArtifactError for a missing or tampered file, an unlisted file, a
+    symbolic link or a manifest that is not a {file name: sha256} object."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        raise ArtifactError(f"`{path.name}`: no saved model here")
+    manifest = read_json(path / MANIFEST)
+    if not manifest or not all(isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()):
+        raise ArtifactError(f"`{path.name}/{MANIFEST}` is missing or is not a {{file: sha256}} object")
+    present = {p.name for p in path.iterdir()} - {MANIFEST}
+    if present - set(manifest):
+        raise ArtifactError(f"`{path.name}` holds files its manifest does not list: {sorted(present - set(manifest))}")
+    files = []
+    for name, digest in manifest.items():
+        file = path / name
+        if "/" in name or name.startswith(".") or file.is_symlink() or not file.is_file():
+            raise ArtifactError(f"`{path.name}/{name}` is missing or not a plain file")
+        if file_sha256(file) != digest:
+            raise ArtifactError(f"`{path.name}/{name}`: sha256 does not match {MANIFEST}; "
+                                "the file is corrupt or was changed after saving")
+        files.append(file)
+    return files + [path / MANIFEST]
+
+
+def zip_model(path):
+    """A saved model directory as zip bytes (a download), after verifying it against its manifest:
+    what is served is exactly what was saved, and nothing but it."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(verified_files(path)):
+            archive.write(file, f"{path.name}/{file.name}")
+    return buffer.getvalue()

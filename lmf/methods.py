@@ -1,0 +1,112 @@
+"""The registry of compression methods: one entry per method, and everything the rest needs to know.
+
+Each `Method` says what it is called, where its model comes from (`source`: trained from scratch,
+compressed from the uncompressed model, or stacked on another method's model), how it is made
+(`make`, imported lazily so this module loads without torch), whether it is retrained after
+compression, which architectures it applies to, what its R means, how its size is counted, and
+how it is drawn. The sweep's runner, the grid, the report, the app and autotune all read this
+table; none of them names a method in an if/elif.
+
+Adding a method: write its compression function in its own module (as groupreduce.py does), then
+add one `Method(...)` to METHODS below. The grid runs it at EXT_REDUCTIONS, the report and the
+app list it, and its `+ int8` stack is one more entry with `source="<name>"`.
+
+Standard library only. Deliberately not here: the compression maths (lmf.compress,
+lmf.groupreduce, lmf.quantize) or running anything (lmf.runner).
+"""
+from dataclasses import dataclass
+
+
+def _lmf(model, reduction, vocab):
+    from .compress import compress_model
+    return compress_model(model, reduction)
+
+
+def _hmf(model, reduction, vocab):
+    from .compress import hmf_compress_model
+    return hmf_compress_model(model, reduction)
+
+
+def _groupreduce(model, reduction, vocab):
+    from .groupreduce import groupreduce_compress_model
+    return groupreduce_compress_model(model, vocab.counts, reduction)
+
+
+def _lmf_whole(model, reduction, vocab):
+    from .compress import compress_whole_model
+    return compress_whole_model(model, reduction)
+
+
+def _bits(bits):
+    def quantize(model, reduction, vocab):
+        from .quantize import quantize_model
+        return quantize_model(model, bits)
+    return quantize
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    label: str
+    group: str  # the chart's legend group: baseline | factorization | stacked | reference
+    source: str  # "scratch" (trained from nothing), "uncompressed", or the method it stacks on
+    make: object = None  # (parent model, R, vocab) -> new model; None for "scratch" and references
+    retrains: bool = False  # retrained after `make` (the paper's online step)
+    archs: tuple = ("dan", "lstm")
+    extension: bool = False  # beyond the paper's grid (left out by --core-only)
+    reduction: str = "embedding"  # what R means: "embedding" parameters removed, or "none"
+    size: str = "bytes of the saved model directory"
+    color: str = "#444444"
+    symbol: str = "circle"  # a Plotly marker name; lmf.report maps it to matplotlib's
+    line: bool = True  # joined across R on the size-vs-accuracy chart
+
+    @property
+    def stacks_on(self):
+        """The method whose retrained model this one quantizes, or None."""
+        return self.source if self.source not in ("scratch", "uncompressed") else None
+
+
+METHODS = {m.name: m for m in [
+    Method("uncompressed", "Uncompressed", "baseline", "scratch", reduction="none", color="#111111",
+           symbol="star", line=False),
+    Method("lmf", "Online LMF (proposed)", "factorization", "uncompressed", _lmf, retrains=True,
+           color="#d62728", symbol="circle"),
+    Method("offline_svd", "Offline SVD (baseline 2)", "baseline", "scratch", color="#7f7f7f", symbol="square"),
+    Method("quant16", "16-bit (baseline 1)", "baseline", "uncompressed", _bits(16), reduction="none",
+           color="#1f77b4", symbol="triangle-up", line=False),
+    Method("quant8", "8-bit (baseline 1)", "baseline", "uncompressed", _bits(8), reduction="none",
+           color="#ff7f0e", symbol="triangle-down", line=False),
+    Method("hmf", "HMF", "factorization", "uncompressed", _hmf, retrains=True, extension=True,
+           color="#2ca02c", symbol="diamond"),
+    Method("groupreduce", "GroupReduce", "factorization", "uncompressed", _groupreduce, retrains=True,
+           extension=True, size="bytes of the saved model directory, its per-word row map included",
+           color="#9467bd", symbol="cross"),
+    Method("lmf_whole", "Whole-model LMF", "factorization", "uncompressed", _lmf_whole, retrains=True,
+           archs=("dan",), extension=True, color="#8c564b", symbol="x"),
+    Method("lmf_int8", "LMF + int8", "stacked", "lmf", _bits(8), extension=True, color="#e377c2",
+           symbol="circle-open"),
+    Method("groupreduce_int8", "GroupReduce + int8", "stacked", "groupreduce", _bits(8), extension=True,
+           color="#17becf", symbol="cross-open"),
+    Method("lmf_whole_int8", "Whole-model LMF + int8", "stacked", "lmf_whole", _bits(8), archs=("dan",),
+           extension=True, color="#bcbd22", symbol="x-open"),
+    Method("fasttext", "fastText", "reference", "scratch", archs=("fasttext",), extension=True, reduction="none",
+           size="bytes of fastText's model.bin", color="#393b79", symbol="hexagon", line=False),
+    Method("fasttext_ftz", "fastText.zip", "reference", "fasttext", archs=("fasttext",), extension=True,
+           reduction="none", size="bytes of fastText's model.ftz", color="#637939", symbol="hexagon-open",
+           line=False),
+]}
+METHOD_ORDER = tuple(METHODS)  # the order tables and charts list them in
+REFERENCE_METHODS = tuple(name for name, m in METHODS.items() if m.group == "reference")
+GROUP_NAMES = {"baseline": "Baselines", "factorization": "Factorization", "stacked": "Factorization + int8",
+               "reference": "fastText (reference)"}
+
+
+def method_label(name):
+    return METHODS[name].label if name in METHODS else name
+
+
+def methods_where(extension=None, arch=None):
+    """Names of the methods matching the filters, in registry order (references excluded unless
+    `arch` is "fasttext")."""
+    return [name for name, m in METHODS.items()
+            if (extension is None or m.extension == extension) and (arch is None or arch in m.archs)]

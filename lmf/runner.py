@@ -1,0 +1,249 @@
+"""Running the sweep's cells: one cell in, one JSON record (and a saved model) out.
+
+`Runner.run(cell)` trains, compresses or quantizes the cell's model as lmf.methods says, measures
+it and writes `<work>/cells/<id>.json` atomically with its model under `<work>/models/<id>/`. A
+cell's outputs are cleared before it runs, so a cell that failed half-way is retried in a fresh
+state, never resumed from what it left. `run_cells` runs a list of cells in worker processes that
+die with their parent: a killed sweep leaves nothing running.
+
+Deliberately not here: which cells exist (lmf.grid), writing artifacts/ (lmf.assemble), or the
+compression maths (the modules lmf.methods points to).
+"""
+import functools
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+from .artifacts import load_model, save_model
+from .atomic import write_json_atomic
+from .data import default_vectors_path, load_dataset, load_vectors
+from .grid import QUICK, Cell, plan
+from .methods import METHODS
+from .metrics import accuracy, count_parameters, measure_latency, size_on_disk
+from .models import new_model
+from .quantize import latency_model
+from .train import recipe, retrain_recipe, train, with_schedule
+
+FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # see fasttext_baseline._retry_nan
+SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
+EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
+
+
+# Module-level, not per Runner: the Runner is pickled into each worker, so a cache on the instance
+# would be empty in every task, while this one lives as long as the worker process.
+@functools.lru_cache(maxsize=None)
+def cached_data(name, quick):
+    data = load_dataset(name)
+    return data.subset(QUICK["n_train"], QUICK["n_eval"]) if quick else data
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_vectors(name, quick):
+    return load_vectors(default_vectors_path(), cached_data(name, quick).vocab)[0]
+
+
+class Runner:
+    def __init__(self, work="runs/sweep", quick=False, device="auto"):
+        self.work, self.quick, self.device = Path(work), quick, device
+
+    def cell_file(self, cell):
+        return self.work / "cells" / f"{cell.id}.json"
+
+    def model_dir(self, cell):
+        return self.work / "models" / cell.id
+
+    def done(self, cell):
+        """A cell counts as done only if it ran in the same mode (a quick cell never stands in for a
+        full one, even when both sweeps share a --work directory)."""
+        path = self.cell_file(cell)
+        if not path.is_file():
+            return False
+        try:
+            return json.loads(path.read_text()).get("quick", False) == self.quick
+        except (OSError, ValueError):
+            return False  # a corrupt cell file is rerun, not trusted
+
+    def record(self, cell):
+        return json.loads(self.cell_file(cell).read_text())
+
+    def config(self, cell, retrain=False):
+        config = retrain_recipe(cell.model) if retrain else recipe(cell.model)
+        config = with_schedule(replace(config, seed=cell.seed, device=self.device), cell.schedule)
+        if self.quick:
+            config = replace(config, max_steps=QUICK["max_steps"], min_steps=0, eval_every=4)
+        return config
+
+    def run(self, cell, progress=False):
+        """Run one cell from a clean slate and write its JSON; returns the record."""
+        start = time.perf_counter()
+        self.cell_file(cell).unlink(missing_ok=True)
+        shutil.rmtree(self.model_dir(cell), ignore_errors=True)  # what a failed try left is never reused
+        data = cached_data(cell.dataset, self.quick)
+        record = {"cell": asdict(cell), "quick": self.quick, "rows": [], "schedule_rows": [], "curve": []}
+        if cell.is_latency:
+            record[cell.method] = self.run_latency(cell)
+        elif cell.model == "fasttext":
+            record.update(self.run_fasttext(cell, data))
+        else:
+            record.update(self.run_model(cell, data, progress))
+        record["seconds"] = time.perf_counter() - start
+        write_json_atomic(self.cell_file(cell), record)
+        return record
+
+    def run_model(self, cell, data, progress):
+        method = METHODS[cell.method]
+        before, curve, details = None, [], {}
+        if method.source == "scratch":
+            model = self._new(cell, data)
+            result = train(model, data, self.config(cell), progress=progress)
+            model, dev = result.model, result.best_dev
+        else:
+            parent = load_model(self.model_dir(cell.with_method(method.source))).model
+            model = method.make(parent, cell.reduction, data.vocab)
+            if method.retrains:
+                details = {"config": {k: v for k, v in model.config.items() if k in EXT_KEYS},
+                           "groupreduce": getattr(model, "groupreduce_info", None)}
+                before = accuracy(model, data, "test")
+                result = train(model, data, self.config(cell, retrain=True), progress=progress)
+                model, dev = result.model, result.best_dev
+                curve = [{"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]} for h in result.history]
+            else:
+                dev = accuracy(model, data, "dev")
+        test = accuracy(model, data, "test")
+        save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev, "test_accuracy": test})
+        config = model.config
+        row = {"dataset": cell.dataset, "model": cell.model, "method": cell.method,
+               "embedding_reduction_pct": cell.reduction if method.reduction == "embedding" else 0,
+               "rank": config.get("rank") or config.get("hmf_rank"),
+               "width": config["embed_dim"] if cell.method == "offline_svd" else None,
+               "params": count_parameters(model), "size_bytes": size_on_disk(self.model_dir(cell)),
+               "accuracy": test, "dev_accuracy": dev, "accuracy_before_retrain": before, "seed": cell.seed}
+        out = {"curve": curve, "rows": [row] if cell.schedule == "calr" else [], "details": details}
+        if cell.method == "uncompressed":
+            out["schedule_rows"] = [{"dataset": cell.dataset, "model": cell.model, "schedule": cell.schedule,
+                                     "seed": cell.seed, "dev_accuracy": dev, "accuracy": test}]
+        return out
+
+    def _new(self, cell, data):
+        """A freshly initialised model for a "scratch" method: uncompressed or offline SVD."""
+        from .compress import offline_model
+        vectors = _cached_vectors(cell.dataset, self.quick) if cell.model == "lstm" else None
+        n_vocab, n_classes = len(data.vocab), len(data.label_names)
+        if cell.method == "offline_svd":
+            return offline_model(cell.model, n_vocab, n_classes, cell.reduction, vectors, seed=cell.seed)
+        return new_model(cell.model, n_vocab, n_classes, vectors, seed=cell.seed)
+
+    def run_fasttext(self, cell, data):
+        """fastText (model.bin) or fastText.zip (model.ftz, from the fasttext cell's model.bin):
+        files under the cell's model dir; size is the .bin / .ftz file's bytes."""
+        from .fasttext_baseline import fasttext_accuracy, quantize_fasttext, train_fasttext, tune_fasttext
+        out_dir = self.model_dir(cell)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        overrides = dict(FASTTEXT_QUICK) if self.quick else {}
+        cutoff = overrides.pop("cutoff", None)
+        details = {}
+        if cell.method == "fasttext":
+            if self.quick:
+                model, details["settings"] = train_fasttext(data, out_dir, seed=cell.seed, **overrides), overrides
+            else:  # epochs and rate picked on dev, as for our models' recipes
+                model, details["settings"] = tune_fasttext(data, out_dir, seed=cell.seed)
+            path = out_dir / "model.bin"
+        else:
+            source = Cell(cell.dataset, cell.model, "fasttext", 0, cell.seed)
+            trained = self.record(source).get("details", {}).get("settings", {})
+            kwargs = {"cutoff": cutoff} if self.quick else {}
+            model = quantize_fasttext(self.model_dir(source) / "model.bin", data, out_dir, seed=cell.seed,
+                                      lr=trained.get("lr"), epoch=trained.get("epoch"), **kwargs)
+            path = out_dir / "model.ftz"
+        (out_dir / "train.txt").unlink(missing_ok=True)  # the training text is not part of the model
+        dev, test = fasttext_accuracy(model, data, "dev"), fasttext_accuracy(model, data, "test")
+        row = {"dataset": cell.dataset, "model": "fasttext", "method": cell.method, "embedding_reduction_pct": 0,
+               "params": int(model.get_input_matrix().size + model.get_output_matrix().size)
+               if cell.method == "fasttext" else None,
+               "size_bytes": size_on_disk(path), "accuracy": test, "dev_accuracy": dev, "seed": cell.seed}
+        return {"rows": [row], "curve": [], "details": details}
+
+    def run_latency(self, cell):
+        """Seed-0 variants of one (dataset, model), timed together: name -> latency metrics.
+
+        "latency": the core grid's models and the 8/16-bit kernels (quantize.latency_model);
+        "latency_ext": the extension models with the uncompressed model timed beside them (stored
+        as '<id>@ext' so ratios compare within this cell), the int8 stacks through latency_model,
+        and for the DAN fastText and fastText.zip right after, in the same process."""
+        data = cached_data(cell.dataset, self.quick)
+        base = Cell(cell.dataset, cell.model, "uncompressed")
+        stages = plan([cell.dataset], [cell.model], self.quick, core_only=cell.method == "latency", full=True)
+        candidates = [c for stage in stages for c in stage if c.seed == 0 and c.schedule == "calr"
+                      and not c.is_latency and c.model == cell.model]
+        models = {}
+        if cell.method == "latency":
+            kernels = {"quant16": 16, "quant8": 8}  # timed as PyTorch's low-precision kernels, below
+            for other in candidates:
+                if other.method not in kernels and self.done(other):
+                    models[other.id] = load_model(self.model_dir(other)).model
+            for method, bits in kernels.items():
+                models[Cell(cell.dataset, cell.model, method).id] = latency_model(models[base.id], bits)
+        else:
+            models[base.id + "@ext"] = load_model(self.model_dir(base)).model
+            for other in candidates:
+                method = METHODS[other.method]
+                if method.extension and self.done(other):
+                    model = load_model(self.model_dir(other)).model
+                    models[other.id] = latency_model(model, 8) if method.stacks_on else model
+        n_single, repeats = (100, 2) if self.quick else (300, 5)
+        out = measure_latency(models, data.encoded("test")[0], n_single=n_single, repeats=repeats)
+        if cell.method == "latency_ext" and cell.model == "dan":
+            from .fasttext_baseline import fasttext_latency, load_fasttext
+            for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
+                ft_cell = Cell(cell.dataset, "fasttext", method)
+                path = self.model_dir(ft_cell) / name
+                if path.is_file():
+                    out[ft_cell.id] = fasttext_latency(load_fasttext(path), data.test.texts, n_single, repeats)
+        return out
+
+
+# ---------------------------------------------------------------- worker processes
+
+def _die_with_parent(threads):
+    """A worker's start: it gets SIGKILL when the process that started it dies (Linux's
+    PR_SET_PDEATHSIG), so a `kill -9` of the sweep ends its workers too, and it uses `threads`."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers then end when they next find the parent gone (the pool's own check)
+    torch.set_num_threads(threads)
+
+
+def _run_one(runner, cell):
+    return runner.run(cell).get("seconds")
+
+
+def run_cells(runner, cells, jobs=1, threads=None):
+    """Run `cells` with `jobs` worker processes (in this process when jobs is 1); yields (cell,
+    seconds) as each finishes. An exception in a cell propagates after the others stop."""
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, jobs))
+    if jobs <= 1:
+        torch.set_num_threads(threads)
+        for cell in cells:
+            yield cell, _run_one(runner, cell)
+        return
+    context = multiprocessing.get_context("spawn")  # no forked torch thread pools
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_die_with_parent, initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_one, runner, cell): cell for cell in cells}
+        try:
+            from concurrent.futures import as_completed
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
