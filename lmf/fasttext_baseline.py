@@ -4,8 +4,8 @@ Same splits and tokens as our models: every text is lmf.data.tokenize(text)[:MAX
 spaces, every label `__label__<id>`. `train_fasttext` trains a supervised model and saves
 `model.bin`; `quantize_fasttext` loads it, quantizes it (product quantization, qnorm=True,
 retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`. Both are saved
-through lmf.artifacts.write_atomic (a temporary name, then a rename). Sizes are the files' bytes.
-fastText runs on one thread with a fixed seed, so a run is repeatable.
+through lmf.atomic.write_atomic (a temporary name, then a rename). Sizes are the files' bytes.
+fastText runs in a fresh process (see _FRESH), on one thread with a fixed seed, so a run is repeatable.
 
 Settings: 100 dimensions, word bigrams hashed into 100,000 buckets, softmax loss; the epochs and
 learning rate are picked on the dev set (`tune_fasttext`, TUNING_GRID: 10 epochs at lr 0.5 left
@@ -52,26 +52,9 @@ def write_split(path, split):
     return path
 
 
-def _retry_nan(fn, attempts=3):
-    """fasttext 0.9.3 sometimes raises "Encountered NaN" on tiny training files: training can end
-    before the first loss update (every `lrUpdateRate` = 100 tokens), leaving a 0 / 0 loss. Tiny
-    runs (tests, --quick) pass lrUpdateRate=1, which removed it in 30 of 30 tries (2 of 30 failed
-    with the default); as a further guard, fn() is tried up to `attempts` times (_sound_model then
-    turns to a fresh process). Full-size data never hit it in our runs."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except RuntimeError as e:
-            if "NaN" not in str(e) or attempt == attempts - 1:
-                raise
-
-
 def _checked(model, train_file):
-    """`model`, once it is known to predict: fasttext 0.9.3 can also finish training on tiny data
-    with NaN in some rows (hashed n-gram buckets, seen by one dev sentence and no training one), so
-    that predict raises "Encountered NaN" only for some inputs. The weights are checked where
-    fastText exposes them (not for a quantized model), and every training line is predicted; the
-    RuntimeError this raises is one _retry_nan retries, instead of one at evaluation time."""
+    """`model`, once it is known to predict every training line and to hold no NaN weight (where
+    fastText exposes them: not for a quantized model); RuntimeError("... NaN ...") otherwise."""
     if not model.is_quantized() and any(np.isnan(m).any() for m in (model.get_input_matrix(), model.get_output_matrix())):
         raise RuntimeError("Encountered NaN in the trained weights")
     with open(train_file, encoding="utf-8") as f:
@@ -80,31 +63,53 @@ def _checked(model, train_file):
     return model
 
 
-def _sound_model(attempt, in_fresh_process, path, train_file):
-    """The model `attempt()` makes, retried by _retry_nan and saved to `path`; when the NaN
-    keeps coming back in this process (it sticks to one now and then, on tiny data only),
-    `in_fresh_process(file)` writes it from a new process instead, and that file is loaded and
-    checked."""
-    try:
-        model = _retry_nan(attempt)
-    except RuntimeError as e:
-        if "NaN" not in str(e):
-            raise
-        write_atomic(path, in_fresh_process)
-        return _checked(_fasttext().load_model(str(path)), train_file)
-    write_atomic(path, model.save_model)
-    return model
+# Every fastText training and quantization runs in a new Python process. fasttext 0.9.3 on small
+# data now and then yields a model whose predictions raise "Encountered NaN", and once that has
+# happened in a process (or after torch has run in it) it keeps happening there: 8 of 8 fresh
+# processes trained and quantized the quick sweep's data cleanly, while one long-lived process
+# failed every call after its first NaN. A fresh process also makes a seed's model repeatable.
+_FRESH = """import fasttext, json, sys
+a = json.loads(sys.argv[1])
+lines = [l.split(' ', 1)[-1].strip() for l in open(a['input'], encoding='utf-8')]
+if a['op'] == 'train':
+    m = fasttext.train_supervised(input=a['input'], seed=a['seed'], **a['options'])
+else:
+    m = fasttext.load_model(a['bin'])
+    m.quantize(input=a['input'], **a['options'])
+m.predict(lines, k=1)  # a NaN model raises here and the parent tries again
+m.save_model(a['out'])
+"""
+
+
+def _in_fresh_process(args, path, train_file, attempts=3):
+    """Run _FRESH with `args` in a new process writing `path` (atomically), up to `attempts`
+    times; returns the model loaded from `path` and checked in this process."""
+    import json
+    import subprocess
+    import sys
+    for _ in range(attempts):
+        proc = None
+
+        def run(tmp):
+            nonlocal proc
+            proc = subprocess.run([sys.executable, "-c", _FRESH, json.dumps({**args, "out": str(tmp)})],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr[-500:])
+        try:
+            write_atomic(path, run)
+            return _checked(_fasttext().load_model(str(path)), train_file)
+        except RuntimeError as e:
+            error = e
+    raise RuntimeError(f"fastText failed {attempts} times in fresh processes: {error}")
 
 
 def train_fasttext(data, out_dir, seed=0, **overrides):
     """Train on data.train; writes out_dir/train.txt and out_dir/model.bin; returns the model."""
-    fasttext = _fasttext()
     out_dir = Path(out_dir)
     train_file = write_split(out_dir / "train.txt", data.train)
-    settings = {**SETTINGS, **overrides}
-    return _sound_model(
-        lambda: _checked(fasttext.train_supervised(input=str(train_file), seed=seed, **settings), train_file),
-        lambda tmp: _train_in_subprocess(train_file, tmp, seed, settings), out_dir / "model.bin", train_file)
+    args = {"op": "train", "input": str(train_file), "seed": seed, "options": {**SETTINGS, **overrides}}
+    return _in_fresh_process(args, out_dir / "model.bin", train_file)
 
 
 def tune_fasttext(data, out_dir, seed=0, grid=TUNING_GRID, **overrides):
@@ -124,38 +129,6 @@ def tune_fasttext(data, out_dir, seed=0, grid=TUNING_GRID, **overrides):
     return model, {**chosen, "tried": tried}
 
 
-def _in_fresh_process(code, args, attempts=3):
-    """Run fastText `code` (reading its arguments from the JSON in sys.argv[1]) in a new Python
-    process, up to `attempts` times: the NaN of _retry_nan sticks to a process now and then (tiny
-    data only; the same call passes in a fresh one)."""
-    import json
-    import subprocess
-    import sys
-    for attempt in range(attempts):
-        proc = subprocess.run([sys.executable, "-c", "import fasttext, json, sys; a = json.loads(sys.argv[1]); " + code,
-                               json.dumps(args)], capture_output=True, text=True)
-        if proc.returncode == 0:
-            return
-    raise RuntimeError(f"fastText failed {attempts} times in fresh processes: {proc.stderr[-500:]}")
-
-
-# In the fresh process, every training line must predict before the model is saved (a NaN exits
-# non-zero, so _in_fresh_process tries again); the parent checks the loaded model with _checked.
-_PREDICT_TRAINING_LINES = "m.predict([l.split(' ', 1)[-1].strip() for l in open(a['input'], encoding='utf-8')], k=1); "
-
-
-def _train_in_subprocess(train_file, bin_path, seed, settings):
-    _in_fresh_process("m = fasttext.train_supervised(input=a['input'], seed=a['seed'], **a['settings']); "
-                      + _PREDICT_TRAINING_LINES + "m.save_model(a['out'])",
-                      {"input": str(train_file), "seed": seed, "settings": settings, "out": str(bin_path)})
-
-
-def _quantize_in_subprocess(bin_path, train_file, ftz_path, options):
-    _in_fresh_process("m = fasttext.load_model(a['bin']); m.quantize(input=a['input'], **a['options']); "
-                      + _PREDICT_TRAINING_LINES + "m.save_model(a['out'])",
-                      {"bin": str(bin_path), "input": str(train_file), "options": options, "out": str(ftz_path)})
-
-
 def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, epoch=None):
     """fastText.zip: load model.bin, quantize (qnorm, retrain on data.train for `epoch` epochs at
     `lr`, the model's training settings; `cutoff` rows), save out_dir/model.ftz; returns the
@@ -167,14 +140,8 @@ def quantize_fasttext(bin_path, data, out_dir, cutoff=CUTOFF, seed=0, lr=None, e
     rows = fasttext.load_model(str(bin_path)).get_input_matrix().shape[0]
     options = {"qnorm": True, "retrain": True, "cutoff": min(cutoff, rows), "thread": 1,
                "epoch": epoch or SETTINGS["epoch"], "lr": lr or SETTINGS["lr"], "verbose": 0}
-
-    def quantized():
-        model = fasttext.load_model(str(bin_path))
-        model.quantize(input=str(train_file), **options)
-        return _checked(model, train_file)
-
-    return _sound_model(quantized, lambda tmp: _quantize_in_subprocess(bin_path, train_file, tmp, options),
-                        out_dir / "model.ftz", train_file)
+    args = {"op": "quantize", "bin": str(bin_path), "input": str(train_file), "options": options}
+    return _in_fresh_process(args, out_dir / "model.ftz", train_file)
 
 
 def load_fasttext(path):

@@ -14,8 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
-PAGES = ["pages/1_choose_ratio.py", "pages/2_retrain_live.py", "pages/3_schedules.py",
-         "pages/4_playground.py", "pages/5_analysis.py"]
+PAGES = ["studio/pages/home.py", "studio/pages/retrain.py", "studio/pages/schedules.py",
+         "studio/pages/playground.py", "studio/pages/analysis.py"]
 
 
 def _precompute_main():
