@@ -5,10 +5,10 @@ import os
 import pytest
 import torch
 
-from lmf import artifacts
-from lmf.artifacts import (MANIFEST, META, WEIGHTS, ArtifactError, load_model, save_model, verify,
-                           write_json_atomic, write_text_atomic)
-from lmf.catalog import file_sha256
+from lmf import artifacts, atomic
+from lmf.artifacts import MANIFEST, META, WEIGHTS, ArtifactError, load_model, save_model, verify
+from lmf.atomic import write_json_atomic, write_text_atomic
+from lmf.layout import file_sha256
 from lmf.compress import compress_model
 from lmf.data import PAD, UNK, Vocab
 from lmf.models import build_model, default_config
@@ -127,7 +127,7 @@ def test_atomic_text_and_json(tmp_path, monkeypatch):
 
     def broken(src, dst):
         raise OSError("rename failed")
-    monkeypatch.setattr(artifacts.os, "replace", broken)
+    monkeypatch.setattr(atomic.os, "replace", broken)
     with pytest.raises(OSError):
         write_text_atomic(tmp_path / "t.txt", "new")
     assert (tmp_path / "t.txt").read_text() == "old"
@@ -138,7 +138,7 @@ def test_atomic_text_and_json(tmp_path, monkeypatch):
 def umask_022(monkeypatch):
     """The process umask set to 0o022 (and the module's cached copy forgotten) for one test."""
     previous = os.umask(0o022)
-    monkeypatch.setattr(artifacts, "_UMASK", None, raising=False)
+    monkeypatch.setattr(atomic, "_UMASK", None, raising=False)
     yield
     os.umask(previous)
 
@@ -163,9 +163,9 @@ def test_umask_is_read_without_changing_it(monkeypatch):
     directories."""
     previous = os.umask(0o027)
     try:
-        monkeypatch.setattr(artifacts, "_UMASK", None, raising=False)
-        assert artifacts.umask() == 0o027
-        assert (artifacts.default_mode(), artifacts.default_mode(directory=True)) == (0o640, 0o750)
+        monkeypatch.setattr(atomic, "_UMASK", None, raising=False)
+        assert atomic.umask() == 0o027
+        assert (atomic.default_mode(), atomic.default_mode(directory=True)) == (0o640, 0o750)
         assert os.umask(0o027) == 0o027
     finally:
         os.umask(previous)
