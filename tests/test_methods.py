@@ -1,0 +1,32 @@
+"""lmf.methods: the registry every part of the project reads."""
+import pytest
+import torch
+
+from lmf.data import Vocab
+from lmf.methods import METHODS, REFERENCE_METHODS, methods_where
+from lmf.models import new_model
+
+
+def test_registry_is_consistent():
+    """Every stacked method stacks on a registered one that applies to the same architectures;
+    colours are distinct (one chart draws them all); fastText is the only reference."""
+    for name, method in METHODS.items():
+        if method.stacks_on:
+            assert method.stacks_on in METHODS and set(method.archs) <= set(METHODS[method.stacks_on].archs)
+    colours = [m.color for m in METHODS.values()]
+    assert len(set(colours)) == len(colours)
+    assert REFERENCE_METHODS == ("fasttext", "fasttext_ftz")
+    assert methods_where(extension=True, arch="lstm") == ["hmf", "groupreduce", "lmf_int8", "groupreduce_int8"]
+
+
+@pytest.mark.parametrize("name", [n for n, m in METHODS.items() if m.make is not None and m.group != "reference"])
+def test_every_make_returns_a_new_model_that_runs(name):
+    """Each method's `make` on a 12-word DAN with a 16-wide embedding at R = 50 returns a copy
+    (the parent's weights unchanged) that classifies a batch; quantizing methods record `bits`."""
+    vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(10)], [0, 0] + list(range(10, 0, -1)))
+    parent = new_model("dan", len(vocab), 2, embed_dim=16, seed=0)
+    before = {k: v.clone() for k, v in parent.state_dict().items()}
+    child = METHODS[name].make(parent, 50, vocab)
+    assert child is not parent and all(torch.equal(before[k], v) for k, v in parent.state_dict().items())
+    assert child(torch.tensor([[2, 3, 4], [5, 0, 0]])).shape == (2, 2)
+    assert ("bits" in child.config) == (name in ("quant16", "quant8", "lmf_int8", "groupreduce_int8", "lmf_whole_int8"))
