@@ -91,26 +91,36 @@ def write_json_atomic(path, obj):
 
 def save_model(path, model, vocab, label_names, metrics=None):
     """Save `model` (which carries its `config`) with its vocabulary and labels to directory `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     config = dict(model.config)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if config.get("bits"):
         state = quantize_state_dict(state, config["bits"])
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-"))
-    try:
+
+    def fill(tmp):
         save_file(state, tmp / WEIGHTS)
         meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
                 "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
         manifest = {name: file_sha256(tmp / name) for name in (WEIGHTS, META)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+    return write_directory_atomic(path, fill)
+
+
+def write_directory_atomic(path, fill):
+    """Run `fill(tmp)` on a new temporary sibling directory of `path`, give its files the usual
+    modes and swap it in for `path` (a saved model, an export): the old directory, if any, is
+    removed only once the new one is there, and a failed fill leaves the old one untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-"))
+    try:
+        fill(tmp)
         # mkdtemp made the directory 0o700 and safetensors writes its file 0o600: give all of them
         # the mode anything else written here gets, so that others who may read the folder can.
-        for name in (WEIGHTS, META, MANIFEST):
-            (tmp / name).chmod(default_mode())
+        for file in tmp.iterdir():
+            file.chmod(default_mode())
         tmp.chmod(default_mode(directory=True))
-        # Swap in the new directory; the old one (if any) is removed only once the new one is there.
         old = None
         if path.exists():
             old = path.with_name(path.name + ".tmp-old")
