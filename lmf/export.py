@@ -188,9 +188,13 @@ def quantize_int8(fp32_path, int8_path):
     """ONNX Runtime dynamic quantization: int8 weights for every MatMul and the LSTM (activations
     quantized on the fly per call), and every embedding table stored as int8 too (Gather
     quantization: the table is gathered in int8 and the rows dequantized), so the file is about 4x
-    smaller. Dynamic for every kind: static quantization needs calibration data an export of a
-    saved model does not have, and ORT has no static LSTM; see lmf.latency / scripts/bench_latency.py
-    for the measured accuracy and speed."""
+    smaller. Dynamic for every kind, DAN and LSTM alike. Measured (scripts/bench_latency.py, committed
+    R=90 models, all test sentences, batch 1 median on one thread of a shared 2-core machine):
+    int8 accuracy within 0.3 points of fp32 for all 13 models (SST-2 DAN LMF 83.09 vs 82.81,
+    LSTM LMF 82.81 vs 82.70; CLINC150 DAN LMF 89.49 vs 89.56), at 0.47-0.77x fp32's batch-1 time
+    and 0.27-0.34x its directory bytes. Static (QDQ) quantization was not measured: it needs
+    calibration texts an export of a saved model does not carry, ORT has no static LSTM, and
+    dynamic already meets the 0.5-point accuracy target everywhere."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     # Its "consider pre-processing" warning is about shape inference for conv nets; our graph's
     # shapes are all known. logging.disable is the only switch (it logs to the root logger).
