@@ -15,8 +15,6 @@ Deliberately not here: deciding what to save (lmf.runner), file names (lmf.layou
 writers (lmf.atomic) or model code (lmf.models).
 """
 import json
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .atomic import default_mode
+from .atomic import replace_dir
 from .layout import MANIFEST, META, WEIGHTS, ArtifactError, file_sha256
 from .data import Vocab
 from .models import build_model
@@ -45,38 +43,25 @@ class SavedModel:
 
 def save_model(path, model, vocab, label_names, metrics=None):
     """Save `model` (which carries its `config`) with its vocabulary and labels to directory `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     config = dict(model.config)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if config.get("bits"):
         state = quantize_state_dict(state, config["bits"])
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-"))
-    try:
+
+    def fill(tmp):
         save_file(state, tmp / WEIGHTS)
         meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
                 "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
         manifest = {name: file_sha256(tmp / name) for name in (WEIGHTS, META)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        # mkdtemp made the directory 0o700 and safetensors writes its file 0o600: give all of them
-        # the mode anything else written here gets, so that others who may read the folder can.
-        for name in (WEIGHTS, META, MANIFEST):
-            (tmp / name).chmod(default_mode())
-        tmp.chmod(default_mode(directory=True))
-        # Swap in the new directory; the old one (if any) is removed only once the new one is there.
-        old = None
-        if path.exists():
-            old = path.with_name(path.name + ".tmp-old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+
+    return replace_dir(path, fill, owned=is_saved_model)
+
+
+def is_saved_model(path):
+    """True when `path` holds a saved model's description and manifest (a folder lmf wrote)."""
+    return (Path(path) / META).is_file() and (Path(path) / MANIFEST).is_file()
 
 
 def verify(path):

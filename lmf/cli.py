@@ -125,6 +125,13 @@ def cmd_classify(args):
         print(f"{label}\t{prob:.3f}\t{text[:80]}")
 
 
+def cmd_export(args):
+    from .export import export_model  # onnx is only needed here
+    out = export_model(args.model_dir, args.out, int8=args.int8)
+    print(f"exported {args.model_dir} to {out}{' (int8)' if args.int8 else ''}: "
+          f"{size_on_disk(out) / 1e6:.2f} MB")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m lmf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +172,12 @@ def build_parser():
     p.add_argument("model_dir")
     p.add_argument("text", nargs="*")
     p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("export", help="write an ONNX model, tokenizer.json and manifest.json for lmf.runtime")
+    p.add_argument("model_dir")
+    p.add_argument("--out", required=True, help="directory to write (an existing one only if it is an export)")
+    p.add_argument("--int8", action="store_true", help="ONNX Runtime int8 quantization, embeddings included")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Text classification data: splits, vocabulary, tokenisation, padded id tensors, GloVe vectors.
+"""Text classification data: splits, vocabulary, padded id tensors, GloVe vectors (tokens: lmf.tokenize).
 
 A dataset is three splits (train, dev, test) of (text, label) pairs plus the label names and a
 vocabulary built from the training split only, as the paper does. Named datasets (`sst2`,
@@ -12,20 +12,15 @@ import csv
 import math
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-PAD, UNK = "<pad>", "<unk>"
-PAD_ID, UNK_ID = 0, 1
-# Long inputs are cut here: a sentence classifier gains nothing from 100,000 characters,
-# and an unbounded LSTM unroll would make latency unbounded too.
-MAX_TOKENS = 256
-# Typed or piped text is cut to this many characters before it is even tokenized, so that one huge
-# line costs no more than this to read; 256 tokens of any real sentence fit well within it.
-MAX_TEXT_CHARS = 10_000
+# The tokenizer lives in lmf.tokenize (the runtime uses it without torch); these names stay importable
+# from here for the code that always imported them from lmf.data.
+from .tokenize import (MAX_TEXT_CHARS, MAX_TOKENS, PAD, PAD_ID, UNK, UNK_ID, clip_text, encode,  # noqa: F401
+                       tokenize, unknown_tokens)
 
 TEXT_COLUMNS = ("sentence", "text")
 LABEL_COLUMNS = ("label", "intent")
@@ -37,24 +32,9 @@ NAMED = {
 }
 SPLITS = ("train", "dev", "test")
 
-# Penn-Treebank style, as SST-2 is already split: "don't" -> do n't, "it's" -> it 's; words keep
-# inner hyphens; every other symbol is its own token. Typed text then meets the training vocabulary.
-_TOKEN = re.compile(r"\w+(?=n't)|n't|'(?:s|re|ve|m|ll|d)\b|\w+(?:-\w+)*|[^\w\s]")
-
 
 class DataError(ValueError):
     """Bad or missing data, with the file and the problem in the message."""
-
-
-def clip_text(text):
-    """`text` cut to MAX_TEXT_CHARS characters, for text from users rather than from a data set."""
-    return str(text)[:MAX_TEXT_CHARS]
-
-
-def tokenize(text):
-    """Lower-cased tokens of `text`; NFKC first so that odd unicode forms of a word match it."""
-    text = unicodedata.normalize("NFKC", str(text)).lower()
-    return _TOKEN.findall(text)
 
 
 @dataclass
@@ -80,10 +60,10 @@ class Vocab:
         return len(self.itos)
 
     def encode(self, text, max_tokens=MAX_TOKENS):
-        return [self.stoi.get(token, UNK_ID) for token in tokenize(text)[:max_tokens]]
+        return encode(text, self.stoi, max_tokens)
 
     def unknown_words(self, text):
-        return [token for token in tokenize(text) if token not in self.stoi]
+        return unknown_tokens(text, self.stoi)
 
 
 def pad_batch(id_lists):

@@ -140,13 +140,15 @@ def read_spectrum(directory, path):
 
 
 def verified_files(path):
-    """The files of the saved model or export at `path` that its manifest.json lists, after
+    """The files of the saved model or deployable export at `path` that its manifest.json lists, after
     checking each one's sha256; ArtifactError for a missing or tampered file, an unlisted file, a
     symbolic link or a manifest that is not a {file name: sha256} object."""
     path = Path(path)
     if path.is_symlink() or not path.is_dir():
         raise ArtifactError(f"`{path.name}`: no saved model here")
     manifest = read_json(path / MANIFEST)
+    if manifest and isinstance(manifest.get("files"), dict):  # a deployable export (lmf.export) lists them there
+        manifest = manifest["files"]
     if not manifest or not all(isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()):
         raise ArtifactError(f"`{path.name}/{MANIFEST}` is missing or is not a {{file: sha256}} object")
     present = {p.name for p in path.iterdir()} - {MANIFEST}

@@ -13,6 +13,7 @@ import torch
 
 from conftest import ROOT, write_split
 from lmf import data as data_module
+from lmf import tokenize as tokenize_module
 from lmf.artifacts import WEIGHTS, load_model, save_model
 from lmf.cli import main
 from lmf.compress import fraction_for_reduction, rank_for_fraction
@@ -181,8 +182,8 @@ def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
     tokenizer sees at most MAX_TEXT_CHARS = 10,000 characters of each, and each still gets its
     label line (the printed text is its first 80 characters)."""
     seen = []
-    real = data_module.tokenize
-    monkeypatch.setattr(data_module, "tokenize", lambda text: seen.append(len(text)) or real(text))
+    real = tokenize_module.tokenize
+    monkeypatch.setattr(tokenize_module, "tokenize", lambda text: seen.append(len(text)) or real(text))
     long = "good " * 240_000
     for argv, stdin in [((long,), None), ((), long + "\n")]:
         seen.clear()

@@ -1,0 +1,97 @@
+"""The one end-to-end latency harness: raw text in, prediction out, tokenization included for
+every contestant, so a model that needs less preprocessing is not flattered or penalised.
+
+    measure({name: fn(list_of_texts) -> predictions}, texts) ->
+        {name: {"latency_ms_b1": median ms of fn([text]) over the first n_single texts,
+                "test_set_seconds": median over `repeats` of the time for all texts in batches}}
+
+Batch 1 is interleaved sentence by sentence: for each text every contestant runs once, and the
+order rotates by one each text, so a noisy neighbour or a cache warmed by the previous call
+falls on all of them alike. A warm-up (the first `warmup` texts and one batch each) goes first.
+One thread: contestants are built with one thread (`onnx_contestant(threads=1)`, fastText is
+single-threaded at predict) and torch, when loaded, is held at one thread for the measurement by
+`torch_threads`, which restores the caller's setting. Timing is time.perf_counter_ns around each
+call: torch.utils.benchmark's Timer times one statement over many runs and fits neither the
+sentence-by-sentence interleaving nor callables that are not torch.
+
+Adapters (each loads its model once, then maps a list of raw texts to predictions):
+`torch_contestant` (a saved lmf model, eager, through lmf.metrics.classify and our tokenizer),
+`onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8), `fasttext_contestant`
+(a fastText .bin or .ftz model, lmf.fasttext_baseline.predict_labels, raw text in).
+
+Deliberately not here: exporting, accuracy, tables (scripts/bench_latency.py), and the sweep's
+older in-graph timing of padded ids (lmf.metrics.measure_latency).
+"""
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+
+
+@contextmanager
+def torch_threads(n):
+    """torch's intra-op threads set to `n` inside, restored after; nothing when torch is not loaded
+    (an ONNX-only measurement never imports it)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _ns(fn, arg):
+    start = time.perf_counter_ns()
+    fn(arg)
+    return time.perf_counter_ns() - start
+
+
+def measure(contestants, texts, n_single=200, batch_size=64, repeats=3, warmup=20):
+    """Median batch-1 latency (ms) and whole-set time (s) of each contestant on the same `texts`."""
+    names = list(contestants)
+    singles = list(texts[:n_single])
+    batches = [list(texts[s:s + batch_size]) for s in range(0, len(texts), batch_size)]
+    per_text = {name: [] for name in names}
+    whole = {name: [] for name in names}
+    with torch_threads(1):
+        for name in names:
+            for text in singles[:warmup]:
+                contestants[name]([text])
+            contestants[name](batches[0])
+        for i, text in enumerate(singles):
+            shift = i % len(names)
+            for name in names[shift:] + names[:shift]:
+                per_text[name].append(_ns(contestants[name], [text]))
+        for repeat in range(repeats):
+            shift = repeat % len(names)
+            for name in names[shift:] + names[:shift]:
+                fn = contestants[name]
+                whole[name].append(_ns(lambda bs: [fn(b) for b in bs], batches))
+    return {name: {"latency_ms_b1": statistics.median(per_text[name]) / 1e6,
+                   "test_set_seconds": statistics.median(whole[name]) / 1e9} for name in names}
+
+
+def torch_contestant(model_dir):
+    """A saved lmf model run eagerly in torch: texts -> [(label, probability)]."""
+    from .artifacts import load_model
+    from .metrics import classify
+    saved = load_model(model_dir)
+    return lambda texts: classify(saved.model, saved.vocab, saved.label_names, texts)
+
+
+def onnx_contestant(export_dir, threads=1):
+    """An lmf export on ONNX Runtime: texts -> [(label, probability)]."""
+    from .runtime import Predictor
+    predictor = Predictor(export_dir, threads=threads)
+    return lambda texts: predictor.predict(texts, batch_size=max(1, len(texts)))
+
+
+def fasttext_contestant(model_path):
+    """A fastText model (model.bin or model.ftz): texts -> [label id]."""
+    from .fasttext_baseline import load_fasttext, predict_labels
+    model = load_fasttext(model_path)
+    return lambda texts: predict_labels(model, texts)

@@ -1,0 +1,112 @@
+"""Run an exported model (lmf.export) on raw text with ONNX Runtime: no torch anywhere.
+
+    Predictor(directory, threads=1).predict(texts, batch_size=64) -> [(label, probability)]
+
+Loading checks the directory first: manifest.json must say it is an lmf export, every file it
+lists must match its sha256 (a changed or corrupt file is refused by name), and tokenizer.json's
+settings must be lmf.tokenize's own, since ids from another tokenizer would be silently wrong.
+Texts go through lmf.tokenize (clip, normalise, tokens, ids), are padded per batch to the longest
+row with PAD_ID, and the logits become probabilities with a softmax in numpy.
+
+Imports: numpy, onnxruntime, the standard library, lmf.tokenize and lmf.layout (standard library: file names and the sha256 helper)
+(both standard library only). Deliberately not here: torch, exporting, timing.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .layout import file_sha256
+from .tokenize import PAD_ID, encode, settings, unknown_tokens
+
+FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
+
+
+class ExportIntegrityError(RuntimeError):
+    """An export directory that is incomplete, changed after export, or made for another tokenizer."""
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ExportIntegrityError(f"{path}: missing or unreadable ({e})") from e
+
+
+def verify_export(directory):
+    """The manifest of the export in `directory`, once every file it lists matches its sha256."""
+    directory = Path(directory)
+    manifest = _read_json(directory / MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ExportIntegrityError(f"{directory}: not an lmf export (manifest.json has no format {FORMAT!r})")
+    files = manifest.get("files") or {}
+    for name in (MODEL, TOKENIZER):
+        if name not in files:
+            raise ExportIntegrityError(f"{directory / MANIFEST}: lists no sha256 for {name}")
+    for name, digest in files.items():
+        path = directory / name
+        if not path.is_file():
+            raise ExportIntegrityError(f"{path}: missing")
+        if file_sha256(path) != digest:
+            raise ExportIntegrityError(f"{path}: sha256 does not match manifest.json; "
+                                       "the file is corrupt or was changed after export")
+    return manifest
+
+
+class Predictor:
+    """An exported classifier; `threads` is ONNX Runtime's intra-op thread count."""
+
+    def __init__(self, directory, threads=1):
+        self.directory = Path(directory)
+        self.manifest = verify_export(self.directory)
+        tokenizer = _read_json(self.directory / TOKENIZER)
+        ours = settings()
+        theirs = tokenizer.get("tokenizer") or {}
+        differing = sorted(k for k in ours if k != "unicode_version" and theirs.get(k) != ours[k])
+        if differing:
+            # The Unicode version alone may differ (NFKC of rare characters): other settings change ids.
+            raise ExportIntegrityError(f"{self.directory / TOKENIZER}: made with other tokenizer settings "
+                                       f"({', '.join(differing)}) than this lmf's; re-export the model")
+        self.itos = list(tokenizer["itos"])
+        self.stoi = {word: i for i, word in enumerate(self.itos)}
+        self.label_names = list(tokenizer["label_names"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(self.directory / MODEL), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def encode(self, texts):
+        """Id lists of `texts`; ValueError for a text with no token (empty, only spaces)."""
+        id_lists = []
+        for i, text in enumerate(texts):
+            ids = encode(text, self.stoi)
+            if not ids:
+                raise ValueError(f"text {i} ({str(text)[:40]!r}) is empty or has no token to classify")
+            id_lists.append(ids)
+        return id_lists
+
+    def logits(self, texts, batch_size=64):
+        """[N, C] float32 logits; each batch padded to its own longest text."""
+        id_lists = self.encode(texts)
+        out = []
+        for start in range(0, len(id_lists), batch_size):
+            batch = id_lists[start:start + batch_size]
+            ids = np.full((len(batch), max(map(len, batch))), PAD_ID, dtype=np.int64)
+            for row, seq in enumerate(batch):
+                ids[row, :len(seq)] = seq
+            out.append(self.session.run(None, {"ids": ids})[0])
+        return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
+
+    def predict(self, texts, batch_size=64):
+        """[(label name, probability)] of each text."""
+        logits = self.logits(texts, batch_size)
+        z = np.exp(logits - logits.max(-1, keepdims=True))
+        probs = z / z.sum(-1, keepdims=True)
+        best = probs.argmax(-1)
+        return [(self.label_names[int(b)], float(probs[i, b])) for i, b in enumerate(best)]
+
+    def unknown_words(self, text):
+        """The distinct words of `text` the model reads as UNK (lmf.tokenize.unknown_tokens)."""
+        return unknown_tokens(text, self.stoi)

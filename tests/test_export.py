@@ -1,0 +1,142 @@
+"""lmf.export: every model kind the studio makes, exported, gives torch's logits (within 1e-4)
+and argmax on ONNX Runtime; the int8 export is at most 0.35x the bytes and still runs; the graph
+keeps W_a and W_b apart; --out is replaced only if it is an export; the CLI's `export`."""
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from lmf.artifacts import load_model, save_model
+from lmf.cli import main
+from lmf.compress import compress_model, compress_whole_model, hmf_compress_model, offline_model
+from lmf.data import load_dataset, pad_batch
+from lmf.export import ExportError, export_model, is_export
+from lmf.groupreduce import groupreduce_compress_model
+from lmf.metrics import size_on_disk
+from lmf.models import new_model
+from lmf.quantize import quantize_model
+from lmf.runtime import Predictor
+
+# Different lengths in one batch (padding, the LSTM's sequence_lens), unknown words, a zero-width
+# space inside a word, punctuation only, and a text longer than MAX_TOKENS = 256 tokens.
+TEXTS = ["a gorgeous , witty , seductive movie .", "bad", "the film is n't good at all , really",
+         "zzzunknownzzz qqq", "it 's a wonder\u200bful film", "!", "good " * 300]
+KINDS = ["dan-dense", "dan-lmf", "dan-offline", "dan-hmf", "dan-groupreduce", "dan-quant8", "dan-lmf_whole",
+         "lstm-dense", "lstm-lmf", "lstm-offline", "lstm-hmf", "lstm-groupreduce", "lstm-quant8"]
+
+
+def make_models(vocab, R=90):
+    """kind -> model (untrained: parity needs weights, not good ones) for DAN and LSTM: dense, LMF,
+    offline SVD, HMF, GroupReduce, 8-bit, and whole-model LMF (DAN only), at R = 90 %."""
+    models = {}
+    for arch in ("dan", "lstm"):
+        torch.manual_seed(0)
+        dense = new_model(arch, len(vocab), 2)
+        models[f"{arch}-dense"] = dense
+        models[f"{arch}-lmf"] = compress_model(dense, R)
+        models[f"{arch}-offline"] = offline_model(arch, len(vocab), 2, R)
+        models[f"{arch}-hmf"] = hmf_compress_model(dense, R)
+        models[f"{arch}-groupreduce"] = groupreduce_compress_model(dense, vocab.counts, R)
+        models[f"{arch}-quant8"] = quantize_model(dense, 8)
+    models["dan-lmf_whole"] = compress_whole_model(models["dan-dense"], R)
+    return models
+
+
+@pytest.fixture(scope="module")
+def zoo(data_dir, tmp_path_factory):
+    """kind -> {"saved", "fp32", "int8"} directories, vocabulary of 200 SST-2 phrases."""
+    data = load_dataset("sst2").subset(200)
+    root = tmp_path_factory.mktemp("zoo")
+    out = {}
+    for kind, model in make_models(data.vocab).items():
+        saved = save_model(root / kind, model.eval(), data.vocab, data.label_names)
+        out[kind] = {"saved": saved, "fp32": export_model(saved, root / f"{kind}-fp32"),
+                     "int8": export_model(saved, root / f"{kind}-int8", int8=True)}
+    return out
+
+
+def torch_logits(saved_dir, texts):
+    saved = load_model(saved_dir)
+    ids, _ = pad_batch([saved.vocab.encode(t) for t in texts])
+    with torch.no_grad():
+        return saved.model(ids).numpy()
+
+
+def test_zoo_covers_every_kind(zoo):
+    assert sorted(zoo) == sorted(KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fp32_matches_torch(zoo, kind):
+    """Same logits within 1e-4 and the same argmax, batched (padding) and one text at a time."""
+    expected = torch_logits(zoo[kind]["saved"], TEXTS)
+    predictor = Predictor(zoo[kind]["fp32"])
+    for batch_size in (len(TEXTS), 1):
+        got = predictor.logits(TEXTS, batch_size=batch_size)
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+        assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_int8_is_small_and_runs(zoo, kind):
+    """int8 weights (MatMul, LSTM and the embedding Gathers) are a quarter of fp32's: the whole
+    directory, tokenizer.json and fp32 biases included, is at most 0.35x."""
+    fp32, int8 = zoo[kind]["fp32"], zoo[kind]["int8"]
+    assert size_on_disk(int8) <= 0.35 * size_on_disk(fp32)
+    types = {init.data_type for init in onnx.load(int8 / "model.onnx").graph.initializer}
+    assert onnx.TensorProto.INT8 in types
+    logits = Predictor(int8).logits(TEXTS)
+    assert logits.shape == (len(TEXTS), 2) and np.isfinite(logits).all()
+
+
+def test_factorized_structure_is_kept(zoo):
+    """LMF at R = 90 of a V x 300 embedding has rank k = floor(0.1 * 300 V / (V + 300)): the graph
+    holds a V x k table and a k x 300 matrix, never the V x 300 product. The DAN's graph averages
+    before the projection: W_b's MatMul reads Div(ReduceSum(Mul(Gather(W_a, ids), mask)), count)."""
+    saved = load_model(zoo["dan-lmf"]["saved"])
+    V, k = saved.config["vocab_size"], saved.config["rank"]
+    assert k == int(0.1 * 300 * V / (V + 300))
+    graph = onnx.load(zoo["dan-lmf"]["fp32"] / "model.onnx").graph
+    shapes = {init.name: tuple(init.dims) for init in graph.initializer}
+    assert (V, k) in shapes.values() and (k, 300) in shapes.values() and (V, 300) not in shapes.values()
+    W_b = next(name for name, shape in shapes.items() if shape == (k, 300))
+    producer = {out: node for node in graph.node for out in node.output}
+    node, chain = next(n for n in graph.node if n.op_type == "MatMul" and n.input[1] == W_b), []
+    while node.input[0] in producer:  # follow the first input back to the ids
+        node = producer[node.input[0]]
+        chain.append(node.op_type)
+    assert chain == ["Div", "ReduceSum", "Mul", "Gather"]  # mean of k-dimensional rows, then W_b
+
+
+def test_quantized_model_exports_dequantized_weights(zoo):
+    manifest = json.loads((zoo["dan-quant8"]["fp32"] / "manifest.json").read_text())
+    assert manifest["source_bits"] == 8 and "dequantized" in manifest["note"]
+    assert manifest["files"].keys() == {"model.onnx", "tokenizer.json"}
+
+
+def test_out_directory_rules(zoo, tmp_path):
+    """An empty directory or an earlier export is replaced; anything else is refused untouched."""
+    saved = zoo["dan-lmf"]["saved"]
+    (tmp_path / "empty").mkdir()
+    assert is_export(export_model(saved, tmp_path / "empty"))
+    assert is_export(export_model(saved, tmp_path / "empty", int8=True))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="lmf did not write"):
+        export_model(saved, tmp_path / "mine")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]  # no temporary left behind
+
+
+def test_cli_export(zoo, tmp_path, capsys):
+    saved = zoo["lstm-lmf"]["saved"]
+    assert main(["export", str(saved), "--out", str(tmp_path / "e"), "--int8"]) == 0
+    assert "(int8)" in capsys.readouterr().out and json.loads((tmp_path / "e" / "manifest.json").read_text())["int8"]
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "f").write_text("")
+    assert main(["export", str(saved), "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "y")]) == 2
+    assert "no saved model" in capsys.readouterr().err
