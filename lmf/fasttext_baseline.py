@@ -157,24 +157,3 @@ def fasttext_accuracy(model, data, split="test"):
     part = getattr(data, split)
     predicted = predict_labels(model, part.texts)
     return sum(p == y for p, y in zip(predicted, part.labels)) / max(1, len(part.labels))
-
-
-def fasttext_latency(model, texts, n_single=300, repeats=5, warmup=20):
-    """{"latency_ms_b1": median ms of model.predict on one (tokenized) sentence over the first
-    `n_single`, "test_set_seconds": median seconds to predict all `texts` in one call}. Texts are
-    tokenized beforehand, as our models get ids."""
-    lines = [line_text(t) for t in texts]
-    singles = lines[:n_single]
-    # A list of one line: fasttext 0.9.3's single-string predict breaks under NumPy 2 (np.array copy=False).
-    for line in singles[:warmup]:
-        model.predict([line])
-    per, whole = [], []
-    for _ in range(repeats):
-        for line in singles:
-            start = time.perf_counter()
-            model.predict([line])
-            per.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        model.predict(lines)
-        whole.append(time.perf_counter() - start)
-    return {"latency_ms_b1": 1000 * statistics.median(per), "test_set_seconds": statistics.median(whole)}

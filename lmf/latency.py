@@ -15,12 +15,13 @@ call: torch.utils.benchmark's Timer times one statement over many runs and fits 
 sentence-by-sentence interleaving nor callables that are not torch.
 
 Adapters (each loads its model once, then maps a list of raw texts to predictions):
-`torch_contestant` (a saved lmf model, eager, through lmf.metrics.classify and our tokenizer),
+`model_contestant` / `torch_contestant` (a model in memory / a saved lmf model, eager, through
+lmf.metrics.classify and our tokenizer),
 `onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8), `fasttext_contestant`
 (a fastText .bin or .ftz model, lmf.fasttext_baseline.predict_labels, raw text in).
 
-Deliberately not here: exporting, accuracy, tables (scripts/bench_latency.py), and the sweep's
-older in-graph timing of padded ids (lmf.metrics.measure_latency).
+Used by the sweep (lmf.runner's latency cells), scripts/bench_latency.py and the app.
+Deliberately not here: exporting, accuracy, or tables (scripts/bench_latency.py).
 """
 import statistics
 import sys
@@ -75,12 +76,18 @@ def measure(contestants, texts, n_single=200, batch_size=64, repeats=3, warmup=2
                    "test_set_seconds": statistics.median(whole[name]) / 1e9} for name in names}
 
 
+def model_contestant(model, vocab, label_names):
+    """A torch model in memory, run eagerly with our tokenizer: texts -> [(label, probability)]
+    (lmf.metrics.classify puts it in eval mode for each call and gives it back as it was)."""
+    from .metrics import classify
+    return lambda texts: classify(model, vocab, label_names, texts)
+
+
 def torch_contestant(model_dir):
     """A saved lmf model run eagerly in torch: texts -> [(label, probability)]."""
     from .artifacts import load_model
-    from .metrics import classify
     saved = load_model(model_dir)
-    return lambda texts: classify(saved.model, saved.vocab, saved.label_names, texts)
+    return model_contestant(saved.model, saved.vocab, saved.label_names)
 
 
 def onnx_contestant(export_dir, threads=1):

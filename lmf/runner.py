@@ -26,7 +26,8 @@ from .atomic import write_json_atomic
 from .data import default_vectors_path, load_dataset, load_vectors
 from .grid import QUICK, Cell, plan
 from .methods import METHODS
-from .metrics import accuracy, count_parameters, measure_latency, size_on_disk
+from .latency import fasttext_contestant, measure, model_contestant
+from .metrics import accuracy, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import latency_model
 from .train import recipe, retrain_recipe, train, with_schedule
@@ -176,37 +177,39 @@ class Runner:
         "latency": the core grid's models and the 8/16-bit kernels (quantize.latency_model);
         "latency_ext": the extension models with the uncompressed model timed beside them (stored
         as '<id>@ext' so ratios compare within this cell), the int8 stacks through latency_model,
-        and for the DAN fastText and fastText.zip right after, in the same process."""
+        and for the DAN fastText and fastText.zip among them. All through lmf.latency.measure:
+        raw text in, tokenization included, one thread, interleaved."""
         data = cached_data(cell.dataset, self.quick)
         base = Cell(cell.dataset, cell.model, "uncompressed")
         stages = plan([cell.dataset], [cell.model], self.quick, core_only=cell.method == "latency", full=True)
         candidates = [c for stage in stages for c in stage if c.seed == 0 and c.schedule == "calr"
                       and not c.is_latency and c.model == cell.model]
-        models = {}
+        vocab, labels = data.vocab, data.label_names
+        contestants = {}
         if cell.method == "latency":
             kernels = {"quant16": 16, "quant8": 8}  # timed as PyTorch's low-precision kernels, below
             for other in candidates:
                 if other.method not in kernels and self.done(other):
-                    models[other.id] = load_model(self.model_dir(other)).model
+                    contestants[other.id] = model_contestant(load_model(self.model_dir(other)).model, vocab, labels)
+            base_model = load_model(self.model_dir(base)).model
             for method, bits in kernels.items():
-                models[Cell(cell.dataset, cell.model, method).id] = latency_model(models[base.id], bits)
+                contestants[Cell(cell.dataset, cell.model, method).id] = model_contestant(
+                    latency_model(base_model, bits), vocab, labels)
         else:
-            models[base.id + "@ext"] = load_model(self.model_dir(base)).model
+            contestants[base.id + "@ext"] = model_contestant(load_model(self.model_dir(base)).model, vocab, labels)
             for other in candidates:
                 method = METHODS[other.method]
                 if method.extension and self.done(other):
                     model = load_model(self.model_dir(other)).model
-                    models[other.id] = latency_model(model, 8) if method.stacks_on else model
+                    contestants[other.id] = model_contestant(latency_model(model, 8) if method.stacks_on else model,
+                                                             vocab, labels)
+            if cell.model == "dan":  # fastText beside the DAN, in the same interleaved run
+                for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
+                    ft_cell = Cell(cell.dataset, "fasttext", method)
+                    if (self.model_dir(ft_cell) / name).is_file():
+                        contestants[ft_cell.id] = fasttext_contestant(self.model_dir(ft_cell) / name)
         n_single, repeats = (100, 2) if self.quick else (300, 5)
-        out = measure_latency(models, data.encoded("test")[0], n_single=n_single, repeats=repeats)
-        if cell.method == "latency_ext" and cell.model == "dan":
-            from .fasttext_baseline import fasttext_latency, load_fasttext
-            for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
-                ft_cell = Cell(cell.dataset, "fasttext", method)
-                path = self.model_dir(ft_cell) / name
-                if path.is_file():
-                    out[ft_cell.id] = fasttext_latency(load_fasttext(path), data.test.texts, n_single, repeats)
-        return out
+        return measure(contestants, data.test.texts, n_single=n_single, repeats=repeats)
 
 
 # ---------------------------------------------------------------- worker processes

@@ -47,7 +47,7 @@ def torch_logits(saved, texts, batch_size=256):
 def train_fasttext_models(name, out_dir):
     """model.bin and model.ftz in `out_dir`, made in a fresh process: a second dataset's fastText
     trained in the same process as the first came out at chance (CLINC150: 1.9 % test accuracy,
-    84 % alone), the process-sticky state fasttext_baseline._retry_nan describes."""
+    84 % alone), the process-sticky state fasttext_baseline._FRESH describes."""
     code = ("import sys; from lmf.data import load_dataset; from lmf.fasttext_baseline import *; "
             "d = load_dataset(sys.argv[1]); kw = dict(epoch=int(sys.argv[3]), lr=float(sys.argv[4])); "
             "train_fasttext(d, sys.argv[2], **kw); quantize_fasttext(sys.argv[2] + '/model.bin', d, sys.argv[2], **kw)")

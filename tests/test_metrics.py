@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lmf.metrics import (accuracy, classify, count_parameters, flops_dense, flops_factorized,
-                         measure_latency, predict, size_on_disk)
+                         predict, size_on_disk)
 from lmf.models import build_model, default_config
 
 
@@ -33,23 +33,6 @@ def test_factorization_saves_flops_below_break_even():
     """F_S < F_Q roughly when k < m n / (m + n): for m = 300, n = 1024 that is 226.8; k = 200
     saves, k = 250 does not."""
     assert flops_factorized(300, 1024, 200) < flops_dense(300, 1024) < flops_factorized(300, 1024, 250)
-
-
-def test_measure_latency_two_models():
-    models = {"a": build_model(default_config("dan", 50, 2, embed_dim=16)),
-              "b": build_model(default_config("lstm", 50, 2, embed_dim=16))}
-    models["a"].train(), models["b"].eval()  # as callers might hold them; timing must not change that
-    ids = torch.randint(1, 50, (12, 6))
-    ids[3, 4:] = 0
-    threads = torch.get_num_threads()
-    out = measure_latency(models, ids, n_single=5, batch_size=4, repeats=2, warmup=2)
-    assert set(out) == {"a", "b"}
-    for m in out.values():
-        assert set(m) == {"latency_ms_b1", "test_set_seconds"}
-        assert m["latency_ms_b1"] > 0 and m["test_set_seconds"] > 0
-        assert math.isfinite(m["latency_ms_b1"])
-    assert torch.get_num_threads() == threads
-    assert models["a"].training and not models["b"].training
 
 
 def test_size_on_disk(tmp_path):

@@ -1,0 +1,145 @@
+"""scripts/precompute.py end to end: a real quick sweep (SST-2, DAN) through lmf.runner and
+lmf.assemble, resumed from its finished cells, and the artifacts folder replaced as a whole."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from lmf.assemble import assemble
+from lmf.grid import QUICK, plan
+from lmf.metrics import size_on_disk
+from lmf.results import RESULT_COLUMNS, read_results, write_rows
+from lmf.runner import Runner
+from lmf.train import retrain_recipe
+
+TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds"]
+
+
+def precompute(out, work, *extra):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "precompute.py"), "--quick", "--out", str(out), "--work",
+         str(work), "--jobs", "1", "--datasets", "sst2", "--models", "dan", *extra],
+        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def by_key(rows):
+    return {(r["method"], r["embedding_reduction_pct"]): r for r in rows}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, data_dir):
+    base = tmp_path_factory.mktemp("sweep")
+    out, work = base / "artifacts", base / "work"
+    out.mkdir()
+    (out / "models").mkdir()
+    (out / "models" / "sst2-dan-lmf-R70-s0").mkdir()  # a stale model from an older grid
+    (out / "sweep.json").write_text(json.dumps({"quick": True}))  # marks the folder as lmf's, so it may be replaced
+    precompute(out, work)
+    return out, work
+
+
+@pytest.mark.slow
+def test_quick_sweep_writes_every_row(swept):
+    """Core rows: uncompressed, LMF at R = 50 and 90, offline SVD at 50 and 90, 16- and 8-bit = 7;
+    the extension adds 8 at R = 90 (HMF, GroupReduce, whole-model LMF, their three int8 stacks;
+    fastText and fastText.zip at R = 0). Offline SVD's width is floor(p * 300): 150 and 30 (its
+    rank is blank); LMF's rank at R = 90 is below R = 50's. Every row is timed; the uncompressed
+    row's ratio is 1 and its bytes_fraction 1; 8-bit is under a third of the uncompressed bytes."""
+    out, work = swept
+    rows = read_results(out)
+    assert list(csv.reader(open(out / "results.csv")))[0] == RESULT_COLUMNS
+    assert len(rows) == 15
+    by = by_key(rows)
+    assert by[("offline_svd", 50)]["width"] == 150 and by[("offline_svd", 90)]["width"] == 30
+    assert by[("offline_svd", 90)]["rank"] is None
+    assert by[("lmf", 90)]["rank"] < by[("lmf", 50)]["rank"]
+    assert all(r[c] is not None for r in rows for c in TIMINGS)
+    assert by[("uncompressed", 0)]["latency_ratio_b1"] == 1.0 and by[("uncompressed", 0)]["bytes_fraction"] == 1.0
+    assert by[("quant8", 0)]["size_bytes"] < by[("uncompressed", 0)]["size_bytes"] / 3
+    assert by[("lmf", 50)]["size_bytes"] == size_on_disk(work / "models" / "sst2-dan-lmf-R50-s0")
+    assert by[("lmf", 50)]["bytes_fraction"] == pytest.approx(by[("lmf", 50)]["size_bytes"] / by[("uncompressed", 0)]["size_bytes"])
+    assert by[("lmf_int8", 90)]["params"] == by[("lmf", 90)]["params"]
+    assert by[("lmf_int8", 90)]["size_bytes"] < by[("lmf", 90)]["size_bytes"] / 2
+    assert by[("fasttext_ftz", 0)]["size_bytes"] < by[("fasttext", 0)]["size_bytes"]
+
+
+@pytest.mark.slow
+def test_quick_sweep_replaces_the_folder_whole(swept):
+    """The stale R = 70 model is gone; the app's models are the uncompressed one, LMF at the quick
+    grid's R and the SST-2 extension models; curves for every retrained cell; no temporary left.
+    The last retraining step is the recipe's 1 epoch of ceil(400 / 128) = 4 steps (under 12)."""
+    out, work = swept
+    assert {p.name for p in (out / "models").iterdir()} == {
+        "sst2-dan-uncompressed-s0", "sst2-dan-lmf-R50-s0", "sst2-dan-lmf-R90-s0",
+        "sst2-dan-hmf-R90-s0", "sst2-dan-groupreduce-R90-s0", "sst2-dan-lmf_whole-R90-s0"}
+    assert sorted(p.name for p in (out / "curves").iterdir()) == [
+        "sst2-dan-groupreduce-R90-s0.csv", "sst2-dan-hmf-R90-s0.csv", "sst2-dan-lmf-R50-s0.csv",
+        "sst2-dan-lmf-R90-s0.csv", "sst2-dan-lmf_whole-R90-s0.csv"]
+    steps = [int(r["step"]) for r in csv.DictReader(open(out / "curves" / "sst2-dan-lmf-R90-s0.csv"))]
+    cfg = retrain_recipe("dan")
+    assert steps[-1] == min(int(cfg.epochs * -(-QUICK["n_train"] // cfg.batch_size)), QUICK["max_steps"])
+    assert "Generated from" in (out / "REPORT.md").read_text()
+    assert sorted(json.loads((out / "spectra.json").read_text())) == ["sst2-dan-uncompressed-s0"]
+    assert not list(out.parent.rglob("*.tmp-*"))
+
+
+@pytest.mark.slow
+def test_resume_reruns_only_missing_cells_identically(swept):
+    """Delete three cell files (the uncompressed parent, LMF R = 90, the latency cell): the rerun
+    redoes exactly those (training is seeded, so identically), keeps the others' files, and
+    results.csv matches on every column but the re-measured timings."""
+    out, work = swept
+    first = read_results(out)
+    kept = work / "cells" / "sst2-dan-offline_svd-R50-s0.json"
+    kept_mtime = kept.stat().st_mtime_ns
+    for name in ("sst2-dan-uncompressed-s0", "sst2-dan-lmf-R90-s0", "sst2-dan-latency"):
+        (work / "cells" / f"{name}.json").unlink()
+    precompute(out, work)
+    again = read_results(out)
+    assert kept.stat().st_mtime_ns == kept_mtime
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMINGS} for r in rows]  # noqa: E731
+    assert strip(again) == strip(first)
+
+
+@pytest.mark.slow
+def test_another_dataset_is_carried_over(swept, tmp_path):
+    """A folder holding a quick sweep of dataset "trec" (one row, its model, its curve) gets the
+    SST-2 cells assembled into it: the trec row, model and curve are still there beside SST-2's
+    15 rows, and sweep.json remembers the earlier run. Quick rows never join a full sweep's."""
+    import shutil
+    out, work = swept
+    target = tmp_path / "artifacts"
+    (target / "models").mkdir(parents=True)
+    (target / "curves").mkdir()
+    shutil.copytree(out / "models" / "sst2-dan-uncompressed-s0", target / "models" / "trec-dan-uncompressed-s0")
+    shutil.copy(out / "curves" / "sst2-dan-lmf-R90-s0.csv", target / "curves" / "trec-dan-lmf-R90-s0.csv")
+    trec = {**read_results(out)[0], "dataset": "trec", "method": "uncompressed", "embedding_reduction_pct": 0}
+    write_rows(target / "results.csv", [trec], RESULT_COLUMNS)
+    (target / "sweep.json").write_text(json.dumps({"quick": True, "command": "trec run"}))
+    runner = Runner(work, quick=True)
+    assemble(runner, plan(["sst2"], ["dan"], quick=True), target, command="sst2 run")
+    rows = read_results(target)
+    assert [r["dataset"] for r in rows].count("trec") == 1 and len(rows) == 16
+    assert (target / "models" / "trec-dan-uncompressed-s0").is_dir() and (target / "models" / "sst2-dan-lmf-R90-s0").is_dir()
+    assert (target / "curves" / "trec-dan-lmf-R90-s0.csv").is_file()
+    assert json.loads((target / "sweep.json").read_text())["earlier"][0]["command"] == "trec run"
+    (target / "sweep.json").write_text(json.dumps({"quick": False}))
+    write_rows(target / "results.csv", [trec], RESULT_COLUMNS)
+    with pytest.raises(ValueError, match="not mixed"):
+        assemble(runner, plan(["sst2"], ["dan"], quick=True), target)
+
+
+def test_a_folder_of_user_files_is_never_replaced(tmp_path):
+    """--out pointing at a folder lmf did not make (no results.csv, no sweep.json): refused, kept."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    runner = Runner(tmp_path / "work", quick=True)
+    with pytest.raises(FileExistsError, match="did not write"):
+        assemble(runner, [[]], tmp_path / "out")
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"

@@ -1,0 +1,80 @@
+"""lmf.runner: cells that count only in their own mode, failed cells retried from a clean slate,
+and worker processes that end with the sweep."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import ROOT
+from lmf.grid import Cell
+from lmf.runner import Runner
+
+
+def test_quick_cell_never_counts_as_full(tmp_path):
+    """A cell file written by a --quick run is 'done' for quick sweeps only, and a corrupt one for none."""
+    cell = Cell("sst2", "dan", "uncompressed")
+    quick, full = Runner(work=tmp_path, quick=True), Runner(work=tmp_path, quick=False)
+    quick.cell_file(cell).parent.mkdir(parents=True)
+    quick.cell_file(cell).write_text(json.dumps({"quick": True}))
+    assert quick.done(cell) and not full.done(cell)
+    quick.cell_file(cell).write_text("{not json")
+    assert not quick.done(cell) and not full.done(cell)
+
+
+def test_a_failed_cell_leaves_nothing_to_reuse(tmp_path, monkeypatch):
+    """A fastText.zip cell whose earlier try left a poisoned model.ftz behind: running the cell
+    again first removes that folder, so the failure (here: its parent cell is missing) is the
+    cell's own, and the old file is not what the next try reads."""
+    runner = Runner(work=tmp_path, quick=True)
+    cell = Cell("sst2", "fasttext", "fasttext_ftz")
+    runner.model_dir(cell).mkdir(parents=True)
+    (runner.model_dir(cell) / "model.ftz").write_bytes(b"poisoned")
+    monkeypatch.setattr("lmf.runner.cached_data", lambda name, quick: None)
+    with pytest.raises(OSError):
+        runner.run(cell)
+    assert not runner.model_dir(cell).exists() or not (runner.model_dir(cell) / "model.ftz").exists()
+    assert not runner.done(cell)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead, only not yet reaped by its parent
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_end_with_the_sweep(tmp_path):
+    """A sweep with two workers is killed with SIGKILL (it gets no chance to clean up): both
+    workers, each busy in a 60 s cell, are gone within a few seconds, not minutes later."""
+    (tmp_path / "sleepy.py").write_text(textwrap.dedent(f"""
+        import os, time
+        class Sleepy:
+            def run(self, cell):
+                open(os.path.join({str(tmp_path)!r}, f"worker-{{cell}}"), "w").write(str(os.getpid()))
+                time.sleep(60)
+                return {{"seconds": 60}}
+    """))
+    driver = ("import sys; sys.path.insert(0, sys.argv[1]); from sleepy import Sleepy; "
+              "from lmf.runner import run_cells; list(run_cells(Sleepy(), [1, 2], jobs=2, threads=1))")
+    proc = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path)], cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+        pids = [int(p.read_text()) for p in tmp_path.glob("worker-*")]
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids)
