@@ -4,8 +4,10 @@
     meta.json           config, vocabulary (words and training counts), label names, metrics
     manifest.json       sha256 of the two files above
 
-A save writes into a temporary sibling directory and renames it into place, so a crash never
-leaves a half-written model where a good one is expected; what lands there gets the usual
+A save writes into a temporary sibling directory and renames it into place (`replace_dir`, the
+one directory swap), so a crash never leaves a half-written model where a good one is expected. It
+only ever replaces nothing, an empty directory or another saved model, never a user's folder, a
+file or the model being read (`check_output`); what lands there gets the usual
 permissions for the umask (tempfile alone would leave it private to the owner). A load checks
 every hash first and fails with ArtifactError naming the file, for a meta.json that describes no
 model as much as for a corrupt file. Weights are read with safetensors only: nothing on disk
@@ -89,9 +91,55 @@ def write_json_atomic(path, obj):
     write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
 
 
-def save_model(path, model, vocab, label_names, metrics=None):
-    """Save `model` (which carries its `config`) with its vocabulary and labels to directory `path`."""
+def check_output(path, keep=()):
+    """Raise ArtifactError unless a model may be saved at directory `path`: nothing there, an empty
+    directory, or a saved model (a directory holding only model files, meta.json or manifest.json
+    among them) that is none of `keep` (the model being read) and holds none of them.
+
+    Saving replaces what is there, so anything else (a user's folder, a file, the source model's
+    parent) is refused rather than deleted. The CLI calls this before it trains, save_model again."""
     path = Path(path)
+    target = path.resolve()
+    for kept in keep:
+        kept = Path(kept).resolve()
+        if target == kept or target in kept.parents:
+            raise ArtifactError(f"{path}: this is the model being read{'' if target == kept else ' or holds it'}; "
+                                "save the new model somewhere else")
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise ArtifactError(f"{path}: exists and is not a directory; refusing to replace it with a model")
+    if not path.exists():
+        return
+    names = {p.name for p in path.iterdir()}
+    if names and not (names <= {WEIGHTS, META, MANIFEST} and names & {META, MANIFEST}):
+        raise ArtifactError(f"{path}: a directory that is not a saved model ({len(names)} entries, e.g. "
+                            f"{sorted(names)[0]!r}); refusing to replace it: give an empty or new directory")
+
+
+def replace_dir(tmp, path):
+    """Rename the finished directory `tmp` to `path`, whose old contents (if any) are deleted only
+    once the new ones are in place; on failure the old contents are put back and `tmp` is left for
+    the caller to remove. The one atomic directory swap of this package. The old directory goes to
+    a fresh mkdtemp name (never a fixed one, which might be someone's file)."""
+    path = Path(path)
+    old = None
+    if path.exists():
+        old = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-old-"))
+        os.replace(path, old)  # rename(2) may replace an empty directory
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None:
+            os.replace(old, path)
+        raise
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def save_model(path, model, vocab, label_names, metrics=None, keep=()):
+    """Save `model` (which carries its `config`) with its vocabulary and labels to directory `path`,
+    which check_output(path, keep) must allow."""
+    path = Path(os.path.abspath(path))  # "." or "a/.." has no name to make a sibling of
+    check_output(path, keep)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = dict(model.config)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -110,15 +158,7 @@ def save_model(path, model, vocab, label_names, metrics=None):
         for name in (WEIGHTS, META, MANIFEST):
             (tmp / name).chmod(default_mode())
         tmp.chmod(default_mode(directory=True))
-        # Swap in the new directory; the old one (if any) is removed only once the new one is there.
-        old = None
-        if path.exists():
-            old = path.with_name(path.name + ".tmp-old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -7,7 +7,7 @@ import argparse
 import sys
 from dataclasses import fields, replace
 
-from .artifacts import ArtifactError, load_model, save_model
+from .artifacts import ArtifactError, check_output, load_model, save_model
 from .compress import compress_model, offline_model
 from .data import DataError, clip_text, default_vectors_path, load_dataset, load_vectors
 from .metrics import accuracy, classify, count_parameters, size_on_disk
@@ -64,6 +64,7 @@ def _load_data(args, saved=None):
 
 
 def cmd_train(args):
+    check_output(args.out)  # before the data and the training, not after them
     data = _load_data(args)
     config = _config(recipe(args.model), args)
     vectors = None
@@ -85,6 +86,7 @@ def cmd_train(args):
 
 
 def cmd_compress(args):
+    check_output(args.out, keep=[args.model_dir])
     saved = load_model(args.model_dir)
     data = _load_data(args, saved)
     compressed = compress_model(saved.model, args.reduction)
@@ -95,16 +97,17 @@ def cmd_compress(args):
         compressed = train(compressed, data, config, progress=not args.quiet).model
     # The saved model's own vocabulary and labels: the ids it was trained with, whatever --data has.
     save_model(args.out, compressed, saved.vocab, saved.label_names,
-               {"test_accuracy": accuracy(compressed, data, "test")})
+               {"test_accuracy": accuracy(compressed, data, "test")}, keep=[args.model_dir])
     _report("retrained" if not args.no_retrain else "saved", compressed, data, args.out)
 
 
 def cmd_quantize(args):
+    check_output(args.out, keep=[args.model_dir])
     saved = load_model(args.model_dir)
     data = _load_data(args, saved)
     quantized = quantize_model(saved.model, args.bits)
     save_model(args.out, quantized, saved.vocab, saved.label_names,
-               {"test_accuracy": accuracy(quantized, data, "test")})
+               {"test_accuracy": accuracy(quantized, data, "test")}, keep=[args.model_dir])
     _report("original", saved.model, data, saved.path)
     _report(f"{args.bits}-bit", quantized, data, args.out)
 
@@ -136,7 +139,7 @@ def build_parser():
                    "glove.6B.100d subset; 'none' for random)")
     p.add_argument("--offline-reduction", type=float,
                    help="baseline 2: train with an embedding already reduced by this percent")
-    p.add_argument("--out", required=True, help="directory to save the model in")
+    p.add_argument("--out", required=True, help="directory to save the model in: new, empty or a saved model")
     _add_training(p)
     p.set_defaults(func=cmd_train)
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from lmf import artifacts
-from lmf.artifacts import (MANIFEST, META, WEIGHTS, ArtifactError, load_model, save_model, verify,
-                           write_json_atomic, write_text_atomic)
+from lmf.artifacts import (MANIFEST, META, WEIGHTS, ArtifactError, check_output, load_model, save_model,
+                           verify, write_json_atomic, write_text_atomic)
 from lmf.catalog import file_sha256
 from lmf.compress import compress_model
 from lmf.data import PAD, UNK, Vocab
@@ -111,6 +111,66 @@ def test_failed_save_keeps_previous_model(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
     with torch.no_grad():
         assert torch.equal(load_model(tmp_path / "m").model(IDS), first(IDS))
+
+
+def test_save_refuses_what_is_not_a_model(tmp_path):
+    """Issue 10: `--out DIR` deleted whatever was at DIR. A folder holding a user's notes.txt, a
+    plain file, and a folder holding a model plus a user file are each refused with an
+    ArtifactError naming the path; each is left exactly as it was, with no .tmp- sibling."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    (tmp_path / "file").write_text("keep me too")
+    save_model(tmp_path / "mixed", model(), VOCAB, ["neg", "pos"])
+    (tmp_path / "mixed" / "notes.txt").write_text("and me")
+    for name, why in [("mine", "not a saved model"), ("file", "not a directory"), ("mixed", "not a saved model")]:
+        with pytest.raises(ArtifactError, match=why) as err:
+            save_model(tmp_path / name, model(seed=1), VOCAB, ["neg", "pos"])
+        assert str(tmp_path / name) in str(err.value)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "file").read_text() == "keep me too"
+    assert (tmp_path / "mixed" / "notes.txt").read_text() == "and me"
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "mixed").model(IDS), model()(IDS))
+    assert leftovers(tmp_path) == []
+
+
+def test_save_refuses_the_source_model_and_its_parent(tmp_path):
+    """`quantize parent/m --out parent` and `--out parent/m`: the model being read (`keep`) and
+    the directory holding it are refused; an empty directory and another model are replaced."""
+    source = tmp_path / "parent" / "m"
+    save_model(source, model(), VOCAB, ["neg", "pos"])
+    for out, why in [(tmp_path / "parent", "or holds it"), (source, "the model being read")]:
+        with pytest.raises(ArtifactError, match=why):
+            check_output(out, keep=[source])
+        with pytest.raises(ArtifactError, match=why):
+            save_model(out, model(seed=1), VOCAB, ["neg", "pos"], keep=[source])
+    (tmp_path / "empty").mkdir()
+    save_model(tmp_path / "empty", model(seed=1), VOCAB, ["neg", "pos"], keep=[source])
+    save_model(tmp_path / "parent" / "other", model(seed=1), VOCAB, ["neg", "pos"], keep=[source])
+    with torch.no_grad():
+        assert torch.equal(load_model(source).model(IDS), model()(IDS))
+        assert torch.equal(load_model(tmp_path / "empty").model(IDS), model(seed=1)(IDS))
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "parent") == []
+
+
+def test_failed_swap_puts_the_old_model_back(tmp_path, monkeypatch):
+    """The old model is moved aside (rename 1), then the rename of the new one into place (rename 2)
+    fails: the old model is renamed back and no .tmp- directory is left."""
+    save_model(tmp_path / "m", model(seed=0), VOCAB, ["neg", "pos"])
+    real, calls = os.replace, []
+
+    def second_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError("rename failed")
+        return real(src, dst)
+    monkeypatch.setattr(artifacts.os, "replace", second_fails)
+    with pytest.raises(OSError, match="rename failed"):
+        save_model(tmp_path / "m", model(seed=1), VOCAB, ["neg", "pos"])
+    monkeypatch.undo()
+    assert len(calls) == 3 and leftovers(tmp_path) == []
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "m").model(IDS), model(seed=0)(IDS))
 
 
 def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):

@@ -248,3 +248,25 @@ def test_data_label_the_model_lacks_is_an_error(three_class_model, tmp_path):
     code, out, err = run("quantize", model_dir, "--data", folder, "--out", tmp_path / "new")
     assert code == 2 and err.startswith("error: ") and "'7'" in err and "not among the 3 labels" in err
     assert not (tmp_path / "new").exists()
+
+
+# ---------------------------------------------------------------- --out never deletes what it did not make
+
+def test_out_refuses_user_files_and_the_source_models_parent(pipeline, tiny_dir, tmp_path):
+    """Issue 10: `train --out DIR` deleted a folder of user files and `quantize parent/m --out
+    parent` deleted the source model itself, both with status 0. Now each exits 2 with an
+    `error:` naming the directory, before any training, and everything is still there."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    code, out, err = run("train", "--data", tiny_dir, "--max-steps", 1, "--out", mine, "--quiet")
+    assert code == 2 and err.startswith(f"error: {mine}: a directory that is not a saved model") and out == ""
+    assert (mine / "notes.txt").read_text() == "keep me"
+    parent = tmp_path / "parent"
+    shutil.copytree(pipeline[1]["dan"], parent / "m")
+    for out_dir in (parent, parent / "m"):
+        code, out, err = run("quantize", parent / "m", "--data", tiny_dir, "--out", out_dir)
+        assert code == 2 and err.startswith(f"error: {out_dir}: this is the model being read") and out == ""
+    load_model(parent / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "parent"]
+    assert sorted(p.name for p in parent.iterdir()) == ["m"]
