@@ -13,7 +13,7 @@ from .data import DataError, clip_text, default_vectors_path, load_dataset, load
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import quantize_model
-from .train import TrainConfig, recipe, retrain_recipe, train
+from .train import TrainConfig, pick_device, recipe, retrain_recipe, train
 
 
 def _add_data(p, required=True):
@@ -174,8 +174,12 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "device", None) is not None:
+            pick_device(args.device)  # a bad --device fails before the data is read or a model trained
         args.func(args)
-    except (DataError, ArtifactError, ValueError) as e:
+    # The project's own errors, and the OS's (an unwritable --out, an unreadable file): a message,
+    # status 2, no traceback. Anything else is a bug and keeps its traceback.
+    except (DataError, ArtifactError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

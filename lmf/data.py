@@ -301,6 +301,9 @@ def load_vectors(path, vocab, seed=0):
     found. The dimension is read from the first line; words containing spaces (glove.840B has a
     few) are handled by taking the last `dim` fields as the vector.
     """
+    if path is None:  # default_vectors_path() without LMF_DATA_DIR
+        raise DataError("no word-vectors file: give a GloVe-format file (CLI: --vectors FILE, or --vectors "
+                        "none for random vectors), or set LMF_DATA_DIR to the data folder that has one")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: vectors file not found")

@@ -113,9 +113,18 @@ def with_schedule(config, schedule):
 
 
 def pick_device(device="auto"):
+    """The torch.device for "auto" (CUDA if present, else the CPU), "cpu", "cuda", "cuda:1", ...;
+    ValueError for a name torch does not know or a device this machine lacks (checked by making an
+    empty tensor there, so that it fails here rather than halfway into a run)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        device = torch.device(device)
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError, TypeError) as e:  # AssertionError: torch built without CUDA
+        raise ValueError(f"device {str(device)!r} is not usable here ({str(e).splitlines()[0]}); "
+                         "choose auto, cpu or cuda") from e
+    return device
 
 
 def seed_everything(seed):

@@ -270,3 +270,30 @@ def test_out_refuses_user_files_and_the_source_models_parent(pipeline, tiny_dir,
     load_model(parent / "m")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "parent"]
     assert sorted(p.name for p in parent.iterdir()) == ["m"]
+
+
+# ---------------------------------------------------------------- README: `error:` and status 2, never a traceback
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "{data}", "--model", "lstm", "--out", "{tmp}/x"], "no word-vectors file"),
+    (["train", "--data", "{data}", "--device", "bogus", "--out", "{tmp}/x"], "device 'bogus' is not usable here"),
+    (["train", "--data", "{data}", "--device", "cuda:99", "--out", "{tmp}/x"], "device 'cuda:99' is not usable here"),
+    (["compress", "{model}", "--data", "{data}", "--reduction", 50, "--device", "bogus", "--out", "{tmp}/x"],
+     "device 'bogus'"),
+    (["quantize", "{model}", "--data", "{data}", "--out", "{tmp}/a-file/x"], "a-file"),
+    (["evaluate", "{listed}", "--data", "{data}"], "manifest.json: holds a JSON array"),
+])
+def test_issue_10_tracebacks_are_errors(pipeline, tiny_dir, tmp_path, monkeypatch, argv, message):
+    """Issue 10's tracebacks (exit 1): an LSTM without LMF_DATA_DIR (a TypeError on the vectors
+    path None), a device torch does not know, a GPU this machine lacks (cuda:99 fails with or
+    without CUDA), an --out under a file, a manifest.json holding a list. Each is now an `error:`
+    line naming the cause, status 2, nothing on stdout, nothing saved."""
+    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    (tmp_path / "a-file").write_text("not a folder")
+    shutil.copytree(pipeline[1]["dan"], tmp_path / "listed")
+    (tmp_path / "listed" / "manifest.json").write_text("[1, 2]")
+    fill = dict(model=pipeline[1]["dan"], data=tiny_dir, tmp=tmp_path, listed=tmp_path / "listed")
+    code, out, err = run(*[str(a).format(**fill) for a in argv])
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
