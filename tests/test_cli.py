@@ -297,3 +297,12 @@ def test_issue_10_tracebacks_are_errors(pipeline, tiny_dir, tmp_path, monkeypatc
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_diverging_training_saves_nothing(tiny_dir, tmp_path):
+    """Issue 10: `--optimizer sgd --lr-lb 1e8 --lr-ub 1e9` was saved and reported as success with
+    NaN weights. Now: status 2, `error: training diverged`, and no model directory."""
+    code, out, err = run("train", "--data", tiny_dir, "--optimizer", "sgd", "--lr-lb", 1e8, "--lr-ub", 1e9,
+                         "--max-steps", 20, "--out", tmp_path / "x", "--quiet")
+    assert code == 2 and err.startswith("error: training diverged: the loss is") and "trained" not in out
+    assert list(tmp_path.iterdir()) == []
