@@ -9,7 +9,7 @@ from dataclasses import fields, replace
 
 from .artifacts import ArtifactError, check_output, load_model, save_model
 from .compress import compress_model, offline_model
-from .data import DataError, clip_text, default_vectors_path, load_dataset, load_vectors
+from .data import UNK_ID, DataError, clip_text, default_vectors_path, load_dataset, load_vectors
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import quantize_model
@@ -119,11 +119,27 @@ def cmd_evaluate(args):
 
 
 def cmd_classify(args):
+    # A blank text has no words to classify: the model would answer with its prior, which reads
+    # like a prediction. Blank arguments are an error; blank stdin lines (a trailing newline, a
+    # paragraph break) are skipped with a note, as long as some text remains.
+    blank = [i for i, text in enumerate(args.text, 1) if not text.strip()]
+    if blank:
+        raise ValueError(f"classify: text {blank[0]} of {len(args.text)} is empty or only spaces; "
+                         "give words to classify")
     texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    if not args.text:
+        lines, texts = len(texts), [text for text in texts if text.strip()]
+        if texts and len(texts) < lines:
+            print(f"note: skipped {lines - len(texts)} blank line(s) of stdin", file=sys.stderr)
     if not texts:
-        raise ValueError("classify: no text given; pass texts as arguments or lines on stdin")
+        raise ValueError("classify: no text given; pass texts as arguments or lines on stdin "
+                         "(blank lines do not count)")
     saved = load_model(args.model_dir)
     clipped = [clip_text(text) for text in texts]  # before tokenizing: a huge line costs no more
+    for text, clip in zip(texts, clipped):
+        if all(i == UNK_ID for i in saved.vocab.encode(clip)):
+            print(f"warning: no word of {text[:80]!r} is in the model's vocabulary; its label is a guess",
+                  file=sys.stderr)
     for text, (label, prob) in zip(texts, classify(saved.model, saved.vocab, saved.label_names, clipped)):
         print(f"{label}\t{prob:.3f}\t{text[:80]}")
 

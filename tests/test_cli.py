@@ -112,8 +112,10 @@ def test_classify_arguments_and_stdin(pipeline):
     assert code == 0, err
     label, prob, text = out.rstrip("\n").split("\t")
     assert label in ("0", "1") and 0.5 <= float(prob) <= 1 and text.startswith("a gorgeous")
-    code, out, err = run("classify", path, stdin="one\n\nthree words here\n")
-    assert code == 0 and len(out.splitlines()) == 3
+    assert "film" in load_model(path).vocab.stoi  # so that neither line gets an unknown-word warning
+    code, out, err = run("classify", path, stdin="one film\n\nthree films here\n")
+    assert code == 0 and [line.split("\t")[2] for line in out.splitlines()] == ["one film", "three films here"]
+    assert err == "note: skipped 1 blank line(s) of stdin\n"
 
 
 def test_offline_reduction_and_lstm_vectors(tiny_dir, tmp_path, data_dir):
@@ -171,9 +173,29 @@ def test_module_help_subprocess():
 def test_classify_with_no_text_is_an_error(pipeline):
     """No text arguments and nothing on stdin: an `error:` line saying how to give text, status 2,
     nothing on stdout and no traceback."""
-    code, out, err = run("classify", pipeline[1]["dan"], stdin="")
+    for stdin in ("", "\n  \n\t\n"):
+        code, out, err = run("classify", pipeline[1]["dan"], stdin=stdin)
+        assert code == 2 and out == ""
+        assert err.startswith("error: ") and "no text given" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [[""], ["   "], ["good film", "\t"]])
+def test_classify_blank_argument_is_an_error(pipeline, argv):
+    """Issue 10: `classify MODEL ""` answered with a label for no words. An empty or all-space
+    argument (the 2nd of 2 in the last case) is an error naming which one, status 2."""
+    code, out, err = run("classify", pipeline[1]["dan"], *argv)
     assert code == 2 and out == ""
-    assert err.startswith("error: ") and "no text given" in err and "Traceback" not in err
+    assert err.startswith(f"error: classify: text {len(argv)} of {len(argv)} is empty or only spaces")
+
+
+def test_classify_warns_when_no_word_is_known(pipeline):
+    """"xyzzy plugh" has no word of the model's vocabulary (every id is <unk>): it still gets its
+    label line, and stderr names it; "xyzzy film" has one known word and no warning."""
+    saved = load_model(pipeline[1]["dan"])
+    assert "film" in saved.vocab.stoi and not {"xyzzy", "plugh"} & set(saved.vocab.stoi)
+    code, out, err = run("classify", pipeline[1]["dan"], "xyzzy plugh", "xyzzy film")
+    assert code == 0 and len(out.splitlines()) == 2
+    assert err == "warning: no word of 'xyzzy plugh' is in the model's vocabulary; its label is a guess\n"
 
 
 def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
@@ -188,7 +210,8 @@ def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
         seen.clear()
         code, out, err = run("classify", pipeline[1]["dan"], *argv, stdin=stdin)
         assert code == 0, err
-        assert seen == [data_module.MAX_TEXT_CHARS] == [10_000]
+        # tokenized twice (the unknown-word check, then classify), each time clipped
+        assert seen == [data_module.MAX_TEXT_CHARS] * 2 == [10_000] * 2
         assert out.rstrip("\n").split("\t")[2] == long[:80]
 
 
