@@ -329,3 +329,16 @@ def test_diverging_training_saves_nothing(tiny_dir, tmp_path):
                          "--max-steps", 20, "--out", tmp_path / "x", "--quiet")
     assert code == 2 and err.startswith("error: training diverged: the loss is") and "trained" not in out
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("source, reduction, message", [
+    ("dan-q8", 50, "the model is 8-bit quantized"),
+    ("dan-r50", 10, "R = 10 % of the full"),
+])
+def test_compress_refuses_what_would_not_shrink(pipeline, tiny_dir, tmp_path, source, reduction, message):
+    """Issue 10: `compress` of the 8-bit model gave a full-precision one, and R = 10 of the R = 50
+    model (R counts from the full embedding) a bigger one; both are now errors, nothing saved."""
+    code, out, err = run("compress", pipeline[1][source], "--data", tiny_dir, "--reduction", reduction,
+                         "--no-retrain", "--out", tmp_path / "x")
+    assert code == 2 and err.startswith(f"error: {message}")
+    assert not (tmp_path / "x").exists()
