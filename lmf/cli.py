@@ -7,13 +7,14 @@ import argparse
 import sys
 from dataclasses import fields, replace
 
-from .artifacts import ArtifactError, load_model, save_model
+from .artifacts import ArtifactError, check_output, load_model, save_model
 from .compress import compress_model, offline_model
 from .data import DataError, clip_text, default_vectors_path, load_dataset, load_vectors
+from .tokenize import MAX_TOKENS, tokenize, unknown_tokens
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import quantize_model
-from .train import TrainConfig, recipe, retrain_recipe, train
+from .train import TrainConfig, pick_device, recipe, retrain_recipe, train
 
 
 def _add_data(p, required=True):
@@ -64,6 +65,7 @@ def _load_data(args, saved=None):
 
 
 def cmd_train(args):
+    check_output(args.out)  # before the data and the training, not after them
     data = _load_data(args)
     config = _config(recipe(args.model), args)
     vectors = None
@@ -85,6 +87,7 @@ def cmd_train(args):
 
 
 def cmd_compress(args):
+    check_output(args.out, keep=[args.model_dir])
     saved = load_model(args.model_dir)
     data = _load_data(args, saved)
     compressed = compress_model(saved.model, args.reduction)
@@ -95,16 +98,17 @@ def cmd_compress(args):
         compressed = train(compressed, data, config, progress=not args.quiet).model
     # The saved model's own vocabulary and labels: the ids it was trained with, whatever --data has.
     save_model(args.out, compressed, saved.vocab, saved.label_names,
-               {"test_accuracy": accuracy(compressed, data, "test")})
+               {"test_accuracy": accuracy(compressed, data, "test")}, keep=[args.model_dir])
     _report("retrained" if not args.no_retrain else "saved", compressed, data, args.out)
 
 
 def cmd_quantize(args):
+    check_output(args.out, keep=[args.model_dir])
     saved = load_model(args.model_dir)
     data = _load_data(args, saved)
     quantized = quantize_model(saved.model, args.bits)
     save_model(args.out, quantized, saved.vocab, saved.label_names,
-               {"test_accuracy": accuracy(quantized, data, "test")})
+               {"test_accuracy": accuracy(quantized, data, "test")}, keep=[args.model_dir])
     _report("original", saved.model, data, saved.path)
     _report(f"{args.bits}-bit", quantized, data, args.out)
 
@@ -116,11 +120,28 @@ def cmd_evaluate(args):
 
 
 def cmd_classify(args):
+    # A text with no token (empty, spaces, zero-width characters) has nothing to classify: the model
+    # would answer with its prior, which reads like a prediction; lmf.runtime refuses it the same
+    # way. Blank arguments are an error; blank stdin lines (a trailing newline, a paragraph break)
+    # are skipped with a note, as long as some text remains.
+    blank = [i for i, text in enumerate(args.text, 1) if not tokenize(text)]
+    if blank:
+        raise ValueError(f"classify: text {blank[0]} of {len(args.text)} is empty or only spaces; "
+                         "give words to classify")
     texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    if not args.text:
+        lines, texts = len(texts), [text for text in texts if tokenize(text)]
+        if texts and len(texts) < lines:
+            print(f"note: skipped {lines - len(texts)} blank line(s) of stdin", file=sys.stderr)
     if not texts:
-        raise ValueError("classify: no text given; pass texts as arguments or lines on stdin")
+        raise ValueError("classify: no text given; pass texts as arguments or lines on stdin "
+                         "(blank lines do not count)")
     saved = load_model(args.model_dir)
     clipped = [clip_text(text) for text in texts]  # before tokenizing: a huge line costs no more
+    for text, clip in zip(texts, clipped):
+        if len(unknown_tokens(clip, saved.vocab.stoi)) == len(set(tokenize(clip)[:MAX_TOKENS])):
+            print(f"warning: no word of {text[:80]!r} is in the model's vocabulary; its label is a guess",
+                  file=sys.stderr)
     for text, (label, prob) in zip(texts, classify(saved.model, saved.vocab, saved.label_names, clipped)):
         print(f"{label}\t{prob:.3f}\t{text[:80]}")
 
@@ -143,7 +164,7 @@ def build_parser():
                    "glove.6B.100d subset; 'none' for random)")
     p.add_argument("--offline-reduction", type=float,
                    help="baseline 2: train with an embedding already reduced by this percent")
-    p.add_argument("--out", required=True, help="directory to save the model in")
+    p.add_argument("--out", required=True, help="directory to save the model in: new, empty or a saved model")
     _add_training(p)
     p.set_defaults(func=cmd_train)
 
@@ -184,8 +205,12 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "device", None) is not None:
+            pick_device(args.device)  # a bad --device fails before the data is read or a model trained
         args.func(args)
-    except (DataError, ArtifactError, ValueError) as e:
+    # The project's own errors, and the OS's (an unwritable --out, an unreadable file): a message,
+    # status 2, no traceback. Anything else is a bug and keeps its traceback.
+    except (DataError, ArtifactError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -87,22 +87,46 @@ def child_config(config, **embedding):
     return {**{k: v for k, v in config.items() if k not in EMBEDDING_KEYS}, **embedding}
 
 
+def with_embedding(model, embedding, reduction_pct, **config):
+    """A copy of `model` with `embedding` in place of its own, every other weight copied, and its
+    config from child_config(model.config, **config): what every compression method returns.
+
+    ValueError instead when this would not compress `model`: for a quantized model (its copy
+    would be a full-precision model of the rounded weights, about 4x bigger on disk than the 8-bit
+    one: compress the float parent, then quantize), and for an embedding bigger than the model's
+    own. R always counts from the full V x d table (the model's weight_matrix), so R = 50 of a
+    model compressed at R = 90 would grow it (4.40 -> 8.31 MB on SST-2's DAN); R = 98 of it
+    shrinks it further, and is allowed."""
+    if model.config.get("bits"):
+        raise ValueError(f"the model is {model.config['bits']}-bit quantized; compressing it would give a "
+                         "full-precision copy of its rounded weights: compress the unquantized model, "
+                         "then quantize the result")
+    old = sum(p.numel() for p in model.embedding.parameters())
+    new = sum(p.numel() for p in embedding.parameters())
+    if new > old:
+        m, n = model.embedding.weight_matrix().shape
+        raise ValueError(f"R = {reduction_pct:g} % of the full {m:,} x {n:,} embedding keeps {new:,} parameters, "
+                         f"more than the {old:,} this model's embedding already has (it is compressed "
+                         f"already): choose a larger R, or compress the uncompressed model")
+    compressed = copy.deepcopy(model)
+    compressed.embedding = embedding.to(model.embedding.weight_matrix().device)
+    compressed.config = child_config(model.config, **config)
+    return compressed
+
+
 def compress_model(model, reduction_pct, randomized=False):
     """The online method: a copy of `model` with its embedding factorized to keep (1 - R) of its
     parameters, every other weight copied. Compressing an already factorized model recompresses
-    its product W_a W_b."""
+    its product W_a W_b (see with_embedding for what it refuses)."""
     W = model.embedding.weight_matrix()
     m, n = W.shape
     k = rank_for_fraction(fraction_for_reduction(reduction_pct), m, n)
     W_a, W_b = factorize(W, k, randomized=randomized)
-    compressed = copy.deepcopy(model)
     embedding = FactorizedEmbedding(m, k, n)
     with torch.no_grad():
         embedding.table.weight.copy_(W_a)
         embedding.project.weight.copy_(W_b.T)
-    compressed.embedding = embedding.to(W.device)
-    compressed.config = child_config(model.config, rank=k)
-    return compressed
+    return with_embedding(model, embedding, reduction_pct, rank=k)
 
 
 def offline_dim(reduction_pct, embed_dim):
@@ -168,10 +192,7 @@ def hmf_compress_model(model, reduction_pct, dense_rows=None):
         embedding.dense.weight.copy_(W[:r_d])
         embedding.low_table.weight.copy_(W_a)
         embedding.project.weight.copy_(W_b.T)
-    compressed = copy.deepcopy(model)
-    compressed.embedding = embedding.to(W.device)
-    compressed.config = child_config(model.config, rank=None, hmf_rank=r, hmf_dense_rows=r_d)
-    return compressed
+    return with_embedding(model, embedding, reduction_pct, rank=None, hmf_rank=r, hmf_dense_rows=r_d)
 
 
 # ---------------------------------------------------------------- whole-model LMF

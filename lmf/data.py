@@ -137,26 +137,44 @@ class TextDataset:
 # ---------------------------------------------------------------- reading files
 
 def _read_table(path):
-    """Rows of a TSV or CSV file with a header, as a list of lists of strings."""
+    """(header, [(line number, fields)]) of a TSV or CSV file: UTF-8, a byte-order mark allowed
+    (Excel and Notepad write one), blank lines skipped. Any other encoding is a DataError naming
+    the file, not a UnicodeDecodeError naming nothing."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as f:
-        if path.suffix == ".tsv":
-            # SST-2 sentences contain bare quotes: no quoting in TSV, a tab always separates.
-            rows = [line.rstrip("\r\n").split("\t") for line in f if line.strip()]
-        else:
-            rows = [row for row in csv.reader(f) if row]
+    line_no = 0
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            if path.suffix == ".tsv":
+                # SST-2 sentences contain bare quotes: no quoting in TSV, a tab always separates.
+                rows = [(n, line.rstrip("\r\n").split("\t")) for n, line in enumerate(f, 1) if line.strip()]
+            else:
+                reader = csv.reader(f)
+                rows = []
+                for row in reader:
+                    line_no = reader.line_num  # where a quoted multi-line row ends
+                    if row:
+                        rows.append((line_no, row))
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e.reason} at a byte {e.object[e.start:e.start + 1].hex()}; "
+                        "a Latin-1 or UTF-16 file?): save it as UTF-8") from e
+    except csv.Error as e:
+        raise DataError(f"{path}: line {line_no + 1}: {e}") from e
     if not rows:
         raise DataError(f"{path}: the file is empty (no header line)")
-    return rows
+    return rows[0][1], rows[1:]
 
 
 def _columns(header, path):
-    """Indices of the text and label columns: by known name, else the first two columns."""
+    """Indices of the text and label columns, found by name (TEXT_COLUMNS, LABEL_COLUMNS). A first
+    line naming neither is taken for a missing header: read as one, its example would be lost and
+    its columns guessed."""
     lowered = [h.strip().lower() for h in header]
     text = next((lowered.index(c) for c in TEXT_COLUMNS if c in lowered), None)
     label = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
-    if text is None and label is None and len(header) >= 2:
-        return 0, 1
+    if text is None and label is None:
+        raise DataError(f"{path}: line 1 is not a header (fields {header[:4]}); the first line must name "
+                        f"the text column ({' or '.join(TEXT_COLUMNS)}) and the label column "
+                        f"({' or '.join(LABEL_COLUMNS)})")
     if text is None:
         raise DataError(f"{path}: no text column (expected one of {TEXT_COLUMNS}; header is {header})")
     if label is None:
@@ -174,15 +192,21 @@ def _find_split_file(directory, split, filename=None):
 
 
 def _read_split(path):
-    rows = _read_table(path)
-    text_col, label_col = _columns(rows[0], path)
+    """(texts, labels) of one split file. Every row has exactly the header's fields (a tab inside
+    a TSV text would otherwise shift a word into the label) and a non-blank label (a blank one
+    would silently become a class of its own)."""
+    header, rows = _read_table(path)
+    text_col, label_col = _columns(header, path)
     texts, labels = [], []
-    for line_no, row in enumerate(rows[1:], start=2):
-        if len(row) <= max(text_col, label_col):
-            raise DataError(f"{path}: line {line_no} has {len(row)} column(s), expected at least "
-                            f"{max(text_col, label_col) + 1}")
+    for line_no, row in rows:
+        if len(row) != len(header):
+            hint = " (a tab inside the text?)" if Path(path).suffix == ".tsv" and len(row) > len(header) else ""
+            raise DataError(f"{path}: line {line_no} has {len(row)} field(s), the header has {len(header)}{hint}")
+        label = row[label_col].strip()
+        if not label:
+            raise DataError(f"{path}: line {line_no} has a blank label")
         texts.append(row[text_col])
-        labels.append(row[label_col].strip())
+        labels.append(label)
     if not texts:
         raise DataError(f"{path}: the split is empty (a header and no examples)")
     return texts, labels
@@ -281,6 +305,9 @@ def load_vectors(path, vocab, seed=0):
     found. The dimension is read from the first line; words containing spaces (glove.840B has a
     few) are handled by taking the last `dim` fields as the vector.
     """
+    if path is None:  # default_vectors_path() without LMF_DATA_DIR
+        raise DataError("no word-vectors file: give a GloVe-format file (CLI: --vectors FILE, or --vectors "
+                        "none for random vectors), or set LMF_DATA_DIR to the data folder that has one")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: vectors file not found")

@@ -19,13 +19,12 @@
 
 Deliberately not here: retraining, the embedding module itself (models.GroupEmbedding).
 """
-import copy
 import math
 
 import numpy as np
 import torch
 
-from .compress import child_config, fraction_for_reduction
+from .compress import fraction_for_reduction, with_embedding
 from .models import GroupEmbedding
 
 
@@ -140,9 +139,7 @@ def groupreduce_compress_model(model, counts, reduction_pct, blocks=5, rounds=2)
             embedding.tables[i].weight.copy_(fit["W_a"][i])
             embedding.projects[i].weight.copy_(fit["W_b"][i].T)
         embedding.row.copy_(row)
-    compressed = copy.deepcopy(model)
-    compressed.embedding = embedding.to(W.device)
-    compressed.config = child_config(model.config, group_sizes=sizes, group_ranks=fit["ranks"])
+    compressed = with_embedding(model, embedding, reduction_pct, group_sizes=sizes, group_ranks=fit["ranks"])
     compressed.groupreduce_info = {k: fit[k] for k in ("ranks", "scale", "rounds_kept", "weighted_error", "params")}
     compressed.groupreduce_info["sizes"] = sizes
     return compressed

@@ -4,11 +4,13 @@ One function, `train`, serves the command line, the precompute sweep and the app
 retraining: SGD, Adam or AdaGrad; a schedule from schedules.py applied every step; L2 weight
 decay; dev accuracy every `eval_every` mini-batches; the weights that scored best on dev restored
 at the end. `on_step` and `on_eval` callbacks see progress (the app draws its curve from them) and
-can stop training early by returning True.
+can stop training early by returning True. A loss or weight that is NaN or infinite stops it with
+TrainingDiverged (the model gets its best weights back first), so a diverged model is never returned.
 
 Deliberately not here: model construction, compression, saving to disk.
 """
 import copy
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -113,9 +115,18 @@ def with_schedule(config, schedule):
 
 
 def pick_device(device="auto"):
+    """The torch.device for "auto" (CUDA if present, else the CPU), "cpu", "cuda", "cuda:1", ...;
+    ValueError for a name torch does not know or a device this machine lacks (checked by making an
+    empty tensor there, so that it fails here rather than halfway into a run)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        device = torch.device(device)
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError, TypeError) as e:  # AssertionError: torch built without CUDA
+        raise ValueError(f"device {str(device)!r} is not usable here ({str(e).splitlines()[0]}); "
+                         "choose auto, cpu or cuda") from e
+    return device
 
 
 def seed_everything(seed):
@@ -135,6 +146,15 @@ def make_optimizer(name, params, weight_decay):
     raise ValueError(f"unknown optimizer {name!r}: choose adam, sgd or adagrad")
 
 
+class TrainingDiverged(ValueError):
+    """A loss or weight became NaN or infinite: the settings (usually the learning rate) are wrong."""
+
+
+def nonfinite_weight(model):
+    """The name of the first parameter holding a NaN or an infinity, else None."""
+    return next((name for name, p in model.named_parameters() if not torch.isfinite(p).all()), None)
+
+
 @dataclass
 class TrainResult:
     model: nn.Module
@@ -145,9 +165,28 @@ class TrainResult:
     seconds: float
 
 
+# CPU kernels (the LSTM's, the GEMMs' blocking) split their float sums by the intra-op thread count,
+# so the same seed gave different weights under 1 and 2 threads. Training always runs on this many
+# threads, so a seed means one model on any machine. The cost, measured: 300 steps of the SST-2 DAN
+# recipe (batch 128) on a 2-core machine shared with other jobs took 15.2 s and 19.2 s on 1 thread,
+# 143.9 s and 192.7 s on 2 (oversubscribed); an idle machine can gain at most the second core back.
+# Parallel work belongs to processes, one per run, as the sweep does.
+TRAIN_THREADS = 1
+
+
 def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
     """Train `model` in place on data.train, evaluating on data.dev; returns a TrainResult whose
-    model holds the best-on-dev weights (the starting weights count as step 0)."""
+    model holds the best-on-dev weights (the starting weights count as step 0). Runs on
+    TRAIN_THREADS intra-op threads and gives the caller's thread count back afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        return _train(model, data, config, on_step, on_eval, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(model, data, config, on_step, on_eval, progress):
     config = config or TrainConfig()
     seed_everything(config.seed)
     device = pick_device(config.device)
@@ -171,6 +210,14 @@ def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
     history = [{"step": 0, "dev_accuracy": best_dev, "lr": schedule(0), "loss": None, "seconds": 0.0}]
     stop = bool(on_eval and on_eval(history[0]))
     bar = tqdm(total=total, disable=not progress, desc="train", unit="step", leave=False)
+
+    def diverged(what):
+        bar.close()
+        model.load_state_dict(best_state)  # the caller's model is left usable, never NaN
+        model.eval()
+        raise TrainingDiverged(f"training diverged: {what} ({config.optimizer}, learning rate up to "
+                               f"{config.lr_ub:g}); no model was kept: try a lower learning rate")
+
     step, order, running = 0, torch.empty(0, dtype=torch.long), []
     model.train()
     while step < total and not stop:
@@ -181,17 +228,23 @@ def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
         width = int(lengths[batch].max().clamp(min=1))
         logits = model(ids[batch, :width].to(device))
         loss = loss_fn(logits, labels[batch].to(device))
+        running.append(loss.item())
+        if not math.isfinite(running[-1]):
+            diverged(f"the loss is {running[-1]} at step {step + 1}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         step += 1
-        running.append(loss.item())
         bar.update(1)
         if on_step and on_step(step, running[-1], lr):
             stop = True
         if step % config.eval_every == 0 or step == total or stop:
+            # Every state that can become the best one is checked: each step's loss only sees the
+            # weights before that step's update.
+            if (name := nonfinite_weight(model)) is not None:
+                diverged(f"weight '{name}' is NaN or infinite after step {step}")
             dev = accuracy(model, data, "dev")
             record = {"step": step, "dev_accuracy": dev, "lr": lr, "loss": float(np.mean(running)),
                       "seconds": time.perf_counter() - start}

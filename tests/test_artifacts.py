@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from lmf import artifacts, atomic
-from lmf.artifacts import MANIFEST, META, WEIGHTS, ArtifactError, load_model, save_model, verify
+from lmf.artifacts import MANIFEST, META, WEIGHTS, ArtifactError, check_output, load_model, save_model, verify
 from lmf.atomic import write_json_atomic, write_text_atomic
 from lmf.layout import file_sha256
 from lmf.compress import compress_model
 from lmf.data import PAD, UNK, Vocab
 from lmf.models import build_model, default_config
+from lmf.quantize import quantize_model
 
 VOCAB = Vocab([PAD, UNK, "good", "bad", "film"], [0, 0, 5, 4, 3])
 IDS = torch.tensor([[2, 4, 0], [3, 1, 4], [1, 0, 0]])
@@ -113,6 +114,66 @@ def test_failed_save_keeps_previous_model(tmp_path, monkeypatch):
         assert torch.equal(load_model(tmp_path / "m").model(IDS), first(IDS))
 
 
+def test_save_refuses_what_is_not_a_model(tmp_path):
+    """Issue 10: `--out DIR` deleted whatever was at DIR. A folder holding a user's notes.txt, a
+    plain file, and a folder holding a model plus a user file are each refused with an
+    ArtifactError naming the path; each is left exactly as it was, with no .tmp- sibling."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    (tmp_path / "file").write_text("keep me too")
+    save_model(tmp_path / "mixed", model(), VOCAB, ["neg", "pos"])
+    (tmp_path / "mixed" / "notes.txt").write_text("and me")
+    for name, why in [("mine", "not a saved model"), ("file", "not a directory"), ("mixed", "not a saved model")]:
+        with pytest.raises(ArtifactError, match=why) as err:
+            save_model(tmp_path / name, model(seed=1), VOCAB, ["neg", "pos"])
+        assert str(tmp_path / name) in str(err.value)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "file").read_text() == "keep me too"
+    assert (tmp_path / "mixed" / "notes.txt").read_text() == "and me"
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "mixed").model(IDS), model()(IDS))
+    assert leftovers(tmp_path) == []
+
+
+def test_save_refuses_the_source_model_and_its_parent(tmp_path):
+    """`quantize parent/m --out parent` and `--out parent/m`: the model being read (`keep`) and
+    the directory holding it are refused; an empty directory and another model are replaced."""
+    source = tmp_path / "parent" / "m"
+    save_model(source, model(), VOCAB, ["neg", "pos"])
+    for out, why in [(tmp_path / "parent", "or holds it"), (source, "the model being read")]:
+        with pytest.raises(ArtifactError, match=why):
+            check_output(out, keep=[source])
+        with pytest.raises(ArtifactError, match=why):
+            save_model(out, model(seed=1), VOCAB, ["neg", "pos"], keep=[source])
+    (tmp_path / "empty").mkdir()
+    save_model(tmp_path / "empty", model(seed=1), VOCAB, ["neg", "pos"], keep=[source])
+    save_model(tmp_path / "parent" / "other", model(seed=1), VOCAB, ["neg", "pos"], keep=[source])
+    with torch.no_grad():
+        assert torch.equal(load_model(source).model(IDS), model()(IDS))
+        assert torch.equal(load_model(tmp_path / "empty").model(IDS), model(seed=1)(IDS))
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "parent") == []
+
+
+def test_failed_swap_puts_the_old_model_back(tmp_path, monkeypatch):
+    """The old model is moved aside (rename 1), then the rename of the new one into place (rename 2)
+    fails: the old model is renamed back and no .tmp- directory is left."""
+    save_model(tmp_path / "m", model(seed=0), VOCAB, ["neg", "pos"])
+    real, calls = os.replace, []
+
+    def second_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError("rename failed")
+        return real(src, dst)
+    monkeypatch.setattr(artifacts.os, "replace", second_fails)
+    with pytest.raises(OSError, match="rename failed"):
+        save_model(tmp_path / "m", model(seed=1), VOCAB, ["neg", "pos"])
+    monkeypatch.undo()
+    assert len(calls) == 3 and leftovers(tmp_path) == []
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "m").model(IDS), model(seed=0)(IDS))
+
+
 def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(artifacts, "file_sha256", lambda path: 1 / 0)
     with pytest.raises(ZeroDivisionError):
@@ -186,19 +247,76 @@ def rewrite_meta(directory, change):
 @pytest.mark.parametrize("change, file, why", [
     (lambda meta: meta.pop("config"), META, "missing key 'config'"),
     (lambda meta: meta.pop("vocab"), META, "missing key 'vocab'"),
-    (lambda meta: meta.update(config=["dan"]), META, "TypeError"),
-    (lambda meta: meta.update(vocab={"itos": 3, "counts": []}), META, "TypeError"),
+    (lambda meta: meta.update(config=["dan"]), META, "'config' is a JSON array, not an object"),
+    (lambda meta: meta.update(vocab={"itos": 3, "counts": []}), META, "'vocab.itos' must be an array of words"),
     (lambda meta: meta["config"].update(arch="gru"), "cannot rebuild", "unknown model 'gru'"),
-    (lambda meta: meta["config"].pop("num_classes"), "cannot rebuild", "missing key 'num_classes'"),
-    (lambda meta: meta["config"].update(hidden=None), "cannot rebuild", "TypeError"),
+    (lambda meta: meta["config"].pop("num_classes"), META, "config has no 'num_classes'"),
+    (lambda meta: meta["config"].update(hidden=None), META, "config 'hidden' is null, not array or number"),
+    # issue 10's inputs: each was an IndexError, TypeError or a silently wrong model
+    (lambda meta: meta["vocab"].update(itos="<pad><unk>goodbadfilm"), META, "'vocab.itos' must be an array of words"),
+    (lambda meta: meta["vocab"].update(itos=[0, 1, 2, 3, 4]), META, "'vocab.itos' must be an array of words"),
+    (lambda meta: meta["vocab"].update(itos=VOCAB.itos + ["extra"], counts=VOCAB.counts + [1]), META,
+     "'vocab.itos' has 6 words, more than config 'vocab_size' 5"),
+    (lambda meta: meta["vocab"].update(itos=[PAD, UNK, "good", "good", "film"]), META,
+     "lists the word 'good' more than once"),
+    (lambda meta: meta.update(label_names="neg,pos"), META, "'label_names' must be an array of strings"),
+    (lambda meta: meta.update(label_names=[]), META, "must name each of the 2 classes once"),
+    (lambda meta: meta.update(label_names=["neg", "pos", "meh"]), META, "must name each of the 2 classes once"),
+    (lambda meta: meta["config"].update(vocab_size="5"), META, "config 'vocab_size' is \"5\", not number"),
+    (lambda meta: meta["config"].update(rank=True), META, "config 'rank' is true, not null or number"),
+    (lambda meta: meta["config"].update(dropout=[0.4]), META, "config 'dropout' is [0.4], not number"),
+    (lambda meta: meta["config"].update(embed_dim=0), META, "config 'embed_dim' is 0, not a positive number"),
+    (lambda meta: meta.update(metrics=[0.75]), META, "'metrics' is a JSON array, not an object"),
 ])
 def test_meta_that_describes_no_model(tmp_path, change, file, why):
-    """A meta.json whose hash is right but whose content is not a model (no config, no vocabulary,
-    a config that is a list, an unknown architecture 'gru', a missing class count, hidden=None):
-    an ArtifactError that names the file and the reason, never a bare KeyError or TypeError."""
+    """A meta.json whose hash is right but whose content is not a model: no config or vocabulary,
+    a config that is a list, an unknown architecture 'gru', a missing class count, hidden=None,
+    words given as one string or as numbers, 6 words for a vocab_size of 5, a duplicate word,
+    label names as one string, none, or 3 for 2 classes, a size given as a string, rank true,
+    dropout a list, a 0-dimensional embedding, metrics a list: an ArtifactError that names the
+    file and the field, never a bare KeyError, IndexError or TypeError."""
     save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
     rewrite_meta(tmp_path / "m", change)
     with pytest.raises(ArtifactError) as err:
         load_model(tmp_path / "m")
     message = str(err.value)
     assert str(tmp_path / "m") in message and file in message and why in message
+
+
+def rewrite_weights(directory, change):
+    """Apply `change` to the safetensors dict and fix the manifest's hash (see rewrite_meta)."""
+    from safetensors.torch import load_file, save_file
+    tensors = load_file(directory / WEIGHTS)
+    change(tensors)
+    save_file(tensors, directory / WEIGHTS)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest[WEIGHTS] = file_sha256(directory / WEIGHTS)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("bits, change, why", [
+    (8, lambda t: t.pop("out.weight.__scale__"), "'out.weight' is torch.int8 without its scale 'out.weight.__scale__'"),
+    (None, lambda t: t["out.weight"].__setitem__((0, 0), float("nan")), "'out.weight' holds NaN or infinite"),
+    (None, lambda t: t["embedding.table.weight"].__setitem__((2, 3), float("inf")), "'embedding.table.weight' holds NaN"),
+    (8, lambda t: t["out.bias.__scale__"].fill_(float("nan")), "'out.bias' holds NaN"),
+])
+def test_weights_that_are_not_a_model(tmp_path, bits, change, why):
+    """An 8-bit model's int8 out.weight without its scale (it would load as raw integers, 127
+    times too big), a NaN or an infinity in a float weight, a NaN scale: ArtifactError naming
+    model.safetensors and the tensor."""
+    m = quantize_model(model(), bits) if bits else model()
+    save_model(tmp_path / "m", m, VOCAB, ["neg", "pos"])
+    rewrite_weights(tmp_path / "m", change)
+    with pytest.raises(ArtifactError) as err:
+        load_model(tmp_path / "m")
+    assert str(tmp_path / "m" / WEIGHTS) in str(err.value) and why in str(err.value)
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"abc"', "null"])
+def test_manifest_that_is_not_an_object(tmp_path, content):
+    """manifest.json holding a list (issue 10: AttributeError traceback), a string or null."""
+    save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
+    (tmp_path / "m" / MANIFEST).write_text(content)
+    with pytest.raises(ArtifactError, match="not an object of file hashes") as err:
+        load_model(tmp_path / "m")
+    assert str(tmp_path / "m" / MANIFEST) in str(err.value)

@@ -113,8 +113,10 @@ def test_classify_arguments_and_stdin(pipeline):
     assert code == 0, err
     label, prob, text = out.rstrip("\n").split("\t")
     assert label in ("0", "1") and 0.5 <= float(prob) <= 1 and text.startswith("a gorgeous")
-    code, out, err = run("classify", path, stdin="one\n\nthree words here\n")
-    assert code == 0 and len(out.splitlines()) == 3
+    assert "film" in load_model(path).vocab.stoi  # so that neither line gets an unknown-word warning
+    code, out, err = run("classify", path, stdin="one film\n\nthree films here\n")
+    assert code == 0 and [line.split("\t")[2] for line in out.splitlines()] == ["one film", "three films here"]
+    assert err == "note: skipped 1 blank line(s) of stdin\n"
 
 
 def test_offline_reduction_and_lstm_vectors(tiny_dir, tmp_path, data_dir):
@@ -172,9 +174,29 @@ def test_module_help_subprocess():
 def test_classify_with_no_text_is_an_error(pipeline):
     """No text arguments and nothing on stdin: an `error:` line saying how to give text, status 2,
     nothing on stdout and no traceback."""
-    code, out, err = run("classify", pipeline[1]["dan"], stdin="")
+    for stdin in ("", "\n  \n\t\n"):
+        code, out, err = run("classify", pipeline[1]["dan"], stdin=stdin)
+        assert code == 2 and out == ""
+        assert err.startswith("error: ") and "no text given" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [[""], ["   "], ["good film", "\t"], ["\u200b\u200b"]])
+def test_classify_blank_argument_is_an_error(pipeline, argv):
+    """Issue 10: `classify MODEL ""` answered with a label for no words. An empty, all-space or
+    zero-width-only argument (the 2nd of 2 in the third case) is an error naming which one, status 2."""
+    code, out, err = run("classify", pipeline[1]["dan"], *argv)
     assert code == 2 and out == ""
-    assert err.startswith("error: ") and "no text given" in err and "Traceback" not in err
+    assert err.startswith(f"error: classify: text {len(argv)} of {len(argv)} is empty or only spaces")
+
+
+def test_classify_warns_when_no_word_is_known(pipeline):
+    """"xyzzy plugh" has no word of the model's vocabulary (every id is <unk>): it still gets its
+    label line, and stderr names it; "xyzzy film" has one known word and no warning."""
+    saved = load_model(pipeline[1]["dan"])
+    assert "film" in saved.vocab.stoi and not {"xyzzy", "plugh"} & set(saved.vocab.stoi)
+    code, out, err = run("classify", pipeline[1]["dan"], "xyzzy plugh", "xyzzy film")
+    assert code == 0 and len(out.splitlines()) == 2
+    assert err == "warning: no word of 'xyzzy plugh' is in the model's vocabulary; its label is a guess\n"
 
 
 def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
@@ -189,7 +211,8 @@ def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
         seen.clear()
         code, out, err = run("classify", pipeline[1]["dan"], *argv, stdin=stdin)
         assert code == 0, err
-        assert seen == [data_module.MAX_TEXT_CHARS] == [10_000]
+        # tokenized twice (the unknown-word check, then classify), each time clipped
+        assert seen == [data_module.MAX_TEXT_CHARS] * 2 == [10_000] * 2
         assert out.rstrip("\n").split("\t")[2] == long[:80]
 
 
@@ -249,3 +272,74 @@ def test_data_label_the_model_lacks_is_an_error(three_class_model, tmp_path):
     code, out, err = run("quantize", model_dir, "--data", folder, "--out", tmp_path / "new")
     assert code == 2 and err.startswith("error: ") and "'7'" in err and "not among the 3 labels" in err
     assert not (tmp_path / "new").exists()
+
+
+# ---------------------------------------------------------------- --out never deletes what it did not make
+
+def test_out_refuses_user_files_and_the_source_models_parent(pipeline, tiny_dir, tmp_path):
+    """Issue 10: `train --out DIR` deleted a folder of user files and `quantize parent/m --out
+    parent` deleted the source model itself, both with status 0. Now each exits 2 with an
+    `error:` naming the directory, before any training, and everything is still there."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    code, out, err = run("train", "--data", tiny_dir, "--max-steps", 1, "--out", mine, "--quiet")
+    assert code == 2 and err.startswith(f"error: {mine}: a directory that is not a saved model") and out == ""
+    assert (mine / "notes.txt").read_text() == "keep me"
+    parent = tmp_path / "parent"
+    shutil.copytree(pipeline[1]["dan"], parent / "m")
+    for out_dir in (parent, parent / "m"):
+        code, out, err = run("quantize", parent / "m", "--data", tiny_dir, "--out", out_dir)
+        assert code == 2 and err.startswith(f"error: {out_dir}: this is the model being read") and out == ""
+    load_model(parent / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "parent"]
+    assert sorted(p.name for p in parent.iterdir()) == ["m"]
+
+
+# ---------------------------------------------------------------- README: `error:` and status 2, never a traceback
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "{data}", "--model", "lstm", "--out", "{tmp}/x"], "no word-vectors file"),
+    (["train", "--data", "{data}", "--device", "bogus", "--out", "{tmp}/x"], "device 'bogus' is not usable here"),
+    (["train", "--data", "{data}", "--device", "cuda:99", "--out", "{tmp}/x"], "device 'cuda:99' is not usable here"),
+    (["compress", "{model}", "--data", "{data}", "--reduction", 50, "--device", "bogus", "--out", "{tmp}/x"],
+     "device 'bogus'"),
+    (["quantize", "{model}", "--data", "{data}", "--out", "{tmp}/a-file/x"], "a-file"),
+    (["evaluate", "{listed}", "--data", "{data}"], "manifest.json: holds a JSON array"),
+])
+def test_issue_10_tracebacks_are_errors(pipeline, tiny_dir, tmp_path, monkeypatch, argv, message):
+    """Issue 10's tracebacks (exit 1): an LSTM without LMF_DATA_DIR (a TypeError on the vectors
+    path None), a device torch does not know, a GPU this machine lacks (cuda:99 fails with or
+    without CUDA), an --out under a file, a manifest.json holding a list. Each is now an `error:`
+    line naming the cause, status 2, nothing on stdout, nothing saved."""
+    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    (tmp_path / "a-file").write_text("not a folder")
+    shutil.copytree(pipeline[1]["dan"], tmp_path / "listed")
+    (tmp_path / "listed" / "manifest.json").write_text("[1, 2]")
+    fill = dict(model=pipeline[1]["dan"], data=tiny_dir, tmp=tmp_path, listed=tmp_path / "listed")
+    code, out, err = run(*[str(a).format(**fill) for a in argv])
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_diverging_training_saves_nothing(tiny_dir, tmp_path):
+    """Issue 10: `--optimizer sgd --lr-lb 1e8 --lr-ub 1e9` was saved and reported as success with
+    NaN weights. Now: status 2, `error: training diverged`, and no model directory."""
+    code, out, err = run("train", "--data", tiny_dir, "--optimizer", "sgd", "--lr-lb", 1e8, "--lr-ub", 1e9,
+                         "--max-steps", 20, "--out", tmp_path / "x", "--quiet")
+    assert code == 2 and err.startswith("error: training diverged: the loss is") and "trained" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("source, reduction, message", [
+    ("dan-q8", 50, "the model is 8-bit quantized"),
+    ("dan-r50", 10, "R = 10 % of the full"),
+])
+def test_compress_refuses_what_would_not_shrink(pipeline, tiny_dir, tmp_path, source, reduction, message):
+    """Issue 10: `compress` of the 8-bit model gave a full-precision one, and R = 10 of the R = 50
+    model (R counts from the full embedding) a bigger one; both are now errors, nothing saved."""
+    code, out, err = run("compress", pipeline[1][source], "--data", tiny_dir, "--reduction", reduction,
+                         "--no-retrain", "--out", tmp_path / "x")
+    assert code == 2 and err.startswith(f"error: {message}")
+    assert not (tmp_path / "x").exists()

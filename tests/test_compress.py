@@ -280,26 +280,41 @@ def test_child_config_drops_parent_embedding_and_storage_keys():
     assert child_config(parent, rank=2) == {"arch": "dan", "hidden_ranks": [4, 5], "rank": 2}
 
 
-@pytest.mark.parametrize("compress", [lambda m: compress_model(m, 50),
-                                      lambda m: hmf_compress_model(m, 50)])
-def test_compressing_a_quantized_model_drops_bits(compress):
-    """An 8-bit DAN (config bits = 8) compressed at R = 50: the copy's weights are floats again,
-    so its config has no `bits` (saving would otherwise quantize it) and rebuilds the copy; the
-    quantized parent keeps bits = 8."""
+@pytest.mark.parametrize("compress", [lambda m: compress_model(m, 50), lambda m: hmf_compress_model(m, 50),
+                                      lambda m: compress_whole_model(m, 90)])
+def test_compressing_a_quantized_model_is_refused(compress):
+    """Issue 10: `compress` of an 8-bit model silently gave a full-precision one. LMF, HMF and
+    whole-model LMF of an 8-bit DAN (config bits = 8) now raise ValueError saying why and what to
+    do instead; the quantized parent is untouched."""
     quantized = quantize_model(small("dan"), 8)
+    with pytest.raises(ValueError, match="8-bit quantized.*compress the unquantized model, then quantize"):
+        compress(quantized)
     assert quantized.config["bits"] == 8
-    compressed = compress(quantized)
-    assert "bits" not in compressed.config and quantized.config["bits"] == 8
-    assert rebuilds(compressed)
+
+
+def test_compressing_further_counts_r_from_the_full_embedding():
+    """Issue 10: R = 50 of a model compressed at R = 90 made it bigger (4.40 -> 8.31 MB). R counts
+    from the full 50 x 16 embedding (800 weights): R = 90 keeps k = floor(80 / 66) = 1, 66
+    parameters; R = 50 of that would be k = floor(400 / 66) = 6, 396 > 66: refused. R = 90 again
+    (66, not more) and R = 98 of an R = 50 model (k = floor(16 / 66) = 0 < 1: eq. 5 refuses) show
+    the edges; R = 90 of the R = 50 model (66 < 396) shrinks it and is allowed."""
+    r90 = compress_model(small("dan"), 90)
+    with pytest.raises(ValueError, match="R = 50 % of the full 50 x 16 embedding keeps 396 parameters, "
+                                         "more than the 66 this model's embedding already has"):
+        compress_model(r90, 50)
+    assert compress_model(r90, 90).config["rank"] == 1
+    with pytest.raises(ValueError, match="rank k=0"):
+        compress_model(compress_model(small("dan"), 50), 98)
+    assert compress_model(compress_model(small("dan"), 50), 90).config["rank"] == 1
 
 
 def test_lmf_of_an_hmf_model_is_plain_lmf():
-    """compress_model of an HMF model (config hmf_rank, hmf_dense_rows) recompresses its
-    weight matrix to a FactorizedEmbedding of rank k = floor(0.5 * 50 * 16 / 66) = 6; a leftover
+    """compress_model (R = 90) of an HMF model (R = 50; config hmf_rank, hmf_dense_rows) recompresses
+    its weight matrix to a FactorizedEmbedding of rank k = floor(0.1 * 50 * 16 / 66) = 1; a leftover
     hmf_rank would make build_model rebuild a HybridEmbedding, which cannot take these weights."""
     hmf = hmf_compress_model(small("dan"), 50)
-    lmf = compress_model(hmf, 50)
-    assert lmf.config["rank"] == 6
+    lmf = compress_model(hmf, 90)
+    assert lmf.config["rank"] == 1
     assert not {"hmf_rank", "hmf_dense_rows"} & set(lmf.config)
     assert rebuilds(lmf)
 
@@ -309,10 +324,3 @@ def test_hmf_of_an_lmf_model_has_no_rank():
     hmf = hmf_compress_model(compress_model(small("dan"), 50), 50)
     assert hmf.config["rank"] is None and hmf.config["hmf_rank"] >= 1
     assert rebuilds(hmf)
-
-
-def test_whole_model_lmf_of_a_quantized_model():
-    """compress_whole_model of an 8-bit DAN: no bits, hidden_ranks set, and it rebuilds."""
-    whole = compress_whole_model(quantize_model(small("dan"), 8), 90)
-    assert "bits" not in whole.config and len(whole.config["hidden_ranks"]) == 2
-    assert rebuilds(whole)

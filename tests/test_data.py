@@ -256,3 +256,59 @@ def test_shared_glove_subset_covers_sst2(sst2, data_dir):
     matrix, coverage = load_vectors(default_vectors_path(), sst2.vocab)
     assert matrix.shape == (len(sst2.vocab), 100)
     assert 0.8 < coverage < 1.0
+
+
+# ---------------------------------------------------------------- issue 10: what a data file may hold
+
+def write_bytes_split(tmp_path, name, data):
+    """GOOD in every split as TSV, then `name` overwritten with the raw bytes `data`."""
+    make_dir(tmp_path)
+    (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name, content, message", [
+    # a tab inside the text: 3 fields, which used to make "film" the label, a new class
+    ("train.tsv", "sentence\tlabel\ngood\tfilm\t1\nbad movie\t0\n", r"train.tsv: line 2 has 3 field\(s\), "
+     r"the header has 2 \(a tab inside the text\?\)"),
+    # a blank label (nothing, or spaces, after the tab): used to become a class named ""
+    ("dev.tsv", "sentence\tlabel\ngood movie\t1\nbad movie\t\n", r"dev.tsv: line 3 has a blank label"),
+    ("dev.tsv", "sentence\tlabel\ngood movie\t  \nbad movie\t0\n", r"dev.tsv: line 2 has a blank label"),
+    # no header: the first example used to be taken for one (and lost)
+    ("train.tsv", "good movie\t1\nbad movie\t0\n", r"train.tsv: line 1 is not a header"),
+    # blank lines are skipped but still counted: the bad row is line 5 of the file
+    ("test.tsv", "sentence\tlabel\n\ngood movie\t1\n\nbad movie\n", r"test.tsv: line 5 has 1 field\(s\)"),
+])
+def test_bad_rows_name_file_and_line(tmp_path, name, content, message):
+    with pytest.raises(DataError, match=message):
+        load_directory(write_bytes_split(tmp_path, name, content.encode("utf-8")))
+
+
+def test_csv_rows_need_the_headers_field_count(tmp_path):
+    """CSV line numbers are the file's: the quoted text "a<newline>b" spans lines 2-3, so the
+    one-field row "bad" is line 4."""
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"{split}.csv").write_text('text,label\n"a\nb",pos\nbad\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"train.csv: line 4 has 1 field\(s\), the header has 2"):
+        load_directory(tmp_path)
+
+
+@pytest.mark.parametrize("suffix", ["tsv", "csv"])
+def test_byte_order_mark_is_accepted(tmp_path, suffix):
+    """A UTF-8 byte-order mark (EF BB BF, as Excel writes) before the header: the header still
+    reads "sentence", and the rows are the same as without it."""
+    sep = "\t" if suffix == "tsv" else ","
+    for split in ("train", "dev", "test"):
+        text = f"sentence{sep}label\ngood movie{sep}1\nbad movie{sep}0\n"
+        (tmp_path / f"{split}.{suffix}").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    data = load_directory(tmp_path)
+    assert data.train.texts == ["good movie", "bad movie"] and data.label_names == ["0", "1"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_other_encodings_name_the_file(tmp_path, encoding):
+    """"café" in Latin-1 (é is the lone byte e9) and the whole file in UTF-16 (it starts ff fe):
+    a DataError naming dev.tsv and asking for UTF-8, not a bare UnicodeDecodeError."""
+    content = "sentence\tlabel\ncaf\u00e9 movie\t1\nbad movie\t0\n".encode(encoding)
+    with pytest.raises(DataError, match=r"dev.tsv: not UTF-8 text .*save it as UTF-8"):
+        load_directory(write_bytes_split(tmp_path, "dev.tsv", content))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lmf.artifacts import load_model, save_model
+from lmf.compress import compress_model
 from lmf.data import PAD, UNK, Vocab
 from lmf.groupreduce import block_ranks, group_params, groupreduce, groupreduce_compress_model
 from lmf.models import GroupEmbedding, build_model, default_config
@@ -72,11 +73,14 @@ def test_groupreduce_model_params_and_roundtrip(tmp_path):
             assert torch.allclose(saved.model(ids), m(ids), atol=1e-6)
 
 
-def test_groupreduce_of_a_quantized_model_is_stored_unquantized():
-    """GroupReduce of an 8-bit model's (dequantized) weights is a float model: its config drops the
-    parent's `bits` (else save_model would store it at 8 bits again) and any other embedding's keys."""
+def test_groupreduce_of_an_lmf_model_drops_rank_and_refuses_a_quantized_one():
+    """GroupReduce (R = 70, at most 0.3 * 800 = 240 parameters) of an LMF model (R = 50, rank 6, 396)
+    drops the parent's `rank` (else build_model would rebuild a FactorizedEmbedding); of an 8-bit
+    model it is refused (lmf.compress.with_embedding: the copy would be full precision)."""
     torch.manual_seed(0)
-    parent = quantize_model(build_model(default_config("dan", 50, 2, embed_dim=16)), 8)
-    assert parent.config["bits"] == 8
-    gr = groupreduce_compress_model(parent, VOCAB.counts, 50)
+    parent = compress_model(build_model(default_config("dan", 50, 2, embed_dim=16)), 50)
+    assert parent.config["rank"] == 6
+    gr = groupreduce_compress_model(parent, VOCAB.counts, 70)
     assert not {"bits", "rank", "hmf_rank"} & set(gr.config) and "group_sizes" in gr.config
+    with pytest.raises(ValueError, match="8-bit quantized"):
+        groupreduce_compress_model(quantize_model(parent, 8), VOCAB.counts, 70)
