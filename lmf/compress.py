@@ -24,13 +24,18 @@ from torch import nn
 from .models import FactorizedEmbedding, FactorizedLinear, HybridEmbedding, default_config, new_model
 
 
+def floor_exact(x):
+    """floor(x) of a value computed in floating point, rounded first so that float noise cannot
+    cost a whole unit (0.1 * 300 is 29.999999999999996, whose floor would be 29, not 30)."""
+    return math.floor(round(x, 9))
+
+
 def rank_for_fraction(p, m, n):
     """Eq. (5): k = floor(p m n / (m + n)), the rank whose factors hold a fraction p of m n weights."""
     if not 0 < p < 1:
         raise ValueError(f"fraction p must be strictly between 0 and 1 (got {p}); "
                          f"it is 1 - R for a reduction R")
-    # Rounded first so that float noise (0.1 * 300 = 29.999...) cannot cost a whole rank.
-    k = math.floor(round(p * m * n / (m + n), 9))
+    k = floor_exact(p * m * n / (m + n))
     if k < 1:
         raise ValueError(f"fraction p={p} of a {m} x {n} matrix gives rank k={k} < 1; "
                          f"the smallest p with k >= 1 is {(m + n) / (m * n):.2g}")
@@ -131,7 +136,7 @@ def compress_model(model, reduction_pct, randomized=False):
 
 def offline_dim(reduction_pct, embed_dim):
     """Baseline 2's embedding width: floor(p d), e.g. 30 for R = 90 % of 300 dimensions."""
-    return max(1, math.floor(round(fraction_for_reduction(reduction_pct) * embed_dim, 9)))
+    return max(1, floor_exact(fraction_for_reduction(reduction_pct) * embed_dim))
 
 
 def project_vectors(vectors, dim):

@@ -250,14 +250,20 @@ def _load_from_hub(name):
     except ImportError as e:
         raise DataError(f"dataset {name!r}: set LMF_DATA_DIR to a data folder, or install `datasets` "
                         "to fetch it from the Hugging Face Hub") from e
+    try:
+        if name == "sst2":
+            phrases = hub_load("stanfordnlp/sst2", split="train")  # GLUE's phrase-level training set
+            sentences = hub_load("SetFit/sst2")  # sentence-level dev and test, test labels included
+        else:
+            hub = hub_load("clinc_oos", "plus")
+    except Exception as e:  # the Hub's errors differ by version (ConnectionError, OSError, its own)
+        raise DataError(f"dataset {name!r} could not be fetched from the Hugging Face Hub ({type(e).__name__}: "
+                        f"{str(e)[:200]}); set LMF_DATA_DIR to a data folder that holds it") from e
     if name == "sst2":
-        phrases = hub_load("stanfordnlp/sst2", split="train")  # GLUE's phrase-level training set
-        sentences = hub_load("SetFit/sst2")  # sentence-level dev and test, test labels included
         train = Split(list(phrases["sentence"]), list(phrases["label"]))
         dev = Split(list(sentences["validation"]["text"]), list(sentences["validation"]["label"]))
         test = Split(list(sentences["test"]["text"]), list(sentences["test"]["label"]))
         return TextDataset(name, train, dev, test, ["negative", "positive"])
-    hub = hub_load("clinc_oos", "plus")
     names = hub["train"].features["intent"].names
     oos = names.index("oos")
     keep = lambda part: Split([t for t, y in zip(part["text"], part["intent"]) if y != oos],

@@ -4,7 +4,9 @@
    (nearly) equal word counts (np.array_split of the sorted order; the default c = 5).
 2. Block i (n_i words, mean frequency f_i, frequencies counted as count + 1 so that PAD, UNK and
    any zero-count row still weigh something) gets rank r_i = min(n_i, d, floor(r_min f_i / f_min)),
-   r_min the largest integer whose total sum_i r_i (n_i + d) fits the budget p m d. If even r_min = 1
+   r_min the largest integer whose total sum_i r_i (n_i + d) fits the budget p m d - m (the
+   per-word row map, m int32 entries, is part of what the model stores: it counts as m of the
+   budget's 4-byte parameters, so GroupReduce at R takes the bytes LMF takes at R). If even r_min = 1
    does not fit (a steep frequency profile at a high R: SST-2 at R = 98), r_min / f_min is replaced
    by a scale s < 1, the largest that fits, with every rank at least 1: ranks stay proportional to
    frequency, and the rarest blocks get rank 1.
@@ -19,12 +21,11 @@
 
 Deliberately not here: retraining, the embedding module itself (models.GroupEmbedding).
 """
-import math
 
 import numpy as np
 import torch
 
-from .compress import fraction_for_reduction, with_embedding
+from .compress import floor_exact, fraction_for_reduction, with_embedding
 from .models import GroupEmbedding
 
 
@@ -39,7 +40,7 @@ def block_ranks(sizes, freqs, d, budget):
     f_min = min(freqs)
 
     def ranks(s):
-        return [max(1, min(n, d, math.floor(round(s * f / f_min, 9)))) for n, f in zip(sizes, freqs)]
+        return [max(1, min(n, d, floor_exact(s * f / f_min))) for n, f in zip(sizes, freqs)]
 
     if group_params(sizes, ranks(1), d) <= budget:
         s = 1
@@ -86,7 +87,7 @@ def groupreduce(W, counts, p, blocks=5, rounds=2):
     W = W.detach().float().cpu()
     m, d = W.shape
     weights = torch.as_tensor(np.asarray(counts, dtype=np.float64) + 1.0, dtype=torch.float32)
-    budget = round(p * m * d, 9)
+    budget = round(p * m * d, 9) - m  # the row map's m int32 entries count against the budget
     order = np.argsort(-np.asarray(counts), kind="stable")  # most frequent first, ties by id
     assign = np.empty(m, dtype=np.int64)
     for b, ids in enumerate(np.array_split(order, min(blocks, m))):

@@ -312,3 +312,52 @@ def test_other_encodings_name_the_file(tmp_path, encoding):
     content = "sentence\tlabel\ncaf\u00e9 movie\t1\nbad movie\t0\n".encode(encoding)
     with pytest.raises(DataError, match=r"dev.tsv: not UTF-8 text .*save it as UTF-8"):
         load_directory(write_bytes_split(tmp_path, "dev.tsv", content))
+
+
+def hub_folder(tmp_path):
+    """Small local copies of the three Hub datasets, in the Hub's own columns and features:
+    stanfordnlp/sst2 (idx, sentence, label; train), SetFit/sst2 (text, label, label_text;
+    validation, test) and clinc_oos "plus" (text, intent as a ClassLabel whose names include
+    "oos"; train, validation, test)."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+    Dataset.from_dict({"idx": [0, 1, 2], "sentence": ["a fine film", "dull", "great fun"], "label": [1, 0, 1]}
+                      ).save_to_disk(tmp_path / "stanfordnlp-sst2-train")
+    sentences = {"text": ["good", "bad"], "label": [1, 0], "label_text": ["positive", "negative"]}
+    DatasetDict({s: Dataset.from_dict(sentences) for s in ("validation", "test")}).save_to_disk(tmp_path / "SetFit-sst2")
+    features = Features({"text": Value("string"), "intent": ClassLabel(names=["weather", "oos", "alarm"])})
+    part = {"text": ["rain today", "what is love", "wake me at 7"], "intent": [0, 1, 2]}
+    DatasetDict({s: Dataset.from_dict(part, features=features) for s in ("train", "validation", "test")}
+                ).save_to_disk(tmp_path / "clinc_oos-plus")
+
+
+def test_hub_fallback_reads_the_hubs_format(tmp_path, monkeypatch):
+    """Without LMF_DATA_DIR the named datasets come from the Hub. Here datasets.load_dataset is
+    pointed at local copies in the Hub's format (datasets.load_from_disk), so the conversion runs
+    for real: SST-2 trains on the phrases and keeps SetFit's sentence-level dev and test; CLINC150
+    drops "oos" and renumbers the in-scope intents alphabetically (alarm 0, weather 1)."""
+    import datasets
+    hub_folder(tmp_path)
+
+    def local(name, config=None, split=None):
+        suffix = (f"-{config}" if config else "") + (f"-{split}" if split else "")
+        return datasets.load_from_disk(str(tmp_path / (name.replace("/", "-") + suffix)))
+    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", local)
+    sst2 = load_dataset("sst2")
+    assert sst2.train.texts == ["a fine film", "dull", "great fun"] and sst2.train.labels == [1, 0, 1]
+    assert sst2.test.texts == ["good", "bad"] and sst2.label_names == ["negative", "positive"]
+    clinc = load_dataset("clinc150")
+    assert clinc.label_names == ["alarm", "weather"]
+    assert clinc.train.texts == ["rain today", "wake me at 7"] and clinc.train.labels == [1, 0]
+
+
+def test_an_unreachable_hub_is_a_clear_error(monkeypatch):
+    """No network: the Hub client's own error becomes a DataError that says how to use local data."""
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'stanfordnlp/sst2' on the Hub (LocalEntryNotFoundError)")
+    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataError, match="could not be fetched from the Hugging Face Hub.*set LMF_DATA_DIR"):
+        load_dataset("sst2")
