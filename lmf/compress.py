@@ -51,13 +51,14 @@ def fraction_for_reduction(reduction_pct):
     return (100 - reduction_pct) / 100  # not 1 - R/100: 1 - 0.9 is 0.0999...
 
 
-# Above this many entries (m n) factorize() takes the randomized path. Measured on a 2-core CPU
-# (rank 30, d = 300, spectrum s_i = i^-0.35 as in GloVe; scripts/bench_svd.py): the exact SVD
-# takes ~0.1 s up to 20,000 x 300 but ~1 s at 50,000-100,000 x 300, ~9 s at 400,000 and ~17 s at
-# 1,000,000, and needs 3.2-4x the table's bytes at its peak; the randomized path takes about half
-# the time and 1.4-2.6x. Below 10M entries (33,000 x 300, a 40 MB table) exactness costs well
-# under a second and a little memory, and the paper's vocabularies (SST-2 14,818 x 300,
-# CLINC150 smaller) keep the exact SVD their results were computed with.
+# Above this many entries (m n) factorize() takes the randomized path. Measured on the 2-core
+# CPU machine (rank 30, d = 300, spectrum s_i = i^-0.35 as in GloVe; scripts/bench_svd.py and
+# the same table at other heights): the exact SVD takes ~0.1 s up to 20,000 x 300 but ~1 s from
+# 33,000 to 100,000 x 300 and 18 s of CPU at 1,000,000 x 300, and peaks at 3.3-4x the table's
+# bytes (table included); the randomized path takes 7 s of CPU and 1.4x at 1,000,000 x 300.
+# Below 10M entries (33,000 x 300, a 40 MB table) exactness costs under a second and a little
+# memory, and the paper's vocabularies (SST-2 14,818 x 300, CLINC150 smaller) keep the exact
+# SVD their results were computed with.
 RANDOMIZED_MIN_ENTRIES = 10_000_000
 # The sketch has k + RANDOMIZED_OVERSAMPLE columns and RANDOMIZED_POWER_ITERATIONS steps of
 # subspace iteration. On that slowly decaying spectrum (the hard case: the randomized error
@@ -100,7 +101,7 @@ def _randomized_svd(W, k, seed):
     largest temporaries are a few (long side x l) blocks, 40 / 300 = 0.13 of W each at k = 30."""
     tall = W.shape[0] >= W.shape[1]
     A = W if tall else W.T  # sketch the long side, so that the sketch is narrow
-    l = min(k + RANDOMIZED_OVERSAMPLE, A.shape[1])
+    l = k + RANDOMIZED_OVERSAMPLE
     # A local generator on the CPU: one draw per seed on any device; the global RNG is untouched.
     Q = torch.randn(A.shape[1], l, generator=torch.Generator().manual_seed(seed)).to(A.device)
     for _ in range(RANDOMIZED_POWER_ITERATIONS):
