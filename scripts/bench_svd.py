@@ -20,7 +20,7 @@ randomized SVD (a fast decay would flatter it). Printed, each with its target:
   to the high-water mark; everything factorize allocates, even freed, is in the figure. Run as a
   script this is a fresh process; measured after factorize and before the error is computed.
 
-Deliberately not here: a comparison with the exact SVD (slow and ~4x the table's memory at this
+Deliberately not here: a comparison with the exact SVD (18 s of CPU and 3.3x the table at this
 size; see RANDOMIZED_MIN_ENTRIES in lmf/compress.py for the measured crossover).
 """
 import argparse
