@@ -21,10 +21,10 @@ def test_registry_is_consistent():
 
 @pytest.mark.parametrize("name", [n for n, m in METHODS.items() if m.make is not None and m.group != "reference"])
 def test_every_make_returns_a_new_model_that_runs(name):
-    """Each method's `make` on a 12-word DAN with a 16-wide embedding at R = 50 returns a copy
+    """Each method's `make` on a 12-word DAN with a 32-wide embedding at R = 50 returns a copy
     (the parent's weights unchanged) that classifies a batch; quantizing methods record `bits`."""
     vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(10)], [0, 0] + list(range(10, 0, -1)))
-    parent = new_model("dan", len(vocab), 2, embed_dim=16, seed=0)
+    parent = new_model("dan", len(vocab), 2, embed_dim=32, seed=0)
     before = {k: v.clone() for k, v in parent.state_dict().items()}
     child = METHODS[name].make(parent, 50, vocab)
     assert child is not parent and all(torch.equal(before[k], v) for k, v in parent.state_dict().items())
