@@ -105,8 +105,8 @@ def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_
                            text=f"▼ {clipped} model(s) below {floor:.1f} % (hover for their accuracy)",
                            font=dict(size=11, color="#555"))
     fig.update_layout(height=height, margin=MARGIN,
-                      legend=dict(font=dict(size=10), groupclick="togglegroup", tracegroupgap=4, itemwidth=30,
-                                  grouptitlefont=dict(size=11)))
+                      legend=dict(font=dict(size=10), groupclick="togglegroup", tracegroupgap=2, itemwidth=30,
+                                  grouptitlefont=dict(size=10), y=1, yanchor="top"))
     return fig
 
 

@@ -196,7 +196,8 @@ def classify(at, text):
 
 
 def predictions(at):
-    return [m.value for m in at.metric if m.label == "prediction"]
+    """The label on each Playground card (a level-5 heading)."""
+    return [m.value[len("##### "):] for m in at.markdown if m.value.startswith("##### ")]
 
 
 def test_playground_classify_follows_dataset_and_model(app, quick_artifacts):
@@ -210,7 +211,7 @@ def test_playground_classify_follows_dataset_and_model(app, quick_artifacts):
     assert len(predictions(at)) == shipped_variants(quick_artifacts, "sst2", "dan") and set(predictions(at)) <= labels
     assert any("a gorgeous , witty" in m.value for m in at.markdown if m.value.startswith("Predictions for"))
     # sizes on the cards, from results.csv
-    assert any(c.value.startswith(f"{expected(quick_artifacts, 'sst2', 'dan', 'quant8')['size_mb']:.2f} MB")
+    assert any(f" · {expected(quick_artifacts, 'sst2', 'dan', 'quant8')['size_mb']:.2f} MB · " in c.value
                for c in at.caption)
     # disagreements with the uncompressed model (the first card) are marked on exactly those cards
     first, *rest = predictions(at)

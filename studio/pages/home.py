@@ -40,7 +40,7 @@ if st.session_state.get("reduction") not in choices:  # another dataset/model re
 default = grid.DEFAULT_REDUCTION if grid.DEFAULT_REDUCTION in retrained else (retrained or [0])[-1]
 pick_col, other_col = st.columns([4, 1], vertical_alignment="bottom")
 pick = pick_col.segmented_control(
-    "Reduction R of the embedding's parameters (%): retrained values, or another R compressed without retraining",
+    "Reduction R of the embedding's parameters (%): retrained values, or another R (SVD only)",
     choices, default=default, required=True, key="reduction",
     format_func=lambda r: "0 = uncompressed" if r == 0 else ("other R…" if r == OTHER else f"{r}"),
     help="R = 1 - p: the share of the embedding's weights removed. The retrained models were measured by the sweep; "
@@ -80,15 +80,20 @@ def tone(delta, color="normal"):
     return "off" if abs(delta) < 0.005 else color
 
 
+def arrow(delta):
+    return "off" if abs(delta) < 0.005 else "auto"
+
+
 chart_col, cards_col = st.columns([3, 1])
 with cards_col:
     share = 100 * selection.size_bytes / base["size_bytes"]
     st.metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB", f"{share - 100:+.0f}% bytes",
-              tone(round(share - 100), "inverse"), border=True,
+              tone(round(share - 100), "inverse"), border=True, delta_arrow=arrow(round(share - 100)),
               help="Bytes of the saved model directory: weights, vocabulary and config.")
     if selection.accuracy is not None:
         delta = selection.accuracy - reference["accuracy"]
         st.metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{delta:+.2f} pts", tone(delta), border=True,
+                  delta_arrow=arrow(delta),
                   help=(f"Mean over {selection.seeds} seeds" if selection.seeds > 1 else "One seed")
                   + ("; against the seed-0 uncompressed model." if selection.kind == "svd_only"
                      else "; against the uncompressed model's mean."))
@@ -97,7 +102,7 @@ with cards_col:
     if selection.latency_ms is not None:
         change = 100 * (selection.latency_ratio - 1)
         st.metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"{change:+.0f}% time",
-                  tone(round(change), "inverse"), border=True,
+                  tone(round(change), "inverse"), border=True, delta_arrow=arrow(round(change)),
                   help="Median CPU time at batch size 1, one thread, measured by the sweep.")
     else:
         st.metric("Latency per sentence", "n/a", "not measured (SVD only)", delta_color="off", delta_arrow="off",
@@ -113,7 +118,7 @@ from lmf.charts import energy_kept, size_accuracy_figure, spectrum_figure  # noq
 with chart_col:
     others = lmf_results.reference_summary(results, dataset)  # fastText: what a user would pick instead
     st.plotly_chart(size_accuracy_figure(summary, others, (selection.size_bytes, selection.accuracy, selection.label),
-                                         height=430), key="size_accuracy")
+                                         height=360), key="size_accuracy")
 if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
     st.caption(f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy. "
                "Click a legend group's title to hide or show the whole group.")
@@ -133,14 +138,12 @@ for col, key in zip(st.columns(3), compare):
     row = keys[key]
     with col.container(border=True):
         st.markdown(f"**{describe(row)}**")
-        st.metric("Size", f"{row['size_bytes'] / 1e6:.2f} MB",
-                  f"{100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes", delta_color="off", delta_arrow="off")
-        st.metric("Test accuracy", f"{row['accuracy']:.2f} %", f"{row['accuracy'] - base['accuracy']:+.2f} pts",
-                  tone(row["accuracy"] - base["accuracy"]))
-        st.metric("Latency", "n/a" if row["latency_ms_b1"] is None else f"{row['latency_ms_b1']:.3f} ms",
-                  None if row["latency_ratio_b1"] is None else f"×{row['latency_ratio_b1']:.2f}",
-                  "off" if row["latency_ratio_b1"] is None else tone(row["latency_ratio_b1"] - 1, "inverse"))
-        st.caption(f"{row['seeds']} seeds" if row["seeds"] > 1 else ":orange[one seed: no spread measured]")
+        delta = row["accuracy"] - base["accuracy"]
+        st.metric("Test accuracy", f"{row['accuracy']:.2f} %", f"{delta:+.2f} pts", tone(delta), delta_arrow=arrow(delta))
+        latency = ("latency not measured" if row["latency_ms_b1"] is None else
+                   f"{row['latency_ms_b1']:.3f} ms (×{row['latency_ratio_b1']:.2f})")
+        st.caption(f"{row['size_bytes'] / 1e6:.2f} MB ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes)"
+                   f" · {latency} · " + (f"{row['seeds']} seeds" if row["seeds"] > 1 else ":orange[one seed]"))
 
 # ------------------------------------------------------------ recommendation | spectrum
 directory = ui.art_dir()
@@ -179,6 +182,8 @@ st.markdown("#### All results")
 import pandas as pd  # noqa: E402  (loaded by the charts already)
 
 frame = pd.DataFrame(table_rows(summary, (selection.kind, reduction)))
+numbers = ["Rank / width", "Size (MB)", "% of bytes", "Test acc. (%)", "± std", "ms / sentence", "Latency ratio"]
+frame[numbers] = frame[numbers].astype(float)  # None -> NaN: shown as "–", sorted last
 highlight = lambda r: ["background-color: rgba(214, 39, 40, 0.15)" if r["Selected"] else ""] * len(r)  # noqa: E731
 st.dataframe(frame.style.apply(highlight, axis=1).format(
     {"Size (MB)": "{:.3f}", "% of bytes": "{:.1f}", "Test acc. (%)": "{:.2f}", "± std": "{:.2f}",

@@ -88,7 +88,7 @@ for v in extensions:  # shipped HMF / GroupReduce / whole-model LMF models and t
 
 first = None
 disagree = 0
-per_row = 5
+per_row = 4
 for start in range(0, len(variants), per_row):
     for col, (name, get, size) in zip(st.columns(per_row), variants[start:start + per_row]):
         try:
@@ -103,10 +103,9 @@ for start in range(0, len(variants), per_row):
         disagree += differs
         with col.container(border=True):
             st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
-            st.metric("prediction", pred.label, f"{100 * pred.confidence:.1f} % confident",
-                      delta_color="off", delta_arrow="off")
+            st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
             size_text = f"{size / 1e6:.2f} MB" if size is not None else "size not in results.csv"
-            st.caption(f"{size_text} · {pred.latency_ms:.2f} ms")
+            st.caption(f"{100 * pred.confidence:.1f} % confident · {size_text} · {pred.latency_ms:.2f} ms")
 
 notes = []
 if off_r is None:
