@@ -14,12 +14,15 @@ PAGES_DIR = Path(__file__).resolve().parent / "studio" / "pages"
 
 st.set_page_config(page_title="LMF compression studio", page_icon=":material/compress:", layout="wide")
 
+# url_path spelled out: a link or a fresh browser tab opened at /playground lands here, in the
+# router, which draws the sidebar's selectors before running the page.
 PAGES = [
     st.Page(PAGES_DIR / "home.py", title="Choose a ratio", icon=":material/tune:", default=True),
-    st.Page(PAGES_DIR / "retrain.py", title="Retrain live", icon=":material/monitoring:"),
-    st.Page(PAGES_DIR / "schedules.py", title="Learning-rate schedules", icon=":material/show_chart:"),
-    st.Page(PAGES_DIR / "playground.py", title="Playground", icon=":material/chat:"),
-    st.Page(PAGES_DIR / "analysis.py", title="Analysis (section 4)", icon=":material/calculate:"),
+    st.Page(PAGES_DIR / "retrain.py", title="Retrain live", icon=":material/monitoring:", url_path="retrain"),
+    st.Page(PAGES_DIR / "schedules.py", title="Learning-rate schedules", icon=":material/show_chart:",
+            url_path="schedules"),
+    st.Page(PAGES_DIR / "playground.py", title="Playground", icon=":material/chat:", url_path="playground"),
+    st.Page(PAGES_DIR / "analysis.py", title="Analysis (section 4)", icon=":material/calculate:", url_path="analysis"),
 ]
 page = st.navigation(PAGES)
 

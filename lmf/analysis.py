@@ -5,6 +5,8 @@ FLOPs F_Q and F_S (eq. 9-10), and whether LMF does fewer FLOPs (eq. 11), is smal
 p < B_Q/B_S) and is faster (eq. 15: p < T_Q/T_S, with T_Q/T_S measured or assumed proportional to
 the bits, as the paper does).
 
+`schedule_gaps` says where one learning-rate schedule beat another in Table 1 (schedules.csv).
+
 Deliberately not here: measuring latency (the sweep does) or drawing anything.
 """
 from .compress import rank_for_fraction
@@ -62,4 +64,19 @@ def flop_ratio_curve(m, n, points=49):
         except ValueError:
             continue
         out.append((p, flops_factorized(m, n, k) / flops_dense(m, n)))
+    return out
+
+
+def schedule_gaps(schedule_rows, dataset, better="clr", worse="calr"):
+    """[(model, accuracy of `better`, accuracy of `worse`, difference in points)] for each model
+    of `dataset` where `better` beats `worse` on seed 0 test accuracy (percent), the comparison
+    Table 1 makes (CLR and AdaGrad run with seed 0 only)."""
+    def seed0(model, schedule):
+        return next((100 * r["accuracy"] for r in schedule_rows if r["dataset"] == dataset and r["model"] == model
+                     and r["schedule"] == schedule and r["seed"] == 0), None)
+    out = []
+    for model in dict.fromkeys(r["model"] for r in schedule_rows if r["dataset"] == dataset):
+        a, b = seed0(model, better), seed0(model, worse)
+        if a is not None and b is not None and a > b:
+            out.append((model, a, b, a - b))
     return out

@@ -3,6 +3,7 @@
   size_accuracy_figure   accuracy against bytes for every method (colours, markers and legend
                          groups from lmf.methods), with the selection marked
   spectrum_figure        the embedding's singular values with the rank k marked
+  flop_ratio_figure      F_S / F_Q against p (section 4) with the chosen p marked
   retrain_figure         dev accuracy while retraining, reference lines, the learning rate beneath
   schedule_figure        CLR and CALR learning rates by step
 
@@ -28,33 +29,92 @@ def energy_kept(values, k):
     return sum(squares[:k]) / total if k and total else 1.0
 
 
-def size_accuracy_figure(summary, reference=(), selected=None, height=420):
+SIZE_TICKS_MB = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+CLIP_POINTS = 10  # the y-axis ends this many points below the uncompressed model's accuracy
+
+
+def size_ticks(sizes_mb):
+    """The 1-2-5 ticks (MB) that span `sizes_mb`, one tick beyond each end: a log axis readable in MB."""
+    low, high = min(sizes_mb), max(sizes_mb)
+    inside = [i for i, t in enumerate(SIZE_TICKS_MB) if low <= t <= high]
+    first = max((inside[0] if inside else 0) - 1, 0)
+    last = min((inside[-1] if inside else len(SIZE_TICKS_MB) - 1) + 1, len(SIZE_TICKS_MB) - 1)
+    return list(SIZE_TICKS_MB[first:last + 1])
+
+
+def accuracy_floor(summary, clip_points=CLIP_POINTS):
+    """The y-axis' lower end: the uncompressed model's accuracy minus `clip_points`, or None
+    (no clipping) without an uncompressed row."""
+    base = next((r for r in summary if r["method"] == "uncompressed" and r["accuracy"] is not None), None)
+    return None if base is None else base["accuracy"] - clip_points
+
+
+def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_points=CLIP_POINTS):
     """Accuracy (%) against size (MB, log axis) for every method of `summary`, fastText rows from
-    `reference`; `selected` is (size_bytes, accuracy or None, label) to mark."""
+    `reference`; `selected` is (size_bytes, accuracy or None, label) to mark.
+
+    One legend group per kind of method (baselines, factorization, ...): a click on a group's
+    title hides or shows the whole group. The y-axis starts `clip_points` below the uncompressed
+    model's accuracy, where the models worth choosing are; a model below that (an SVD at R=98, a
+    collapsed run) is drawn on the axis' edge as a downward arrow in its method's colour, with
+    its real accuracy in the hover text, so it is marked rather than squashing every other point."""
+    floor = accuracy_floor(summary, clip_points)
     fig = go.Figure()
+    sizes, tops, clipped = [], [], 0
     for name in METHOD_ORDER:
         rows = of_method(reference if name in REFERENCE_METHODS else summary, name)
+        rows = [r for r in rows if r["accuracy"] is not None]
         if not rows:
             continue
         method = METHODS[name]
+        sizes += [r["size_bytes"] / 1e6 for r in rows]
+        tops += [r["accuracy"] + (r["accuracy_std"] or 0) for r in rows]
+        shown = [r for r in rows if floor is None or r["accuracy"] >= floor]
+        below = [r for r in rows if floor is not None and r["accuracy"] < floor]
+        common = dict(legendgroup=method.group, legendgrouptitle_text=GROUP_NAMES[method.group])
         fig.add_trace(go.Scatter(
-            x=[r["size_bytes"] / 1e6 for r in rows], y=[r["accuracy"] for r in rows],
-            mode="lines+markers" if method.line else "markers", name=method.label,
-            legendgroup=method.group, legendgrouptitle_text=GROUP_NAMES[method.group],
-            marker=dict(symbol=method.symbol, size=10, color=method.color), line=dict(color=method.color),
-            error_y=dict(type="data", array=[r["accuracy_std"] or 0 for r in rows], visible=True),
-            text=[f"R={r['embedding_reduction_pct']}%" for r in rows],
-            hovertemplate="%{text}<br>%{x:.2f} MB<br>%{y:.2f} %<extra>" + method.label + "</extra>"))
+            x=[r["size_bytes"] / 1e6 for r in shown], y=[r["accuracy"] for r in shown],
+            mode="lines+markers" if method.line else "markers", name=method.label, **common,
+            marker=dict(symbol=method.symbol, size=9, color=method.color), line=dict(color=method.color, width=1.5),
+            error_y=dict(type="data", array=[r["accuracy_std"] or 0 for r in shown], visible=True, thickness=1),
+            text=[_hover(r) for r in shown], hovertemplate="%{text}<extra>" + method.label + "</extra>"))
+        if below:
+            clipped += len(below)
+            fig.add_trace(go.Scatter(
+                x=[r["size_bytes"] / 1e6 for r in below], y=[floor] * len(below), mode="markers",
+                name=f"{method.label} (below the axis)", showlegend=False, **common,
+                marker=dict(symbol="arrow-down", size=13, color=method.color, line=dict(width=1, color="white")),
+                text=[_hover(r) for r in below], hovertemplate="%{text}<extra>" + method.label + "</extra>"))
     if selected is not None:
         size, accuracy, label = selected
+        sizes.append(size / 1e6)
         if accuracy is not None:
-            fig.add_trace(go.Scatter(x=[size / 1e6], y=[accuracy], mode="markers", name=f"Selected: {label}",
-                                     marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=3, color="crimson"))))
+            fig.add_trace(go.Scatter(x=[size / 1e6], y=[max(accuracy, floor) if floor is not None else accuracy],
+                                     mode="markers", name="Selected", legendgroup="selected",
+                                     hovertemplate=f"{label}<br>%{{x:.2f}} MB<br>{accuracy:.2f} %<extra></extra>",
+                                     marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=3, color="crimson"))))
         else:
             fig.add_vline(x=size / 1e6, line=dict(color="crimson", dash="dot"), annotation_text="selected size")
-    fig.update_layout(xaxis_title="size (MB, log scale)", yaxis_title="test accuracy (%)", xaxis_type="log",
-                      height=height, margin=MARGIN, legend=dict(font=dict(size=11), groupclick="togglegroup"))
+    ticks = size_ticks(sizes) if sizes else list(SIZE_TICKS_MB)
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], title_text="size (MB, log scale)")
+    fig.update_yaxes(title_text="test accuracy (%)")
+    if floor is not None and tops:
+        fig.update_yaxes(range=[floor - 0.6, max(tops) + 0.6])
+    if clipped:
+        fig.add_annotation(xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="bottom", showarrow=False,
+                           text=f"▼ {clipped} model(s) below {floor:.1f} % (hover for their accuracy)",
+                           font=dict(size=11, color="#555"))
+    fig.update_layout(height=height, margin=MARGIN,
+                      legend=dict(font=dict(size=10), groupclick="togglegroup", tracegroupgap=2, itemwidth=30,
+                                  grouptitlefont=dict(size=10), y=1, yanchor="top"))
     return fig
+
+
+def _hover(row):
+    r = row["embedding_reduction_pct"]
+    seeds = f"mean of {row['seeds']} seeds" if row["seeds"] > 1 else "1 seed"
+    return (f"{'R=' + str(r) + '%<br>' if r else ''}{row['size_bytes'] / 1e6:.2f} MB<br>"
+            f"{row['accuracy']:.2f} % ({seeds})")
 
 
 def spectrum_figure(values, k, height=340):
@@ -99,4 +159,21 @@ def schedule_figure(curves, steps_per_epoch, epochs, height=380):
     for epoch in range(1, epochs):
         fig.add_vline(x=epoch * steps_per_epoch, line=dict(color="lightgray", width=1))
     fig.update_layout(xaxis_title="mini-batch step", yaxis_title="learning rate", height=height, margin=MARGIN)
+    return fig
+
+
+def flop_ratio_figure(curve, p, ratio=None, height=300):
+    """`curve` [(p, F_S / F_Q)] (lmf.analysis.flop_ratio_curve) as a line, the chosen `p` marked
+    (at `ratio`, its exact F_S / F_Q, when given), and the break-even F_S = F_Q."""
+    fig = go.Figure(go.Scatter(x=[x for x, _ in curve], y=[y for _, y in curve], mode="lines", name="F_S / F_Q",
+                               line=dict(color="#d62728"), hovertemplate="p = %{x:.2f}<br>F_S / F_Q = %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=1, line=dict(color="gray", dash="dot"), annotation_text="F_S = F_Q",
+                  annotation_position="bottom right")
+    if ratio is not None:
+        fig.add_trace(go.Scatter(x=[p], y=[ratio], mode="markers", name=f"p = {p:.2f}",
+                                 marker=dict(size=13, color="crimson", symbol="circle-open", line=dict(width=3))))
+    fig.add_vline(x=p, line=dict(color="crimson", dash="dash"), annotation_text=f"p = {p:.2f}")
+    fig.update_layout(xaxis_title="p = 1 - R (fraction of the layer's weights kept)", yaxis_title="F_S / F_Q",
+                      height=height, margin=MARGIN, showlegend=False)
+    fig.update_xaxes(range=[0, 1])
     return fig

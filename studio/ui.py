@@ -43,9 +43,25 @@ def model_version(path):
     return stamp(Path(path) / layout.MANIFEST) + stamp(Path(path) / layout.WEIGHTS)
 
 
+# What to do when a page needs the dataset itself (SVD-only accuracy, live retraining) and it cannot
+# be found: the artifacts are fine, so regenerating them would not help.
+DATA_HINT = ("set `LMF_DATA_DIR` to the data folder (`export LMF_DATA_DIR=/path/to/data` before "
+             "`streamlit run app.py`), or `pip install datasets` on a machine that can reach the Hugging Face Hub.")
+
+
+def public(message):
+    """`message` with the server's folders (artifacts, data, repository, home) cut to their last
+    component: an error box reaches any visitor, and a server path tells them nothing they can use."""
+    roots = [art_dir(), os.environ.get("LMF_DATA_DIR"), str(layout.ROOT), str(Path.home())]
+    for root in sorted({str(Path(r).resolve()) for r in roots if r} | {r for r in roots if r}, key=len, reverse=True):
+        if len(root) > 1:
+            message = message.replace(root, Path(root).name or root)
+    return message
+
+
 def show_error(error):
     """A red box with what is missing or wrong and, for artifacts, the command that regenerates them."""
-    st.error(str(error), icon=":material/warning:")
+    st.error(public(str(error)), icon=":material/warning:")
     if isinstance(error, ArtifactError):
         st.caption("To regenerate everything the app reads:")
         st.code(layout.REGENERATE, language="bash")

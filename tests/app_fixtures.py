@@ -1,7 +1,8 @@
 """Fixtures for the app tests (test_app.py, test_browser.py): quick artifacts made once per session.
 
-`quick_artifacts` runs scripts/precompute.py's main(['--quick', ...]) for SST-2 with DAN into
-a temporary folder, once per session even though two test modules import it (the folder is
+`quick_artifacts` runs scripts/precompute.py's main(['--quick', ...]) for SST-2 and CLINC150 with
+DAN and LSTM (the pages are tested switching both; about four minutes on two cores) into a
+temporary folder, once per session even though two test modules import it (the folder is
 reused when its results.csv exists). Set LMF_TEST_ARTIFACTS to an existing quick artifacts folder
 to skip the sweep while iterating. `broken_artifacts` copies them and breaks one model.
 """
@@ -35,7 +36,8 @@ def quick_artifacts(tmp_path_factory):
     base = tmp_path_factory.getbasetemp() / "app-quick"
     out, work = base / "artifacts", base / "work"
     if not (out / "results.csv").is_file():
-        _precompute_main()(["--quick", "--datasets", "sst2", "--models", "dan", "--out", str(out), "--work", str(work), "--jobs", "1"])
+        _precompute_main()(["--quick", "--datasets", "sst2", "clinc150", "--models", "dan", "lstm", "--out", str(out),
+                            "--work", str(work), "--jobs", "1"])
     return out
 
 

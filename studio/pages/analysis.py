@@ -2,9 +2,9 @@
 import streamlit as st
 
 from lmf import results as lmf_results
-from lmf.analysis import measured_time_ratio, section4
+from lmf.analysis import flop_ratio_curve, measured_time_ratio, section4
+from lmf.charts import flop_ratio_figure
 from lmf.compress import fraction_for_reduction
-from lmf.layout import ArtifactError
 from studio import ui
 
 st.title("Analysis: when is LMF smaller and faster than quantization?")
@@ -13,15 +13,16 @@ st.caption("The paper's section 4 for one m x n layer: LMF replaces W (m x n) by
 
 dataset, model = ui.selected()
 defaults = {"m": 16000, "n": 300}
-try:
-    config = ui.saved(dataset, model).config
+config = ui.config(dataset, model)  # meta.json only: no weights, no torch
+if config and config.get("vocab_size") and config.get("embed_dim"):
     defaults = {"m": int(config["vocab_size"]), "n": int(config["embed_dim"])}
-except (ArtifactError, KeyError):  # no model: the generic sizes still make the analysis usable
-    pass
+else:  # no model: the generic sizes still make the analysis usable
+    st.caption(f"No saved {ui.model_name(model)} for {ui.dataset_name(dataset)}: starting from a 16,000 x 300 layer.")
 
 c1, c2, c3 = st.columns(3)
-m = c1.number_input("m (rows: vocabulary size)", 2, 10_000_000, defaults["m"], key="an_m")
-n = c2.number_input("n (columns: embedding width)", 2, 100_000, defaults["n"], key="an_n")
+# Keyed by the selection: another dataset or model starts from its own embedding's m and n.
+m = c1.number_input("m (rows: vocabulary size)", 2, 10_000_000, defaults["m"], key=f"an_m_{dataset}_{model}")
+n = c2.number_input("n (columns: embedding width)", 2, 100_000, defaults["n"], key=f"an_n_{dataset}_{model}")
 reduction = c3.slider("Reduction R (%)", 1, 98, 90, key="an_reduction")
 p = fraction_for_reduction(reduction)
 c4, c5, c6 = st.columns(3)
@@ -40,8 +41,8 @@ if source == "measured latencies" and measured is None:
 
 try:
     a = section4(int(m), int(n), p, bits_q, bits_s, time_ratio)
-except ValueError as e:
-    st.error(str(e))
+except ValueError as e:  # nothing below is drawn: no result of earlier inputs stays on screen
+    st.error(f"No factorization for these inputs: {e}")
     st.stop()
 
 k1, k2, k3, k4 = st.columns(4)
@@ -65,3 +66,8 @@ if a["time_ratio_assumed"] is False:
                "divided by the uncompressed model's (results.csv): both do the same FLOPs, so the ratio of their "
                "times is the ratio of their times per FLOP. Measured on this machine's CPU with PyTorch's dynamic "
                "quantization; a ratio near 1 means quantization buys little speed here.")
+
+st.markdown("#### FLOPs of the factorized layer against the dense one")
+st.plotly_chart(flop_ratio_figure(flop_ratio_curve(int(m), int(n)), p, a["flop_ratio"]), key="an_flops")
+st.caption(f"F_S / F_Q for this {int(m):,} x {int(n):,} layer as p varies (eq. 9-10 with k from eq. 5); below the dotted "
+           f"line LMF does fewer FLOPs. At p = {p:.2f}: {a['flop_ratio']:.3f}.")

@@ -1,22 +1,23 @@
-"""Home: pick a reduction R and see size, accuracy, latency and rank against every other method.
+"""Home: pick a reduction R and see, above the fold at 1280x720, what it means in one sentence and
+where it sits on the size-vs-accuracy chart; below, side-by-side comparison, the recommendation,
+the spectrum, every result in a sortable table and the download.
 
-Everything here reads the standard-library modules of lmf (no torch) and the metric cards come
-first; only an R off the shipped grid (SVD-only) or artifacts without spectra.json load a model,
-and so torch.
+The cards, the verdict and the table read only the standard-library modules of lmf; Plotly (and
+pandas) load with the first chart, torch only for an R off the retrained grid (SVD-only) or
+artifacts without spectra.json.
 """
 import streamlit as st
 
 from lmf import grid, layout, results as lmf_results
 from lmf.layout import ArtifactError
-from lmf.selection import precomputed_selection, recommend
-from lmf.tables import describe, methods_table
+from lmf.selection import precomputed_selection, recommend, seed_row, table_rows, verdict
+from lmf.tables import describe
 from studio import ui
 
-MAX_REDUCTION = 98  # the slider's end: beyond it eq. 5 leaves a rank of 1-2
+MAX_REDUCTION = 98  # beyond it eq. 5 leaves a rank of 1-2
+OTHER = "other"
 
 st.title("Choose a compression ratio")
-st.caption("Online LMF factorizes the embedding matrix with a truncated SVD and retrains the smaller model; "
-           "the baselines quantize every weight to 8 or 16 bits, or train a smaller embedding from the start.")
 ui.quick_notice()
 
 results = ui.results()
@@ -24,91 +25,176 @@ if results is None:
     st.stop()
 dataset, model = ui.selected()
 summary = lmf_results.summary_for(results, dataset, model)
-if not summary:
-    st.warning(f"results.csv has no rows for {ui.dataset_name(dataset)} / {ui.model_name(model)}.")
-    st.stop()
-retrained = lmf_results.grid_reductions(summary)
 base = lmf_results.find(summary, "uncompressed")
 if base is None:
     st.warning(f"results.csv has no uncompressed row for {ui.dataset_name(dataset)} / {ui.model_name(model)}.")
     st.stop()
+retrained = lmf_results.grid_reductions(summary)
 
-reduction = st.slider("Reduction R of the embedding's parameters (%)", 0, MAX_REDUCTION,
-                      value=grid.DEFAULT_REDUCTION, step=1, key="reduction",
-                      help="R = 1 - p: the fraction of the embedding's weights removed. R = 0 is the uncompressed model.")
-st.session_state["chosen_reduction"] = reduction
-st.caption(f"Retrained and measured at R = {', '.join(f'{r}%' for r in retrained) or 'none'}; "
-           "any other R is shown **SVD-only** (compressed, not retrained).")
+# ------------------------------------------------------------ the choice of R
+# Buttons for the retrained R values (a click on 98 lands on 98, which a 0-98 slider did not
+# promise), and "other R" for an SVD-only look anywhere in between.
+choices = [0] + retrained + [OTHER]
+if st.session_state.get("reduction") not in choices:  # another dataset/model retrained other R values
+    st.session_state.pop("reduction", None)
+default = grid.DEFAULT_REDUCTION if grid.DEFAULT_REDUCTION in retrained else (retrained or [0])[-1]
+pick_col, other_col = st.columns([4, 1], vertical_alignment="bottom")
+pick = pick_col.segmented_control(
+    "Reduction R of the embedding's parameters (%): retrained values, or another R (SVD only)",
+    choices, default=default, required=True, key="reduction",
+    format_func=lambda r: "0 = uncompressed" if r == 0 else ("other R…" if r == OTHER else f"{r}"),
+    help="R = 1 - p: the share of the embedding's weights removed. The retrained models were measured by the sweep; "
+         "any other R is the uncompressed model's embedding factorized on the spot (SVD only, not retrained).")
+if pick == OTHER:
+    reduction = other_col.number_input("Other R (%)", 1, MAX_REDUCTION, 80, key="reduction_other")
+else:
+    reduction = pick
+st.session_state["chosen_reduction"] = reduction  # the live retraining page starts from it
 
 selection = precomputed_selection(summary, reduction)
 compressed = None
 if selection is None:
     try:
-        compressed, selection = ui.svd_only(dataset, model, reduction)
+        with st.spinner(f"Compressing the embedding with a truncated SVD at R={reduction}% …"):
+            compressed, selection = ui.svd_only(dataset, model, reduction)
     except (ArtifactError, ValueError) as e:
         ui.show_error(e)
         st.stop()
 
-st.subheader(selection.label)
+# An SVD-only model is cut from the seed-0 uncompressed model: compare it with that run, not the
+# mean over seeds (like with like). Retrained rows are means over the same seeds as the base's.
+reference = base
 if selection.kind == "svd_only":
-    st.warning("**SVD-only, not retrained**: the uncompressed model's embedding factorized at this R, no retraining. "
-               + ("Accuracy is measured on the test set now; latency was not measured."
-                  if selection.accuracy is not None else
-                  "The dataset is not available here (set LMF_DATA_DIR), so only size and rank are shown."), icon=":material/science:")
+    seed0 = seed_row(results, dataset, model)
+    reference = {**base, "accuracy": 100 * seed0["accuracy"]} if seed0 else base
+st.markdown(f"#### {verdict(selection, reference)}")
+if selection.kind == "svd_only":
+    st.caption("**SVD only, not retrained**: compared with the seed-0 uncompressed model it was cut from "
+               f"({reference['accuracy']:.2f} %). "
+               + ("Accuracy measured on the test set now; latency not measured." if selection.accuracy is not None
+                  else f"The dataset is not available here, so accuracy is not shown: {ui.DATA_HINT}"))
 
-cols = st.columns(4, border=True)
-base_size, base_acc = float(base["size_bytes"]), float(base["accuracy"])
-cols[0].metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB",
-               f"{100 * selection.size_bytes / base_size:.0f}% of original", delta_color="off", delta_arrow="off",
-               help="Bytes of the saved model directory: weights, vocabulary and config.")
-if selection.accuracy is not None:
-    cols[1].metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{selection.accuracy - base_acc:+.2f} pts vs uncompressed",
-                   help=f"Mean over {selection.seeds} seed(s)." if selection.seeds > 1 else None)
-else:
-    cols[1].metric("Test accuracy", "n/a", "dataset not available", delta_color="off", delta_arrow="off")
-if selection.latency_ms is not None:
-    cols[2].metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"×{selection.latency_ratio:.2f} vs uncompressed",
-                   delta_color="inverse", help="Median CPU time at batch size 1, one thread, measured by the sweep.")
-else:
-    cols[2].metric("Latency per sentence", "n/a", "not measured (SVD-only)", delta_color="off", delta_arrow="off")
-config = ui.config(dataset, model) if selection.rank else None
-embed_dim = config.get("embed_dim") if config else None  # a broken model's own error shows at the spectrum
-cols[3].metric("Rank k", "full" if selection.rank is None else str(selection.rank),
-               f"of d = {embed_dim}" if embed_dim else "no factorization", delta_color="off", delta_arrow="off",
-               help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
-if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
-    st.caption(f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy.")
 
-# ------------------------------------------------------------ size vs accuracy
+def tone(delta, color="normal"):
+    """A card's delta colour: none when the delta shows as zero (R=0 is not 'x1.00 worse')."""
+    return "off" if abs(delta) < 0.005 else color
+
+
+def arrow(delta):
+    return "off" if abs(delta) < 0.005 else "auto"
+
+
+chart_col, cards_col = st.columns([3, 1])
+with cards_col:
+    share = 100 * selection.size_bytes / base["size_bytes"]
+    st.metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB", f"{share - 100:+.0f}% bytes",
+              tone(round(share - 100), "inverse"), border=True, delta_arrow=arrow(round(share - 100)),
+              help="Bytes of the saved model directory: weights, vocabulary and config.")
+    if selection.accuracy is not None:
+        delta = selection.accuracy - reference["accuracy"]
+        st.metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{delta:+.2f} pts", tone(delta), border=True,
+                  delta_arrow=arrow(delta),
+                  help=(f"Mean over {selection.seeds} seeds" if selection.seeds > 1 else "One seed")
+                  + ("; against the seed-0 uncompressed model." if selection.kind == "svd_only"
+                     else "; against the uncompressed model's mean."))
+    else:
+        st.metric("Test accuracy", "n/a", "dataset not available", delta_color="off", delta_arrow="off", border=True)
+    if selection.latency_ms is not None:
+        change = 100 * (selection.latency_ratio - 1)
+        st.metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"{change:+.0f}% time",
+                  tone(round(change), "inverse"), border=True, delta_arrow=arrow(round(change)),
+                  help="Median CPU time at batch size 1, one thread, measured by the sweep.")
+    else:
+        st.metric("Latency per sentence", "n/a", "not measured (SVD only)", delta_color="off", delta_arrow="off",
+                  border=True)
+    config = ui.config(dataset, model) if selection.rank else None
+    embed_dim = config.get("embed_dim") if config else None
+    st.metric("Rank k", "full" if selection.rank is None else str(selection.rank),
+              f"of d = {embed_dim}" if embed_dim else None, delta_color="off", delta_arrow="off", border=True,
+              help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
+
 from lmf.charts import energy_kept, size_accuracy_figure, spectrum_figure  # noqa: E402  (Plotly after the cards)
 
-left, right = st.columns([3, 2])
-with left:
-    st.markdown("#### Size vs accuracy, every method")
-    reference = lmf_results.reference_summary(results, dataset)  # fastText: what a user would pick instead
-    st.plotly_chart(size_accuracy_figure(summary, reference, (selection.size_bytes, selection.accuracy, selection.label)),
-                    key="size_accuracy")
-with right:
+with chart_col:
+    others = lmf_results.reference_summary(results, dataset)  # fastText: what a user would pick instead
+    st.plotly_chart(size_accuracy_figure(summary, others, (selection.size_bytes, selection.accuracy, selection.label),
+                                         height=360), key="size_accuracy")
+if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
+    st.caption(f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy. "
+               "Click a legend group's title to hide or show the whole group.")
+
+# ------------------------------------------------------------ side by side
+st.markdown("#### Compare side by side")
+keys = {f"{r['method']}|{r['embedding_reduction_pct']}": r for r in sorted(summary, key=lambda r: r["size_bytes"])}
+tolerance = st.session_state.get("tolerance", 1.0)
+best = recommend(summary, tolerance)
+chosen_key = f"{selection.kind}|{reduction}"
+defaults = list(dict.fromkeys(k for k in ("uncompressed|0", chosen_key,
+                                           best and f"{best.row['method']}|{best.row['embedding_reduction_pct']}")
+                              if k in keys))
+compare = st.multiselect("Models to compare (up to three)", list(keys), default=defaults, max_selections=3,
+                         format_func=lambda k: describe(keys[k]), key="compare_" + "_".join([dataset, model] + defaults))
+for col, key in zip(st.columns(3), compare):
+    row = keys[key]
+    with col.container(border=True):
+        st.markdown(f"**{describe(row)}**")
+        delta = row["accuracy"] - base["accuracy"]
+        st.metric("Test accuracy", f"{row['accuracy']:.2f} %", f"{delta:+.2f} pts", tone(delta), delta_arrow=arrow(delta))
+        latency = ("latency not measured" if row["latency_ms_b1"] is None else
+                   f"{row['latency_ms_b1']:.3f} ms (×{row['latency_ratio_b1']:.2f})")
+        st.caption(f"{row['size_bytes'] / 1e6:.2f} MB ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes)"
+                   f" · {latency} · " + (f"{row['seeds']} seeds" if row["seeds"] > 1 else ":orange[one seed]"))
+
+# ------------------------------------------------------------ recommendation | spectrum
+directory = ui.art_dir()
+rec_col, spectrum_col = st.columns(2)
+with rec_col:
+    st.markdown("#### Recommendation")
+    tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, 1.0, 0.1, key="tolerance")
+    best = recommend(summary, tolerance)
+    row = best.row
+    st.success(f"**{describe(row)}**: {row['size_bytes'] / 1e6:.2f} MB "
+               f"({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes), {row['accuracy']:.2f} % "
+               f"({row['accuracy'] - base['accuracy']:+.2f} points), "
+               + (f"{row['latency_ms_b1']:.3f} ms per sentence" if row["latency_ms_b1"] is not None else "latency not measured")
+               + f" — {best.reason}.", icon=":material/check_circle:")
+    if best.one_seed:
+        st.warning("This accuracy is one seed's: the sweep measured no spread for it, so the margin to the "
+                   "tolerance may not hold for another training run.", icon=":material/casino:")
+    rec_r = row["embedding_reduction_pct"]
+    if row["method"] in ("lmf", "uncompressed") and rec_r != reduction:
+        st.button(f"Select R={rec_r} above", key="select_recommended",
+                  on_click=lambda: st.session_state.update(reduction=rec_r))
+    path = layout.model_path(directory, dataset, model, row["method"], rec_r)
+    if path.is_dir():
+        st.download_button(f"Download {path.name}.zip", lambda: layout.zip_model(path), file_name=f"{path.name}.zip",
+                           mime="application/zip", on_click="ignore", key="download_recommended")
+    else:
+        st.caption("Not shipped in artifacts/models (the app ships LMF at R = "
+                   f"{', '.join(map(str, grid.APP_REDUCTIONS))} and the uncompressed model); "
+                   "`scripts/precompute.py` makes it.")
+with spectrum_col:
     st.markdown("#### Singular values of the embedding")
     spectrum_box = st.container()  # filled last: without spectra.json it needs the model, and so torch
 
-# ------------------------------------------------------------ recommendation
-st.markdown("#### Recommendation")
-tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, 1.0, 0.1, key="tolerance")
-best = recommend(summary, tolerance)
-if best is not None:
-    st.success(f"Smallest model within {tolerance:.1f} points of the uncompressed {base_acc:.2f} %: "
-               f"**{describe(best)}** — {best['size_bytes'] / 1e6:.2f} MB "
-               f"({100 * best['size_bytes'] / base_size:.0f}% of original), {best['accuracy']:.2f} % test accuracy.",
-               icon=":material/check_circle:")
-
 # ------------------------------------------------------------ table
 st.markdown("#### All results")
-st.markdown(methods_table(summary))
+import pandas as pd  # noqa: E402  (loaded by the charts already)
+
+frame = pd.DataFrame(table_rows(summary, (selection.kind, reduction)))
+numbers = ["Rank / width", "Size (MB)", "% of bytes", "Test acc. (%)", "± std", "ms / sentence", "Latency ratio"]
+frame[numbers] = frame[numbers].astype(float)  # None -> NaN: shown as "–", sorted last
+highlight = lambda r: ["background-color: rgba(214, 39, 40, 0.15)" if r["Selected"] else ""] * len(r)  # noqa: E731
+st.dataframe(frame.style.apply(highlight, axis=1).format(
+    {"Size (MB)": "{:.3f}", "% of bytes": "{:.1f}", "Test acc. (%)": "{:.2f}", "± std": "{:.2f}",
+     "ms / sentence": "{:.3f}", "Latency ratio": "{:.2f}", "Rank / width": "{:.0f}"}, na_rep="–"),
+    hide_index=True, key="results_table",
+    column_config={"Selected": st.column_config.CheckboxColumn("Selected", width="small"),
+                   "Note": st.column_config.TextColumn("Note", help="One seed: no spread measured.")})
+st.caption("Click a column header to sort. The selected model is highlighted; ± std is over seeds (none for one seed).")
 
 # ------------------------------------------------------------ download
 st.markdown("#### Download the selected model")
-directory = ui.art_dir()
 if selection.kind == "svd_only" or (selection.kind == "lmf" and reduction not in
                                      layout.shipped_reductions(directory, dataset, model)):
     from lmf.artifacts import zip_saved  # torch: only an R off the shipped grid needs a model built here
@@ -116,9 +202,10 @@ if selection.kind == "svd_only" or (selection.kind == "lmf" and reduction not in
     name = f"{dataset}-{model}-svd_only-R{reduction}"
     try:
         if compressed is None:
-            compressed = ui.svd_only(dataset, model, reduction)[0]
+            with st.spinner(f"Compressing the embedding with a truncated SVD at R={reduction}% …"):
+                compressed = ui.svd_only(dataset, model, reduction)[0]
         base_saved = ui.saved(dataset, model)
-        st.download_button(f"Download {name}.zip (SVD-only, built on the fly)",
+        st.download_button(f"Download {name}.zip (SVD only, built on the fly)",
                            lambda: zip_saved(compressed, base_saved.vocab, base_saved.label_names, name),
                            file_name=f"{name}.zip", mime="application/zip", on_click="ignore", key="download")
         if selection.kind == "lmf":
@@ -135,7 +222,7 @@ else:
     else:
         ui.show_error(layout.missing(f"model `models/{path.name}` is missing", directory))
 
-# ------------------------------------------------------------ spectrum (top right)
+# ------------------------------------------------------------ spectrum (filled last)
 with spectrum_box:
     try:
         values = ui.spectrum(dataset, model)  # spectra.json, or the model itself (torch) without it
@@ -144,7 +231,6 @@ with spectrum_box:
         values = None
     if values is not None:
         k = selection.rank or len(values)
-        energy = energy_kept(values, k)
-        st.plotly_chart(spectrum_figure(values, k), key="spectrum")
-        st.caption(f"The top k = {k} of {len(values)} singular values keep **{100 * energy:.1f} %** of the "
-                   "embedding's energy (sum of σ²) — before retraining.")
+        st.plotly_chart(spectrum_figure(values, k, height=300), key="spectrum")
+        st.caption(f"The top k = {k} of {len(values)} singular values keep **{100 * energy_kept(values, k):.1f} %** "
+                   "of the embedding's energy (sum of σ²) — before retraining.")

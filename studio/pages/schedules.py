@@ -1,6 +1,7 @@
 """Learning-rate schedules: CLR and CALR (Algorithm 1) from lmf.schedules, and Table 1 from the sweep."""
 import streamlit as st
 
+from lmf.analysis import schedule_gaps
 from lmf.charts import schedule_figure
 from lmf.schedules import schedule_curves
 from lmf.tables import table1
@@ -33,5 +34,13 @@ if schedules is not None:
         st.info(f"schedules.csv has no rows for {ui.dataset_name(dataset)}.")
     else:
         st.markdown(table1(schedules, dataset))
+        gaps = schedule_gaps(schedules, dataset)
+        for name, clr, calr, gap in gaps:
+            st.warning(f"**CLR beats CALR for the {ui.model_name(name)}** on {ui.dataset_name(dataset)}: "
+                       f"{clr:.2f} % against {calr:.2f} % test accuracy (seed 0), {gap:.2f} points.",
+                       icon=":material/compare_arrows:")
+        if not gaps:
+            st.success(f"CALR is at least as accurate as CLR for every model on {ui.dataset_name(dataset)} (seed 0).",
+                       icon=":material/check_circle:")
         st.caption(f"{ui.dataset_name(dataset)} test accuracy by schedule, from `schedules.csv` "
                    "(lmf.tables.table1, the same table as REPORT.md). AdaGrad runs at a constant rate.")

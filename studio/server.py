@@ -1,0 +1,86 @@
+"""Run the studio (or any Streamlit script) as a real server on a free loopback port: the one launch
+helper of the browser test, scripts/bench_app.py and scripts/load_test.py.
+
+    with serve(env={"LMF_ARTIFACTS_DIR": "/tmp/art"}) as server:
+        page.goto(server.url + "/playground")
+
+The server runs `python -m streamlit run <script>` from the repository root (so .streamlit/config.toml
+applies), bound to 127.0.0.1 only, and is stopped (terminate, then kill) when the block ends, even
+on an exception. Its output goes to a log file, quoted when it fails to come up.
+"""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+
+
+class ServerError(RuntimeError):
+    """The server exited or did not answer /_stcore/health in time."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+    started: float  # time.perf_counter() just before the launch
+    healthy: float  # seconds from the launch until /_stcore/health answered
+
+
+def _healthy(url):
+    try:
+        return urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok"
+    except OSError:
+        return False
+
+
+def stop(process, grace=10):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def serve(script=APP, env=None, timeout=60, log=None):
+    """A Server for `script`, with os.environ updated by `env` (a None value removes the variable)."""
+    port = free_port()
+    environment = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = str(value)
+    log = Path(log) if log else Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with open(log, "w") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while not _healthy(url):
+            if process.poll() is not None or time.perf_counter() - started > timeout:
+                raise ServerError(f"streamlit did not come up at {url}:\n{log.read_text()[-4000:]}")
+            time.sleep(0.05)
+        yield Server(url, process, log, started, time.perf_counter() - started)
+    finally:
+        stop(process)
