@@ -34,7 +34,7 @@ def test_a_failed_cell_leaves_nothing_to_reuse(tmp_path, monkeypatch):
     cell = Cell("sst2", "fasttext", "fasttext_ftz")
     runner.model_dir(cell).mkdir(parents=True)
     (runner.model_dir(cell) / "model.ftz").write_bytes(b"poisoned")
-    monkeypatch.setattr("lmf.runner.cached_data", lambda name, quick: None)
+    monkeypatch.setattr("lmf.runner.cached_data", lambda *args: None)
     with pytest.raises(OSError):
         runner.run(cell)
     assert not runner.model_dir(cell).exists() or not (runner.model_dir(cell) / "model.ftz").exists()
