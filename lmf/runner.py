@@ -170,11 +170,11 @@ class Runner:
         return result.model, result.best_dev, result, details
 
     def run_model(self, cell, data, progress):
-        before = []
+        method, before = METHODS[cell.method], []
         model, dev, result, details = self.build(cell, data, progress,
                                                  before=lambda made: before.append(accuracy(made, data, "test")))
         before = before[0] if before else None
-        curve = [] if result is None or METHODS[cell.method].source == "scratch" else [
+        curve = [] if result is None or method.source == "scratch" else [
             {"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]} for h in result.history]
         test = accuracy(model, data, "test")
         save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev, "test_accuracy": test})
