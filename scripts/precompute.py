@@ -19,6 +19,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from lmf.assemble import assemble
+from lmf.data import DataError
 from lmf.grid import DATASETS, MODELS, check_dataset_name, plan
 from lmf.layout import ROOT
 from lmf.runner import Runner, dask_client, run_cells, run_cells_dask
@@ -57,10 +58,13 @@ def main(argv=None):
     work = args.work or str(ROOT / "runs" / ("sweep-quick" if args.quick else "sweep"))
     runner = Runner(work, args.quick, args.device, data=dirs, vectors=args.vectors)
     stages = plan(datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
-    for ds in datasets:
-        for arch in args.models:
-            for line in runner.notes(ds, arch):
-                print(line)
+    try:  # a --data folder that cannot be read fails here, before any cell runs
+        for ds in datasets:
+            for arch in args.models:
+                for line in runner.notes(ds, arch):
+                    print(line)
+    except DataError as e:
+        p.error(str(e))
     start = time.perf_counter()
     bar = tqdm(total=sum(not runner.done(c) for stage in stages for c in stage), desc="sweep", unit="cell")
     with (dask_client(args.scheduler, args.jobs) if args.scheduler else nullcontext()) as client:
