@@ -5,6 +5,7 @@ size at every step. Deliberately not here: any logic the app or the sweep would 
 """
 import argparse
 import sys
+from pathlib import Path
 from dataclasses import fields, replace
 
 from .artifacts import ArtifactError, check_output, load_model, save_model
@@ -153,6 +154,16 @@ def cmd_export(args):
           f"{size_on_disk(out) / 1e6:.2f} MB")
 
 
+def cmd_autotune(args):
+    from .autotune import autotune  # onnx and the search load only here
+    summary = autotune(args.data, args.model, args.out, args.max_drop, base_from=args.base_from,
+                       budget_minutes=args.budget_minutes, scheduler=args.scheduler, jobs=args.jobs,
+                       quick=args.quick, r_range=(args.r_min, args.r_max), device=args.device or "auto",
+                       progress=not args.quiet)
+    print((Path(args.out) / "SUMMARY.md").read_text(encoding="utf-8"), end="")
+    return summary
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m lmf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +210,22 @@ def build_parser():
     p.add_argument("--out", required=True, help="directory to write (an existing one only if it is an export)")
     p.add_argument("--int8", action="store_true", help="ONNX Runtime int8 quantization, embeddings included")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("autotune", help="the smallest deployable model within --max-drop points of the base on dev")
+    _add_data(p)
+    p.add_argument("--model", choices=["dan", "lstm"], default="dan")
+    p.add_argument("--from", dest="base_from", help="a saved model to start from instead of training the base")
+    p.add_argument("--max-drop", type=float, default=1.0, help="accuracy points below the base allowed (dev)")
+    p.add_argument("--budget-minutes", type=float, help="no trial starts after this (ends within it plus one trial)")
+    p.add_argument("--out", required=True, help="a new or empty folder, or an earlier autotune's (resumed)")
+    p.add_argument("--scheduler", help="'local' (a dask LocalCluster of --jobs workers) or a dask scheduler address")
+    p.add_argument("--jobs", type=int, default=1, help="trials run at once on this machine (worker processes)")
+    p.add_argument("--r-min", type=int, default=50)
+    p.add_argument("--r-max", type=int, default=99)
+    p.add_argument("--quick", action="store_true", help="the sweep's quick sizes and step counts (tests)")
+    p.add_argument("--device", help="auto (CUDA if present), cpu or cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_autotune)
     return parser
 
 

@@ -12,6 +12,7 @@ Stages run in order; a cell only needs cells of earlier stages:
 Standard library only: the app reads the names and defaults here before torch loads.
 Deliberately not here: running a cell (lmf.runner) or writing artifacts/ (lmf.assemble).
 """
+import re
 from dataclasses import dataclass
 
 from .layout import LATENCY_METHODS, cell_id
@@ -35,6 +36,18 @@ QUICK = {"reductions": (50, 90), "ext_reductions": (90,), "seeds": (0,), "n_trai
 APP_REDUCTIONS = (50, 90, 98)
 APP_EXT = {"methods": ("hmf", "groupreduce", "lmf_whole"), "reduction": 90, "datasets": ("sst2",)}
 ARTIFACTS_BUDGET_BYTES = 120 * 10**6
+
+
+def check_dataset_name(name):
+    """`name` if it can name a custom dataset's cells, else ValueError: lowercase letters, digits and
+    underscores, starting with a letter (a '-' would split the cell id's fields, lmf.layout.cell_id),
+    and not a name lmf.data already gives a dataset."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
+        raise ValueError(f"dataset name {name!r}: use lowercase letters, digits and underscores, starting with a "
+                         "letter (no '-': it separates the fields of a cell id)")
+    if name in DATASETS:
+        raise ValueError(f"dataset name {name!r} is lmf's own {DATASET_NAMES[name]}; give the directory another name")
+    return name
 
 
 def dataset_name(name):

@@ -3,12 +3,20 @@
 `Runner.run(cell)` trains, compresses or quantizes the cell's model as lmf.methods says, measures
 it and writes `<work>/cells/<id>.json` atomically with its model under `<work>/models/<id>/`. A
 cell's outputs are cleared before it runs, so a cell that failed half-way is retried in a fresh
-state, never resumed from what it left. `run_cells` runs a list of cells in worker processes that
-die with their parent: a killed sweep leaves nothing running.
+state, never resumed from what it left. `Runner.build` is the one way a cell's model is made
+(trained from scratch, or made from its source cell's model and retrained as lmf.methods says):
+the sweep and lmf.autotune both go through it. `run_cells` runs a list of cells in worker
+processes that die with their parent: a killed sweep leaves nothing running; `run_cells_dask` runs
+them on a dask.distributed cluster instead (`dask_client("local")` or a scheduler's address), with
+the same records.
+
+A dataset is a name of lmf.data (sst2, clinc150) or, through `Runner(data={NAME: DIR})`, any
+directory lmf.data.load_dataset reads, its cells named by NAME (lmf.grid.check_dataset_name).
 
 Deliberately not here: which cells exist (lmf.grid), writing artifacts/ (lmf.assemble), or the
 compression maths (the modules lmf.methods points to).
 """
+import contextlib
 import functools
 import json
 import multiprocessing
@@ -30,29 +38,70 @@ from .latency import fasttext_contestant, measure, model_contestant
 from .metrics import accuracy, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import latency_model
-from .train import recipe, retrain_recipe, train, with_schedule
+from .train import recipe, retrain_recipe, step_count, train, with_schedule
 
 FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # small enough for the tiny data
 SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
+LOW_COVERAGE = 0.9  # word-vector coverage below which the notes suggest a full GloVe file
 EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
 
 
 # Module-level, not per Runner: the Runner is pickled into each worker, so a cache on the instance
 # would be empty in every task, while this one lives as long as the worker process.
 @functools.lru_cache(maxsize=None)
-def cached_data(name, quick):
-    data = load_dataset(name)
-    return data.subset(QUICK["n_train"], QUICK["n_eval"]) if quick else data
+def cached_data(source, quick, vocab_from=None):
+    """The dataset `source` (a name or a directory, as lmf.data.load_dataset takes), cut to the quick
+    sizes when `quick`; with `vocab_from` (a saved model's directory) seen through that model's
+    vocabulary and label order, the ids it was trained with."""
+    data = load_dataset(str(source))
+    data = data.subset(QUICK["n_train"], QUICK["n_eval"]) if quick else data
+    if vocab_from is not None:
+        saved = load_model(vocab_from)
+        data.vocab = saved.vocab
+        data.relabel(saved.label_names, f"{source} (for the model in {vocab_from})")
+    return data
 
 
 @functools.lru_cache(maxsize=None)
-def _cached_vectors(name, quick):
-    return load_vectors(default_vectors_path(), cached_data(name, quick).vocab)[0]
+def cached_vectors(source, quick, vectors=None):
+    """(matrix, coverage) of the word vectors (`vectors`, else the data folder's GloVe subset) for
+    the vocabulary of cached_data(source, quick)."""
+    return load_vectors(vectors or default_vectors_path(), cached_data(source, quick).vocab)
 
 
 class Runner:
-    def __init__(self, work="runs/sweep", quick=False, device="auto"):
+    """Runs cells under `work`. `data` maps a dataset name to its directory (custom datasets; the
+    names of lmf.data need no entry), `vectors` is the LSTM's word-vector file (default: the data
+    folder's GloVe subset), `vocab_from` a saved model whose vocabulary the data is seen through
+    (autotune --from)."""
+
+    def __init__(self, work="runs/sweep", quick=False, device="auto", data=None, vectors=None, vocab_from=None):
         self.work, self.quick, self.device = Path(work), quick, device
+        self.data_dirs = {name: str(Path(path).resolve()) for name, path in (data or {}).items()}
+        self.vectors = str(vectors) if vectors else None
+        self.vocab_from = str(Path(vocab_from).resolve()) if vocab_from else None
+
+    def data(self, dataset):
+        """The dataset of cells named `dataset`, cached per process."""
+        return cached_data(self.data_dirs.get(dataset, dataset), self.quick, self.vocab_from)
+
+    def notes(self, dataset, arch):
+        """Lines a user of a custom dataset would otherwise not see: how many steps the recipes'
+        min_steps give on this data (lmf.train.step_count), and for the LSTM how much of the
+        vocabulary its word vectors cover, with a hint when that is low."""
+        data, lines = self.data(dataset), []
+        for label, retrain in (("training", False), ("retraining", True)):
+            note = step_count(self.config(Cell(dataset, arch, "uncompressed"), retrain), len(data.train))[1]
+            if note:
+                lines.append(f"{dataset} {arch} {label}: {note}")
+        if arch == "lstm" and not self.vocab_from:
+            coverage = cached_vectors(self.data_dirs.get(dataset, dataset), self.quick, self.vectors)[1]
+            lines.append(f"{dataset} lstm: the word vectors ({self.vectors or 'the GloVe 100d subset'}) cover "
+                         f"{coverage:.1%} of the vocabulary")
+            if coverage < LOW_COVERAGE:
+                lines.append("  hint: --vectors takes a full GloVe file (e.g. glove.6B.300d.txt or "
+                             "glove.840B.300d.txt) for more coverage")
+        return lines
 
     def cell_file(self, cell):
         return self.work / "cells" / f"{cell.id}.json"
@@ -86,7 +135,7 @@ class Runner:
         start = time.perf_counter()
         self.cell_file(cell).unlink(missing_ok=True)
         shutil.rmtree(self.model_dir(cell), ignore_errors=True)  # what a failed try left is never reused
-        data = cached_data(cell.dataset, self.quick)
+        data = self.data(cell.dataset)
         record = {"cell": asdict(cell), "quick": self.quick, "rows": [], "schedule_rows": [], "curve": []}
         if cell.is_latency:
             record[cell.method] = self.run_latency(cell)
@@ -98,25 +147,35 @@ class Runner:
         write_json_atomic(self.cell_file(cell), record)
         return record
 
-    def run_model(self, cell, data, progress):
+    def build(self, cell, data, progress=False, before=None):
+        """The cell's model as lmf.methods says, and its dev accuracy: (model, dev, TrainResult or
+        None, details). A "scratch" method is trained with the recipe; any other is made from its
+        source cell's saved model (which must exist) and retrained with the retraining recipe when
+        the method retrains. `before(model)`, if given, sees the made model before its retraining.
+        Retraining never ends below the made model on dev: lmf.train.train counts the starting
+        weights as step 0 of its best-on-dev choice."""
         method = METHODS[cell.method]
-        before, curve, details = None, [], {}
         if method.source == "scratch":
-            model = self._new(cell, data)
-            result = train(model, data, self.config(cell), progress=progress)
-            model, dev = result.model, result.best_dev
-        else:
-            parent = load_model(self.model_dir(cell.with_method(method.source))).model
-            model = method.make(parent, cell.reduction, data.vocab)
-            if method.retrains:
-                details = {"config": {k: v for k, v in model.config.items() if k in EXT_KEYS},
-                           "groupreduce": getattr(model, "groupreduce_info", None)}
-                before = accuracy(model, data, "test")
-                result = train(model, data, self.config(cell, retrain=True), progress=progress)
-                model, dev = result.model, result.best_dev
-                curve = [{"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]} for h in result.history]
-            else:
-                dev = accuracy(model, data, "dev")
+            result = train(self._new(cell, data), data, self.config(cell), progress=progress)
+            return result.model, result.best_dev, result, {}
+        parent = load_model(self.model_dir(cell.with_method(method.source))).model
+        model = method.make(parent, cell.reduction, data.vocab)
+        if not method.retrains:
+            return model, accuracy(model, data, "dev"), None, {}
+        details = {"config": {k: v for k, v in model.config.items() if k in EXT_KEYS},
+                   "groupreduce": getattr(model, "groupreduce_info", None)}
+        if before is not None:
+            before(model)
+        result = train(model, data, self.config(cell, retrain=True), progress=progress)
+        return result.model, result.best_dev, result, details
+
+    def run_model(self, cell, data, progress):
+        method, before = METHODS[cell.method], []
+        model, dev, result, details = self.build(cell, data, progress,
+                                                 before=lambda made: before.append(accuracy(made, data, "test")))
+        before = before[0] if before else None
+        curve = [] if result is None or method.source == "scratch" else [
+            {"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]} for h in result.history]
         test = accuracy(model, data, "test")
         save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev, "test_accuracy": test})
         config = model.config
@@ -135,7 +194,8 @@ class Runner:
     def _new(self, cell, data):
         """A freshly initialised model for a "scratch" method: uncompressed or offline SVD."""
         from .compress import offline_model
-        vectors = _cached_vectors(cell.dataset, self.quick) if cell.model == "lstm" else None
+        vectors = (cached_vectors(self.data_dirs.get(cell.dataset, cell.dataset), self.quick, self.vectors)[0]
+                   if cell.model == "lstm" else None)
         n_vocab, n_classes = len(data.vocab), len(data.label_names)
         if cell.method == "offline_svd":
             return offline_model(cell.model, n_vocab, n_classes, cell.reduction, vectors, seed=cell.seed)
@@ -179,7 +239,7 @@ class Runner:
         as '<id>@ext' so ratios compare within this cell), the int8 stacks through latency_model,
         and for the DAN fastText and fastText.zip among them. All through lmf.latency.measure:
         raw text in, tokenization included, one thread, interleaved."""
-        data = cached_data(cell.dataset, self.quick)
+        data = self.data(cell.dataset)
         base = Cell(cell.dataset, cell.model, "uncompressed")
         stages = plan([cell.dataset], [cell.model], self.quick, core_only=cell.method == "latency", full=True)
         candidates = [c for stage in stages for c in stage if c.seed == 0 and c.schedule == "calr"
@@ -250,3 +310,43 @@ def run_cells(runner, cells, jobs=1, threads=None):
             for future in futures:
                 future.cancel()
             raise
+
+
+# ---------------------------------------------------------------- a dask.distributed cluster
+
+@contextlib.contextmanager
+def dask_client(scheduler, workers=2):
+    """A dask.distributed Client, as a context manager: `scheduler` "local" starts a LocalCluster of
+    `workers` worker processes with one thread each (training runs on one thread anyway,
+    lmf.train.TRAIN_THREADS) and closes it at the end; anything else is an existing scheduler's
+    address ("tcp://host:8786"), left running. dask is imported here only, so nothing else of the
+    package needs it installed."""
+    from dask.distributed import Client, LocalCluster
+    if scheduler == "local":
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        with Client(scheduler) as client:
+            yield client
+
+
+def dask_workers(client):
+    """How many tasks the cluster runs at once: its worker threads."""
+    return max(1, sum(client.nthreads().values()))
+
+
+def run_cells_dask(runner, cells, client):
+    """`run_cells` on a dask.distributed cluster: each cell one task (`runner.run(cell)` in a
+    worker), yielding (cell, seconds) as each finishes. The workers write the cells' files under
+    runner.work, so they must see the same filesystem as this process (one machine, or a shared
+    disk). An exception in a cell propagates after the others are cancelled."""
+    from dask.distributed import as_completed
+    futures = {client.submit(_run_one, runner, cell, key=f"lmf-{cell.id}-{time.time_ns()}", pure=False): cell
+               for cell in cells}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:
+        client.cancel(list(futures))
+        raise

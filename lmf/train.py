@@ -12,6 +12,7 @@ Deliberately not here: model construction, compression, saving to disk.
 import copy
 import math
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -174,6 +175,23 @@ class TrainResult:
 TRAIN_THREADS = 1
 
 
+def step_count(config, n_train):
+    """(steps, note): the number of steps `config` trains for on `n_train` examples, and a sentence
+    saying so when min_steps raised it above `epochs` (else None). On a small dataset the recipes'
+    min_steps turn "4 epochs" into dozens; the note makes that visible wherever training starts
+    (train's progress bar, the sweep, autotune) instead of leaving it silent."""
+    steps_per_epoch = max(1, -(-n_train // config.batch_size))
+    by_epochs = int(config.epochs * steps_per_epoch)
+    total = max(by_epochs, config.min_steps)
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    note = None
+    if total > by_epochs:
+        note = (f"note: min_steps = {config.min_steps} raises {config.epochs:g} epoch(s) ({by_epochs} steps of "
+                f"{config.batch_size} on {n_train:,} examples) to {total} steps = {total / steps_per_epoch:.1f} epochs")
+    return total, note
+
+
 def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
     """Train `model` in place on data.train, evaluating on data.dev; returns a TrainResult whose
     model holds the best-on-dev weights (the starting weights count as step 0). Runs on
@@ -194,9 +212,9 @@ def _train(model, data, config, on_step, on_eval, progress):
     ids, lengths, labels = data.encoded("train")
     n = len(labels)
     steps_per_epoch = max(1, -(-n // config.batch_size))
-    total = max(int(config.epochs * steps_per_epoch), config.min_steps)
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
+    total, note = step_count(config, n)
+    if note and progress:
+        tqdm.write(note, file=sys.stderr)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.weight_decay)
     schedule = make_schedule(config.schedule, steps_per_epoch, config.lr_lb, config.lr_ub,
                              config.step_size, config.decay)

@@ -3,6 +3,8 @@
     python scripts/precompute.py                 # the full grid (CUDA if present)
     python scripts/precompute.py --quick --out /tmp/a --work /tmp/w   # tiny grid, under a minute
     python scripts/precompute.py --core-only     # without the "Beyond plain LMF" cells
+    python scripts/precompute.py --data DIR --name NAME   # one more dataset, beside those in --out
+    python scripts/precompute.py --scheduler local        # the cells on a dask.distributed cluster
 
 Finished cells are kept under --work, so a killed run picks up where it stopped; the artifacts
 folder is replaced as a whole at the end (lmf.assemble).
@@ -11,15 +13,16 @@ import argparse
 import shlex
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from lmf.assemble import assemble
-from lmf.grid import DATASETS, MODELS, plan
+from lmf.data import DataError
+from lmf.grid import DATASETS, MODELS, check_dataset_name, plan
 from lmf.layout import ROOT
-from lmf.runner import Runner, run_cells
-
+from lmf.runner import Runner, dask_client, run_cells, run_cells_dask
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,23 +35,51 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=2, help="cells run in parallel")
     p.add_argument("--device", default="auto")
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--data", help="one more dataset: a directory with train/dev/test .tsv or .csv files "
+                   "(replaces --datasets; its rows join those already in --out)")
+    p.add_argument("--name", help="with --data: the dataset's name in results.csv and cell ids "
+                   "(lowercase letters, digits, underscores)")
+    p.add_argument("--vectors", help="GloVe-format word vectors for the LSTM (default: the data folder's GloVe subset)")
+    p.add_argument("--scheduler", help="run the cells on dask.distributed: 'local' (a LocalCluster of --jobs "
+                   "workers) or a scheduler address such as tcp://host:8786")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--core-only", action="store_true",
                    help="only the core grid (no HMF, GroupReduce, int8 stacks, whole-model LMF, fastText)")
     args = p.parse_args(argv)
+    if bool(args.data) != bool(args.name):
+        p.error("--data and --name go together")
+    datasets, dirs = args.datasets, {}
+    if args.data:
+        try:
+            datasets, dirs = [check_dataset_name(args.name)], {args.name: args.data}
+        except ValueError as e:
+            p.error(str(e))
 
     work = args.work or str(ROOT / "runs" / ("sweep-quick" if args.quick else "sweep"))
-    runner = Runner(work, args.quick, args.device)
-    stages = plan(args.datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
+    runner = Runner(work, args.quick, args.device, data=dirs, vectors=args.vectors)
+    stages = plan(datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
+    try:  # a --data folder that cannot be read fails here, before any cell runs
+        for ds in datasets:
+            for arch in args.models:
+                for line in runner.notes(ds, arch):
+                    print(line)
+    except DataError as e:
+        p.error(str(e))
     start = time.perf_counter()
     bar = tqdm(total=sum(not runner.done(c) for stage in stages for c in stage), desc="sweep", unit="cell")
-    for stage in stages:
-        todo = [c for c in stage if not runner.done(c)]
-        # Latency cells run one at a time so that no other cell competes for the CPU.
-        jobs = 1 if todo and all(c.is_latency for c in todo) else args.jobs
-        for cell, seconds in run_cells(runner, todo, jobs):
-            bar.update(1)
-            bar.set_postfix_str(f"{cell.id} {seconds:.0f}s")
+    with (dask_client(args.scheduler, args.jobs) if args.scheduler else nullcontext()) as client:
+        for stage in stages:
+            todo = [c for c in stage if not runner.done(c)]
+            # Latency cells run one at a time so that no other cell competes for the CPU; on a
+            # cluster they run in this process for the same reason.
+            latency_only = todo and all(c.is_latency for c in todo)
+            if client is not None and not latency_only:
+                finished = run_cells_dask(runner, todo, client)
+            else:
+                finished = run_cells(runner, todo, 1 if latency_only else args.jobs)
+            for cell, seconds in finished:
+                bar.update(1)
+                bar.set_postfix_str(f"{cell.id} {seconds:.0f}s")
     bar.close()
     command = "python scripts/precompute.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     assemble(runner, stages, args.out, time.perf_counter() - start, command.strip(), args.device)

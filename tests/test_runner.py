@@ -34,7 +34,7 @@ def test_a_failed_cell_leaves_nothing_to_reuse(tmp_path, monkeypatch):
     cell = Cell("sst2", "fasttext", "fasttext_ftz")
     runner.model_dir(cell).mkdir(parents=True)
     (runner.model_dir(cell) / "model.ftz").write_bytes(b"poisoned")
-    monkeypatch.setattr("lmf.runner.cached_data", lambda name, quick: None)
+    monkeypatch.setattr("lmf.runner.cached_data", lambda *args: None)
     with pytest.raises(OSError):
         runner.run(cell)
     assert not runner.model_dir(cell).exists() or not (runner.model_dir(cell) / "model.ftz").exists()
@@ -78,3 +78,44 @@ def test_workers_end_with_the_sweep(tmp_path):
     while any(alive(p) for p in pids) and time.time() < deadline:
         time.sleep(0.2)
     assert not any(alive(p) for p in pids)
+
+
+def test_retraining_keeps_the_svd_model_when_it_is_better_on_dev(tmp_path, monkeypatch):
+    """LMF at R = 90 on the quick SST-2 DAN, with dev accuracy scripted as 0.9 for the model straight
+    after the SVD (train's step 0) and 0.5 for every retrained state: the saved model is the
+    SVD-only one, weight for weight, and its record says 0.9, since lmf.train.train counts the
+    starting weights as step 0 of best-on-dev. Retraining never saves a model worse on dev."""
+    import torch
+    from lmf.artifacts import load_model
+    from lmf.methods import METHODS
+    runner = Runner(work=tmp_path, quick=True)
+    base, cell = Cell("sst2", "dan", "uncompressed"), Cell("sst2", "dan", "lmf", 90)
+    runner.run(base)
+    scores = iter([0.9])
+    monkeypatch.setattr("lmf.train.accuracy", lambda model, data, split: next(scores, 0.5))
+    record = runner.run(cell)
+    assert record["rows"][0]["dev_accuracy"] == 0.9 and [p["step"] for p in record["curve"]][0] == 0
+    made = METHODS["lmf"].make(load_model(runner.model_dir(base)).model, 90, runner.data("sst2").vocab)
+    saved = load_model(runner.model_dir(cell)).model.state_dict()
+    assert all(torch.equal(saved[k], v) for k, v in made.state_dict().items())
+
+
+def test_dask_cluster_gives_the_local_records(tmp_path):
+    """Four quick SST-2 DAN cells (the uncompressed parent, then LMF at R = 50 and 90 and 8-bit) run
+    in this process and on a 2-worker dask LocalCluster (processes, one thread each): the records
+    are equal but for the seconds (training is seeded and single-threaded)."""
+    from lmf.runner import dask_client, run_cells, run_cells_dask
+    stages = [[Cell("sst2", "dan", "uncompressed")],
+              [Cell("sst2", "dan", "lmf", 50), Cell("sst2", "dan", "lmf", 90), Cell("sst2", "dan", "quant8")]]
+    local, remote = Runner(tmp_path / "local", quick=True), Runner(tmp_path / "dask", quick=True)
+    for stage in stages:
+        list(run_cells(local, stage, jobs=1))
+    start = time.perf_counter()
+    with dask_client("local", workers=2) as client:
+        assert len(client.nthreads()) == 2 and set(client.nthreads().values()) == {1}
+        for stage in stages:
+            assert sorted(c.id for c, _ in run_cells_dask(remote, stage, client)) == sorted(c.id for c in stage)
+    print(f"dask: {time.perf_counter() - start:.1f} s")
+    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
+    for cell in [c for stage in stages for c in stage]:
+        assert strip(remote.record(cell)) == strip(local.record(cell))

@@ -1,0 +1,401 @@
+"""Autotune: the smallest deployable model within an accuracy budget, found by searching methods and R.
+
+    python -m lmf autotune --data DIR_OR_NAME --model dan --max-drop 1.0 [--budget-minutes 30] --out DIR
+
+The base model is trained with the recipe (or taken from --from). Then every compression method of
+lmf.methods that compresses the uncompressed model and retrains (LMF, HMF, GroupReduce, whole-model
+LMF for the DAN) and every `+ int8` stack on one of them is searched over R in [R_MIN, R_MAX] by
+bisection: accuracy falls as R grows, so each method's largest R still within the target is its
+smallest model. A trial is one cell of lmf.runner, built exactly as the sweep builds it
+(Runner.build: make, then the retraining recipe), saved, exported as it would be deployed
+(lmf.export; int8 for the stacks) and scored on dev through the export (lmf.runtime). Its size is
+the export directory's bytes. The target is the base export's dev accuracy minus --max-drop points.
+The chosen model is the smallest trial within the target; when none is within it, the trial with
+the best dev accuracy, and the summary says the target was missed. Test accuracy is measured for
+the base and the chosen model only, at the end.
+
+What --out holds, all written atomically (lmf.atomic), the best-so-far files after every trial, so
+a run cut off at any point still has a model and a true summary:
+    model/          the chosen model as a deployable export (lmf.runtime.Predictor reads it)
+    saved_model/    the same model as an lmf saved model (lmf.artifacts)
+    trials.csv      one row per trial: method, R, bytes, dev_accuracy, seconds, status, within_target
+    summary.json, SUMMARY.md   base, chosen, target met or not, in plain words
+    autotune.json   what was tuned (data, model, --from): marks the folder as autotune's
+    work/           the trials' cells, saved models and exports (lmf.runner's layout)
+A restart with the same --out resumes: finished trials (trials.csv) are not run again and the base
+model is reused. A folder that is not an earlier autotune output is never written into.
+
+The budget: no trial starts once --budget-minutes have passed, nor one that would surely overrun
+(its kind's fastest trial so far, retraining or int8 stacking, would end past the budget). Trials
+start in rounds of at most one per worker, so the run ends within the budget plus at most one
+trial's time (the base model is always trained: nothing can be searched without it).
+
+Deliberately not here: building models (lmf.runner, lmf.methods), exporting (lmf.export).
+"""
+import csv
+import json
+import math
+import re
+import shutil
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .artifacts import ArtifactError, is_saved_model, save_model
+from .atomic import replace_dir, write_json_atomic, write_text_atomic
+from .data import NAMED
+from .export import export_model, is_export
+from .grid import Cell
+from .methods import METHODS, method_label
+from .metrics import size_on_disk
+from .results import write_rows
+from .runner import Runner, dask_client, dask_workers, run_cells, run_cells_dask
+
+R_MIN, R_MAX = 50, 99
+MARKER, TRIALS, SUMMARY, SUMMARY_MD = "autotune.json", "trials.csv", "summary.json", "SUMMARY.md"
+MODEL, SAVED = "model", "saved_model"
+TRIAL_COLUMNS = ["method", "R", "bytes", "dev_accuracy", "seconds", "status", "within_target"]
+FORMAT = "lmf-autotune"
+
+
+def candidates(arch, methods=None):
+    """The methods autotune searches for `arch`, in registry order: those that compress the
+    uncompressed model and retrain, then the stacks on them (`methods` narrows the list)."""
+    base = [n for n, m in METHODS.items() if m.source == "uncompressed" and m.retrains and arch in m.archs]
+    stacked = [n for n, m in METHODS.items() if m.stacks_on in base and arch in m.archs]
+    return [n for n in base + stacked if methods is None or n in methods]
+
+
+def next_probe(passed, failed, lo=R_MIN, hi=R_MAX):
+    """The next R to try for one method, or None when its search is over. `passed` and `failed` are
+    the Rs tried so far within and outside the target. Bisection on the Rs still undecided: above
+    the largest pass, below the smallest failure; the upper middle, so [50, 99] opens at 75.
+    Worked example: 75 passes (76..99 left), 88 fails (76..87), 82 passes (83..87), 85 ... at most
+    ceil(log2(51)) = 6 trials."""
+    a = max([lo - 1, *passed]) + 1
+    b = min([hi + 1, *failed]) - 1
+    return None if a > b else (a + b + 1) // 2
+
+
+def deployable_accuracy(export_dir, data, split):
+    """Accuracy of the export in `export_dir` on a split, through lmf.runtime as deployed (raw
+    text in). A text without a single token cannot be classified by the runtime: it counts as wrong."""
+    from .runtime import Predictor
+    from .tokenize import tokenize
+    predictor = Predictor(export_dir)
+    part = data.split(split)
+    keep = [i for i, text in enumerate(part.texts) if tokenize(text)]
+    labels = [label for label, _ in predictor.predict([part.texts[i] for i in keep])] if keep else []
+    correct = sum(label == data.label_names[part.labels[i]] for i, label in zip(keep, labels))
+    return correct / max(1, len(part.texts))
+
+
+class Tuner(Runner):
+    """A Runner whose cells are autotune's trials: the model built as the sweep builds it
+    (Runner.build), saved, exported as deployed and scored on dev through the export. A trial that
+    cannot be made (an R a method cannot reach, a diverged retraining) is recorded with its error."""
+
+    def export_dir(self, cell):
+        return self.work / "exports" / cell.id
+
+    def run(self, cell, progress=False):
+        start = time.perf_counter()
+        self.cell_file(cell).unlink(missing_ok=True)
+        for folder in (self.model_dir(cell), self.export_dir(cell)):
+            shutil.rmtree(folder, ignore_errors=True)
+        data = self.data(cell.dataset)
+        method = METHODS[cell.method]
+        record = {"cell": {"dataset": cell.dataset, "model": cell.model, "method": cell.method,
+                           "reduction": cell.reduction, "seed": cell.seed, "schedule": cell.schedule},
+                  "quick": self.quick, "method": cell.method, "R": cell.reduction}
+        try:
+            if method.source == "scratch" and self.vocab_from:  # --from: the given model is the base
+                shutil.copytree(self.vocab_from, self.model_dir(cell))
+            else:
+                model, dev, _, _ = self.build(cell, data, progress)
+                save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev})
+            export_model(self.model_dir(cell), self.export_dir(cell), int8=method.stacks_on is not None)
+            record.update(bytes=size_on_disk(self.export_dir(cell)),
+                          dev_accuracy=deployable_accuracy(self.export_dir(cell), data, "dev"), status="ok")
+        except (ValueError, ArtifactError) as e:  # DataError, ExportError, TrainingDiverged are ValueErrors
+            record.update(bytes=None, dev_accuracy=None, status=f"error: {str(e).splitlines()[0][:200]}")
+        record["seconds"] = time.perf_counter() - start
+        write_json_atomic(self.cell_file(cell), record)
+        return record
+
+
+def is_autotune_dir(path):
+    try:
+        return json.loads((Path(path) / MARKER).read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _dataset_key(data):
+    """The name autotune's cells give the data: a name of lmf.data, else the directory's name made
+    into a cell-id field (lowercase letters, digits, underscores)."""
+    if data in NAMED:
+        return data
+    return re.sub(r"[^a-z0-9_]", "_", Path(data).resolve().name.lower()).strip("_") or "data"
+
+
+def _prepare(out, settings):
+    """Create `out` with its marker, or check that it holds an autotune of the same data and model
+    (then the run resumes there). Refuses any other folder (lmf.atomic.replace_dir's rule)."""
+    out = Path(out)
+    if is_autotune_dir(out):
+        earlier = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        same = {k: earlier.get(k) for k in settings} == settings
+        if not same:
+            raise FileExistsError(f"{out} holds an autotune of other settings ({earlier.get('data')}, "
+                                  f"{earlier.get('model')}, quick={earlier.get('quick')}, from={earlier.get('from')}); "
+                                  "use another --out to tune this one")
+        return out
+    try:
+        replace_dir(out, lambda tmp: write_json_atomic(tmp / MARKER, {"format": FORMAT, **settings}),
+                    owned=is_autotune_dir)
+    except FileExistsError as e:
+        raise FileExistsError(f"{e} (autotune writes only into a new or empty folder or an earlier autotune's)") from e
+    return out
+
+
+def _read_trials(out):
+    """The finished trials of an earlier run: {(method, R): row}; an unreadable file counts as none."""
+    path = Path(out) / TRIALS
+    if not path.is_file():
+        return {}
+    rows = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            try:
+                rows[(row["method"], int(row["R"]))] = {
+                    "method": row["method"], "R": int(row["R"]), "status": row["status"],
+                    "bytes": int(row["bytes"]) if row["bytes"] else None,
+                    "dev_accuracy": float(row["dev_accuracy"]) if row["dev_accuracy"] else None,
+                    "seconds": float(row["seconds"])}
+            except (KeyError, ValueError):
+                continue  # a damaged row is run again
+    return rows
+
+
+def choose(trials, target):
+    """(chosen trial, target met): the smallest trial within `target` dev accuracy, fewer bytes
+    first then higher dev; when none is within it, the best on dev (then the smallest); None when no
+    compressed trial finished."""
+    done = [t for t in trials if t["status"] == "ok" and t["method"] != "uncompressed"]
+    within = [t for t in done if t["dev_accuracy"] >= target]
+    if within:
+        return min(within, key=lambda t: (t["bytes"], -t["dev_accuracy"])), True
+    if done:
+        return max(done, key=lambda t: (t["dev_accuracy"], -t["bytes"])), False
+    return None, False
+
+
+def _points(x):
+    return f"{100 * x:.2f}%"
+
+
+def summary_text(s):
+    """SUMMARY.md: the outcome in plain words."""
+    base, chosen = s["base"], s["chosen"]
+    lines = [f"# Autotune: {s['model']} on {s['data']}", ""]
+    lines.append(f"Base (uncompressed {s['model']}, fp32 export): {base['bytes']:,} bytes, dev {_points(base['dev_accuracy'])}"
+                 + (f", test {_points(base['test_accuracy'])}" if base.get("test_accuracy") is not None else "") + ".")
+    lines.append(f"Target: dev accuracy at least {_points(s['target_dev_accuracy'])} "
+                 f"(at most {s['max_drop']:g} points below the base).")
+    lines.append("")
+    if chosen is None:
+        lines.append("No compressed model was finished, so the target was not met; the saved model is the base.")
+    else:
+        what = (f"{chosen['label']} at R = {chosen['R']}: {chosen['bytes']:,} bytes "
+                f"({chosen['bytes'] / base['bytes']:.1%} of the base), dev {_points(chosen['dev_accuracy'])}"
+                + (f", test {_points(chosen['test_accuracy'])}" if chosen.get("test_accuracy") is not None else ""))
+        if s["target_met"]:
+            lines.append(f"Target met. The smallest model within it: {what}.")
+        else:
+            lines.append(f"Target NOT met: no compressed model tried came within {s['max_drop']:g} points of the base "
+                         f"on dev. The best one tried (highest dev accuracy), saved anyway: {what}, "
+                         f"{100 * (base['dev_accuracy'] - chosen['dev_accuracy']):.2f} points below the base.")
+    lines.append("")
+    if s["state"] == "finished":
+        state = "The search finished."
+    elif s["state"] == "budget":
+        state = (f"The search stopped at the {s['budget_minutes']:g}-minute budget; more trials might find "
+                 "a smaller model.")
+    else:
+        state = "The search was still running when this was written (or was cut off): this is the best so far."
+    lines.append(f"{state} {s['trials']} trial(s), {s['seconds']:.0f} s. Every trial: trials.csv.")
+    if chosen is not None and chosen.get("test_accuracy") is None:
+        lines.append("Test accuracy is measured for the base and the chosen model when the search ends.")
+    return "\n".join(lines) + "\n"
+
+
+def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, budget_minutes=None,
+             scheduler=None, jobs=1, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
+             progress=True):
+    """Run the search described in the module docstring; returns the summary (also in --out).
+
+    `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
+    `base_from` a saved model to start from instead of training one; `scheduler` None (this machine,
+    `jobs` worker processes), "local" (a dask LocalCluster of `jobs` workers) or a dask scheduler's
+    address; `quick` the sweep's quick sizes and step counts (tests); `methods` narrows the
+    searched methods; `r_range` the Rs searched."""
+    start = time.perf_counter()
+    deadline = None if budget_minutes is None else budget_minutes * 60
+    key = _dataset_key(data)
+    source = data if data in NAMED else str(Path(data).resolve())
+    settings = {"data": source, "model": model, "quick": bool(quick),
+                "from": str(Path(base_from).resolve()) if base_from else None}
+    out = _prepare(out, settings)
+    tuner = Tuner(out / "work", quick, device, data={} if data in NAMED else {key: data}, vocab_from=base_from)
+    for line in tuner.notes(key, model):
+        print(line)
+    searched = candidates(model, methods)
+    lo, hi = r_range
+    trials = _read_trials(out)
+    # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
+    trials = {k: t for k, t in trials.items()
+              if t["status"] != "ok" or is_saved_model(tuner.model_dir(Cell(key, model, k[0], k[1])))}
+    base_cell = Cell(key, model, "uncompressed")
+    state = {"best": None}
+
+    def target():
+        return trials[("uncompressed", 0)]["dev_accuracy"] - max_drop / 100
+
+    def save_progress(final_state, tests=None):
+        rows = sorted(trials.values(), key=lambda t: (t["method"] != "uncompressed", t["method"], t["R"]))
+        goal = target() if ("uncompressed", 0) in trials else None
+        for t in rows:
+            t["within_target"] = (None if goal is None or t["status"] != "ok" or t["method"] == "uncompressed"
+                                  else t["dev_accuracy"] >= goal)
+        write_rows(out / TRIALS, rows, TRIAL_COLUMNS)
+        if goal is None:
+            return
+        chosen, met = choose(rows, goal)
+        pick = chosen or trials[("uncompressed", 0)]
+        cell = Cell(key, model, pick["method"], pick["R"])
+        if state["best"] != cell.id:  # the best so far changed: swap its two folders in
+            replace_dir(out / MODEL, lambda tmp: shutil.copytree(tuner.export_dir(cell), tmp, dirs_exist_ok=True),
+                        owned=is_export)
+            replace_dir(out / SAVED, lambda tmp: shutil.copytree(tuner.model_dir(cell), tmp, dirs_exist_ok=True),
+                        owned=is_saved_model)
+            state["best"] = cell.id
+        base = trials[("uncompressed", 0)]
+        tests = tests or {}
+        summary = {
+            "data": source, "model": model, "max_drop": max_drop, "target_dev_accuracy": goal,
+            "target_met": met, "state": final_state, "budget_minutes": budget_minutes,
+            "trials": sum(t["method"] != "uncompressed" for t in rows), "seconds": time.perf_counter() - start,
+            "searched": searched, "r_range": [lo, hi],
+            "base": {"bytes": base["bytes"], "dev_accuracy": base["dev_accuracy"],
+                     "test_accuracy": tests.get(base_cell.id)},
+            "chosen": None if chosen is None else {
+                "method": chosen["method"], "label": method_label(chosen["method"]), "R": chosen["R"],
+                "bytes": chosen["bytes"], "dev_accuracy": chosen["dev_accuracy"],
+                "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(cell.id),
+                "drop_points": 100 * (base["dev_accuracy"] - chosen["dev_accuracy"])},
+            "model_dir": MODEL, "saved_model_dir": SAVED}
+        write_json_atomic(out / SUMMARY, summary)
+        write_text_atomic(out / SUMMARY_MD, summary_text(summary))
+        return summary
+
+    def outcomes(name):
+        """(Rs within the target, Rs not: outside it or failed) of one method's trials so far."""
+        goal, passed, failed = target(), [], []
+        for (m, r), t in trials.items():
+            if m == name:
+                (passed if t["status"] == "ok" and t["dev_accuracy"] >= goal else failed).append(r)
+        return passed, failed
+
+    def proposals(round_no):
+        """This round's trials, in a rotating order of the methods so each gets its turn."""
+        picked, ids = [], set()
+        turn = round_no % max(1, len(searched))
+        for name in searched[turn:] + searched[:turn]:
+            r = next_probe(*outcomes(name), lo, hi)
+            if r is None:
+                continue
+            cell = Cell(key, model, name, r)
+            parent = METHODS[name].stacks_on
+            if parent and (parent, r) not in trials:
+                cell = Cell(key, model, parent, r)  # the stack waits for its parent's model
+            if cell.id not in ids:
+                picked.append(cell)
+                ids.add(cell.id)
+        return picked
+
+    def remaining():
+        """At most how many more probes the searches need (the progress bar's total)."""
+        left = 0
+        for name in searched:
+            passed, failed = outcomes(name)
+            a, b = max([lo - 1, *passed]) + 1, min([hi + 1, *failed]) - 1
+            left += math.ceil(math.log2(b - a + 2)) if a <= b else 0
+        return left
+
+    def record(cell):
+        r = tuner.record(cell)
+        trials[(cell.method, cell.reduction)] = {k: r.get(k) for k in ("method", "R", "bytes", "dev_accuracy",
+                                                                          "seconds", "status")}
+
+    def fits(cell):
+        """Whether `cell` may start now: before the budget, and not surely past it."""
+        if deadline is None:
+            return True
+        elapsed = time.perf_counter() - start
+        kind = METHODS[cell.method].retrains or cell.method == "uncompressed"
+        seen = [t["seconds"] for (m, _), t in trials.items()
+                if (METHODS[m].retrains or m == "uncompressed") == kind and t["seconds"] is not None]
+        return elapsed < deadline and elapsed + (min(seen) if seen else 0) <= deadline
+
+    with (dask_client(scheduler, jobs) if scheduler else nullcontext()) as client:
+        width = dask_workers(client) if client is not None else max(1, jobs)
+
+        def run(cells):
+            if client is not None:
+                yield from run_cells_dask(tuner, cells, client)
+            else:
+                yield from run_cells(tuner, cells, min(width, len(cells)), threads=1)
+
+        bar = tqdm(total=1, desc="autotune", unit="trial", disable=not progress)
+        if ("uncompressed", 0) not in trials or trials[("uncompressed", 0)]["status"] != "ok":
+            bar.set_postfix_str("training the base model" if not base_from else "exporting the base model")
+            for cell, _ in run([base_cell]):
+                record(cell)
+            if trials[("uncompressed", 0)]["status"] != "ok":
+                save_progress("finished")
+                raise ValueError(f"the base model failed: {trials[('uncompressed', 0)]['status']}")
+        bar.update(1)
+        save_progress("running")
+        final, round_no = "finished", 0
+        while True:
+            todo = proposals(round_no)
+            if not todo:
+                break
+            batch = [c for c in todo if fits(c)][:width]
+            if not batch:
+                final = "budget"
+                break
+            bar.total = bar.n + remaining()
+            bar.refresh()
+            for cell, _ in run(batch):
+                record(cell)
+                bar.update(1)
+                summary = save_progress("running")
+                chosen = summary["chosen"]
+                if chosen:
+                    bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "
+                                        f"dev {_points(chosen['dev_accuracy'])}")
+            round_no += 1
+        bar.close()
+
+    # Test accuracy: the base and the chosen model only, through their exports.
+    summary = save_progress(final)
+    data_set = tuner.data(key)
+    tests = {base_cell.id: deployable_accuracy(tuner.export_dir(base_cell), data_set, "test")}
+    if summary["chosen"]:
+        chosen = Cell(key, model, summary["chosen"]["method"], summary["chosen"]["R"])
+        tests[chosen.id] = deployable_accuracy(tuner.export_dir(chosen), data_set, "test")
+    return save_progress(final, tests)

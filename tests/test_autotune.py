@@ -1,0 +1,180 @@
+"""lmf.autotune on the 200-example SST-2 directory with the sweep's quick step counts (12 steps): a
+saved model and a truthful summary, a missed target said plainly, resume without retraining, the
+budget, the bisection, and an --out that is not autotune's left alone."""
+import csv
+import json
+
+import pytest
+
+from lmf import autotune as at
+from lmf.autotune import FORMAT, R_MAX, R_MIN, autotune, candidates, choose, next_probe
+from lmf.cli import main
+from lmf.grid import QUICK
+from lmf.runtime import Predictor
+
+SMALL = {"quick": True, "methods": ["lmf", "lmf_int8"], "r_range": (80, 95), "progress": False}
+
+
+def rows(out):
+    return list(csv.DictReader(open(out / "trials.csv")))
+
+
+def test_candidates_come_from_the_registry():
+    """The DAN gets the four retrained factorizations and the three int8 stacks on them (HMF has
+    no stack in lmf.methods); the LSTM has no whole-model LMF, nor its stack."""
+    assert candidates("dan") == ["lmf", "hmf", "groupreduce", "lmf_whole", "lmf_int8", "groupreduce_int8",
+                                 "lmf_whole_int8"]
+    assert candidates("lstm") == ["lmf", "hmf", "groupreduce", "lmf_int8", "groupreduce_int8"]
+
+
+def test_bisection_probes():
+    """[50, 99] opens at the upper middle, (50 + 99 + 1) // 2 = 75. If every R passes, the probes
+    climb 75, 88, 94, 97, 99 (after 97: (98 + 99 + 1) // 2) and stop; if every R fails they go 75,
+    62, 56, 53, 51, 50. A pass
+    above a failure (noise) leaves nothing undecided: the search ends."""
+    passed, probes = [], []
+    while (r := next_probe(passed, [])) is not None:
+        probes.append(r)
+        passed.append(r)
+    assert probes == [75, 88, 94, 97, 99]
+    failed, probes = [], []
+    while (r := next_probe([], failed)) is not None:
+        probes.append(r)
+        failed.append(r)
+    assert probes == [75, 62, 56, 53, 51, 50]
+    assert (R_MIN, R_MAX) == (50, 99) and next_probe([80], [70]) is None
+
+
+def test_choose_smallest_within_else_best_on_dev():
+    """Within 0.80: B (900 bytes) beats A (1000); none within 0.95: the best on dev (A, 0.90) is
+    chosen and the target reported missed; the base row never counts."""
+    trials = [{"method": "uncompressed", "R": 0, "bytes": 5000, "dev_accuracy": 0.99, "status": "ok"},
+              {"method": "lmf", "R": 80, "bytes": 1000, "dev_accuracy": 0.90, "status": "ok"},
+              {"method": "lmf", "R": 90, "bytes": 900, "dev_accuracy": 0.85, "status": "ok"},
+              {"method": "hmf", "R": 90, "bytes": 100, "dev_accuracy": None, "status": "error: rank"}]
+    assert choose(trials, 0.80) == (trials[2], True)
+    assert choose(trials, 0.95) == (trials[1], False)
+    assert choose(trials[:1], 0.5) == (None, False)
+
+
+@pytest.fixture(scope="module")
+def tuned(tiny_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tune") / "out"
+    return out, autotune(str(tiny_dir), "dan", out, max_drop=1.0, **SMALL)
+
+
+def test_ends_with_a_saved_model_and_a_truthful_summary(tuned, tiny_dir):
+    """The chosen model in model/ is what summary.json says: its bytes are model/'s bytes, its dev
+    accuracy the runtime's on the quick dev split (its first QUICK["n_eval"] = 150 rows), within the target when target_met; every trial of
+    trials.csv is one of the searched methods at an R in [80, 95], each stack beside its parent."""
+    out, summary = tuned
+    from lmf.data import load_dataset
+    from lmf.metrics import size_on_disk
+    chosen, base = summary["chosen"], summary["base"]
+    assert summary["state"] == "finished" and summary["target_dev_accuracy"] == pytest.approx(
+        base["dev_accuracy"] - 0.01)
+    assert chosen["bytes"] == size_on_disk(out / "model") < base["bytes"]
+    dev = load_dataset(str(tiny_dir)).subset(QUICK["n_train"], QUICK["n_eval"]).dev
+    predicted = [label for label, _ in Predictor(out / "model").predict(dev.texts)]
+    names = Predictor(out / "model").label_names
+    assert chosen["dev_accuracy"] == pytest.approx(
+        sum(p == names[y] for p, y in zip(predicted, dev.labels)) / len(dev.labels))
+    assert summary["target_met"] == (chosen["dev_accuracy"] >= summary["target_dev_accuracy"])
+    assert chosen["test_accuracy"] is not None and base["test_accuracy"] is not None
+    assert json.loads((out / "model" / "manifest.json").read_text())["int8"] == chosen["method"].endswith("int8")
+    assert (out / "saved_model" / "meta.json").is_file()
+    trials = rows(out)
+    assert {r["method"] for r in trials} == {"uncompressed", "lmf", "lmf_int8"}
+    assert all(80 <= int(r["R"]) <= 95 for r in trials if r["method"] != "uncompressed")
+    assert {r["R"] for r in trials if r["method"] == "lmf_int8"} <= {r["R"] for r in trials if r["method"] == "lmf"}
+    assert ("Target met" if summary["target_met"] else "Target NOT met") in (out / "SUMMARY.md").read_text()
+
+
+def test_resume_skips_finished_trials(tuned, monkeypatch):
+    """The same --out again: every trial is in trials.csv, so nothing is trained (Runner.build is
+    never called) and the summary chooses the same model."""
+    out, summary = tuned
+    builds = []
+    monkeypatch.setattr(at.Tuner, "build", lambda *a, **k: builds.append(a) or pytest.fail("trained again"))
+    again = autotune(summary["data"], "dan", out, max_drop=1.0, **SMALL)
+    assert builds == [] and again["chosen"] == summary["chosen"] and len(rows(out)) == len(rows(tuned[0]))
+
+
+def test_resume_after_a_kill_runs_only_the_missing_trials(tuned, tmp_path, monkeypatch):
+    """A copy of the finished folder with its int8 trials taken out of trials.csv (as if killed
+    before they were written): the rerun builds exactly those again (quantizing is deterministic,
+    so the stack's bisection takes the same steps), and neither the base nor an LMF parent."""
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(tuned[0], out)
+    trials = rows(out)
+    kept = [r for r in trials if r["method"] != "lmf_int8"]
+    dropped = [r for r in trials if r["method"] == "lmf_int8"]
+    from lmf.results import write_rows
+    write_rows(out / "trials.csv", kept, list(trials[0]))
+    built, build = [], at.Tuner.build
+
+    def counting(self, cell, *args, **kwargs):
+        built.append((cell.method, cell.reduction))
+        return build(self, cell, *args, **kwargs)
+    monkeypatch.setattr(at.Tuner, "build", counting)
+    autotune(tuned[1]["data"], "dan", out, max_drop=1.0, **SMALL)
+    assert sorted(built) == sorted((r["method"], int(r["R"])) for r in dropped)
+    assert len(rows(out)) == len(trials)
+
+
+def test_impossible_target_saves_the_best_and_says_it_missed(tiny_dir, tmp_path, monkeypatch):
+    """Every compressed model scores 0.30 on dev and the base 0.60 (monkeypatched measurement), at
+    --max-drop 0: none is within, yet model/ holds the best one tried and the summary says so."""
+    real = at.deployable_accuracy
+
+    def scripted(export_dir, data, split):
+        if split == "test":
+            return real(export_dir, data, split)
+        return 0.60 if "uncompressed" in export_dir.name else 0.30
+    monkeypatch.setattr(at, "deployable_accuracy", scripted)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_drop=0.0, **{**SMALL, "methods": ["lmf"]})
+    assert summary["target_met"] is False and summary["chosen"]["dev_accuracy"] == 0.30
+    assert summary["chosen"]["drop_points"] == pytest.approx(30.0)
+    # Every R fails, so the bisection walks down to 80: 88, 84, 82, 81, 80.
+    assert sorted(int(r["R"]) for r in rows(out) if r["method"] == "lmf") == [80, 81, 82, 84, 88]
+    assert (out / "model" / "model.onnx").is_file()
+    text = (out / "SUMMARY.md").read_text()
+    assert "Target NOT met" in text and "30.00 points below the base" in text
+
+
+def test_budget_stops_new_trials(tiny_dir, tmp_path, monkeypatch):
+    """A budget of 0.15 minute = 9 s with every trial taking 4 s (a fake clock): the base (always
+    run) ends at 4 s; LMF at R = 88 would end at 8 s <= 9, so it runs; its int8 stack, of a kind not
+    timed yet, starts at 8 s, before the budget, and ends at 12 s; then nothing starts (12 s is past
+    it). The run ended within the budget plus one trial's time: 12 <= 9 + 4."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(at.time, "perf_counter", lambda: clock["now"])
+    run = at.Tuner.run
+
+    def slow(self, cell, progress=False):
+        record = run(self, cell, progress)
+        clock["now"] += 4.0
+        record["seconds"] = 4.0
+        at.write_json_atomic(self.cell_file(cell), record)
+        return record
+    monkeypatch.setattr(at.Tuner, "run", slow)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, budget_minutes=0.15, **SMALL)
+    assert summary["state"] == "budget"
+    assert [(r["method"], r["R"]) for r in rows(out)] == [("uncompressed", "0"), ("lmf", "88"), ("lmf_int8", "88")]
+    assert clock["now"] == 12.0 <= 9 + 4
+    assert "budget" in (out / "SUMMARY.md").read_text()
+
+
+def test_refuses_a_folder_it_did_not_write(tiny_dir, tmp_path):
+    """--out holding someone's files: error and status 2 before any training; the file is kept.
+    An earlier autotune of other data in --out is refused too."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert main(["autotune", "--data", str(tiny_dir), "--out", str(tmp_path / "mine"), "--quick", "--quiet"]) == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "autotune.json").write_text(json.dumps({"format": FORMAT, "data": "clinc150"}))
+    assert main(["autotune", "--data", str(tiny_dir), "--out", str(tmp_path / "other"), "--quick", "--quiet"]) == 2
