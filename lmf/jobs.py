@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .atomic import replace_dir, write_json_atomic
 from .grid import MODELS, check_dataset_name
-from .layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, cell_id, model_dir, read_json
+from .layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, cell_id, model_dir, read_json, saved_config
 from .results import RESULT_COLUMNS, read_results, write_rows
 
 JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
@@ -296,7 +296,8 @@ def run_job(folder):
 def result_rows(name, model, summary):
     """results.csv rows (lmf.results.RESULT_COLUMNS) for an autotune summary: the base and the
     chosen model, seed 0, with what autotune measured (bytes of the deployable export, dev and
-    test accuracy); the columns it does not measure (rank, latency, ...) blank."""
+    test accuracy); params and rank are filled in by `publish` from the saved models, and the
+    columns autotune does not measure (latency, accuracy before retraining, width) stay blank."""
     base, chosen = summary["base"], summary["chosen"]
     rows = [{"dataset": name, "model": model, "method": "uncompressed", "embedding_reduction_pct": 0,
              "bytes_fraction": 1.0, "size_bytes": base["bytes"], "accuracy": base["test_accuracy"],
@@ -315,13 +316,17 @@ def publish(job, out, summary):
     and model's rows replaced, then the models of an earlier publication that are no longer named
     removed. Every other line of results.csv is written back as it was read. One publisher at a
     time (a lock in the jobs folder): two jobs ending together must not lose each other's rows."""
-    from .artifacts import is_saved_model
+    from .artifacts import is_saved_model, load_model
+    from .metrics import count_parameters
     name, model, art = job["name"], job["model"], Path(job["artifacts"])
     rows = result_rows(name, model, summary)
-    sources = {cell_id(name, model, "uncompressed"): Path(out) / summary["base_saved_model_dir"]}
-    if summary["chosen"] is not None:
-        sources[cell_id(name, model, rows[1]["method"], rows[1]["embedding_reduction_pct"])] = \
-            Path(out) / summary["saved_model_dir"]
+    folders = [summary["base_saved_model_dir"], summary["saved_model_dir"]]
+    sources = {}
+    for row, folder in zip(rows, folders):
+        source = Path(out) / folder
+        sources[cell_id(name, model, row["method"], row["embedding_reduction_pct"])] = source
+        # The home page's cards need params (and the rank, for a factorization), counted as the sweep counts them.
+        row.update(params=count_parameters(load_model(source).model), rank=(saved_config(source) or {}).get("rank"))
     lock = Path(job["dir"]).parent / ".publish.lock"
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -65,7 +65,8 @@ def test_run_job_publishes_two_rows_beside_the_others(finished):
     assert rows[0]["size_bytes"] == base["bytes"] and rows[0]["accuracy"] == pytest.approx(base["test_accuracy"])
     assert rows[1]["size_bytes"] == chosen["bytes"] and rows[1]["dev_accuracy"] == pytest.approx(chosen["dev_accuracy"])
     assert rows[1]["bytes_fraction"] == pytest.approx(chosen["bytes"] / base["bytes"]) and rows[1]["seed"] == 0
-    assert rows[1]["rank"] is None and rows[1]["latency_ms_b1"] is None
+    assert rows[0]["rank"] is None and rows[1]["rank"] >= 1 and rows[0]["params"] > rows[1]["params"] > 0
+    assert rows[1]["latency_ms_b1"] is None and rows[1]["accuracy_before_retrain"] is None
     for name in ("mine-dan-uncompressed-s0", f"mine-dan-{chosen['method']}-R{chosen['R']}-s0"):
         assert is_saved_model(art / "models" / name), name
 
