@@ -99,18 +99,31 @@ def test_republishing_replaces_only_its_own_rows_and_models(finished, tmp_path):
     assert is_saved_model(art2 / "models" / "mine-dan-uncompressed-s0")
 
 
-def test_start_runs_the_job_in_a_background_process(tiny_dir, artifacts, tmp_path):
-    """`start` returns at once; the job process (python -m lmf jobs-run) runs it to done."""
+def wait(job_id, root, seconds=180):
+    deadline = time.time() + seconds
+    while jobs.status(job_id, root)["status"] in jobs.ACTIVE and time.time() < deadline:
+        time.sleep(1)
+    return jobs.status(job_id, root)
+
+
+def test_start_runs_the_job_in_a_background_process_and_resumes(tiny_dir, artifacts, tmp_path):
+    """`start` returns at once; the job process (python -m lmf jobs-run) runs it to done. Started
+    again (as after a restart), autotune resumes from trials.csv: no trial is trained twice."""
     root = tmp_path / "jobs"
     job_id = jobs.create_job(uploads(tiny_dir), "bg", "dan", artifacts=artifacts, root=root, **QUICK)
     job = jobs.start(job_id, root)
     assert job["status"] == "queued" and job["pid"]
-    deadline = time.time() + 180
-    while jobs.status(job_id, root)["status"] in jobs.ACTIVE and time.time() < deadline:
-        time.sleep(1)
-    job = jobs.status(job_id, root)
+    job = wait(job_id, root)
     assert job["status"] == "done", (job, jobs.log_tail(job, 40))
     assert {r["dataset"] for r in read_results(artifacts)} >= {"bg", "sst2", "clinc150"}
+    log = Path(job["dir"]) / "log.txt"
+    trained = [line for line in log.read_text().splitlines() if "] lmf R" in line]
+    assert trained
+    jobs._update(job["dir"], status="failed", error="stopped")
+    jobs.start(job_id, root)
+    assert wait(job_id, root)["status"] == "done"
+    assert [line for line in log.read_text().splitlines() if "] lmf R" in line] == trained
+    assert [r["dataset"] for r in read_results(artifacts)].count("bg") == 2
 
 
 def test_a_job_whose_process_is_gone_is_marked_failed(tiny_dir, artifacts, tmp_path):
