@@ -23,6 +23,7 @@ PAGES = [
             url_path="schedules"),
     st.Page(PAGES_DIR / "playground.py", title="Playground", icon=":material/chat:", url_path="playground"),
     st.Page(PAGES_DIR / "analysis.py", title="Analysis (section 4)", icon=":material/calculate:", url_path="analysis"),
+    st.Page(PAGES_DIR / "your_data.py", title="Your data", icon=":material/upload_file:", url_path="your-data"),
 ]
 page = st.navigation(PAGES)
 

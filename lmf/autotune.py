@@ -234,14 +234,17 @@ def summary_text(s):
 
 def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, budget_minutes=None,
              scheduler=None, jobs=1, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
-             progress=True):
+             progress=True, on_trial=None):
     """Run the search described in the module docstring; returns the summary (also in --out).
 
     `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
     `base_from` a saved model to start from instead of training one; `scheduler` None (this machine,
     `jobs` worker processes), "local" (a dask LocalCluster of `jobs` workers) or a dask scheduler's
     address; `quick` the sweep's quick sizes and step counts (tests); `methods` narrows the
-    searched methods; `r_range` the Rs searched."""
+    searched methods; `r_range` the Rs searched. `on_trial(trial, finished, left)`, when given, is
+    called after the base model and after every trial (lmf.jobs draws its progress bar from it):
+    the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
+    and at most how many more the searches need."""
     start = time.perf_counter()
     deadline = None if budget_minutes is None else budget_minutes * 60
     key = _dataset_key(data)
@@ -296,7 +299,8 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
                 "bytes": chosen["bytes"], "dev_accuracy": chosen["dev_accuracy"],
                 "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(cell.id),
                 "drop_points": 100 * (base["dev_accuracy"] - chosen["dev_accuracy"])},
-            "model_dir": MODEL, "saved_model_dir": SAVED}
+            "model_dir": MODEL, "saved_model_dir": SAVED,
+            "base_saved_model_dir": str(tuner.model_dir(base_cell).relative_to(out))}
         write_json_atomic(out / SUMMARY, summary)
         write_text_atomic(out / SUMMARY_MD, summary_text(summary))
         return summary
@@ -369,6 +373,8 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
                 raise ValueError(f"the base model failed: {trials[('uncompressed', 0)]['status']}")
         bar.update(1)
         save_progress("running")
+        if on_trial:
+            on_trial(trials[("uncompressed", 0)], len(trials), remaining())
         final, round_no = "finished", 0
         while True:
             todo = proposals(round_no)
@@ -384,6 +390,8 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
                 record(cell)
                 bar.update(1)
                 summary = save_progress("running")
+                if on_trial:
+                    on_trial(trials[(cell.method, cell.reduction)], len(trials), remaining())
                 chosen = summary["chosen"]
                 if chosen:
                     bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "

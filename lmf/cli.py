@@ -164,6 +164,13 @@ def cmd_autotune(args):
     return summary
 
 
+def cmd_jobs_run(args):
+    from .jobs import run_job  # the background process of a "Your data" job (lmf.jobs.start)
+    job = run_job(args.job_dir)
+    if job["status"] != "done":
+        raise ValueError(f"job {job['id']} failed: {job['error']}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m lmf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +233,10 @@ def build_parser():
     p.add_argument("--device", help="auto (CUDA if present), cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_autotune)
+
+    p = sub.add_parser("jobs-run", help="run an app job (lmf.jobs): autotune on its data, then publish it")
+    p.add_argument("job_dir")
+    p.set_defaults(func=cmd_jobs_run)
     return parser
 
 

@@ -9,8 +9,10 @@ Deliberately not here: models, training loops, or any caching on disk. Loading S
 second; the vocabulary is rebuilt each time so that it can never drift from the data it came from.
 """
 import csv
+import io
 import math
 import os
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +212,53 @@ def _read_split(path):
     if not texts:
         raise DataError(f"{path}: the split is empty (a header and no examples)")
     return texts, labels
+
+
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+def split_file(path, out_dir, seed=0):
+    """Split one labelled file (TSV or CSV, header line) into train/dev/test files of `out_dir`,
+    80/10/10 within each label (so every label the dev and test files hold is in train, which
+    load_directory requires), shuffled with `seed`: the same file always gives the same splits.
+    The file is checked row by row as a split is (_read_split: DataError naming the file and
+    line); the splits keep its format and header. Worked example: a label with 25 examples gives
+    floor(2.5 + 0.5) = 3 to dev, 3 to test and 19 to train; 5 give 1, 1, 3; 4 give 0, 0, 4.
+    Returns {split: path}."""
+    from .atomic import write_text_atomic
+    path = Path(path)
+    _read_split(path)  # the same checks and messages as a train/dev/test file
+    header, rows = _read_table(path)
+    label_col = _columns(header, path)[1]
+    by_label = {}
+    for _, row in rows:
+        by_label.setdefault(row[label_col].strip(), []).append(row)
+    rng = random.Random(seed)
+    parts = {s: [] for s in SPLITS}
+    for label in _sort_labels(by_label):  # a fixed order, so the seed alone decides the split
+        group = by_label[label]
+        rng.shuffle(group)
+        n_dev, n_test = (int(len(group) * f + 0.5) for f in SPLIT_FRACTIONS[1:])  # half up, not to even
+        parts["dev"] += group[:n_dev]
+        parts["test"] += group[n_dev:n_dev + n_test]
+        parts["train"] += group[n_dev + n_test:]
+    empty = [s for s in ("dev", "test") if not parts[s]]
+    if empty:
+        raise DataError(f"{path}: too few examples to split 80/10/10 ({len(rows)} rows, at most "
+                        f"{max(map(len, by_label.values()))} per label): the {' and '.join(empty)} split(s) "
+                        "would be empty; give at least 5 examples of a label, or upload train, dev and test")
+    suffix = path.suffix.lower()
+    out = {}
+    for split, part in parts.items():
+        rng.shuffle(part)  # labels interleaved, not in blocks
+        if suffix == ".tsv":
+            text = "".join("\t".join(r) + "\n" for r in [header] + part)
+        else:
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows([header] + part)
+            text = buffer.getvalue()
+        out[split] = write_text_atomic(Path(out_dir) / f"{split}{suffix}", text)
+    return out
 
 
 def _sort_labels(labels):

@@ -1,0 +1,345 @@
+"""Autotune jobs on a user's own data, run in a background process and published into the artifacts folder.
+
+The app's "Your data" page creates a job from uploaded files and starts it; the job's whole state
+lives on disk, so a browser reload or a new server finds it as it was:
+
+    $LMF_JOBS_DIR (default <repo>/runs/jobs)/<job id>/
+      job.json     id, settings, status (queued | running | done | failed), progress in [0, 1],
+                   created/started/finished (Unix seconds), pid, error, the outcome (summary)
+      log.txt      what the job process printed (autotune's notes, one line per trial, tracebacks)
+      data/<name>/ train, dev and test files (.tsv or .csv), checked by lmf.data before the job exists
+      autotune/    lmf.autotune's --out: model/, saved_model/, trials.csv, summary.json, SUMMARY.md
+
+`python -m lmf jobs-run JOB_DIR` (started by `start` in its own session, so a server stop does
+not take it down) runs lmf.autotune.autotune on data/<name> and then `publish`es: results.csv of
+the job's artifacts folder gets a row for the base and one for the chosen model (the rows of the
+same dataset and model are replaced, every other line is kept as it was), and both saved models
+go to models/<cell id>, where the home page offers them for download.
+
+A job whose status is queued or running but whose process is gone (the machine restarted, the
+process was killed) is marked failed by `mark_stale`, with the reason; `start` on it resumes
+autotune from its trials.csv (finished trials are not run again; the budget counts afresh).
+
+Standard library at import time: the page lists jobs without torch; lmf.data and lmf.autotune
+load when a job is created or run. Deliberately not here: the search (lmf.autotune), reading data
+(lmf.data), Streamlit (studio/pages/your_data.py).
+"""
+import csv
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from .atomic import replace_dir, write_json_atomic
+from .grid import MODELS, check_dataset_name
+from .layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, cell_id, model_dir, read_json, saved_config
+from .results import RESULT_COLUMNS, read_results, write_rows
+
+JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
+ACTIVE = ("queued", "running")
+SUFFIXES = (".tsv", ".csv")
+NEVER_STARTED_SECONDS = 120  # a queued job with no process after this was never started
+
+
+def jobs_dir():
+    """`$LMF_JOBS_DIR`, else `<repo>/runs/jobs`."""
+    return Path(os.environ.get("LMF_JOBS_DIR", ROOT / "runs" / "jobs"))
+
+
+def is_job_dir(path):
+    return (Path(path) / JOB).is_file()
+
+
+def read_job(job_dir):
+    """job.json as a dict (with `dir`), or None when it is missing or unreadable."""
+    job = read_json(Path(job_dir) / JOB)
+    return None if job is None else {**job, "dir": str(job_dir)}
+
+
+def _update(job_dir, **changes):
+    """Rewrite job.json with `changes` (atomically: a reader sees the old or the new file, whole)."""
+    job = read_json(Path(job_dir) / JOB) or {}
+    job.update(changes)
+    write_json_atomic(Path(job_dir) / JOB, job)
+    return {**job, "dir": str(job_dir)}
+
+
+def _log(job_dir, line):
+    with open(Path(job_dir) / LOG, "a", encoding="utf-8") as f:
+        f.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
+
+
+def check_settings(name, model, max_drop, budget_minutes):
+    """ValueError, said plainly, for a setting the job could not run with."""
+    check_dataset_name(name)
+    if model not in MODELS:
+        raise ValueError(f"model {model!r}: choose one of {', '.join(MODELS)}")
+    if not max_drop >= 0:
+        raise ValueError(f"tolerance {max_drop}: give the largest accuracy drop allowed, in points (0 or more)")
+    if not budget_minutes > 0:
+        raise ValueError(f"time budget {budget_minutes}: give a number of minutes above 0")
+
+
+def _upload_name(name):
+    """The file name a user gave, without folders, and its suffix lowercased (lmf.data reads a
+    .tsv as tab-separated by its suffix); DataError for anything but .tsv or .csv."""
+    from .data import DataError
+    path = Path(Path(str(name)).name)
+    if path.suffix.lower() not in SUFFIXES:
+        raise DataError(f"{path.name}: not a .tsv or .csv file (the data must be tab- or comma-separated "
+                        "text with a header line)")
+    return path.stem + path.suffix.lower()
+
+
+def check_upload(files, into):
+    """Write the uploaded `files` under `into` and check them with lmf.data's readers; returns the
+    data directory (train/dev/test). `files` maps "train", "dev", "test" (all three) or "all" (one
+    file, split 80/10/10 with lmf.data.split_file) to (file name, bytes). A bad file is a DataError
+    naming the uploaded file (not the folder it was written to) and the line."""
+    from .data import DataError, load_directory, split_file
+    if set(files) not in ({"all"}, {"train", "dev", "test"}):
+        raise DataError("upload either train, dev and test files, or one file to split 80/10/10")
+    into, shown = Path(into), {}
+    data = into / "data"
+    try:
+        written = {}
+        for split, (name, content) in files.items():
+            path = into / "upload" / split / _upload_name(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            written[split], shown[str(path)] = path, Path(str(name)).name
+        if "all" in written:
+            split_file(written["all"], data)
+        else:
+            data.mkdir()
+            for split, path in written.items():
+                shutil.copyfile(path, data / f"{split}{path.suffix}")
+                shown[str(data / f"{split}{path.suffix}")] = shown[str(path)]
+        load_directory(data)
+    except DataError as e:
+        message = str(e)
+        for path, name in sorted(shown.items(), key=lambda p: -len(p[0])):
+            message = message.replace(path, name)
+        raise DataError(message.replace(str(data), "the split data")) from None
+    return data
+
+
+def create_job(files, name, model="dan", max_drop=1.0, budget_minutes=30.0, quick=False, methods=None,
+               artifacts=None, root=None):
+    """Check the settings and the uploaded files (check_upload), then write the job's folder
+    (queued) in one step; returns the job id. Nothing is written for bad settings or a bad file.
+    `quick` runs autotune with the sweep's quick sizes (a tiny run: tests, a first look);
+    `methods` narrows autotune's search; `artifacts` is where the job publishes (default
+    lmf.layout.artifacts_dir())."""
+    check_settings(name, model, max_drop, budget_minutes)
+    root = Path(root or jobs_dir()).resolve()
+    job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{secrets.token_hex(3)}"
+    with tempfile.TemporaryDirectory(prefix="lmf-upload-") as tmp:
+        data = check_upload(files, tmp)
+        job = {"id": job_id, "name": name, "model": model, "max_drop": float(max_drop),
+               "budget_minutes": float(budget_minutes), "quick": bool(quick), "methods": methods,
+               "artifacts": str(Path(artifacts or artifacts_dir()).resolve()),
+               "files": {split: Path(str(n)).name for split, (n, _) in files.items()},
+               "status": "queued", "progress": 0.0, "created": time.time(), "started": None, "finished": None,
+               "pid": None, "error": None, "summary": None}
+
+        def build(folder):
+            shutil.copytree(data, folder / DATA / name)
+            (folder / LOG).write_text("", encoding="utf-8")
+            write_json_atomic(folder / JOB, job)
+
+        replace_dir(root / job_id, build, owned=is_job_dir)
+    return job_id
+
+
+def job_dir(job_id, root=None):
+    """The folder of `job_id`; ValueError for an id that is not a plain folder name."""
+    if not job_id or "/" in job_id or job_id.startswith("."):
+        raise ValueError(f"{job_id!r} is not a job id")
+    return Path(root or jobs_dir()).resolve() / job_id
+
+
+def start(job_id, root=None):
+    """Run the job in a background process of its own session (a server stop or a closed browser
+    does not end it), its output appended to log.txt; a failed job starts again and autotune
+    resumes from its trials.csv. Returns the job."""
+    folder = job_dir(job_id, root)
+    job = read_job(folder)
+    if job is None:
+        raise ValueError(f"no job {job_id}")
+    if job["status"] in ACTIVE and _alive(job.get("pid"), folder):
+        return job
+    with open(folder / LOG, "a", encoding="utf-8") as log:
+        # cwd: the repository that holds this lmf, so the job runs the same code as the server.
+        process = subprocess.Popen([sys.executable, "-m", "lmf", "jobs-run", str(folder)], cwd=ROOT,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return _update(folder, status="queued", pid=process.pid, error=None, finished=None)
+
+
+def _alive(pid, folder):
+    """Whether process `pid` is running this job: it exists, is not a zombie (a finished child the
+    server has not reaped yet) and, where /proc tells, its command line names the job's folder (a
+    recycled pid of another program does not count)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    proc = Path(f"/proc/{pid}")
+    try:
+        if proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+        return str(folder) in proc.joinpath("cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): the pid exists, trust it
+
+
+def mark_stale(root=None):
+    """Mark failed every queued or running job whose process is gone; returns their ids."""
+    stale = []
+    for job in list_jobs(root, refresh=False):
+        if job["status"] not in ACTIVE:
+            continue
+        if job.get("pid") is None and time.time() - job["created"] < NEVER_STARTED_SECONDS:
+            continue  # just created: its process is being started
+        if not _alive(job.get("pid"), job["dir"]):
+            what = f"its process (pid {job['pid']}) is gone" if job.get("pid") else "it was never started"
+            _update(job["dir"], status="failed", finished=time.time(),
+                    error=f"The job stopped before finishing: {what} (a server or machine restart, or the process "
+                          "was killed). Resume it: finished trials are kept.")
+            stale.append(job["id"])
+    return stale
+
+
+def list_jobs(root=None, refresh=True):
+    """Every job, newest first (after mark_stale when `refresh`)."""
+    if refresh:
+        mark_stale(root)
+    root = Path(root or jobs_dir())
+    jobs = [read_job(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")] if root.is_dir() else []
+    return sorted((j for j in jobs if j), key=lambda j: j.get("created") or 0, reverse=True)
+
+
+def status(job_id, root=None):
+    return read_job(job_dir(job_id, root))
+
+
+def shown_progress(job, now=None):
+    """The progress bar's value: job.json's (trials finished over trials finished and at most still
+    needed), or the share of the time budget spent when that is further along, below 1 until done."""
+    if job["status"] == "done":
+        return 1.0
+    spent = 0.0
+    if job["status"] == "running" and job.get("started"):
+        spent = ((now or time.time()) - job["started"]) / (60 * job["budget_minutes"])
+    return min(0.99, max(job.get("progress") or 0.0, spent))
+
+
+def log_tail(job, lines=15):
+    try:
+        return "\n".join((Path(job["dir"]) / LOG).read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def summary_md(job):
+    path = Path(job["dir"]) / OUT / "SUMMARY.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+# ---------------------------------------------------------------- the job process
+
+def run_job(folder):
+    """Run the job in `folder` here (`python -m lmf jobs-run` calls it in the background process):
+    autotune on its data, progress into job.json after every trial, then publish. Returns the job;
+    a failure is recorded in job.json (status failed, the error) and log.txt (the traceback)."""
+    from .autotune import autotune
+    folder = Path(folder).resolve()
+    job = _update(folder, status="running", pid=os.getpid(), started=time.time(), error=None)
+    _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, at most "
+                 f"{job['max_drop']:g} points below the base, {job['budget_minutes']:g} min"
+                 + (", quick" if job["quick"] else ""))
+
+    def on_trial(trial, finished, left):
+        what = (f"{trial['bytes']:,} bytes, dev {100 * trial['dev_accuracy']:.2f}%" if trial["status"] == "ok"
+                else trial["status"])
+        _log(folder, f"{trial['method']} R{trial['R']}: {what} ({trial['seconds']:.1f} s); "
+                     f"{finished} trial(s) done, at most {left} to go")
+        progress = max(read_job(folder).get("progress") or 0.0, finished / (finished + left))
+        _update(folder, progress=min(0.95, progress))  # the test accuracies and publishing are left
+
+    try:
+        summary = autotune(str(folder / DATA / job["name"]), job["model"], folder / OUT, job["max_drop"],
+                           budget_minutes=job["budget_minutes"], quick=job["quick"], methods=job.get("methods"),
+                           progress=False, on_trial=on_trial)
+        _log(folder, "search over; publishing into the artifacts folder")
+        rows = publish(job, folder / OUT, summary)
+    except Exception as e:  # noqa: BLE001  (any failure ends the job: said in job.json, traced in the log)
+        with open(folder / LOG, "a", encoding="utf-8") as log:
+            traceback.print_exc(file=log)
+        return _update(folder, status="failed", finished=time.time(), error=f"{type(e).__name__}: {e}")
+    _log(folder, f"done: {len(rows)} row(s) for {job['name']} / {job['model']} in results.csv")
+    return _update(folder, status="done", progress=1.0, finished=time.time(), summary=summary)
+
+
+def result_rows(name, model, summary):
+    """results.csv rows (lmf.results.RESULT_COLUMNS) for an autotune summary: the base and the
+    chosen model, seed 0, with what autotune measured (bytes of the deployable export, dev and
+    test accuracy); params and rank are filled in by `publish` from the saved models, and the
+    columns autotune does not measure (latency, accuracy before retraining, width) stay blank."""
+    base, chosen = summary["base"], summary["chosen"]
+    rows = [{"dataset": name, "model": model, "method": "uncompressed", "embedding_reduction_pct": 0,
+             "bytes_fraction": 1.0, "size_bytes": base["bytes"], "accuracy": base["test_accuracy"],
+             "dev_accuracy": base["dev_accuracy"], "seed": 0}]
+    if chosen is not None:
+        rows.append({"dataset": name, "model": model, "method": chosen["method"],
+                     "embedding_reduction_pct": chosen["R"], "bytes_fraction": chosen["bytes_fraction"],
+                     "size_bytes": chosen["bytes"], "accuracy": chosen["test_accuracy"],
+                     "dev_accuracy": chosen["dev_accuracy"], "seed": 0})
+    return rows
+
+
+def publish(job, out, summary):
+    """Put an autotune's outcome into the job's artifacts folder beside the other datasets: the
+    saved models first (models/<cell id>), then results.csv rewritten atomically with this dataset
+    and model's rows replaced, then the models of an earlier publication that are no longer named
+    removed. Every other line of results.csv is written back as it was read. One publisher at a
+    time (a lock in the jobs folder): two jobs ending together must not lose each other's rows."""
+    from .artifacts import is_saved_model, load_model
+    from .metrics import count_parameters
+    name, model, art = job["name"], job["model"], Path(job["artifacts"])
+    rows = result_rows(name, model, summary)
+    folders = [summary["base_saved_model_dir"], summary["saved_model_dir"]]
+    sources = {}
+    for row, folder in zip(rows, folders):
+        source = Path(out) / folder
+        sources[cell_id(name, model, row["method"], row["embedding_reduction_pct"])] = source
+        # The home page's cards need params (and the rank, for a factorization), counted as the sweep counts them.
+        row.update(params=count_parameters(load_model(source).model), rank=(saved_config(source) or {}).get("rank"))
+    lock = Path(job["dir"]).parent / ".publish.lock"
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        for cell, source in sources.items():
+            replace_dir(model_dir(art, cell), lambda tmp, s=source: shutil.copytree(s, tmp, dirs_exist_ok=True),
+                        owned=is_saved_model)
+        kept = []
+        if (art / RESULTS).is_file():
+            read_results(art)  # a damaged results.csv is an ArtifactError naming the line, not overwritten
+            with open(art / RESULTS, newline="", encoding="utf-8-sig") as f:
+                kept = [r for r in csv.DictReader(f) if (r["dataset"], r["model"]) != (name, model)]
+        write_rows(art / RESULTS, kept + rows, RESULT_COLUMNS)
+        for path in (art / MODELS_DIR).glob(f"{name}-{model}-*"):
+            if path.name not in sources and is_saved_model(path):
+                shutil.rmtree(path)
+    return rows

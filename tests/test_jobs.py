@@ -1,0 +1,202 @@
+"""lmf.jobs: a job from uploaded files (checked first: a bad file names itself and its line and
+leaves nothing behind), run in-process with quick autotune on the 200-example SST-2 directory and
+published beside the other datasets of a copy of results.csv; the background process; a job whose
+process is gone marked failed; lmf.data.split_file's 80/10/10."""
+import csv
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, write_split
+from lmf import jobs
+from lmf.artifacts import is_saved_model
+from lmf.data import DataError, load_directory, split_file
+from lmf.results import read_results
+
+QUICK = {"quick": True, "methods": ["lmf"], "budget_minutes": 1.0}
+
+
+def uploads(directory):
+    return {s: (f"{s}.tsv", (Path(directory) / f"{s}.tsv").read_bytes()) for s in ("train", "dev", "test")}
+
+
+@pytest.fixture
+def artifacts(tmp_path):
+    """A copy of the repository's results.csv and sweep.json (no models: publishing adds its own)."""
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    for name in ("results.csv", "sweep.json"):
+        shutil.copy(ROOT / "artifacts" / name, out / name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_dir, tmp_path_factory):
+    """A job created from the tiny directory and run here, into an artifacts copy: (job, artifacts,
+    results.csv's text before)."""
+    base = tmp_path_factory.mktemp("jobs")
+    art = base / "artifacts"
+    art.mkdir()
+    shutil.copy(ROOT / "artifacts" / "results.csv", art / "results.csv")
+    before = (art / "results.csv").read_text()
+    job_id = jobs.create_job(uploads(tiny_dir), "mine", "dan", max_drop=1.0, artifacts=art, root=base / "jobs",
+                             **QUICK)
+    assert jobs.status(job_id, base / "jobs")["status"] == "queued"
+    job = jobs.run_job(jobs.job_dir(job_id, base / "jobs"))
+    return job, art, before
+
+
+def test_run_job_publishes_two_rows_beside_the_others(finished):
+    """results.csv keeps every earlier line as it was and gains exactly the base and the chosen
+    model of `mine`, with autotune's numbers; both saved models are under models/ by cell id."""
+    job, art, before = finished
+    assert job["status"] == "done" and job["progress"] == 1.0 and job["error"] is None
+    text = (art / "results.csv").read_text()
+    assert text.startswith(before) and len(text.splitlines()) == len(before.splitlines()) + 2
+    summary = json.loads((Path(job["dir"]) / "autotune" / "summary.json").read_text())
+    base, chosen = summary["base"], summary["chosen"]
+    rows = [r for r in read_results(art) if r["dataset"] == "mine"]
+    assert [(r["model"], r["method"], r["embedding_reduction_pct"]) for r in rows] == [
+        ("dan", "uncompressed", 0), ("dan", chosen["method"], chosen["R"])]
+    assert rows[0]["size_bytes"] == base["bytes"] and rows[0]["accuracy"] == pytest.approx(base["test_accuracy"])
+    assert rows[1]["size_bytes"] == chosen["bytes"] and rows[1]["dev_accuracy"] == pytest.approx(chosen["dev_accuracy"])
+    assert rows[1]["bytes_fraction"] == pytest.approx(chosen["bytes"] / base["bytes"]) and rows[1]["seed"] == 0
+    assert rows[0]["rank"] is None and rows[1]["rank"] >= 1 and rows[0]["params"] > rows[1]["params"] > 0
+    assert rows[1]["latency_ms_b1"] is None and rows[1]["accuracy_before_retrain"] is None
+    for name in ("mine-dan-uncompressed-s0", f"mine-dan-{chosen['method']}-R{chosen['R']}-s0"):
+        assert is_saved_model(art / "models" / name), name
+
+
+def test_the_log_has_a_line_per_trial(finished):
+    """The on_trial hook of lmf.autotune: one log line per trials.csv row (base included), the last
+    one saying nothing is left to search when the search finished."""
+    job, _, _ = finished
+    trials = list(csv.DictReader(open(Path(job["dir"]) / "autotune" / "trials.csv")))
+    log = (Path(job["dir"]) / "log.txt").read_text().splitlines()
+    reported = [line for line in log if " trial(s) done, at most " in line]
+    assert len(reported) == len(trials) >= 2
+    assert reported[-1].endswith("at most 0 to go")
+    assert jobs.summary_md(job).startswith("# Autotune: dan on ")
+
+
+def test_republishing_replaces_only_its_own_rows_and_models(finished, tmp_path):
+    """Publishing `mine` again with no compressed model leaves one `mine` row (the base) and
+    removes the earlier chosen model's folder; the other datasets' lines stay as they were."""
+    job, art, before = finished
+    art2 = tmp_path / "artifacts"
+    shutil.copytree(art, art2)
+    summary = json.loads((Path(job["dir"]) / "autotune" / "summary.json").read_text())
+    chosen = summary["chosen"]
+    jobs.publish({**job, "artifacts": str(art2)}, Path(job["dir"]) / "autotune", {**summary, "chosen": None})
+    text = (art2 / "results.csv").read_text()
+    assert text.startswith(before) and len(text.splitlines()) == len(before.splitlines()) + 1
+    assert [r["method"] for r in read_results(art2) if r["dataset"] == "mine"] == ["uncompressed"]
+    assert not (art2 / "models" / f"mine-dan-{chosen['method']}-R{chosen['R']}-s0").exists()
+    assert is_saved_model(art2 / "models" / "mine-dan-uncompressed-s0")
+
+
+def wait(job_id, root, seconds=180):
+    deadline = time.time() + seconds
+    while jobs.status(job_id, root)["status"] in jobs.ACTIVE and time.time() < deadline:
+        time.sleep(1)
+    return jobs.status(job_id, root)
+
+
+def test_start_runs_the_job_in_a_background_process_and_resumes(tiny_dir, artifacts, tmp_path):
+    """`start` returns at once; the job process (python -m lmf jobs-run) runs it to done. Started
+    again (as after a restart), autotune resumes from trials.csv: no trial is trained twice."""
+    root = tmp_path / "jobs"
+    job_id = jobs.create_job(uploads(tiny_dir), "bg", "dan", artifacts=artifacts, root=root, **QUICK)
+    job = jobs.start(job_id, root)
+    assert job["status"] == "queued" and job["pid"]
+    job = wait(job_id, root)
+    assert job["status"] == "done", (job, jobs.log_tail(job, 40))
+    assert {r["dataset"] for r in read_results(artifacts)} >= {"bg", "sst2", "clinc150"}
+    log = Path(job["dir"]) / "log.txt"
+    trained = [line for line in log.read_text().splitlines() if "] lmf R" in line]
+    assert trained
+    jobs._update(job["dir"], status="failed", error="stopped")
+    jobs.start(job_id, root)
+    assert wait(job_id, root)["status"] == "done"
+    assert [line for line in log.read_text().splitlines() if "] lmf R" in line] == trained
+    assert [r["dataset"] for r in read_results(artifacts)].count("bg") == 2
+
+
+def test_a_job_whose_process_is_gone_is_marked_failed(tiny_dir, artifacts, tmp_path):
+    """A running job with a dead pid, and one whose pid now belongs to another program (this test),
+    are marked failed with the reason; a finished job is left alone."""
+    root = tmp_path / "jobs"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    ids = [jobs.create_job(uploads(tiny_dir), f"s{i}", artifacts=artifacts, root=root) for i in range(3)]
+    jobs._update(jobs.job_dir(ids[0], root), status="running", pid=dead.pid)
+    jobs._update(jobs.job_dir(ids[1], root), status="running", pid=__import__("os").getpid())
+    jobs._update(jobs.job_dir(ids[2], root), status="done", pid=dead.pid)
+    assert sorted(jobs.mark_stale(root)) == sorted(ids[:2])
+    stale = jobs.status(ids[0], root)
+    assert stale["status"] == "failed" and f"its process (pid {dead.pid}) is gone" in stale["error"]
+    assert jobs.status(ids[2], root)["status"] == "done"
+    assert [j["status"] for j in jobs.list_jobs(root)] == ["done", "failed", "failed"]
+
+
+@pytest.mark.parametrize("line,message", [
+    ("a film\twith a tab\t1", "train.tsv: line 3 has 3 field(s), the header has 2 (a tab inside the text?)"),
+    (None, "train.tsv: line 1 is not a header"),
+])
+def test_a_bad_upload_names_the_file_and_line_and_creates_nothing(tiny_dir, artifacts, tmp_path, line, message):
+    files = uploads(tiny_dir)
+    lines = files["train"][1].decode().splitlines()
+    lines = lines[1:] if line is None else lines[:2] + [line] + lines[2:]
+    files["train"] = ("train.tsv", ("\n".join(lines) + "\n").encode())
+    root = tmp_path / "jobs"
+    with pytest.raises(DataError) as e:
+        jobs.create_job(files, "bad", artifacts=artifacts, root=root)
+    assert str(e.value).startswith(message) and "lmf-upload" not in str(e.value)
+    assert not root.exists()
+
+
+def test_bad_settings_and_one_file_to_split(tiny_dir, artifacts, tmp_path):
+    """A dataset name lmf cannot use, a file that is not .tsv/.csv, and a bad line of the one file
+    to split (named by the user's file name and its own line); a good one becomes three splits."""
+    root = tmp_path / "jobs"
+    with pytest.raises(ValueError, match="use lowercase letters"):
+        jobs.create_job(uploads(tiny_dir), "My-Data", artifacts=artifacts, root=root)
+    with pytest.raises(ValueError, match="lmf's own SST-2"):
+        jobs.create_job(uploads(tiny_dir), "sst2", artifacts=artifacts, root=root)
+    with pytest.raises(DataError, match=r"^notes\.txt: not a \.tsv or \.csv file"):
+        jobs.create_job({"all": ("notes.txt", b"text,label\n")}, "ok", artifacts=artifacts, root=root)
+    with pytest.raises(DataError, match=r"^reviews\.csv: line 3 has a blank label"):
+        jobs.create_job({"all": ("reviews.csv", b"text,label\ngood,1\nbad,\n")}, "ok", artifacts=artifacts, root=root)
+    assert not root.exists()
+    body = "text,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n" for i in range(10))
+    job_id = jobs.create_job({"all": ("reviews.csv", body.encode())}, "ok", artifacts=artifacts, root=root)
+    data = load_directory(jobs.job_dir(job_id, root) / "data" / "ok")
+    assert (len(data.train), len(data.dev), len(data.test)) == (16, 2, 2)
+    assert jobs.status(job_id, root)["files"] == {"all": "reviews.csv"}
+
+
+def test_split_file_80_10_10_per_label(tmp_path):
+    """25 examples of `a`, 5 of `b`, 4 of `c`: dev and test get 3 + 1 + 0 each (half rounds up),
+    train 19 + 3 + 4; every row lands in exactly one split; the same seed gives the same files."""
+    rows = [(f"text {label} {i}", label) for label, n in (("a", 25), ("b", 5), ("c", 4)) for i in range(n)]
+    write_split(tmp_path / "all.tsv", ["sentence", "label"], rows)
+    paths = split_file(tmp_path / "all.tsv", tmp_path / "one")
+    split_file(tmp_path / "all.tsv", tmp_path / "two")
+    counts = {}
+    seen = []
+    for split, path in paths.items():
+        lines = path.read_text().splitlines()
+        assert lines[0] == "sentence\tlabel"
+        seen += lines[1:]
+        counts[split] = {x: sum(line.endswith("\t" + x) for line in lines[1:]) for x in "abc"}
+        assert path.read_text() == (tmp_path / "two" / path.name).read_text()
+    assert counts == {"train": {"a": 19, "b": 3, "c": 4}, "dev": {"a": 3, "b": 1, "c": 0},
+                      "test": {"a": 3, "b": 1, "c": 0}}
+    assert sorted(seen) == sorted("\t".join(r) for r in rows)
+    write_split(tmp_path / "few.tsv", ["sentence", "label"], [("x", "a"), ("y", "b")])
+    with pytest.raises(DataError, match="too few examples to split 80/10/10"):
+        split_file(tmp_path / "few.tsv", tmp_path / "three")
