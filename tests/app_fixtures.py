@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
 PAGES = ["studio/pages/home.py", "studio/pages/retrain.py", "studio/pages/schedules.py",
-         "studio/pages/playground.py", "studio/pages/analysis.py"]
+         "studio/pages/playground.py", "studio/pages/analysis.py", "studio/pages/your_data.py"]
 
 
 def _precompute_main():

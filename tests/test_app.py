@@ -23,7 +23,7 @@ from app_fixtures import APP, PAGES, ROOT, broken_artifacts, quick_artifacts  # 
 from lmf.layout import REGENERATE
 
 TIMEOUT = 120
-HOME, RETRAIN, SCHEDULES, PLAYGROUND, ANALYSIS = PAGES
+HOME, RETRAIN, SCHEDULES, PLAYGROUND, ANALYSIS, YOUR_DATA = PAGES
 PAIRS = [("sst2", "dan"), ("clinc150", "lstm"), ("sst2", "lstm"), ("clinc150", "dan")]
 GRAY = MetricProto.MetricColor.GRAY
 

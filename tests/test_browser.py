@@ -18,7 +18,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 720}
 PAGES = [("", "Choose a compression ratio"), ("retrain", "Retrain live"), ("schedules", "Learning-rate schedules"),
-         ("playground", "Playground"), ("analysis", "Analysis: when is LMF smaller")]
+         ("playground", "Playground"), ("analysis", "Analysis: when is LMF smaller"), ("your-data", "Your data")]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
 
