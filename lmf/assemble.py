@@ -22,12 +22,10 @@ from .artifacts import load_model
 from .atomic import write_json_atomic
 from .compress import embedding_spectrum
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, QUICK, Cell
-from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, read_json,
-                     read_sweep_info)
+from .layout import CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, read_sweep_info
 from .metrics import size_on_disk
 from .report import write_report
 from .results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
-from .runner import SCHEDULE_COLUMNS
 
 
 def is_artifacts_dir(path):

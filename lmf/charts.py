@@ -12,7 +12,7 @@ the report's PNG (lmf.report draws it with matplotlib from the same style table,
 """
 # pandas first, under the import lock: Plotly looks pandas up in sys.modules without it, and a
 # pandas half-imported by another app session's thread makes a figure fail ("partially initialized").
-import pandas  # noqa: F401
+import pandas  # noqa: F401  (imported for its side effect: see above)
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 

@@ -10,8 +10,8 @@ from dataclasses import fields, replace
 
 from .artifacts import ArtifactError, check_output, load_model, save_model
 from .compress import compress_model, offline_model
-from .data import DataError, clip_text, default_vectors_path, load_dataset, load_vectors
-from .tokenize import MAX_TOKENS, tokenize, unknown_tokens
+from .data import DataError, default_vectors_path, load_dataset, load_vectors
+from .tokenize import MAX_TOKENS, clip_text, tokenize, unknown_tokens
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import quantize_model

@@ -19,10 +19,8 @@ from pathlib import Path
 
 import torch
 
-# The tokenizer lives in lmf.tokenize (the runtime uses it without torch); these names stay importable
-# from here for the code that always imported them from lmf.data.
-from .tokenize import (MAX_TEXT_CHARS, MAX_TOKENS, PAD, PAD_ID, UNK, UNK_ID, clip_text, encode,  # noqa: F401
-                       tokenize, unknown_tokens)
+# The tokenizer lives in lmf.tokenize (the runtime uses it without torch).
+from .tokenize import MAX_TOKENS, PAD, PAD_ID, UNK, encode, tokenize, unknown_tokens
 
 TEXT_COLUMNS = ("sentence", "text")
 LABEL_COLUMNS = ("label", "intent")

@@ -15,14 +15,12 @@ retrains with the model's own epochs and rate.
 
 Deliberately not here: the sweep's bookkeeping (lmf.runner). `fasttext` is imported lazily.
 """
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import write_atomic
-from .data import MAX_TOKENS, tokenize
+from .tokenize import MAX_TOKENS, tokenize
 
 SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",
             "minCount": 1, "thread": 1, "verbose": 0}

@@ -26,7 +26,6 @@ load when a job is created or run. Deliberately not here: the search (lmf.autotu
 """
 import csv
 import fcntl
-import json
 import os
 import secrets
 import shutil

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .data import PAD_ID
+from .tokenize import PAD_ID
 
 
 class DenseEmbedding(nn.Module):

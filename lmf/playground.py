@@ -6,7 +6,7 @@ harnesses for benchmarks (lmf.latency).
 import time
 from dataclasses import dataclass
 
-from .data import MAX_TOKENS, tokenize
+from .tokenize import MAX_TOKENS, tokenize
 from .grid import APP_EXT
 from .layout import shipped_reductions
 from .methods import METHODS, method_label

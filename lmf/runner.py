@@ -41,7 +41,6 @@ from .quantize import latency_model
 from .train import recipe, retrain_recipe, step_count, train, with_schedule
 
 FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # small enough for the tiny data
-SCHEDULE_COLUMNS = ["dataset", "model", "schedule", "seed", "dev_accuracy", "accuracy"]
 LOW_COVERAGE = 0.9  # word-vector coverage below which the notes suggest a full GloVe file
 EXT_KEYS = ("hmf_rank", "hmf_dense_rows", "group_sizes", "group_ranks", "rank", "hidden_ranks")
 

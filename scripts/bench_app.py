@@ -14,20 +14,13 @@
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lmf import layout
+from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, ROOT, serve
 
-from lmf import layout  # noqa: E402
-from studio.server import serve  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 720}
 HOME_CHARTS = 2  # size vs accuracy, spectrum
 TARGET = 1.15

@@ -27,15 +27,9 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lmf import layout
+from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 
-from lmf import layout  # noqa: E402
-from studio.server import serve  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1280, "height": 720}
 ACTIONS = ("home", "slider", "playground", "retrain")
 SENTENCE = "a gorgeous , witty , seductive movie ."

@@ -14,7 +14,6 @@ import shlex
 import sys
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 from tqdm.auto import tqdm
 

@@ -4,7 +4,8 @@ helper of the browser test, scripts/bench_app.py and scripts/load_test.py.
     with serve(env={"LMF_ARTIFACTS_DIR": "/tmp/art"}) as server:
         page.goto(server.url + "/playground")
 
-The server runs `python -m streamlit run <script>` from the repository root (so .streamlit/config.toml
+CHROMIUM and CHROMIUM_ARGS are how every browser check starts Chromium (p.chromium.launch(
+executable_path=CHROMIUM, args=CHROMIUM_ARGS)). The server runs `python -m streamlit run <script>` from the repository root (so .streamlit/config.toml
 applies), bound to 127.0.0.1 only, and is stopped (terminate, then kill) when the block ends, even
 on an exception. Its output goes to a log file, quoted when it fails to come up.
 """
@@ -21,6 +22,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
+# The browser side: Debian's Chromium (Playwright's own download cannot be fetched here), started
+# headless without the background services that would call out to the network.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 class ServerError(RuntimeError):

@@ -10,7 +10,8 @@ from lmf.artifacts import MANIFEST, META, WEIGHTS, ArtifactError, check_output, 
 from lmf.atomic import write_json_atomic, write_text_atomic
 from lmf.layout import file_sha256
 from lmf.compress import compress_model
-from lmf.data import PAD, UNK, Vocab
+from lmf.data import Vocab
+from lmf.tokenize import PAD, UNK
 from lmf.models import build_model, default_config
 from lmf.quantize import quantize_model
 

@@ -11,11 +11,8 @@ from pathlib import Path
 import pytest
 
 from app_fixtures import quick_artifacts  # noqa: F401  (fixture)
-from studio.server import serve
+from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 720}
 PAGES = [("", "Choose a compression ratio"), ("retrain", "Retrain live"), ("schedules", "Learning-rate schedules"),
          ("playground", "Playground"), ("analysis", "Analysis: when is LMF smaller"), ("your-data", "Your data")]

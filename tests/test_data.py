@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from conftest import write_split
-from lmf.data import (PAD, PAD_ID, UNK, UNK_ID, DataError, Vocab, default_vectors_path, load_dataset,
-                      load_directory, load_vectors, pad_batch, tokenize)
+from lmf.data import DataError, Vocab, default_vectors_path, load_dataset, load_directory, load_vectors, pad_batch
+from lmf.tokenize import PAD, PAD_ID, UNK, UNK_ID, tokenize
 
 GOOD = [("good movie", 1), ("bad movie", 0)]
 

@@ -7,7 +7,7 @@ import pytest
 
 from lmf import fasttext_baseline
 from lmf.atomic import default_mode
-from lmf.data import tokenize
+from lmf.tokenize import tokenize
 from lmf.fasttext_baseline import LABEL, fasttext_accuracy, line_text, quantize_fasttext, train_fasttext
 
 

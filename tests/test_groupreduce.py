@@ -5,7 +5,8 @@ import torch
 
 from lmf.artifacts import load_model, save_model
 from lmf.compress import compress_model
-from lmf.data import PAD, UNK, Vocab
+from lmf.data import Vocab
+from lmf.tokenize import PAD, UNK
 from lmf.groupreduce import block_ranks, group_params, groupreduce, groupreduce_compress_model
 from lmf.models import GroupEmbedding, build_model, default_config
 from lmf.quantize import quantize_model

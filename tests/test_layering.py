@@ -4,7 +4,6 @@ app's home page and the deployable runtime rely on load without torch."""
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lmf.artifacts import WEIGHTS, load_model, save_model
-from lmf.data import PAD, UNK, Vocab
+from lmf.data import Vocab
+from lmf.tokenize import PAD, UNK
 from lmf.models import build_model, default_config
 from lmf.quantize import (dequantize_state_dict, fake_quantize, latency_model, quantize_model,
                           quantize_state_dict, quantize_tensor)

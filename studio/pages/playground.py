@@ -3,7 +3,7 @@ size and latency, with the variants that disagree with the uncompressed model ma
 import streamlit as st
 
 from lmf import grid, layout, results as lmf_results
-from lmf.data import MAX_TEXT_CHARS, MAX_TOKENS, clip_text, tokenize
+from lmf.tokenize import MAX_TEXT_CHARS, MAX_TOKENS, clip_text, tokenize
 from lmf.layout import ArtifactError
 from lmf.playground import EXAMPLES, extension_variants, predict_text
 from studio import ui
