@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from conftest import ROOT, write_split
-from lmf import data as data_module
 from lmf import tokenize as tokenize_module
 from lmf.artifacts import WEIGHTS, load_model, save_model
 from lmf.cli import main
@@ -212,7 +211,7 @@ def test_classify_clips_long_text_before_tokenizing(pipeline, monkeypatch):
         code, out, err = run("classify", pipeline[1]["dan"], *argv, stdin=stdin)
         assert code == 0, err
         # tokenized twice (the unknown-word check, then classify), each time clipped
-        assert seen == [data_module.MAX_TEXT_CHARS] * 2 == [10_000] * 2
+        assert seen == [tokenize_module.MAX_TEXT_CHARS] * 2 == [10_000] * 2
         assert out.rstrip("\n").split("\t")[2] == long[:80]
 
 
