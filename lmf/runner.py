@@ -273,15 +273,21 @@ class Runner:
 
 # ---------------------------------------------------------------- worker processes
 
-def _die_with_parent(threads):
+def _die_with_parent(threads, parent):
     """A worker's start: it gets SIGKILL when the process that started it dies (Linux's
-    PR_SET_PDEATHSIG), so a `kill -9` of the sweep ends its workers too, and it uses `threads`."""
+    PR_SET_PDEATHSIG), so a `kill -9` of the sweep ends its workers too, and it uses `threads`.
+
+    The signal is only promised for a death after the call, and a spawned worker gets here after
+    importing torch (seconds): a sweep killed in between once left two workers running for good.
+    So a worker whose parent (pid `parent`) is already gone by then exits at once."""
     try:
         import ctypes
         import signal
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: workers then end when they next find the parent gone (the pool's own check)
+    if os.getppid() != parent:
+        os._exit(1)
     torch.set_num_threads(threads)
 
 
@@ -299,7 +305,8 @@ def run_cells(runner, cells, jobs=1, threads=None):
             yield cell, _run_one(runner, cell)
         return
     context = multiprocessing.get_context("spawn")  # no forked torch thread pools
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_die_with_parent, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_die_with_parent,
+                             initargs=(threads, os.getpid())) as pool:
         futures = {pool.submit(_run_one, runner, cell): cell for cell in cells}
         try:
             from concurrent.futures import as_completed

@@ -119,3 +119,14 @@ def test_dask_cluster_gives_the_local_records(tmp_path):
     strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
     for cell in [c for stage in stages for c in stage]:
         assert strip(remote.record(cell)) == strip(local.record(cell))
+
+
+def test_a_worker_that_starts_after_the_sweep_died_exits():
+    """The race the death signal cannot cover: the sweep dies while a worker is still importing
+    torch. The worker's start-up compares its parent with the sweep's pid: a process whose parent
+    is not the given pid ends at once with status 1 instead of running cells for nobody."""
+    code = "import os; from lmf.runner import _die_with_parent; _die_with_parent(1, os.getppid() + 10**6); print('ran')"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 1 and "ran" not in out.stdout
+    code = "import os; from lmf.runner import _die_with_parent; _die_with_parent(1, os.getppid()); print('ran')"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout == "ran\n"
