@@ -39,9 +39,11 @@ def test_encode_and_unknown_tokens():
     assert unknown_tokens("Good, good MOVIE!", STOI, max_tokens=2) == [","]
 
 
-def test_data_reexports_the_same_objects():
-    """lmf.data's names are this module's, not copies that could drift."""
-    assert data.tokenize is tokenize and data.clip_text is clip_text and data.MAX_TEXT_CHARS == MAX_TEXT_CHARS
+def test_a_vocabulary_encodes_with_this_tokenizer():
+    """lmf.data.Vocab has no tokenizer of its own: a vocabulary of <pad> <unk> good movie encodes
+    "Good, good MOVIE!" exactly as encode() does with the same word ids."""
+    vocab = data.Vocab(["<pad>", "<unk>", "good", "movie"], [0, 0, 2, 1])
+    assert vocab.encode("Good, good MOVIE!") == encode("Good, good MOVIE!", STOI) == [2, UNK_ID, 2, 3, UNK_ID]
 
 
 def test_settings_record_what_decides_ids():
