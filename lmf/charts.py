@@ -13,7 +13,6 @@ the report's PNG (lmf.report draws it with matplotlib from the same style table,
 # pandas half-imported by another app session's thread makes a figure fail ("partially initialized").
 import pandas  # noqa: F401
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .methods import GROUP_NAMES, METHOD_ORDER, METHODS, REFERENCE_METHODS
 from .results import of_method
@@ -65,29 +64,39 @@ def spectrum_figure(values, k, height=340):
     return fig
 
 
-def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, height=480):
-    """`history` [{step, dev_accuracy}] (fractions), `lrs` [(step, lr)], `references` {name: dev
-    accuracy in %}, `precomputed` the sweep's curve rows; the x-axis spans `total_steps`."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06)
+def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, earlier=(), height=480):
+    """Dev accuracy while retraining (top) and the learning rate (bottom), x-axis 0..`total_steps`.
+
+    `history` [(step, dev accuracy)] (fractions), `lrs` [(step, lr)], `references` {name: dev
+    accuracy in %} drawn as dotted horizontal lines named in the legend (a label on the chart would
+    be struck through by a neighbouring line: 8-bit and 16-bit sit a fraction of a point apart),
+    `precomputed` the sweep's curve rows ({step, dev_accuracy}), `earlier` [(name, history)] kept
+    runs drawn thin. Built as one go.Figure with two stacked y-axes rather than make_subplots: the
+    live page redraws it a few times a second and make_subplots alone costs ~20 ms."""
+    total = max(int(total_steps), 1)
+    pct = lambda rows: [100 * a for _, a in rows]  # noqa: E731
+    traces = []
     if precomputed:
-        fig.add_trace(go.Scatter(x=[r["step"] for r in precomputed], y=[100 * r["dev_accuracy"] for r in precomputed],
-                                 mode="lines", name="precomputed (sweep)", line=dict(color="gray", dash="dash")),
-                      row=1, col=1)
-    if history:
-        fig.add_trace(go.Scatter(x=[h["step"] for h in history], y=[100 * h["dev_accuracy"] for h in history],
-                                 mode="lines+markers", name="live: dev accuracy", line=dict(color="crimson", width=3)),
-                      row=1, col=1)
+        traces.append(go.Scatter(x=[r["step"] for r in precomputed], y=[100 * r["dev_accuracy"] for r in precomputed],
+                                 mode="lines", name="precomputed (sweep)", line=dict(color="gray", dash="dash")))
     for (name, value), color in zip((references or {}).items(), ("black", "royalblue", "darkorange")):
-        fig.add_hline(y=value, line=dict(color=color, dash="dot"), annotation_text=name,
-                      annotation_position="bottom right", row=1, col=1)
-    if lrs:
-        fig.add_trace(go.Scatter(x=[s for s, _ in lrs], y=[lr for _, lr in lrs], mode="lines", name="learning rate",
-                                 line=dict(color="seagreen")), row=2, col=1)
-    fig.update_xaxes(range=[0, max(total_steps, 1)], row=1, col=1)
-    fig.update_xaxes(title_text="mini-batch step", range=[0, max(total_steps, 1)], row=2, col=1)
-    fig.update_yaxes(title_text="dev accuracy (%)", row=1, col=1)
-    fig.update_yaxes(title_text="lr", row=2, col=1)
-    fig.update_layout(height=height, margin=MARGIN, legend=dict(orientation="h", y=1.08))
+        traces.append(go.Scatter(x=[0, total], y=[value, value], mode="lines", name=f"{name} ({value:.1f} %)",
+                                 line=dict(color=color, dash="dot", width=1.5), hoverinfo="name"))
+    for (name, rows), color in zip(earlier, ("#f4a3a3", "#b9a3f4", "#a3d9f4", "#d9d9a3")):
+        traces.append(go.Scatter(x=[s for s, _ in rows], y=pct(rows), mode="lines", name=name,
+                                 line=dict(color=color, width=1.5)))
+    traces.append(go.Scatter(x=[s for s, _ in history], y=pct(history), mode="lines+markers",
+                             name="live: dev accuracy", line=dict(color="crimson", width=3)))
+    traces.append(go.Scatter(x=[s for s, _ in lrs], y=[lr for _, lr in lrs], mode="lines", name="learning rate",
+                             line=dict(color="seagreen"), xaxis="x2", yaxis="y2"))
+    fig = go.Figure(traces)
+    fig.update_layout(
+        height=height, margin=MARGIN, legend=dict(orientation="h", y=1.02, yanchor="bottom"),
+        uirevision="live",  # a zoom the user made survives the updates
+        xaxis=dict(range=[0, total], anchor="y", matches="x2", showticklabels=False),
+        yaxis=dict(title_text="dev accuracy (%)", domain=[0.34, 1.0]),
+        xaxis2=dict(range=[0, total], anchor="y2", title_text="mini-batch step"),
+        yaxis2=dict(title_text="lr", domain=[0.0, 0.26], exponentformat="e"))
     return fig
 
 
