@@ -77,9 +77,9 @@ if data is None:
         ui.show_error(layout.missing(f"the curve `curves/{layout.curve_path('.', dataset, model, reduction).name}` "
                                      "is missing", ui.art_dir()))
         st.stop()
-    st.plotly_chart(retrain_figure([(r["step"], r["dev_accuracy"]) for r in curve],
-                                   [(r["step"], r["lr"]) for r in curve], curve[-1]["step"], reference_lines()),
-                    key="live_chart")
+    st.vega_lite_chart(retrain_figure([(r["step"], r["dev_accuracy"]) for r in curve],
+                                      [(r["step"], r["lr"]) for r in curve], curve[-1]["step"], reference_lines()),
+                       key="live_chart", width="stretch")
     st.stop()
 
 
@@ -110,8 +110,8 @@ def live_view():
     snap = job.snapshot() if job else None
     total = snap["total"] if snap else steps
     shown_curve = curve if snap is None or snap["settings"]["reduction"] == reduction else None
-    st.plotly_chart(retrain_figure(snap["history"] if snap else [], snap["lrs"] if snap else [], total, refs,
-                                   shown_curve, earlier_runs), key="live_chart")
+    st.vega_lite_chart(retrain_figure(snap["history"] if snap else [], snap["lrs"] if snap else [], total, refs,
+                                   shown_curve, earlier_runs), key="live_chart", width="stretch")
     if snap is None:
         st.info("Press **Start retraining**. The gray dashed line is the sweep's curve for this R (if it retrained "
                 "at it); dotted lines are the uncompressed, 16-bit and 8-bit models' dev accuracies.")
