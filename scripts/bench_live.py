@@ -160,6 +160,8 @@ def main(argv=None):
 
     out = {**live, "plain_steps_per_second": statistics.mean(plain), "plain_runs": plain,
            "rate_ratio": live["job_steps_per_second"] / statistics.mean(plain),
+           # the machine's load drifts: the ratio against the slower and the faster plain run
+           "rate_ratio_range": [live["job_steps_per_second"] / max(plain), live["job_steps_per_second"] / min(plain)],
            "dataset": "sst2", "model": "dan", "reduction": DEFAULT_REDUCTION, "budget": DEFAULT_STEPS, "quick": quick,
            "targets": TARGETS, "load_average": os.getloadavg()}
     ok = {"rate_ratio": out["rate_ratio"] >= TARGETS["rate_ratio"],
@@ -167,7 +169,8 @@ def main(argv=None):
           "chart_elements": out["chart_elements"] == TARGETS["chart_elements"]}
     out["met"] = ok
     print(f"job in the app: {live['job_steps_per_second']:.1f} steps/s ({live['steps']} steps in "
-          f"{live['job_seconds']:.1f} s) -> {out['rate_ratio']:.2f} x the plain loop (target >= 0.8)")
+          f"{live['job_seconds']:.1f} s) -> {out['rate_ratio']:.2f} x the plain loop's mean (target >= 0.8; "
+          f"{out['rate_ratio_range'][0]:.2f}-{out['rate_ratio_range'][1]:.2f} against each plain run)")
     print(f"chart: {live['redraws']} redraws over {live['redraw_span_seconds']:.1f} s -> "
           f"{live['redraws_per_second']:.2f} a second (target >= 2); {live['chart_elements']} chart element(s) "
           f"(target 1), {live['svg_roots_mounted']} chart root(s) mounted; exceptions shown: {live['exceptions']}")

@@ -135,3 +135,31 @@ def test_switching_the_sidebar_changes_the_page(monkeypatch):
     at.sidebar.selectbox(key="dataset").set_value("sst2").run()
     assert any("872 sentences" in c.value for c in at.caption)
     assert "After retraining (test)" in metrics(at)
+
+
+def test_second_run_is_compared_with_the_first(quick_artifacts, monkeypatch):
+    """Two runs in one session: the chart draws the first as a thin series named after it, and a
+    table lists both."""
+    at = open_page(quick_artifacts, monkeypatch)
+    at.select_slider(key="live_steps").set_value(20).run()
+    at.button(key="live_start").click().run()
+    first = poll_until_finished(at).snapshot()
+    at.radio(key="live_schedule").set_value("clr").run()
+    at.button(key="live_start").click().run()
+    poll_until_finished(at)
+    spec, data = chart(at)
+    names = spec["vconcat"][0]["layer"][1]["encoding"]["color"]["scale"]["domain"]
+    assert f"R={live.DEFAULT_REDUCTION}%, CALR, 20 steps: {100 * first['test']:.1f} % test" in names
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+
+
+def test_without_data_the_sweep_curve_is_shown(quick_artifacts, monkeypatch):
+    """No dataset here: nothing can train, the precomputed curve for R = 50 is drawn instead."""
+    monkeypatch.setattr("studio.ui.eval_data", lambda dataset, model: None)
+    at = open_page(quick_artifacts, monkeypatch)
+    at.slider(key="live_reduction").set_value(50).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("not available" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "live_start"]
+    spec, data = chart(at)
+    assert data["accuracy"] and data["lr"]

@@ -77,9 +77,8 @@ if data is None:
         ui.show_error(layout.missing(f"the curve `curves/{layout.curve_path('.', dataset, model, reduction).name}` "
                                      "is missing", ui.art_dir()))
         st.stop()
-    st.vega_lite_chart(retrain_figure([(r["step"], r["dev_accuracy"]) for r in curve],
-                                      [(r["step"], r["lr"]) for r in curve], curve[-1]["step"], reference_lines()),
-                       key="live_chart", width="stretch")
+    st.vega_lite_chart(retrain_figure([], [(r["step"], r["lr"]) for r in curve], curve[-1]["step"], reference_lines(),
+                                      curve), key="live_chart", width="stretch")
     st.stop()
 
 
@@ -154,6 +153,15 @@ if job is not None:
         # A callable: the model is saved and zipped only when the button is pressed, not on every rerun.
         st.download_button("Download the retrained model (zip)", lambda: job.zip(name), file_name=f"{name}.zip",
                            mime="application/zip", key="live_download", icon=":material/download:")
+    kept = [j.snapshot() for j in earlier] + [snap]
+    if len(kept) > 1:
+        st.dataframe([{"run": i + 1, "R (%)": k["settings"]["reduction"], "schedule": k["settings"]["schedule"].upper(),
+                       "steps": k["step"], "after SVD (%)": 100 * k["before"],
+                       "after retraining (%)": None if k["test"] is None else 100 * k["test"],
+                       "size (MB)": None if k["size"] is None else k["size"] / 1e6}
+                      for i, k in enumerate(kept)], hide_index=True, key="live_runs",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                    for c in ("after SVD (%)", "after retraining (%)", "size (MB)")})
     st.caption(f"Dev accuracy on the full dev set ({len(data.dev)} sentences), the same set as the reference lines "
                f"and the sweep's curve. {s['schedule'].upper()} half-cycle: {s['step_size']} steps"
                + (f"; thin lines: this session's earlier runs ({len(earlier)})." if earlier else "."))
