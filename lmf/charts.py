@@ -130,7 +130,8 @@ def retrain_figure(history, lrs, total_steps, references=None, precomputed=None,
                            "tooltip": [{"field": "step"}, {"field": "lr", "format": ".2e"}]}}
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
             "datasets": {"accuracy": acc, "refs": refs, "lr": [{"step": s, "lr": lr} for s, lr in lrs]},
-            "vconcat": [top, bottom], "spacing": 8, "resolve": {"scale": {"color": "shared"}}}
+            "vconcat": [top, bottom], "spacing": 8, "resolve": {"scale": {"color": "shared"}},
+            "padding": {"left": 5, "top": 5, "bottom": 5, "right": 20}}  # the last x label fits
 
 
 def schedule_figure(curves, steps_per_epoch, epochs, height=380):

@@ -1,6 +1,6 @@
 """Measure the Retrain live page against its targets in a real browser, and print the ratios.
 
-    python scripts/bench_live.py [--artifacts DIR] [--dataset sst2] [--model dan] [--json PATH]
+    python scripts/bench_live.py [--artifacts DIR] [--json PATH] [--screenshot PATH]
 
 1. The plain loop: lmf.train.train on the model compressed at the page's default R, with the
    page's default settings (lmf.live.live_config), no callbacks, torch's default thread count;
@@ -131,6 +131,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", default=str(layout.artifacts_dir()))
     p.add_argument("--json", help="also write the numbers here")
+    p.add_argument("--screenshot", help="save the page after the run here (PNG)")
     args = p.parse_args(argv)
     artifacts = Path(args.artifacts)
     quick = bool(layout.read_sweep_info(artifacts).get("quick"))
@@ -151,6 +152,9 @@ def main(argv=None):
                 try:
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
                     live = watch_live_run(page, f"http://127.0.0.1:{port}")
+                    if args.screenshot:
+                        page.wait_for_timeout(1000)
+                        page.screenshot(path=args.screenshot, full_page=True)
                 finally:
                     browser.close()
         finally:

@@ -53,11 +53,23 @@ def poll_until_finished(at, timeout=60):
 
 
 def test_page_renders_with_its_defaults(quick_artifacts, monkeypatch):
+    """Defaults from lmf.live; the reference lines are the seed-0 uncompressed model's dev accuracy
+    and its quantizations', measured on the dev set the live curve uses (quick cut included)."""
+    from lmf import layout
+    from lmf.artifacts import load_model
+    from lmf.metrics import accuracy
+    from lmf.quantize import quantize_model
     at = open_page(quick_artifacts, monkeypatch)
+    base = load_model(layout.model_path(quick_artifacts, "sst2", "dan"))
+    data = live.evaluation_data("sst2", base.vocab, base.label_names, quick=True)
+    expected = [f"{name} ({100 * accuracy(m, data, 'dev'):.1f} %)" for name, m in
+                (("uncompressed", base.model), ("16-bit", quantize_model(base.model, 16)),
+                 ("8-bit", quantize_model(base.model, 8)))]
     assert at.slider(key="live_reduction").value == live.DEFAULT_REDUCTION
     assert at.select_slider(key="live_steps").value == live.DEFAULT_STEPS
     spec, _ = chart(at)
     assert spec["vconcat"][0]["layer"][1]["encoding"]["x"]["scale"]["domain"] == [0, live.DEFAULT_STEPS]
+    assert spec["vconcat"][0]["layer"][1]["encoding"]["color"]["scale"]["domain"][-3:] == expected
     assert [b.key for b in at.button] == ["live_start"] and not at.button(key="live_start").disabled
     assert not metrics(at)
 

@@ -7,7 +7,8 @@ the one Stop button. When the job finishes the fragment reruns the whole page, w
 results, the download and the session's earlier runs on the same chart. Nothing trains in the
 script thread, so a rerun (any widget, a reload) never interrupts or slows a run.
 
-Dev accuracy, live and reference lines alike, is on the full dev set the sweep evaluated on.
+Dev accuracy, live and reference lines alike, is measured on the full dev set (the one the sweep
+evaluated on): the reference lines are the run's own starting model and its 8/16-bit quantizations.
 """
 import streamlit as st
 
@@ -44,13 +45,26 @@ data = ui.eval_data(dataset, model)
 curve = ui.precomputed_curve(dataset, model, reduction)
 
 
+@st.cache_data(show_spinner="Measuring the reference models…", max_entries=16)
+def _reference_lines(directory, dataset, model, version):
+    from lmf.metrics import accuracy
+    data = ui.eval_data(dataset, model)
+    models = {"uncompressed": ui.saved(dataset, model).model, "16-bit": ui.quantized(dataset, model, 16),
+              "8-bit": ui.quantized(dataset, model, 8)}
+    return {name: 100 * accuracy(m, data, "dev") for name, m in models.items()}
+
+
 def reference_lines():
-    """Dev accuracy (%) of the uncompressed and quantized models from results.csv (full dev set)."""
-    if summary is None:
-        return {}
+    """Dev accuracy (%) of the uncompressed model the run starts from (seed 0) and of its 16-bit and
+    8-bit quantizations, measured on the same dev set as the live curve. results.csv's dev numbers
+    average three seeds, so its uncompressed line would not be where the run starts; they are used
+    only when the data is missing and nothing can be measured."""
+    if data is not None:
+        directory = ui.art_dir()
+        return _reference_lines(directory, dataset, model, ui.model_version(layout.model_path(directory, dataset, model)))
     refs = {}
     for method, name in (("uncompressed", "uncompressed"), ("quant16", "16-bit"), ("quant8", "8-bit")):
-        row = lmf_results.find(summary, method)
+        row = lmf_results.find(summary, method) if summary is not None else None
         if row is not None and row["dev_accuracy"] is not None:
             refs[name] = row["dev_accuracy"]
     return refs
@@ -162,6 +176,7 @@ if job is not None:
                       for i, k in enumerate(kept)], hide_index=True, key="live_runs",
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
                                     for c in ("after SVD (%)", "after retraining (%)", "size (MB)")})
-    st.caption(f"Dev accuracy on the full dev set ({len(data.dev)} sentences), the same set as the reference lines "
-               f"and the sweep's curve. {s['schedule'].upper()} half-cycle: {s['step_size']} steps"
+    st.caption(f"Dev accuracy on the full dev set ({len(data.dev)} sentences) for the run, the reference lines "
+               "(the seed-0 uncompressed model it starts from, and its quantizations) and the sweep's curve. "
+               f"{s['schedule'].upper()} half-cycle: {s['step_size']} steps"
                + (f"; thin lines: this session's earlier runs ({len(earlier)})." if earlier else "."))
