@@ -8,7 +8,8 @@
 
 The job compresses a copy of `saved.model` at R (lmf.compress.compress_model; the saved model is
 never changed, so a cached one can be passed), measures test accuracy right after the SVD, then runs
-lmf.train.train in a thread whose callbacks only append to the job's own lists under its lock.
+lmf.train.train, all in a spawned worker process (see LiveJob for why) whose callbacks send what
+they see; a thread of the job appends it to the job's own lists under its lock.
 Also here: live_config (the settings of a short run), evaluation_data and dev_subset.
 
 Deliberately not here: Streamlit code (the page polls snapshot()), or a second training loop.
@@ -36,11 +37,7 @@ CYCLES = 3
 # At most this many jobs train at once in one app process (every session together): each keeps a
 # core busy, and the machine the app is served from has two.
 MAX_LIVE_JOBS = 2
-# Each job trains on one thread. torch's default is one thread per core; two jobs at that default
-# oversubscribe the cores (spinning OpenMP workers of one job steal the core the other runs on),
-# and a DAN's mini-batch is too small for intra-op parallelism to pay anyway. The value is set in the
-# job's thread; torch also keeps it as the process default, which the app's other torch work (one
-# sentence at a time in the Playground) does not mind.
+# Each job's worker trains on one torch thread (see _work for why).
 TORCH_THREADS = 1
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
@@ -97,32 +94,44 @@ def dev_subset(data, n):
 
 
 class LiveJob:
-    """Compress `saved.model` at `reduction` % and retrain it for `steps` mini-batches, in a thread.
+    """Compress `saved.model` at `reduction` % and retrain it for `steps` mini-batches, in a worker
+    process; a thread here relays what it reports into this object's state.
 
     State (read it with snapshot(); the lists only grow):
-      status     queued -> running -> done | stopped | failed; `error` holds a failure's message
+      status     queued (the worker is starting) -> running -> done | stopped | failed; `error`
+                 holds a failure's message
       history    [(step, dev accuracy)] from step 0 (right after the SVD) on, every eval_every steps
       lrs        [(step, learning rate used for that step)]; losses [(step, mini-batch loss)]
       step       mini-batches done; total: the budget
       before     test accuracy right after the SVD; rank: its k
       test, size, best_step, best_dev, seconds   once finished (done or stopped): test accuracy and
                  bytes on disk of the best-on-dev model, which is kept as `model`
-    Accuracies are fractions. `data` is evaluated on its dev split as given (see dev_subset)."""
+    Accuracies are fractions. `data` is evaluated on its dev split as given (see dev_subset).
+
+    Why a process and not a thread: torch releases the GIL inside each operation, but a DAN step is
+    a hundred small operations, and each must take the GIL back. In the app, Streamlit's own Python
+    (the fragment's reruns, the server's messages) holds it often enough that a training thread
+    there ran at 0.2 x the plain loop's rate (8.7 against 43 steps/s, scripts/bench_live.py). A
+    spawned process (not forked: the app has threads) shares nothing; starting it costs a second or
+    two, before the first step, so the training rate is the plain loop's."""
 
     def __init__(self, saved, data, reduction, steps, schedule="calr", step_size=None, seed=0, eval_every=None):
+        import multiprocessing
+
         self.saved, self.data = saved, data
         self.config = live_config(saved.config["arch"], steps, schedule, eval_every, seed, step_size)
         self.settings = dict(reduction=int(reduction), steps=int(steps), schedule=schedule,
                              step_size=self.config.step_size, seed=seed)
         self.total = int(steps)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()  # read by the worker after every step
         self.status, self.error = QUEUED, None
         self.history, self.lrs, self.losses, self.step = [], [], [], 0
         self.before = self.rank = self.test = self.size = self.best_step = self.best_dev = self.seconds = None
         self.model = None
         self.started = None
-        self._thread = threading.Thread(target=self._run, name=f"lmf-live-R{reduction}", daemon=True)
+        self._thread = threading.Thread(target=self._relay, name=f"lmf-live-R{reduction}", daemon=True)
 
     # -------------------------------------------------------------- control, from any thread
     def start(self):
@@ -159,48 +168,112 @@ class LiveJob:
         name = name or f"{self.saved.config['arch']}-lmf-R{s['reduction']}-live-{s['schedule']}-{self.step}steps"
         return zip_saved(self.model, self.saved.vocab, self.saved.label_names, name)
 
-    # -------------------------------------------------------------- the worker thread
-    def _on_step(self, step, loss, lr):
-        with self._lock:
-            self.step = step
-            self.lrs.append((step, lr))
-            self.losses.append((step, loss))
-        return self._stop.is_set()  # True makes train() evaluate this step and stop
-
-    def _on_eval(self, record):
-        with self._lock:
-            self.history.append((record["step"], record["dev_accuracy"]))
-        return self._stop.is_set()
-
+    # -------------------------------------------------------------- the relay thread
     def _set(self, **values):
         with self._lock:
             for k, v in values.items():
                 setattr(self, k, v)
 
-    def _run(self):
+    def _relay(self):
+        """Start the worker and copy what it sends into the state, until it ends."""
+        receive, send = self._context.Pipe(duplex=False)
+        state = _arrays(self.saved.model)
+        worker = self._context.Process(
+            target=_work, name=f"lmf-live-R{self.settings['reduction']}", daemon=True,
+            args=(send, self._stop, dict(self.saved.config), state, self.data, self.settings["reduction"],
+                  self.config, self.saved.vocab, list(self.saved.label_names)))
+        try:
+            worker.start()
+            send.close()  # the worker holds the sending end now; EOF here means it has exited
+            self._set(started=time.time())
+            while True:
+                try:
+                    kind, *message = receive.recv()
+                except EOFError:
+                    worker.join(5)
+                    raise RuntimeError(f"the worker process ended without a result (exit code {worker.exitcode})")
+                with self._lock:
+                    if kind == "step":
+                        step, loss, lr = message
+                        self.step = step
+                        self.lrs.append((step, lr))
+                        self.losses.append((step, loss))
+                    elif kind == "eval":
+                        self.history.append(tuple(message))
+                    elif kind == "compressed":
+                        self.status, (self.rank, self.before) = RUNNING, message
+                    elif kind == "failed":
+                        self.status, self.error = FAILED, message[0]
+                        break
+                    elif kind == "done":
+                        result = message[0]
+                        model = _rebuild(result.pop("config"), result.pop("state"))
+                        for k, v in result.items():
+                            setattr(self, k, v)
+                        self.model = model
+                        self.status = STOPPED if self._stop.is_set() and self.step < self.total else DONE
+                        break
+            worker.join(10)
+        except Exception as e:  # shown on the page; the app keeps running
+            self._set(status=FAILED, error=f"{type(e).__name__}: {e}")
+        finally:
+            receive.close()
+            if worker.is_alive():
+                worker.kill()
+            with _active_lock:
+                _active.discard(self)
+
+
+def _arrays(model):
+    """The model's weights as numpy arrays, which a pipe copies. (A torch tensor would travel as a
+    handle to shared memory that the worker must keep alive until it is opened here; the worker
+    exits right after sending its model, and the pipe broke: ConnectionResetError.)"""
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _rebuild(config, arrays):
+    import torch
+
+    from .models import build_model
+    model = build_model(config)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
+    return model.eval()
+
+
+def _work(conn, stop, config, state, data, reduction, train_config, vocab, label_names):
+    """The worker process: compress, measure, retrain, report (messages on `conn`), send the model."""
+    try:
         import torch
 
         from .compress import compress_model
         from .metrics import accuracy
         from .selection import saved_size
         from .train import train
-        try:
-            torch.set_num_threads(TORCH_THREADS)
-            self._set(status=RUNNING, started=time.time())
-            compressed = compress_model(self.saved.model, self.settings["reduction"])  # a copy
-            self._set(rank=compressed.config["rank"], before=accuracy(compressed, self.data, "test"))
-            result = train(compressed, self.data, self.config, on_step=self._on_step, on_eval=self._on_eval,
-                           progress=False)
-            test = accuracy(result.model, self.data, "test")
-            size = saved_size(result.model, self.saved.vocab, self.saved.label_names)
-            self._set(model=result.model, test=test, size=size, best_step=result.best_step,
-                      best_dev=result.best_dev, seconds=result.seconds,
-                      status=STOPPED if self._stop.is_set() and result.steps < self.total else DONE)
-        except Exception as e:  # shown on the page; the app keeps running
-            self._set(status=FAILED, error=f"{type(e).__name__}: {e}")
-        finally:
-            with _active_lock:
-                _active.discard(self)
+        # One thread: torch's default is one per core, and two jobs (or a job and the app) at that
+        # default oversubscribe the cores. On the 2-core machine this was measured on, busy with
+        # other work, the plain loop ran at 45 steps/s on one thread and 4 steps/s on two
+        # (scripts/bench_live.py prints both); a DAN's mini-batch is too small to gain from more.
+        torch.set_num_threads(TORCH_THREADS)
+        compressed = compress_model(_rebuild(config, state), reduction)
+        conn.send(("compressed", compressed.config["rank"], accuracy(compressed, data, "test")))
+
+        def on_step(step, loss, lr):
+            conn.send(("step", step, loss, lr))
+            return stop.is_set()  # True makes train() evaluate this step and stop
+
+        def on_eval(record):
+            conn.send(("eval", record["step"], record["dev_accuracy"]))
+            return stop.is_set()
+
+        result = train(compressed, data, train_config, on_step=on_step, on_eval=on_eval, progress=False)
+        conn.send(("done", dict(
+            config=dict(result.model.config), state=_arrays(result.model), step=result.steps,
+            test=accuracy(result.model, data, "test"), size=saved_size(result.model, vocab, label_names),
+            best_step=result.best_step, best_dev=result.best_dev, seconds=result.seconds)))
+    except Exception as e:
+        conn.send(("failed", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
 
 
 def start_job(saved, data, reduction, steps, **kwargs):

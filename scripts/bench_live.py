@@ -3,8 +3,8 @@
     python scripts/bench_live.py [--artifacts DIR] [--json PATH] [--screenshot PATH]
 
 1. The plain loop: lmf.train.train on the model compressed at the page's default R, with the
-   page's default settings (lmf.live.live_config), no callbacks, torch's default thread count;
-   steps per second from its TrainResult.seconds. Run before and after the browser part (the
+   page's default settings (lmf.live.live_config), no callbacks, on the job's thread count
+   (lmf.live.TORCH_THREADS); steps per second from its TrainResult.seconds. Run before and after the browser part (the
    machine is shared, its load drifts), the mean is the reference.
 2. The app: `streamlit run app.py` on a free loopback port, headless Chromium opens Retrain live
    and presses Start. A script in the page samples the chart every 100 ms (what its SVG paths
@@ -113,20 +113,29 @@ def watch_live_run(page, url, lower_steps=0, timeout_s=300):
             "exceptions": page.locator('[data-testid="stException"]').count()}
 
 
-def plain_rate(saved, data, reduction, steps):
-    """Steps per second of lmf.train.train alone on the page's settings."""
+def plain_rate(saved, data, reduction, steps, threads):
+    """Steps per second of lmf.train.train alone on the page's settings, on `threads` torch threads."""
+    import torch
+
     from lmf.compress import compress_model
     from lmf.live import live_config
     from lmf.train import train
-    result = train(compress_model(saved.model, reduction), data, live_config(saved.config["arch"], steps),
-                   progress=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        result = train(compress_model(saved.model, reduction), data, live_config(saved.config["arch"], steps),
+                       progress=False)
+    finally:
+        torch.set_num_threads(before)
     return result.steps / result.seconds
 
 
 def main(argv=None):
     from lmf import layout
     from lmf.artifacts import load_model
-    from lmf.live import DEFAULT_REDUCTION, DEFAULT_STEPS, evaluation_data
+    import torch
+
+    from lmf.live import DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS, evaluation_data
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", default=str(layout.artifacts_dir()))
@@ -139,8 +148,12 @@ def main(argv=None):
     saved = load_model(layout.model_path(artifacts, "sst2", "dan"))
     data = evaluation_data("sst2", saved.vocab, saved.label_names, quick)
     print(f"artifacts: {artifacts} (quick: {quick}); SST-2 DAN, R={DEFAULT_REDUCTION}, {DEFAULT_STEPS} steps")
-    plain = [plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS)]
-    print(f"plain train(): {plain[0]:.1f} steps/s")
+    # The reference runs on the job's thread count (the same settings); torch's default (one thread
+    # per core) is timed too, for the record: on a busy 2-core machine it is many times slower.
+    cores = torch.get_num_threads()
+    plain = [plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS)]
+    default = plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, cores)
+    print(f"plain train(): {plain[0]:.1f} steps/s on {TORCH_THREADS} thread(s) ({default:.1f} on torch's default {cores})")
 
     from playwright.sync_api import sync_playwright
     port = free_port()
@@ -159,10 +172,11 @@ def main(argv=None):
                     browser.close()
         finally:
             stop_server(proc)
-    plain.append(plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS))
+    plain.append(plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS))
     print(f"plain train() again: {plain[1]:.1f} steps/s")
 
     out = {**live, "plain_steps_per_second": statistics.mean(plain), "plain_runs": plain,
+           "plain_threads": TORCH_THREADS, "plain_default_threads_steps_per_second": default,
            "rate_ratio": live["job_steps_per_second"] / statistics.mean(plain),
            # the machine's load drifts: the ratio against the slower and the faster plain run
            "rate_ratio_range": [live["job_steps_per_second"] / max(plain), live["job_steps_per_second"] / min(plain)],

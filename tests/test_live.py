@@ -1,10 +1,11 @@
 """lmf.live: the background retraining job on a 200-example slice of SST-2 with a small DAN.
 
 Every job here compresses a DAN with a 32-dimensional embedding at R = 50 % and retrains it for a
-handful of mini-batches of 128 (the DAN retrain recipe), so each test takes about a second.
+handful of mini-batches of 128 (the DAN retrain recipe) in its worker process, so each job takes
+about as long as the process takes to start (a second or two).
 """
 import io
-import threading
+import time
 import zipfile
 
 import pytest
@@ -76,22 +77,25 @@ def test_right_after_svd_is_measured_before_training(saved, tiny):
     assert job.snapshot()["before"] == pytest.approx(accuracy(compress_model(saved.model, 50), tiny, "test"))
 
 
-def test_stop_stops_after_the_current_step(saved, tiny):
-    """stop() called during step 3 of a 50-step budget: that step is the last, it is evaluated
-    (train evaluates the step it stops at), the status is 'stopped' and the best model is kept."""
-    job = live.LiveJob(saved, tiny, 50, 50, eval_every=2)
-    on_step = job._on_step
+def wait_for_step(job, step, timeout=60):
+    deadline = time.time() + timeout
+    while job.snapshot()["step"] < step:
+        assert time.time() < deadline and not job.finished, job.snapshot()["error"]
+        time.sleep(0.01)
 
-    def stop_at_3(step, loss, lr):
-        if step == 3:
-            job.stop()
-        return on_step(step, loss, lr)
-    job._on_step = stop_at_3
-    job.start().wait(60)
+
+def test_stop_stops_after_the_current_step(saved, tiny):
+    """stop() once step 3 of a 1000-step budget is done: the worker sees the flag after the step it
+    is on, evaluates that step and ends there. The step reported, the last evaluation and the last
+    learning rate all name that step; the status is 'stopped' and the best model is kept."""
+    job = live.start_job(saved, tiny, 50, 1000, eval_every=2)
+    wait_for_step(job, 3)
+    job.stop()
+    assert job.wait(60)
     snap = job.snapshot()
-    assert snap["status"] == live.STOPPED
-    assert (snap["step"], snap["total"]) == (3, 50)
-    assert [s for s, _ in snap["history"]] == [0, 2, 3]
+    assert snap["status"] == live.STOPPED and snap["total"] == 1000
+    assert 3 <= snap["step"] < 1000
+    assert snap["history"][-1][0] == snap["lrs"][-1][0] == snap["step"]
     assert snap["test"] == pytest.approx(accuracy(job.model, tiny, "test"))
 
 
@@ -107,17 +111,9 @@ def test_stop_before_the_first_step(saved, tiny):
 
 
 def test_cap_raises_busy_and_frees_its_place(saved, tiny):
-    """MAX_LIVE_JOBS jobs held at their first step fill the cap: one more raises Busy. Once they
-    are stopped and finished, a new job starts."""
-    gate = threading.Event()
-    jobs = []
-    for _ in range(live.MAX_LIVE_JOBS):
-        job = live.LiveJob(saved, tiny, 50, 1000)
-        on_step = job._on_step
-        job._on_step = lambda s, loss, lr, on_step=on_step: gate.wait(60) and on_step(s, loss, lr)
-        with live._active_lock:
-            live._active.add(job)
-        jobs.append(job.start())
+    """MAX_LIVE_JOBS jobs with long budgets fill the cap: one more raises Busy. Once they are
+    stopped and finished, a new job starts."""
+    jobs = [live.start_job(saved, tiny, 50, 100_000) for _ in range(live.MAX_LIVE_JOBS)]
     try:
         assert live.running_jobs() == live.MAX_LIVE_JOBS
         with pytest.raises(live.Busy, match="at most"):
@@ -125,7 +121,6 @@ def test_cap_raises_busy_and_frees_its_place(saved, tiny):
     finally:
         for job in jobs:
             job.stop()
-        gate.set()
         for job in jobs:
             assert job.wait(60)
     assert [j.status for j in jobs] == [live.STOPPED] * live.MAX_LIVE_JOBS

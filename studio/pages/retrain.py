@@ -1,11 +1,11 @@
 """Retrain live: compress the uncompressed model at R and retrain it in front of the user (Figure 3).
 
-A thin view over lmf.live.LiveJob. Start launches a job (a background thread; at most
+A thin view over lmf.live.LiveJob. Start launches a job (a worker process; at most
 lmf.live.MAX_LIVE_JOBS in the whole app) kept in this session's st.session_state; a fragment polls
 its snapshot every POLL_SECONDS and redraws one chart (same key) in place, with a progress bar and
 the one Stop button. When the job finishes the fragment reruns the whole page, which shows the
 results, the download and the session's earlier runs on the same chart. Nothing trains in the
-script thread, so a rerun (any widget, a reload) never interrupts or slows a run.
+app's process at all, so a rerun (any widget, a reload) never interrupts or slows a run.
 
 Dev accuracy, live and reference lines alike, is measured on the full dev set (the one the sweep
 evaluated on): the reference lines are the run's own starting model and its 8/16-bit quantizations.
@@ -131,7 +131,8 @@ def live_view():
         return
     if not snap["status"] in lmf_live.FINISHED:
         st.progress(min(1.0, snap["step"] / total), text=f"step {snap['step']} / {total}"
-                    + (f" — loss {snap['losses'][-1][1]:.3f}" if snap["losses"] else " — compressing (SVD)…"))
+                    + (f" — loss {snap['losses'][-1][1]:.3f}" if snap["losses"] else
+                       " — starting the worker…" if snap["status"] == lmf_live.QUEUED else " — compressing (SVD)…"))
         st.button("Stop", key="live_stop", on_click=job.stop, help="Stops after the current mini-batch; the best "
                   "model so far is kept.")
     elif running:
