@@ -113,7 +113,9 @@ class LiveJob:
     (the fragment's reruns, the server's messages) holds it often enough that a training thread
     there ran at 0.2 x the plain loop's rate (8.7 against 43 steps/s, scripts/bench_live.py). A
     spawned process (not forked: the app has threads) shares nothing; starting it costs a second or
-    two, before the first step, so the training rate is the plain loop's."""
+    two, before the first step, so the training rate is the plain loop's. Spawning re-imports the
+    main module: a script that starts jobs needs the `if __name__ == "__main__":` guard (Streamlit's
+    and pytest's entry points have it)."""
 
     def __init__(self, saved, data, reduction, steps, schedule="calr", step_size=None, seed=0, eval_every=None):
         import multiprocessing
@@ -125,7 +127,8 @@ class LiveJob:
         self.total = int(steps)
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()  # read by the worker after every step
+        self._stop = threading.Event()
+        self._control, self._control_lock = None, threading.Lock()  # the pipe that tells the worker to stop
         self.status, self.error = QUEUED, None
         self.history, self.lrs, self.losses, self.step = [], [], [], 0
         self.before = self.rank = self.test = self.size = self.best_step = self.best_dev = self.seconds = None
@@ -141,6 +144,9 @@ class LiveJob:
     def stop(self):
         """Ask the loop to stop; it finishes the current mini-batch, evaluates it, and keeps the best model."""
         self._stop.set()
+        with self._control_lock:
+            if self._control is not None:
+                self._control.send(True)
 
     def wait(self, timeout=None):
         self._thread.join(timeout)
@@ -176,15 +182,23 @@ class LiveJob:
 
     def _relay(self):
         """Start the worker and copy what it sends into the state, until it ends."""
+        # Two one-way pipes (a pipe rather than a multiprocessing.Event: no named semaphore to leak):
+        # the worker reports on one and looks for a stop request on the other after every step.
         receive, send = self._context.Pipe(duplex=False)
+        control_receive, control_send = self._context.Pipe(duplex=False)
         state = _arrays(self.saved.model)
         worker = self._context.Process(
             target=_work, name=f"lmf-live-R{self.settings['reduction']}", daemon=True,
-            args=(send, self._stop, dict(self.saved.config), state, self.data, self.settings["reduction"],
+            args=(send, control_receive, dict(self.saved.config), state, self.data, self.settings["reduction"],
                   self.config, self.saved.vocab, list(self.saved.label_names)))
         try:
             worker.start()
             send.close()  # the worker holds the sending end now; EOF here means it has exited
+            control_receive.close()
+            with self._control_lock:
+                self._control = control_send
+                if self._stop.is_set():  # stop() came before the worker existed
+                    control_send.send(True)
             self._set(started=time.time())
             while True:
                 try:
@@ -217,6 +231,9 @@ class LiveJob:
         except Exception as e:  # shown on the page; the app keeps running
             self._set(status=FAILED, error=f"{type(e).__name__}: {e}")
         finally:
+            with self._control_lock:
+                self._control = None
+                control_send.close()
             receive.close()
             if worker.is_alive():
                 worker.kill()
@@ -240,7 +257,7 @@ def _rebuild(config, arrays):
     return model.eval()
 
 
-def _work(conn, stop, config, state, data, reduction, train_config, vocab, label_names):
+def _work(conn, control, config, state, data, reduction, train_config, vocab, label_names):
     """The worker process: compress, measure, retrain, report (messages on `conn`), send the model."""
     try:
         import torch
@@ -257,13 +274,20 @@ def _work(conn, stop, config, state, data, reduction, train_config, vocab, label
         compressed = compress_model(_rebuild(config, state), reduction)
         conn.send(("compressed", compressed.config["rank"], accuracy(compressed, data, "test")))
 
+        stopping = []
+
+        def stop_asked():
+            if not stopping and control.poll():
+                stopping.append(True)
+            return bool(stopping)
+
         def on_step(step, loss, lr):
             conn.send(("step", step, loss, lr))
-            return stop.is_set()  # True makes train() evaluate this step and stop
+            return stop_asked()  # True makes train() evaluate this step and stop
 
         def on_eval(record):
             conn.send(("eval", record["step"], record["dev_accuracy"]))
-            return stop.is_set()
+            return stop_asked()
 
         result = train(compressed, data, train_config, on_step=on_step, on_eval=on_eval, progress=False)
         conn.send(("done", dict(

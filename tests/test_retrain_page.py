@@ -89,7 +89,7 @@ def test_start_polls_to_done_and_shows_results(quick_artifacts, monkeypatch):
     assert shown["Right after SVD (test)"] == f"{100 * snap['before']:.2f} %"
     assert shown["After retraining (test)"] == f"{100 * snap['test']:.2f} %"
     assert shown["Size on disk"] == f"{snap['size'] / 1e6:.2f} MB"
-    assert any(f"Retrained 20 steps in" in s.value for s in at.success)
+    assert any("Retrained 20 steps in" in s.value for s in at.success)
     assert len(at.get("download_button")) == 1
     spec, _ = chart(at)
     assert spec["vconcat"][1]["encoding"]["x"]["scale"]["domain"] == [0, 20]
