@@ -14,6 +14,7 @@ Also here: live_config (the settings of a short run), evaluation_data and dev_su
 
 Deliberately not here: Streamlit code (the page polls snapshot()), or a second training loop.
 """
+import os
 import threading
 import time
 from dataclasses import replace
@@ -37,8 +38,9 @@ CYCLES = 3
 # At most this many jobs train at once in one app process (every session together): each keeps a
 # core busy, and the machine the app is served from has two.
 MAX_LIVE_JOBS = 2
-# Each job's worker trains on one torch thread (see _work for why).
-TORCH_THREADS = 1
+# Each job's worker trains on its share of the cores, so MAX_LIVE_JOBS jobs never oversubscribe
+# them (one thread on the 2-core machine the app is served from; see _work for the measurements).
+TORCH_THREADS = max(1, (os.cpu_count() or 1) // MAX_LIVE_JOBS)
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
@@ -266,10 +268,12 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
         from .metrics import accuracy
         from .selection import saved_size
         from .train import train
-        # One thread: torch's default is one per core, and two jobs (or a job and the app) at that
-        # default oversubscribe the cores. On the 2-core machine this was measured on, busy with
-        # other work, the plain loop ran at 45 steps/s on one thread and 4 steps/s on two
-        # (scripts/bench_live.py prints both); a DAN's mini-batch is too small to gain from more.
+        # A share of the cores, not torch's default of all of them: two jobs at that default fight
+        # over the same cores, and OpenMP's spinning workers make that far worse than sharing. On
+        # the 2-core machine (scripts/bench_live.py prints both), the plain loop ran at 41-46
+        # steps/s on one thread and 4 on two while the machine was busy with other work; idle,
+        # two threads were faster for a lone job (92 against 60 steps/s): one job gives up that
+        # third so that two at once, or a busy machine, do not collapse.
         torch.set_num_threads(TORCH_THREADS)
         compressed = compress_model(_rebuild(config, state), reduction)
         conn.send(("compressed", compressed.config["rank"], accuracy(compressed, data, "test")))
