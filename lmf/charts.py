@@ -1,10 +1,12 @@
-"""Every chart the studio draws, as Plotly figures built from plain rows (tested without Streamlit).
+"""Every chart the studio draws, as Plotly figures built from plain rows (tested without Streamlit);
+the live retraining chart, redrawn a few times a second, is a Vega-Lite spec (see retrain_figure).
 
   size_accuracy_figure   accuracy against bytes for every method (colours, markers and legend
                          groups from lmf.methods), with the selection marked
   spectrum_figure        the embedding's singular values with the rank k marked
   flop_ratio_figure      F_S / F_Q against p (section 4) with the chosen p marked
   retrain_figure         dev accuracy while retraining, reference lines, the learning rate beneath
+                         (Vega-Lite)
   schedule_figure        CLR and CALR learning rates by step
 
 Deliberately not here: Streamlit calls (the app's pages place these figures), reading files, or
@@ -14,7 +16,6 @@ the report's PNG (lmf.report draws it with matplotlib from the same style table,
 # pandas half-imported by another app session's thread makes a figure fail ("partially initialized").
 import pandas  # noqa: F401  (imported for its side effect: see above)
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .methods import GROUP_NAMES, METHOD_ORDER, METHODS, REFERENCE_METHODS
 from .results import of_method
@@ -125,30 +126,72 @@ def spectrum_figure(values, k, height=340):
     return fig
 
 
-def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, height=480):
-    """`history` [{step, dev_accuracy}] (fractions), `lrs` [(step, lr)], `references` {name: dev
-    accuracy in %}, `precomputed` the sweep's curve rows; the x-axis spans `total_steps`."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06)
+# The live chart's series colours: the run, the sweep's curve, the reference models, earlier runs.
+LIVE_COLOR, SWEEP_COLOR, LR_COLOR = "crimson", "gray", "seagreen"
+REFERENCE_COLORS = ("black", "royalblue", "darkorange")
+EARLIER_COLORS = ("#e8a0a0", "#a9a0e8", "#8fc7e0", "#c9c98f")
+
+
+def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, earlier=(), height=440):
+    """The live retraining chart as a Vega-Lite spec (a dict for st.vega_lite_chart): dev accuracy
+    (%) above, the learning rate beneath, both over steps 0..`total_steps`.
+
+    `history` [(step, dev accuracy)] (fractions); `lrs` [(step, lr)]; `references` {name: dev
+    accuracy in %} drawn as dotted rules; `precomputed` the sweep's curve rows ({step, dev_accuracy},
+    dashed gray, cut at total_steps); `earlier` [(name, history)] kept runs, thin. Every series is
+    named in the legend, none on the chart: a label there would be struck through by a neighbouring
+    line (8-bit and 16-bit sit a fraction of a point apart).
+
+    Vega-Lite rather than Plotly, unlike the other charts here: Streamlit 1.67 gives a Plotly
+    chart an id hashed from its content, so each redraw of a live Plotly chart remounts it (a new
+    element, drawn from scratch), while a Vega-Lite chart with the same spec keeps its view and
+    only takes the new rows. Building this dict also costs well under a millisecond, against ~30 ms
+    for the equivalent validated Plotly figure, time the training thread would wait for the GIL."""
+    total = max(int(total_steps), 1)
+    live, sweep = "live: dev accuracy", "precomputed (sweep)"
+    acc, names, colors = [], [], []
+
+    def series(name, color, rows, width, dash=False):
+        names.append(name)
+        colors.append(color)
+        acc.extend({"step": step, "accuracy": round(100 * a, 3), "series": name, "w": width, "dash": dash}
+                   for step, a in rows if step <= total)
+
     if precomputed:
-        fig.add_trace(go.Scatter(x=[r["step"] for r in precomputed], y=[100 * r["dev_accuracy"] for r in precomputed],
-                                 mode="lines", name="precomputed (sweep)", line=dict(color="gray", dash="dash")),
-                      row=1, col=1)
-    if history:
-        fig.add_trace(go.Scatter(x=[h["step"] for h in history], y=[100 * h["dev_accuracy"] for h in history],
-                                 mode="lines+markers", name="live: dev accuracy", line=dict(color="crimson", width=3)),
-                      row=1, col=1)
-    for (name, value), color in zip((references or {}).items(), ("black", "royalblue", "darkorange")):
-        fig.add_hline(y=value, line=dict(color=color, dash="dot"), annotation_text=name,
-                      annotation_position="bottom right", row=1, col=1)
-    if lrs:
-        fig.add_trace(go.Scatter(x=[s for s, _ in lrs], y=[lr for _, lr in lrs], mode="lines", name="learning rate",
-                                 line=dict(color="seagreen")), row=2, col=1)
-    fig.update_xaxes(range=[0, max(total_steps, 1)], row=1, col=1)
-    fig.update_xaxes(title_text="mini-batch step", range=[0, max(total_steps, 1)], row=2, col=1)
-    fig.update_yaxes(title_text="dev accuracy (%)", row=1, col=1)
-    fig.update_yaxes(title_text="lr", row=2, col=1)
-    fig.update_layout(height=height, margin=MARGIN, legend=dict(orientation="h", y=1.08))
-    return fig
+        series(sweep, SWEEP_COLOR, [(r["step"], r["dev_accuracy"]) for r in precomputed], 1.5, dash=True)
+    for (name, rows), color in zip(earlier, EARLIER_COLORS):
+        series(name, color, rows, 1.5)
+    series(live, LIVE_COLOR, history, 3)
+    refs = []
+    for (name, value), color in zip((references or {}).items(), REFERENCE_COLORS):
+        label = f"{name} ({value:.1f} %)"
+        names.append(label)
+        colors.append(color)
+        refs.append({"accuracy": round(value, 3), "series": label})
+    x = lambda axis: {"field": "step", "type": "quantitative", "axis": axis,  # noqa: E731
+                      "scale": {"domain": [0, total], "nice": False}}
+    color = {"field": "series", "type": "nominal", "title": None, "sort": names,
+             "scale": {"domain": names, "range": colors}, "legend": {"orient": "top", "columns": 3}}
+    top = {"height": int(height * 0.62), "width": "container", "layer": [
+        {"data": {"name": "refs"}, "mark": {"type": "rule", "strokeDash": [2, 3], "strokeWidth": 1.5},
+         "encoding": {"y": {"field": "accuracy", "type": "quantitative"}, "color": color}},
+        {"data": {"name": "accuracy"}, "mark": {"type": "line", "point": {"size": 25}, "clip": True},
+         "encoding": {"x": x({"labels": False, "ticks": False, "title": None, "tickCount": 10}), "y": {"field": "accuracy", "type": "quantitative", "title": "dev accuracy (%)",
+                                          "scale": {"zero": False}},
+                      "color": color, "strokeWidth": {"field": "w", "type": "quantitative", "scale": None},
+                      "strokeDash": {"field": "dash", "type": "nominal", "legend": None,
+                                     "scale": {"domain": [False, True], "range": [[1, 0], [6, 4]]}},
+                      "tooltip": [{"field": "series"}, {"field": "step"}, {"field": "accuracy", "format": ".2f"}]}},
+    ]}
+    bottom = {"height": int(height * 0.2), "width": "container", "data": {"name": "lr"},
+              "mark": {"type": "line", "color": LR_COLOR, "clip": True},
+              "encoding": {"x": x({"title": "mini-batch step", "tickCount": 10}),
+                           "y": {"field": "lr", "type": "quantitative", "title": "lr", "axis": {"format": ".0e"}},
+                           "tooltip": [{"field": "step"}, {"field": "lr", "format": ".2e"}]}}
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "datasets": {"accuracy": acc, "refs": refs, "lr": [{"step": s, "lr": lr} for s, lr in lrs]},
+            "vconcat": [top, bottom], "spacing": 8, "resolve": {"scale": {"color": "shared"}},
+            "padding": {"left": 5, "top": 5, "bottom": 5, "right": 20}}  # the last x label fits
 
 
 def schedule_figure(curves, steps_per_epoch, epochs, height=380):

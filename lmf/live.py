@@ -1,7 +1,21 @@
-"""Live retraining for the app: the settings of a short run and the data it evaluates on.
+"""Live retraining for the app: a background job that compresses and retrains while the page watches.
 
-Deliberately not here: Streamlit code, or a second training loop (lmf.train.train runs it).
+    job = start_job(saved, data, reduction=98, steps=300)   # raises Busy beyond MAX_LIVE_JOBS
+    job.snapshot()        # a copy of the state so far: status, history, lrs, losses, step, ...
+    job.stop()            # asks the loop to stop after the current mini-batch
+    job.wait(timeout)     # True once the job is done, stopped or failed
+    job.model, job.zip()  # the retrained (best-on-dev) model and its saved folder as zip bytes
+
+The job compresses a copy of `saved.model` at R (lmf.compress.compress_model; the saved model is
+never changed, so a cached one can be passed), measures test accuracy right after the SVD, then runs
+lmf.train.train, all in a spawned worker process (see LiveJob for why) whose callbacks send what
+they see; a thread of the job appends it to the job's own lists under its lock.
+Also here: live_config (the settings of a short run), evaluation_data and dev_subset.
+
+Deliberately not here: Streamlit code (the page polls snapshot()), or a second training loop.
 """
+import os
+import threading
 import time
 from dataclasses import replace
 
@@ -9,12 +23,55 @@ from .data import DataError, TextDataset, load_dataset
 from .grid import QUICK
 from .train import retrain_recipe, with_schedule
 
+# Defaults of the live page, measured with LiveJob on the full dev sets (seed 0, CALR, half-cycle
+# 50, 300 steps). SST-2's DAN hardly notices the SVD at any R the slider offers: dev 81.9 % before,
+# 81.5 (R=90, k=29), 81.0 (R=95, k=14), 81.0 (R=98, k=5), 81.2 % (R=99, k=2) right after it, and
+# retraining then wanders within +-0.7 points (a few of its 872 dev sentences), whatever the R: a
+# bag-of-words sentiment model needs about one direction of its embedding. CLINC150's DAN (150
+# intents) does show it: R=95 drops dev from 90.4 to 56.7 % and the first cycle brings it back to
+# 79.7 % by step 118 (R=90: 77.9 -> 86.1 %). So R=95: the drop is plain where there is one.
+# A half-cycle of steps/6 fits three full CALR cycles in any budget (50 for the default 300).
+DEFAULT_REDUCTION = 95
+DEFAULT_STEPS = 300
+CYCLES = 3
 
-def live_config(arch, steps, schedule="calr", eval_every=None, seed=0):
-    """lmf.train.retrain_recipe with a step budget: CALR or CLR with Adam as the sweep retrains,
-    or AdaGrad at a constant rate (Table 1's third schedule). Evaluates about 25 times per run."""
-    config = replace(retrain_recipe(arch), max_steps=int(steps), min_steps=0, seed=seed, device="cpu",
-                     eval_every=eval_every or max(1, int(steps) // 25))
+# At most this many jobs train at once in one app process (every session together): each keeps a
+# core busy, and the machine the app is served from has two.
+MAX_LIVE_JOBS = 2
+# Each job's worker trains on its share of the cores, so MAX_LIVE_JOBS jobs never oversubscribe
+# them (one thread on the 2-core machine the app is served from; see _work for the measurements).
+TORCH_THREADS = max(1, (os.cpu_count() or 1) // MAX_LIVE_JOBS)
+
+QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
+FINISHED = (DONE, STOPPED, FAILED)
+
+
+class Busy(RuntimeError):
+    """MAX_LIVE_JOBS jobs are already training; try again when one finishes."""
+
+
+_active = set()  # jobs queued or running, across sessions
+_active_lock = threading.Lock()
+
+
+def running_jobs():
+    with _active_lock:
+        return len(_active)
+
+
+def cycle_step_size(steps, cycles=CYCLES):
+    """The half-cycle (steps) that fits `cycles` full CLR/CALR cycles in `steps`: 300 -> 50."""
+    return max(1, int(steps) // (2 * cycles))
+
+
+def live_config(arch, steps, schedule="calr", eval_every=None, seed=0, step_size=None):
+    """lmf.train.retrain_recipe with a step budget of exactly `steps` mini-batches (min_steps too,
+    or a small dataset would stop after the recipe's one epoch): CALR or CLR with Adam as the sweep
+    retrains, or AdaGrad at a constant rate (Table 1's third schedule). Evaluates about 25 times
+    per run; `step_size` is the cyclic half-cycle (None: cycle_step_size(steps))."""
+    config = replace(retrain_recipe(arch), max_steps=int(steps), min_steps=int(steps), seed=seed, device="cpu",
+                     eval_every=eval_every or max(1, int(steps) // 25),
+                     step_size=step_size or cycle_step_size(steps))
     return with_schedule(config, schedule)
 
 
@@ -38,21 +95,225 @@ def dev_subset(data, n):
     return TextDataset(data.name, data.train, dev, data.test, data.label_names, vocab=data.vocab)
 
 
-class Throttle:
-    """ready() is True at most once per `interval` seconds (the live chart's redraw limit)."""
+class LiveJob:
+    """Compress `saved.model` at `reduction` % and retrain it for `steps` mini-batches, in a worker
+    process; a thread here relays what it reports into this object's state.
 
-    def __init__(self, interval=0.5):
-        self.interval, self.last, self.gaps = interval, None, []
+    State (read it with snapshot(); the lists only grow):
+      status     queued (the worker is starting) -> running -> done | stopped | failed; `error`
+                 holds a failure's message
+      history    [(step, dev accuracy)] from step 0 (right after the SVD) on, every eval_every steps
+      lrs        [(step, learning rate used for that step)]; losses [(step, mini-batch loss)]
+      step       mini-batches done; total: the budget
+      before     test accuracy right after the SVD; rank: its k
+      test, size, best_step, best_dev, seconds   once finished (done or stopped): test accuracy and
+                 bytes on disk of the best-on-dev model, which is kept as `model`
+    Accuracies are fractions. `data` is evaluated on its dev split as given (see dev_subset).
 
-    def ready(self, force=False):
-        now = time.perf_counter()
-        if force or self.last is None or now - self.last >= self.interval:
-            if self.last is not None:
-                self.gaps.append(now - self.last)
-            self.last = now
-            return True
-        return False
+    Why a process and not a thread: torch releases the GIL inside each operation, but a DAN step is
+    a hundred small operations, and each must take the GIL back. In the app, Streamlit's own Python
+    (the fragment's reruns, the server's messages) holds it often enough that a training thread
+    there ran at 0.2 x the plain loop's rate (8.7 against 43 steps/s, scripts/bench_live.py). A
+    spawned process (not forked: the app has threads) shares nothing; starting it costs a second or
+    two, before the first step, so the training rate is the plain loop's. Spawning re-imports the
+    main module: a script that starts jobs needs the `if __name__ == "__main__":` guard (Streamlit's
+    and pytest's entry points have it)."""
+
+    def __init__(self, saved, data, reduction, steps, schedule="calr", step_size=None, seed=0, eval_every=None):
+        import multiprocessing
+
+        self.saved, self.data = saved, data
+        self.config = live_config(saved.config["arch"], steps, schedule, eval_every, seed, step_size)
+        self.settings = dict(reduction=int(reduction), steps=int(steps), schedule=schedule,
+                             step_size=self.config.step_size, seed=seed)
+        self.total = int(steps)
+        self._lock = threading.Lock()
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = threading.Event()
+        self._control, self._control_lock = None, threading.Lock()  # the pipe that tells the worker to stop
+        self.status, self.error = QUEUED, None
+        self.history, self.lrs, self.losses, self.step = [], [], [], 0
+        self.before = self.rank = self.test = self.size = self.best_step = self.best_dev = self.seconds = None
+        self.model = None
+        self.started = None
+        self._thread = threading.Thread(target=self._relay, name=f"lmf-live-R{reduction}", daemon=True)
+
+    # -------------------------------------------------------------- control, from any thread
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Ask the loop to stop; it finishes the current mini-batch, evaluates it, and keeps the best model."""
+        self._stop.set()
+        with self._control_lock:
+            if self._control is not None:
+                self._control.send(True)
+
+    def wait(self, timeout=None):
+        self._thread.join(timeout)
+        return self.finished
 
     @property
-    def max_gap(self):
-        return max(self.gaps, default=0.0)
+    def finished(self):
+        return self.status in FINISHED
+
+    def snapshot(self):
+        """A consistent copy of the state (plain values and fresh lists: safe to hand to a chart)."""
+        with self._lock:
+            return dict(status=self.status, error=self.error, step=self.step, total=self.total,
+                        history=list(self.history), lrs=list(self.lrs), losses=list(self.losses),
+                        before=self.before, rank=self.rank, test=self.test, size=self.size,
+                        best_step=self.best_step, best_dev=self.best_dev, seconds=self.seconds,
+                        settings=dict(self.settings))
+
+    def zip(self, name=None):
+        """The retrained model saved (lmf.artifacts.save_model) as zip bytes; None before it exists."""
+        if self.model is None:
+            return None
+        from .artifacts import zip_saved
+        s = self.settings
+        name = name or f"{self.saved.config['arch']}-lmf-R{s['reduction']}-live-{s['schedule']}-{self.step}steps"
+        return zip_saved(self.model, self.saved.vocab, self.saved.label_names, name)
+
+    # -------------------------------------------------------------- the relay thread
+    def _set(self, **values):
+        with self._lock:
+            for k, v in values.items():
+                setattr(self, k, v)
+
+    def _relay(self):
+        """Start the worker and copy what it sends into the state, until it ends."""
+        # Two one-way pipes (a pipe rather than a multiprocessing.Event: no named semaphore to leak):
+        # the worker reports on one and looks for a stop request on the other after every step.
+        receive, send = self._context.Pipe(duplex=False)
+        control_receive, control_send = self._context.Pipe(duplex=False)
+        state = _arrays(self.saved.model)
+        worker = self._context.Process(
+            target=_work, name=f"lmf-live-R{self.settings['reduction']}", daemon=True,
+            args=(send, control_receive, dict(self.saved.config), state, self.data, self.settings["reduction"],
+                  self.config, self.saved.vocab, list(self.saved.label_names)))
+        try:
+            worker.start()
+            send.close()  # the worker holds the sending end now; EOF here means it has exited
+            control_receive.close()
+            with self._control_lock:
+                self._control = control_send
+                if self._stop.is_set():  # stop() came before the worker existed
+                    control_send.send(True)
+            self._set(started=time.time())
+            while True:
+                try:
+                    kind, *message = receive.recv()
+                except EOFError:
+                    worker.join(5)
+                    raise RuntimeError(f"the worker process ended without a result (exit code {worker.exitcode})")
+                with self._lock:
+                    if kind == "step":
+                        step, loss, lr = message
+                        self.step = step
+                        self.lrs.append((step, lr))
+                        self.losses.append((step, loss))
+                    elif kind == "eval":
+                        self.history.append(tuple(message))
+                    elif kind == "compressed":
+                        self.status, (self.rank, self.before) = RUNNING, message
+                    elif kind == "failed":
+                        self.status, self.error = FAILED, message[0]
+                        break
+                    elif kind == "done":
+                        result = message[0]
+                        model = _rebuild(result.pop("config"), result.pop("state"))
+                        for k, v in result.items():
+                            setattr(self, k, v)
+                        self.model = model
+                        self.status = STOPPED if self._stop.is_set() and self.step < self.total else DONE
+                        break
+            worker.join(10)
+        except Exception as e:  # shown on the page; the app keeps running
+            self._set(status=FAILED, error=f"{type(e).__name__}: {e}")
+        finally:
+            with self._control_lock:
+                self._control = None
+                control_send.close()
+            receive.close()
+            if worker.is_alive():
+                worker.kill()
+            with _active_lock:
+                _active.discard(self)
+
+
+def _arrays(model):
+    """The model's weights as numpy arrays, which a pipe copies. (A torch tensor would travel as a
+    handle to shared memory that the worker must keep alive until it is opened here; the worker
+    exits right after sending its model, and the pipe broke: ConnectionResetError.)"""
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _rebuild(config, arrays):
+    import torch
+
+    from .models import build_model
+    model = build_model(config)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
+    return model.eval()
+
+
+def _work(conn, control, config, state, data, reduction, train_config, vocab, label_names):
+    """The worker process: compress, measure, retrain, report (messages on `conn`), send the model."""
+    try:
+        import torch
+
+        from .compress import compress_model
+        from .metrics import accuracy
+        from .selection import saved_size
+        from .train import train
+        # A share of the cores, not torch's default of all of them: two jobs at that default fight
+        # over the same cores, and OpenMP's spinning workers make that far worse than sharing. On
+        # the 2-core machine (scripts/bench_live.py prints both), the plain loop ran at 41-46
+        # steps/s on one thread and 4 on two while the machine was busy with other work; idle,
+        # two threads were faster for a lone job (92 against 60 steps/s): one job gives up that
+        # third so that two at once, or a busy machine, do not collapse.
+        torch.set_num_threads(TORCH_THREADS)
+        compressed = compress_model(_rebuild(config, state), reduction)
+        conn.send(("compressed", compressed.config["rank"], accuracy(compressed, data, "test")))
+
+        stopping = []
+
+        def stop_asked():
+            if not stopping and control.poll():
+                stopping.append(True)
+            return bool(stopping)
+
+        def on_step(step, loss, lr):
+            conn.send(("step", step, loss, lr))
+            return stop_asked()  # True makes train() evaluate this step and stop
+
+        def on_eval(record):
+            conn.send(("eval", record["step"], record["dev_accuracy"]))
+            return stop_asked()
+
+        result = train(compressed, data, train_config, on_step=on_step, on_eval=on_eval, progress=False)
+        conn.send(("done", dict(
+            config=dict(result.model.config), state=_arrays(result.model), step=result.steps,
+            test=accuracy(result.model, data, "test"), size=saved_size(result.model, vocab, label_names),
+            best_step=result.best_step, best_dev=result.best_dev, seconds=result.seconds)))
+    except Exception as e:
+        conn.send(("failed", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def start_job(saved, data, reduction, steps, **kwargs):
+    """A started LiveJob (arguments as LiveJob's); raises Busy when MAX_LIVE_JOBS are active."""
+    job = LiveJob(saved, data, reduction, steps, **kwargs)
+    with _active_lock:
+        if len(_active) >= MAX_LIVE_JOBS:
+            raise Busy(f"{len(_active)} live retrainings are running (at most {MAX_LIVE_JOBS} at once)")
+        _active.add(job)
+    try:
+        return job.start()
+    except BaseException:
+        with _active_lock:
+            _active.discard(job)
+        raise

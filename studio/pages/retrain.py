@@ -1,19 +1,25 @@
-"""Retrain live: compress the uncompressed model at R and retrain it in front of the user (Figure 3)."""
-import time
+"""Retrain live: compress the uncompressed model at R and retrain it in front of the user (Figure 3).
 
+A thin view over lmf.live.LiveJob. Start launches a job (a worker process; at most
+lmf.live.MAX_LIVE_JOBS in the whole app) kept in this session's st.session_state; a fragment polls
+its snapshot every POLL_SECONDS and redraws one chart (same key) in place, with a progress bar and
+the one Stop button. When the job finishes the fragment reruns the whole page, which shows the
+results, the download and the session's earlier runs on the same chart. Nothing trains in the
+app's process at all, so a rerun (any widget, a reload) never interrupts or slows a run.
+
+Dev accuracy, live and reference lines alike, is measured on the full dev set (the one the sweep
+evaluated on): the reference lines are the run's own starting model and its 8/16-bit quantizations.
+"""
 import streamlit as st
 
-from lmf import grid, layout, live as lmf_live, results as lmf_results
+from lmf import layout, live as lmf_live, results as lmf_results
 from lmf.charts import retrain_figure
-from lmf.compress import compress_model
 from lmf.layout import ArtifactError
-from lmf.metrics import accuracy
-from lmf.selection import saved_size
-from lmf.train import train
 from studio import ui
 
-FAST_STEPS, FAST_DEV = 8, 100
-REDRAW_SECONDS = 0.4
+POLL_SECONDS = 0.3  # the chart redraws about 3 times a second while a job runs
+KEEP_RUNS = 4  # finished runs kept per session for comparison (each holds its small model)
+STEP_BUDGETS = [20, 50, 100, 200, 300, 500, 1000]
 
 st.title("Retrain live")
 st.caption("The online step of the paper: factorize the trained model's embedding with a truncated SVD, then keep "
@@ -25,16 +31,10 @@ results = ui.cached_results_quiet()
 summary = lmf_results.summary_for(results, dataset, model) if results is not None else None
 
 c1, c2, c3 = st.columns(3)
-reduction = c1.slider("Reduction R (%)", 1, 98, st.session_state.get("chosen_reduction") or 90,
-                      key="live_reduction")
-steps = c2.select_slider("Step budget (mini-batches)", [20, 50, 100, 200, 300, 500, 1000], value=200, key="live_steps")
+reduction = c1.slider("Reduction R (%)", 1, 98, lmf_live.DEFAULT_REDUCTION, key="live_reduction")
+steps = c2.select_slider("Step budget (mini-batches)", STEP_BUDGETS, value=lmf_live.DEFAULT_STEPS, key="live_steps")
 schedule = c3.radio("Schedule", ["calr", "clr", "adagrad"], horizontal=True, key="live_schedule",
                     format_func={"calr": "CALR", "clr": "CLR", "adagrad": "AdaGrad (constant)"}.get)
-fast = st.toggle(f"Fast mode ({FAST_STEPS} steps, {FAST_DEV} dev sentences) — for a quick look and for tests",
-                 key="live_fast")
-if fast:
-    steps = FAST_STEPS
-dev_size = FAST_DEV if fast else (None if model == "dan" else 300)
 
 try:
     base = ui.saved(dataset, model)
@@ -45,107 +45,139 @@ data = ui.eval_data(dataset, model)
 curve = ui.precomputed_curve(dataset, model, reduction)
 
 
+@st.cache_data(show_spinner="Measuring the reference models…", max_entries=16)
+def _reference_lines(directory, dataset, model, version):
+    from lmf.metrics import accuracy
+    data = ui.eval_data(dataset, model)
+    models = {"uncompressed": ui.saved(dataset, model).model, "16-bit": ui.quantized(dataset, model, 16),
+              "8-bit": ui.quantized(dataset, model, 8)}
+    return {name: 100 * accuracy(m, data, "dev") for name, m in models.items()}
+
+
 def reference_lines():
-    """Dev accuracy (%) of the uncompressed and quantized models from results.csv."""
-    if summary is None:
-        return {}
+    """Dev accuracy (%) of the uncompressed model the run starts from (seed 0) and of its 16-bit and
+    8-bit quantizations, measured on the same dev set as the live curve. results.csv's dev numbers
+    average three seeds, so its uncompressed line would not be where the run starts; they are used
+    only when the data is missing and nothing can be measured."""
+    if data is not None:
+        directory = ui.art_dir()
+        return _reference_lines(directory, dataset, model, ui.model_version(layout.model_path(directory, dataset, model)))
     refs = {}
     for method, name in (("uncompressed", "uncompressed"), ("quant16", "16-bit"), ("quant8", "8-bit")):
-        row = lmf_results.find(summary, method)
+        row = lmf_results.find(summary, method) if summary is not None else None
         if row is not None and row["dev_accuracy"] is not None:
             refs[name] = row["dev_accuracy"]
     return refs
 
 
-def figure(history, lrs, total):
-    return retrain_figure(history, lrs, max(total, curve[-1]["step"] if curve else 0), reference_lines(), curve)
+def run_label(snap):
+    s = snap["settings"]
+    after = f": {100 * snap['test']:.1f} % test" if snap["test"] is not None else ""
+    return f"R={s['reduction']}%, {s['schedule'].upper()}, {snap['step']} steps{after}"
 
 
-start_col, stop_col = st.columns([1, 5])
-start = start_col.button("Start retraining", type="primary", key="live_start")
-stop_col.button("Stop", key="live_stop", help="Stops the run; the curve so far stays on the page.")
-
-live = st.session_state.get("live")
-if live and live["status"] == "running" and not start:
-    # The script was interrupted mid-run: the Stop button (or any other widget) started a new run.
-    live["status"] = "stopped"
+# This session's jobs, newest last: [(dataset, model, LiveJob)]. A job outlives reruns and page
+# switches; a browser reload starts a new session and loses it (the thread finishes on its own).
+jobs = st.session_state.setdefault("live_jobs", [])
+mine = [job for d, m, job in jobs if (d, m) == (dataset, model)]
+job = mine[-1] if mine else None
+earlier = [j for j in mine[:-1] if j.finished and j.status != lmf_live.FAILED][-(KEEP_RUNS - 1):]
 
 if data is None:
     st.warning("The dataset is not available here (set `LMF_DATA_DIR` to the data folder, or install `datasets` for "
-               "the Hugging Face Hub), so nothing can be retrained. Replaying the precomputed curve instead.", icon=":material/replay:")
+               "the Hugging Face Hub), so nothing can be retrained. The precomputed curve is shown instead.",
+               icon=":material/replay:")
     if curve is None:
         ui.show_error(layout.missing(f"the curve `curves/{layout.curve_path('.', dataset, model, reduction).name}` "
                                      "is missing", ui.art_dir()))
         st.stop()
-    holder = st.empty()
-    rows = curve
-    total = int(curve[-1]["step"])
-    for i in range(1, len(rows) + 1) if start else [len(rows)]:
-        hist = [{"step": r["step"], "dev_accuracy": r["dev_accuracy"]} for r in rows[:i]]
-        holder.plotly_chart(figure(hist, [(r["step"], r["lr"]) for r in rows[:i]], total), key=f"replay-{i}")
-        if start:
-            time.sleep(0.1)
+    st.vega_lite_chart(retrain_figure([], [(r["step"], r["lr"]) for r in curve], curve[-1]["step"], reference_lines(),
+                                      curve), key="live_chart", width="stretch")
     st.stop()
 
-chart = st.empty()
-status = st.empty()
 
-if start:
-    # compress_model returns a new model: the cached uncompressed model is never touched.
-    compressed = compress_model(base.model, reduction)
-    before = accuracy(compressed, data, "test")
-    live = st.session_state["live"] = {
-        "settings": dict(dataset=dataset, model=model, reduction=reduction, steps=steps, schedule=schedule),
-        "rank": compressed.config["rank"], "before": before, "history": [], "lrs": [], "status": "running",
-        "dev_size": dev_size or len(data.dev)}
-    train_data = lmf_live.dev_subset(data, dev_size)
-    config = lmf_live.live_config(model, steps, schedule, eval_every=1 if fast else None)
-    throttle = lmf_live.Throttle(REDRAW_SECONDS)
-    status.info(f"Right after the SVD (k = {live['rank']}): **{100 * before:.2f} %** test accuracy. Retraining…")
-    progress = st.progress(0.0, text="step 0")
-    draws = [0]
+def start():
+    try:
+        new = lmf_live.start_job(base, data, reduction, steps, schedule=schedule)
+    except lmf_live.Busy:
+        st.session_state["live_busy"] = True
+        return
+    jobs.append((dataset, model, new))
+    del jobs[:-KEEP_RUNS * 4]  # bound the memory a long session holds (models included)
 
-    def redraw(force=False):
-        if throttle.ready(force):
-            draws[0] += 1
-            chart.plotly_chart(figure(live["history"], live["lrs"], steps), key=f"live-{draws[0]}")
 
-    def on_step(step, loss, lr):
-        live["lrs"].append((step, lr))
-        progress.progress(min(1.0, step / steps), text=f"step {step} / {steps} — loss {loss:.3f}")
-        redraw()
+running = job is not None and not job.finished
+st.button("Start retraining", type="primary", key="live_start", on_click=start, disabled=running,
+          help="Compresses the uncompressed model at R and retrains it in the background.")
+if st.session_state.pop("live_busy", False):
+    st.warning(f"The app is busy: {lmf_live.MAX_LIVE_JOBS} live retrainings are running. Try again in a moment.",
+               icon=":material/hourglass:")
 
-    def on_eval(record):
-        live["history"].append({"step": record["step"], "dev_accuracy": record["dev_accuracy"]})
-        redraw(force=record["step"] == 0)
+refs = reference_lines()
+earlier_runs = [(run_label(j.snapshot()), j.snapshot()["history"]) for j in earlier]
 
-    result = train(compressed, train_data, config, on_step=on_step, on_eval=on_eval, progress=False)
-    redraw(force=True)
-    live.update(status="done", test=accuracy(result.model, data, "test"), size=saved_size(result.model, base.vocab,
-                base.label_names), best_step=result.best_step, seconds=result.seconds, max_gap=throttle.max_gap)
-    progress.progress(1.0, text=f"done: {result.steps} steps in {result.seconds:.1f} s")
 
-if live and live["settings"] == dict(dataset=dataset, model=model, reduction=reduction, steps=steps, schedule=schedule):
-    if not start:
-        chart.plotly_chart(figure(live["history"], live["lrs"], steps), key="live-final")
+@st.fragment(run_every=POLL_SECONDS if running else None)
+def live_view():
+    """The chart, the progress bar and Stop; reruns alone every POLL_SECONDS while the job runs."""
+    snap = job.snapshot() if job else None
+    total = snap["total"] if snap else steps
+    shown_curve = curve if snap is None or snap["settings"]["reduction"] == reduction else None
+    st.vega_lite_chart(retrain_figure(snap["history"] if snap else [], snap["lrs"] if snap else [], total, refs,
+                                   shown_curve, earlier_runs), key="live_chart", width="stretch")
+    if snap is None:
+        st.info("Press **Start retraining**. The gray dashed line is the sweep's curve for this R (if it retrained "
+                "at it); dotted lines are the uncompressed, 16-bit and 8-bit models' dev accuracies.")
+        return
+    if not snap["status"] in lmf_live.FINISHED:
+        st.progress(min(1.0, snap["step"] / total), text=f"step {snap['step']} / {total}"
+                    + (f" — loss {snap['losses'][-1][1]:.3f}" if snap["losses"] else
+                       " — starting the worker…" if snap["status"] == lmf_live.QUEUED else " — compressing (SVD)…"))
+        st.button("Stop", key="live_stop", on_click=job.stop, help="Stops after the current mini-batch; the best "
+                  "model so far is kept.")
+    elif running:
+        st.rerun()  # the job just finished: redraw the whole page (results, download, Start enabled)
+
+
+live_view()
+
+if job is not None:
+    snap = job.snapshot()
+    s = snap["settings"]
+    if snap["status"] == lmf_live.FAILED:
+        st.error(f"The retraining failed: {snap['error']}", icon=":material/error:")
     m = st.columns(4)
-    m[0].metric("Right after SVD", f"{100 * live['before']:.2f} %", f"rank k = {live['rank']}", delta_color="off", delta_arrow="off")
-    if live["status"] == "done":
-        m[1].metric("After retraining (test)", f"{100 * live['test']:.2f} %",
-                    f"{100 * (live['test'] - live['before']):+.2f} pts", help=f"Best-on-dev weights, step {live['best_step']}.")
-        m[2].metric("Size on disk", f"{live['size'] / 1e6:.2f} MB")
-        pre = lmf_results.find(summary, "lmf", reduction) if summary is not None else None
+    if snap["before"] is not None:
+        m[0].metric("Right after SVD (test)", f"{100 * snap['before']:.2f} %", f"rank k = {snap['rank']}",
+                    delta_color="off", delta_arrow="off")
+    if snap["status"] in (lmf_live.DONE, lmf_live.STOPPED):
+        m[1].metric("After retraining (test)", f"{100 * snap['test']:.2f} %",
+                    f"{100 * (snap['test'] - snap['before']):+.2f} pts",
+                    help=f"Best-on-dev weights, step {snap['best_step']}.")
+        m[2].metric("Size on disk", f"{snap['size'] / 1e6:.2f} MB")
+        pre = lmf_results.find(summary, "lmf", s["reduction"]) if summary is not None else None
         if pre is not None:
-            m[3].metric("Precomputed (sweep)", f"{pre['accuracy']:.2f} %", "full retraining budget", delta_color="off", delta_arrow="off")
-        status.success(f"Retrained in {live['seconds']:.1f} s; the chart redrew at most "
-                       f"{live['max_gap']:.2f} s apart.", icon=":material/check_circle:")
-    else:
-        done = live["history"][-1]["step"] if live["history"] else 0
-        status.warning(f"Stopped at step {done} of {live['settings']['steps']}: the curve so far is shown.", icon=":material/stop_circle:")
-    st.caption(f"Dev accuracy on {live['dev_size']} dev sentences"
-               + (" (a subset, so each evaluation is quick)" if dev_size else "")
-               + "; reference lines are the full-dev accuracies of the precomputed models.")
-else:
-    chart.plotly_chart(figure([], [], steps), key="live-empty")
-    status.info("Press **Start retraining**. The gray dashed line is the precomputed curve for this R (if the sweep "
-                "retrained at it); dotted lines are the uncompressed, 16-bit and 8-bit models' dev accuracies.")
+            m[3].metric("Precomputed (sweep)", f"{pre['accuracy']:.2f} %", "full retraining budget",
+                        delta_color="off", delta_arrow="off")
+        if snap["status"] == lmf_live.STOPPED:
+            st.warning(f"Stopped at step {snap['step']} of {snap['total']}.", icon=":material/stop_circle:")
+        else:
+            st.success(f"Retrained {snap['step']} steps in {snap['seconds']:.1f} s "
+                       f"({snap['step'] / max(snap['seconds'], 1e-9):.0f} steps/s).", icon=":material/check_circle:")
+        name = f"{dataset}-{model}-lmf-R{s['reduction']}-live"
+        # A callable: the model is saved and zipped only when the button is pressed, not on every rerun.
+        st.download_button("Download the retrained model (zip)", lambda: job.zip(name), file_name=f"{name}.zip",
+                           mime="application/zip", key="live_download", icon=":material/download:")
+    kept = [j.snapshot() for j in earlier] + [snap]
+    if len(kept) > 1:
+        st.dataframe([{"run": i + 1, "R (%)": k["settings"]["reduction"], "schedule": k["settings"]["schedule"].upper(),
+                       "steps": k["step"], "after SVD (%)": 100 * k["before"],
+                       "after retraining (%)": None if k["test"] is None else 100 * k["test"],
+                       "size (MB)": None if k["size"] is None else k["size"] / 1e6}
+                      for i, k in enumerate(kept)], hide_index=True, key="live_runs",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                    for c in ("after SVD (%)", "after retraining (%)", "size (MB)")})
+    st.caption(f"Dev accuracy on the full dev set ({len(data.dev)} sentences) for the run, the reference lines "
+               "(the seed-0 uncompressed model it starts from, and its quantizations) and the sweep's curve. "
+               f"{s['schedule'].upper()} half-cycle: {s['step_size']} steps"
+               + (f"; thin lines: this session's earlier runs ({len(earlier)})." if earlier else "."))

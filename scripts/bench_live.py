@@ -1,0 +1,202 @@
+"""Measure the Retrain live page against its targets in a real browser, and print the ratios.
+
+    python scripts/bench_live.py [--artifacts DIR] [--json PATH] [--screenshot PATH]
+
+1. The plain loop: lmf.train.train on the model compressed at the page's default R, with the
+   page's default settings (lmf.live.live_config), no callbacks, on the job's thread count
+   (lmf.live.TORCH_THREADS); steps per second from its TrainResult.seconds. Run before and after the browser part (the
+   machine is shared, its load drifts), the mean is the reference.
+2. The app: `streamlit run app.py` on a free loopback port, headless Chromium opens Retrain live
+   and presses Start. A script in the page samples the chart every 100 ms (what its SVG paths
+   hold, how many chart elements and SVG roots exist); the job's own rate comes from
+   the page's "Retrained N steps in S s" line (the same TrainResult.seconds, measured in the job).
+
+Targets: job rate >= 0.8 x the plain loop's, >= 2 chart redraws a second while training, exactly
+one chart element. Exit status 1 when one is missed.
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+TARGETS = {"rate_ratio": 0.8, "redraws_per_second": 2.0, "chart_elements": 1}
+
+# Samples the chart every 100 ms into window.__live: time, a signature of what the chart shows
+# (Vega draws SVG here: the lengths of its line and point paths, which grow with each new point),
+# the chart elements Streamlit shows, and how many distinct <svg> roots were seen (one: updated in
+# place; more: the chart was remounted).
+CHART = '[data-testid="stVegaLiteChart"]'
+SAMPLER = """() => {
+  window.__live = []; let nodes = 0;
+  window.__liveTimer = setInterval(() => {
+    const roots = [...document.querySelectorAll('CHART svg.marks')];
+    for (const r of roots) if (!r.__seen) { r.__seen = true; nodes += 1; }
+    const sig = roots.length ? [...roots[0].querySelectorAll('.mark-line path, .mark-symbol path')]
+      .map(p => (p.getAttribute('d') || '').length).join(',') : '';
+    window.__live.push({t: performance.now() / 1000, sig, nodes,
+                        elements: document.querySelectorAll('CHART').length});
+  }, 100);
+}""".replace("CHART", CHART.replace('"', '\\"'))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(artifacts, port, log):
+    env = {**os.environ, "LMF_ARTIFACTS_DIR": str(artifacts), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                             "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return proc
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.terminate()
+            raise RuntimeError("streamlit did not come up")
+        time.sleep(0.3)
+
+
+def stop_server(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def watch_live_run(page, url, lower_steps=0, timeout_s=300):
+    """Open Retrain live at `url`, move the step budget `lower_steps` notches down from the default,
+    press Start and sample the chart until the run is done. Returns the measurements (dict)."""
+    page.goto(f"{url}/retrain")  # the URL path is the page file's name
+    page.get_by_role("heading", name="Retrain live").first.wait_for(timeout=90_000)
+    page.locator(f"{CHART} svg.marks").first.wait_for(timeout=90_000)
+    if lower_steps:
+        page.get_by_role("slider").nth(1).focus()  # R, then the step budget
+        for _ in range(lower_steps):
+            page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(1500)  # the rerun that takes the new budget
+    page.evaluate(SAMPLER)
+    page.get_by_role("button", name="Start retraining").click()
+    done = page.get_by_text(re.compile(r"Retrained \d+ steps in"))
+    done.wait_for(timeout=timeout_s * 1000)
+    text = done.inner_text()
+    samples = page.evaluate("() => { clearInterval(window.__liveTimer); return window.__live; }")
+    steps, seconds = re.search(r"Retrained (\d+) steps in ([\d.]+) s", text).groups()
+    # Redraws: changes of what the chart shows, counted between the first and the last change
+    # (the training period: nothing changes before the job's first point or after its last).
+    changes = [b["t"] for a, b in zip(samples, samples[1:]) if b["sig"] != a["sig"] and b["sig"]]
+    span = changes[-1] - changes[0] if len(changes) > 1 else 0.0
+    return {"steps": int(steps), "job_seconds": float(seconds), "job_steps_per_second": int(steps) / float(seconds),
+            "redraws": len(changes), "redraw_span_seconds": span,
+            "redraws_per_second": (len(changes) - 1) / span if span else 0.0,
+            "chart_elements": max(s["elements"] for s in samples), "svg_roots_mounted": samples[-1]["nodes"],
+            "exceptions": page.locator('[data-testid="stException"]').count()}
+
+
+def plain_rate(saved, data, reduction, steps, threads):
+    """Steps per second of lmf.train.train alone on the page's settings, on `threads` torch threads."""
+    import torch
+
+    from lmf.compress import compress_model
+    from lmf.live import live_config
+    from lmf.train import train
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        result = train(compress_model(saved.model, reduction), data, live_config(saved.config["arch"], steps),
+                       progress=False)
+    finally:
+        torch.set_num_threads(before)
+    return result.steps / result.seconds
+
+
+def main(argv=None):
+    from lmf import layout
+    from lmf.artifacts import load_model
+    import torch
+
+    from lmf.live import DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS, evaluation_data
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--artifacts", default=str(layout.artifacts_dir()))
+    p.add_argument("--json", help="also write the numbers here")
+    p.add_argument("--screenshot", help="save the page after the run here (PNG)")
+    args = p.parse_args(argv)
+    artifacts = Path(args.artifacts)
+    quick = bool(layout.read_sweep_info(artifacts).get("quick"))
+    # The page's defaults: sidebar SST-2 / DAN, R and step budget from lmf.live.
+    saved = load_model(layout.model_path(artifacts, "sst2", "dan"))
+    data = evaluation_data("sst2", saved.vocab, saved.label_names, quick)
+    print(f"artifacts: {artifacts} (quick: {quick}); SST-2 DAN, R={DEFAULT_REDUCTION}, {DEFAULT_STEPS} steps")
+    # The reference runs on the job's thread count (the same settings); torch's default (one thread
+    # per core) is timed too, for the record: on a busy 2-core machine it is many times slower.
+    cores = torch.get_num_threads()
+    plain = [plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS)]
+    default = plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, cores)
+    print(f"plain train(): {plain[0]:.1f} steps/s on {TORCH_THREADS} thread(s) ({default:.1f} on torch's default {cores})")
+
+    from playwright.sync_api import sync_playwright
+    port = free_port()
+    with open(os.devnull, "w") as log:
+        proc = start_server(artifacts, port, log)
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                try:
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    live = watch_live_run(page, f"http://127.0.0.1:{port}")
+                    if args.screenshot:
+                        page.wait_for_timeout(1000)
+                        page.screenshot(path=args.screenshot, full_page=True)
+                finally:
+                    browser.close()
+        finally:
+            stop_server(proc)
+    plain.append(plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS))
+    print(f"plain train() again: {plain[1]:.1f} steps/s")
+
+    out = {**live, "plain_steps_per_second": statistics.mean(plain), "plain_runs": plain,
+           "plain_threads": TORCH_THREADS, "plain_default_threads_steps_per_second": default,
+           "rate_ratio": live["job_steps_per_second"] / statistics.mean(plain),
+           # the machine's load drifts: the ratio against the slower and the faster plain run
+           "rate_ratio_range": [live["job_steps_per_second"] / max(plain), live["job_steps_per_second"] / min(plain)],
+           "dataset": "sst2", "model": "dan", "reduction": DEFAULT_REDUCTION, "budget": DEFAULT_STEPS, "quick": quick,
+           "targets": TARGETS, "load_average": os.getloadavg()}
+    ok = {"rate_ratio": out["rate_ratio"] >= TARGETS["rate_ratio"],
+          "redraws_per_second": out["redraws_per_second"] >= TARGETS["redraws_per_second"],
+          "chart_elements": out["chart_elements"] == TARGETS["chart_elements"]}
+    out["met"] = ok
+    print(f"job in the app: {live['job_steps_per_second']:.1f} steps/s ({live['steps']} steps in "
+          f"{live['job_seconds']:.1f} s) -> {out['rate_ratio']:.2f} x the plain loop's mean (target >= 0.8; "
+          f"{out['rate_ratio_range'][0]:.2f}-{out['rate_ratio_range'][1]:.2f} against each plain run)")
+    print(f"chart: {live['redraws']} redraws over {live['redraw_span_seconds']:.1f} s -> "
+          f"{live['redraws_per_second']:.2f} a second (target >= 2); {live['chart_elements']} chart element(s) "
+          f"(target 1), {live['svg_roots_mounted']} chart root(s) mounted; exceptions shown: {live['exceptions']}")
+    print(f"load average: {out['load_average'][0]:.1f}; targets met: {ok}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    return 0 if all(ok.values()) and not live["exceptions"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
