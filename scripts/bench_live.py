@@ -18,20 +18,12 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 TARGETS = {"rate_ratio": 0.8, "redraws_per_second": 2.0, "chart_elements": 1}
 
 # Samples the chart every 100 ms into window.__live: time, a signature of what the chart shows
@@ -50,38 +42,6 @@ SAMPLER = """() => {
                         elements: document.querySelectorAll('CHART').length});
   }, 100);
 }""".replace("CHART", CHART.replace('"', '\\"'))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(artifacts, port, log):
-    env = {**os.environ, "LMF_ARTIFACTS_DIR": str(artifacts), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                             "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.terminate()
-            raise RuntimeError("streamlit did not come up")
-        time.sleep(0.3)
-
-
-def stop_server(proc):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def watch_live_run(page, url, lower_steps=0, timeout_s=300):
@@ -156,22 +116,16 @@ def main(argv=None):
     print(f"plain train(): {plain[0]:.1f} steps/s on {TORCH_THREADS} thread(s) ({default:.1f} on torch's default {cores})")
 
     from playwright.sync_api import sync_playwright
-    port = free_port()
-    with open(os.devnull, "w") as log:
-        proc = start_server(artifacts, port, log)
+    with serve(env={"LMF_ARTIFACTS_DIR": artifacts}, timeout=90) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                try:
-                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    live = watch_live_run(page, f"http://127.0.0.1:{port}")
-                    if args.screenshot:
-                        page.wait_for_timeout(1000)
-                        page.screenshot(path=args.screenshot, full_page=True)
-                finally:
-                    browser.close()
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            live = watch_live_run(page, server.url)
+            if args.screenshot:
+                page.wait_for_timeout(1000)
+                page.screenshot(path=args.screenshot, full_page=True)
         finally:
-            stop_server(proc)
+            browser.close()
     plain.append(plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS))
     print(f"plain train() again: {plain[1]:.1f} steps/s")
 
