@@ -247,6 +247,9 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     and at most how many more the searches need."""
     start = time.perf_counter()
     deadline = None if budget_minutes is None else budget_minutes * 60
+    lo, hi = r_range
+    if not 0 < lo <= hi <= 99:  # R is a percentage removed: 100 would remove the whole embedding
+        raise ValueError(f"the R range must satisfy 0 < R min <= R max <= 99 (got {lo} to {hi})")
     key = _dataset_key(data)
     source = data if data in NAMED else str(Path(data).resolve())
     settings = {"data": source, "model": model, "quick": bool(quick),
@@ -256,7 +259,6 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     for line in tuner.notes(key, model):
         print(line)
     searched = candidates(model, methods)
-    lo, hi = r_range
     trials = _read_trials(out)
     # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
     trials = {k: t for k, t in trials.items()

@@ -1,4 +1,5 @@
-"""`python -m lmf ...`: train, compress, quantize, evaluate and classify from the command line.
+"""`python -m lmf ...` (or `lmf ...`): train, compress, quantize, evaluate, classify, export, autotune,
+and jobs-run (the app's background jobs) from the command line.
 
 Each subcommand is a few calls into the package and prints what a user decides by: accuracy and
 size at every step. Deliberately not here: any logic the app or the sweep would also need.

@@ -1,6 +1,6 @@
 """fastText and fastText.zip baselines (Joulin et al. 2016) through the `fasttext` PyPI package.
 
-Same splits and tokens as our models: every text is lmf.data.tokenize(text)[:MAX_TOKENS] joined by
+Same splits and tokens as our models: every text is lmf.tokenize.tokenize(text)[:MAX_TOKENS] joined by
 spaces, every label `__label__<id>`. `train_fasttext` trains a supervised model and saves
 `model.bin`; `quantize_fasttext` loads it, quantizes it (product quantization, qnorm=True,
 retrain=True, `cutoff` most important words/n-grams kept) and saves `model.ftz`. Both are saved

@@ -175,12 +175,15 @@ def start(job_id, root=None):
         raise ValueError(f"no job {job_id}")
     if job["status"] in ACTIVE and _alive(job.get("pid"), folder):
         return job
+    # Queued before the process starts: the process writes "running" (or "failed") itself, and a
+    # status written after it started could overwrite that.
+    _update(folder, status="queued", pid=None, error=None, finished=None, queued_at=time.time())
     with open(folder / LOG, "a", encoding="utf-8") as log:
         # cwd: the repository that holds this lmf, so the job runs the same code as the server.
         process = subprocess.Popen([sys.executable, "-m", "lmf", "jobs-run", str(folder)], cwd=ROOT,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    return _update(folder, status="queued", pid=process.pid, error=None, finished=None)
+    return _update(folder, pid=process.pid)
 
 
 def _alive(pid, folder):
@@ -210,7 +213,7 @@ def mark_stale(root=None):
     for job in list_jobs(root, refresh=False):
         if job["status"] not in ACTIVE:
             continue
-        if job.get("pid") is None and time.time() - job["created"] < NEVER_STARTED_SECONDS:
+        if job.get("pid") is None and time.time() - (job.get("queued_at") or job["created"]) < NEVER_STARTED_SECONDS:
             continue  # just created: its process is being started
         if not _alive(job.get("pid"), job["dir"]):
             what = f"its process (pid {job['pid']}) is gone" if job.get("pid") else "it was never started"
@@ -225,7 +228,7 @@ def list_jobs(root=None, refresh=True):
     """Every job, newest first (after mark_stale when `refresh`)."""
     if refresh:
         mark_stale(root)
-    root = Path(root or jobs_dir())
+    root = Path(root or jobs_dir()).resolve()  # as job_dir and start name it: _alive compares the text
     jobs = [read_job(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")] if root.is_dir() else []
     return sorted((j for j in jobs if j), key=lambda j: j.get("created") or 0, reverse=True)
 

@@ -20,7 +20,8 @@ lmf.metrics.classify and our tokenizer),
 `onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8), `fasttext_contestant`
 (a fastText .bin or .ftz model, lmf.fasttext_baseline.predict_labels, raw text in).
 
-Used by the sweep (lmf.runner's latency cells), scripts/bench_latency.py and the app.
+Used by the sweep (lmf.runner's latency cells) and scripts/bench_latency.py. (The Playground times
+one prediction per model with lmf.playground.predict_text: what a visitor waits for.)
 Deliberately not here: exporting, accuracy, or tables (scripts/bench_latency.py).
 """
 import statistics

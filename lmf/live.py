@@ -38,8 +38,9 @@ CYCLES = 3
 # At most this many jobs train at once in one app process (every session together): each keeps a
 # core busy, and the machine the app is served from has two.
 MAX_LIVE_JOBS = 2
-# Each job's worker trains on its share of the cores, so MAX_LIVE_JOBS jobs never oversubscribe
-# them (one thread on the 2-core machine the app is served from; see _work for the measurements).
+# Each job's worker gets its share of the cores for the SVD and the evaluations, so MAX_LIVE_JOBS
+# jobs never oversubscribe them (one thread on the 2-core machine the app is served from). The
+# training loop itself always runs on one thread (lmf.train.TRAIN_THREADS: same seed, same model).
 TORCH_THREADS = max(1, (os.cpu_count() or 1) // MAX_LIVE_JOBS)
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
@@ -148,7 +149,10 @@ class LiveJob:
         self._stop.set()
         with self._control_lock:
             if self._control is not None:
-                self._control.send(True)
+                try:
+                    self._control.send(True)
+                except OSError:  # the worker has just exited: nothing left to stop
+                    pass
 
     def wait(self, timeout=None):
         self._thread.join(timeout)
@@ -186,14 +190,15 @@ class LiveJob:
         """Start the worker and copy what it sends into the state, until it ends."""
         # Two one-way pipes (a pipe rather than a multiprocessing.Event: no named semaphore to leak):
         # the worker reports on one and looks for a stop request on the other after every step.
-        receive, send = self._context.Pipe(duplex=False)
-        control_receive, control_send = self._context.Pipe(duplex=False)
-        state = _arrays(self.saved.model)
-        worker = self._context.Process(
-            target=_work, name=f"lmf-live-R{self.settings['reduction']}", daemon=True,
-            args=(send, control_receive, dict(self.saved.config), state, self.data, self.settings["reduction"],
-                  self.config, self.saved.vocab, list(self.saved.label_names)))
-        try:
+        worker = receive = control_send = None
+        try:  # from the first step: whatever fails, the finally below frees this job's slot
+            receive, send = self._context.Pipe(duplex=False)
+            control_receive, control_send = self._context.Pipe(duplex=False)
+            state = _arrays(self.saved.model)
+            worker = self._context.Process(
+                target=_work, name=f"lmf-live-R{self.settings['reduction']}", daemon=True,
+                args=(send, control_receive, dict(self.saved.config), state, self.data, self.settings["reduction"],
+                      self.config, self.saved.vocab, list(self.saved.label_names)))
             worker.start()
             send.close()  # the worker holds the sending end now; EOF here means it has exited
             control_receive.close()
@@ -235,9 +240,11 @@ class LiveJob:
         finally:
             with self._control_lock:
                 self._control = None
-                control_send.close()
-            receive.close()
-            if worker.is_alive():
+                if control_send is not None:
+                    control_send.close()
+            if receive is not None:
+                receive.close()
+            if worker is not None and worker.is_alive():
                 worker.kill()
             with _active_lock:
                 _active.discard(self)

@@ -6,7 +6,7 @@ harnesses for benchmarks (lmf.latency).
 import time
 from dataclasses import dataclass
 
-from .tokenize import MAX_TOKENS, tokenize
+from .tokenize import MAX_TOKENS, tokenize, unknown_tokens
 from .grid import APP_EXT
 from .layout import shipped_reductions
 from .methods import METHODS, method_label
@@ -48,12 +48,12 @@ class Prediction:
 
 def predict_text(model, vocab, label_names, text):
     """One sentence through lmf.metrics.classify, timed; unknown words and truncation reported.
-    Inputs longer than lmf.data.MAX_TOKENS tokens are cut there (the vocabulary's encode does it)."""
+    Inputs longer than lmf.tokenize.MAX_TOKENS tokens are cut there (the vocabulary's encode does it)."""
     tokens = tokenize(text)
     start = time.perf_counter()
     label, confidence = classify(model, vocab, label_names, [text])[0]
     latency = (time.perf_counter() - start) * 1000
-    unknown = list(dict.fromkeys(t for t in tokens[:MAX_TOKENS] if t not in vocab.stoi))
+    unknown = unknown_tokens(text, vocab.stoi)
     return Prediction(label, confidence, latency, unknown, len(tokens), len(tokens) > MAX_TOKENS)
 
 

@@ -8,8 +8,8 @@ settings must be lmf.tokenize's own, since ids from another tokenizer would be s
 Texts go through lmf.tokenize (clip, normalise, tokens, ids), are padded per batch to the longest
 row with PAD_ID, and the logits become probabilities with a softmax in numpy.
 
-Imports: numpy, onnxruntime, the standard library, lmf.tokenize and lmf.layout (standard library: file names and the sha256 helper)
-(both standard library only). Deliberately not here: torch, exporting, timing.
+Imports: numpy, onnxruntime, the standard library, lmf.tokenize and lmf.layout (both standard
+library only). Deliberately not here: torch, exporting, timing.
 """
 import json
 from pathlib import Path

@@ -2,7 +2,7 @@
 Runtime fp32 and int8 exports (made on the fly in a temporary folder), and fastText / fastText.zip
 trained here, on the SST-2 and CLINC150 test sentences; then the export issue's targets checked.
 
-    LMF_DATA_DIR=/path/to/shared/data PYTHONPATH=. python scripts/bench_latency.py [--json out.json]
+    LMF_DATA_DIR=/path/to/shared/data python scripts/bench_latency.py [--json out.json]
 
 Every number comes from lmf.latency.measure (raw text in, one thread, interleaved batch 1 median
 over the first --n-single test sentences, whole test set in batches of 64). Bytes are the

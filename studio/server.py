@@ -1,5 +1,5 @@
 """Run the studio (or any Streamlit script) as a real server on a free loopback port: the one launch
-helper of the browser test, scripts/bench_app.py and scripts/load_test.py.
+helper of the browser tests, scripts/bench_app.py, scripts/bench_live.py and scripts/load_test.py.
 
     with serve(env={"LMF_ARTIFACTS_DIR": "/tmp/art"}) as server:
         page.goto(server.url + "/playground")
@@ -75,7 +75,11 @@ def serve(script=APP, env=None, timeout=60, log=None):
             environment.pop(key, None)
         else:
             environment[key] = str(value)
-    log = Path(log) if log else Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+    own_log = log is None
+    if own_log:
+        fd, log = tempfile.mkstemp(prefix="streamlit-", suffix=".log")
+        os.close(fd)
+    log = Path(log)
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
@@ -90,3 +94,5 @@ def serve(script=APP, env=None, timeout=60, log=None):
         yield Server(url, process, log, started, time.perf_counter() - started)
     finally:
         stop(process)
+        if own_log:
+            log.unlink(missing_ok=True)

@@ -6,7 +6,7 @@ Cached models (st.cache_resource) are shared by every session and are never chan
 and quantization (lmf.compress, lmf.quantize) return copies, and training runs on such a copy.
 The logic itself lives in lmf; nothing here computes a result.
 
-Only standard-library modules of lmf (layout, results, grid, selection) are imported up front: the
+Only standard-library modules of lmf (layout, results, grid) are imported up front: the
 home page draws its metric cards before torch has loaded, which keeps its first render near
 Streamlit's own start-up time. Functions that need a model import torch's modules when first called.
 """
@@ -200,7 +200,7 @@ def svd_only(dataset, model, reduction):
 @st.cache_data(show_spinner=False, max_entries=16)
 def _spectrum(directory, dataset, model, version):
     """spectra.json's values for the model when they match its weights file, else computed from
-    the loaded model (torch; load_saved raises ArtifactError for a corrupt one)."""
+    the loaded model (torch; _saved raises ArtifactError for a corrupt one)."""
     stored = layout.read_spectrum(directory, layout.model_path(directory, dataset, model))
     if stored is not None:
         return stored

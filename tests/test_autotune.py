@@ -178,3 +178,11 @@ def test_refuses_a_folder_it_did_not_write(tiny_dir, tmp_path):
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "autotune.json").write_text(json.dumps({"format": FORMAT, "data": "clinc150"}))
     assert main(["autotune", "--data", str(tiny_dir), "--out", str(tmp_path / "other"), "--quick", "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("r_range", [(60, 50), (0, 90), (50, 100)])
+def test_a_bad_r_range_is_refused_before_anything_runs(tmp_path, r_range):
+    """R min above R max, 0 or 100: a clear ValueError, and no output folder made."""
+    with pytest.raises(ValueError, match="R range"):
+        autotune("sst2", "dan", tmp_path / "out", r_range=r_range)
+    assert not (tmp_path / "out").exists()

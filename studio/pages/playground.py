@@ -121,8 +121,8 @@ if first is not None:
                    f"**{first.label}** (marked *disagrees*).", icon=":material/compare_arrows:")
     if first.truncated:
         st.warning(f"The text has {first.tokens:,} tokens; the models read the first {MAX_TOKENS} "
-                   "(lmf.data.MAX_TOKENS) and ignore the rest.", icon=":material/content_cut:")
-    if first.tokens and not any(t in base.vocab.stoi for t in tokenize(text)[:MAX_TOKENS]):
+                   "(lmf.tokenize.MAX_TOKENS) and ignore the rest.", icon=":material/content_cut:")
+    if first.tokens and len(first.unknown) == len(set(tokenize(text)[:MAX_TOKENS])):  # no known token
         st.warning("**No word of this text is in the vocabulary**: every model reads only `<unk>`, so these "
                    "predictions say nothing about the text. Unknown: " + ", ".join(first.unknown[:40]),
                    icon=":material/help:")

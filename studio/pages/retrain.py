@@ -171,7 +171,7 @@ if job is not None:
     kept = [j.snapshot() for j in earlier] + [snap]
     if len(kept) > 1:
         st.dataframe([{"run": i + 1, "R (%)": k["settings"]["reduction"], "schedule": k["settings"]["schedule"].upper(),
-                       "steps": k["step"], "after SVD (%)": 100 * k["before"],
+                       "steps": k["step"], "after SVD (%)": None if k["before"] is None else 100 * k["before"],
                        "after retraining (%)": None if k["test"] is None else 100 * k["test"],
                        "size (MB)": None if k["size"] is None else k["size"] / 1e6}
                       for i, k in enumerate(kept)], hide_index=True, key="live_runs",
