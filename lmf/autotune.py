@@ -48,6 +48,7 @@ from .atomic import replace_dir, write_json_atomic, write_text_atomic
 from .data import NAMED
 from .export import export_model, is_export
 from .grid import Cell
+from .layout import has_format
 from .methods import METHODS, method_label
 from .metrics import size_on_disk
 from .results import write_rows
@@ -127,10 +128,7 @@ class Tuner(Runner):
 
 
 def is_autotune_dir(path):
-    try:
-        return json.loads((Path(path) / MARKER).read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+    return has_format(path, MARKER, FORMAT)
 
 
 def _dataset_key(data):

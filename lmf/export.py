@@ -31,7 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .artifacts import load_model
 from .atomic import replace_dir
-from .layout import file_sha256
+from .layout import file_sha256, has_format
 from .runtime import FORMAT, MANIFEST, MODEL, TOKENIZER
 from .tokenize import PAD_ID, settings
 
@@ -209,10 +209,7 @@ def quantize_int8(fp32_path, int8_path):
 
 def is_export(path):
     """True when `path` holds a manifest.json saying it is an lmf export."""
-    try:
-        return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+    return has_format(path, MANIFEST, FORMAT)
 
 
 def export_model(model_dir, out, int8=False):

@@ -114,6 +114,12 @@ def read_json(path, default=None):
         return default
 
 
+def has_format(path, marker, fmt):
+    """Whether the JSON file `marker` in folder `path` says `"format": fmt`: how an export, an
+    autotune output and other folders lmf writes are recognised before one is replaced."""
+    return (read_json(Path(path) / marker) or {}).get("format") == fmt
+
+
 def read_sweep_info(directory):
     """sweep.json (command, quick, hardware), or {} when absent or unreadable."""
     return read_json(Path(directory) / SWEEP, {})

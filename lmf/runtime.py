@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .layout import file_sha256
+from .layout import ArtifactError, verified_files
 from .tokenize import PAD_ID, encode, settings, unknown_tokens
 
 FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
@@ -35,22 +35,19 @@ def _read_json(path):
 
 
 def verify_export(directory):
-    """The manifest of the export in `directory`, once every file it lists matches its sha256."""
+    """The manifest of the export in `directory`, once every file it lists matches its sha256
+    (lmf.layout.verified_files: the same check the app makes before it serves a download)."""
     directory = Path(directory)
     manifest = _read_json(directory / MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ExportIntegrityError(f"{directory}: not an lmf export (manifest.json has no format {FORMAT!r})")
-    files = manifest.get("files") or {}
-    for name in (MODEL, TOKENIZER):
-        if name not in files:
-            raise ExportIntegrityError(f"{directory / MANIFEST}: lists no sha256 for {name}")
-    for name, digest in files.items():
-        path = directory / name
-        if not path.is_file():
-            raise ExportIntegrityError(f"{path}: missing")
-        if file_sha256(path) != digest:
-            raise ExportIntegrityError(f"{path}: sha256 does not match manifest.json; "
-                                       "the file is corrupt or was changed after export")
+    missing = [name for name in (MODEL, TOKENIZER) if name not in (manifest.get("files") or {})]
+    if missing:
+        raise ExportIntegrityError(f"{directory / MANIFEST}: lists no sha256 for {', '.join(missing)}")
+    try:
+        verified_files(directory)
+    except ArtifactError as e:
+        raise ExportIntegrityError(str(e)) from e
     return manifest
 
 

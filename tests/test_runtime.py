@@ -56,7 +56,7 @@ def test_tampered_file_is_refused(exported, name):
     directory = exported[0]
     with open(directory / name, "ab") as f:
         f.write(b" ")
-    with pytest.raises(ExportIntegrityError, match=f"{name}: sha256 does not match"):
+    with pytest.raises(ExportIntegrityError, match=f"{name}`: sha256 does not match"):
         Predictor(directory)
 
 
