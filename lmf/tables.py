@@ -10,7 +10,7 @@ report and the app print the same numbers from the same code:
 
 Standard library only. Deliberately not here: deciding what passes (lmf.targets) or reading files.
 """
-from .grid import dataset_name, model_name
+from .grid import model_name
 from .methods import METHOD_ORDER, method_label
 from .paper import PAPER
 from .results import find
@@ -131,7 +131,3 @@ def checks_table(checks):
     if not checks:
         return "No target applies to these results."
     return markdown(["Target", "Measured", "Met"], [[d, m, "yes" if ok else "**no**"] for d, m, ok in checks])
-
-
-def pair_title(dataset, model):
-    return f"{dataset_name(dataset)} {model_name(model)}"
