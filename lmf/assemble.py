@@ -62,8 +62,9 @@ def with_bytes_fraction(rows):
 
 def collect(records):
     """(results rows, schedule rows, {curve name: rows}) from cell records, each result row joined
-    with the latency its (dataset, model)'s latency cell measured and the ratio to the
-    uncompressed model timed in the same cell."""
+    with the latency its (dataset, model)'s latency cell measured (its export on ONNX Runtime, and
+    eager PyTorch under '<id>@eager') and the ratio to the uncompressed export timed in the same
+    cell."""
     latency, latency_ext = {}, {}
     for r in records:
         latency.update(r.get("latency", {}))
@@ -72,15 +73,17 @@ def collect(records):
     for r in records:
         cell = Cell(**r["cell"])
         for row in r["rows"]:
-            timing, base = latency.get(cell.id), latency.get(Cell(row["dataset"], row["model"], "uncompressed").id)
+            timings, base_id = latency, Cell(row["dataset"], row["model"], "uncompressed").id
             if cell.id in latency_ext:
-                timing = latency_ext[cell.id]
                 base_model = "dan" if row["model"] == "fasttext" else row["model"]
-                base = latency_ext.get(Cell(row["dataset"], base_model, "uncompressed").id + "@ext")
+                timings, base_id = latency_ext, Cell(row["dataset"], base_model, "uncompressed").id + "@ext"
+            timing, base, eager = timings.get(cell.id), timings.get(base_id), timings.get(cell.id + "@eager")
             if timing and base:
                 row = {**row, "latency_ms_b1": timing["latency_ms_b1"],
                        "latency_ratio_b1": timing["latency_ms_b1"] / base["latency_ms_b1"],
                        "test_set_seconds": timing["test_set_seconds"]}
+            if eager:
+                row = {**row, "eager_latency_ms_b1": eager["latency_ms_b1"]}
             rows.append(row)
         schedule_rows += r["schedule_rows"]
         if r["curve"]:

@@ -46,13 +46,13 @@ from tqdm.auto import tqdm
 from .artifacts import ArtifactError, is_saved_model, save_model
 from .atomic import replace_dir, write_json_atomic, write_text_atomic
 from .data import NAMED
-from .export import export_model, is_export
+from .export import is_export
 from .grid import Cell
 from .layout import has_format
 from .methods import METHODS, method_label
 from .metrics import size_on_disk
 from .results import write_rows
-from .runner import Runner, dask_client, dask_workers, run_cells, run_cells_dask
+from .runner import Runner, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
 
 R_MIN, R_MAX = 50, 99
 MARKER, TRIALS, SUMMARY, SUMMARY_MD = "autotune.json", "trials.csv", "summary.json", "SUMMARY.md"
@@ -80,26 +80,10 @@ def next_probe(passed, failed, lo=R_MIN, hi=R_MAX):
     return None if a > b else (a + b + 1) // 2
 
 
-def deployable_accuracy(export_dir, data, split):
-    """Accuracy of the export in `export_dir` on a split, through lmf.runtime as deployed (raw
-    text in). A text without a single token cannot be classified by the runtime: it counts as wrong."""
-    from .runtime import Predictor
-    from .tokenize import tokenize
-    predictor = Predictor(export_dir)
-    part = data.split(split)
-    keep = [i for i, text in enumerate(part.texts) if tokenize(text)]
-    labels = [label for label, _ in predictor.predict([part.texts[i] for i in keep])] if keep else []
-    correct = sum(label == data.label_names[part.labels[i]] for i, label in zip(keep, labels))
-    return correct / max(1, len(part.texts))
-
-
 class Tuner(Runner):
     """A Runner whose cells are autotune's trials: the model built as the sweep builds it
     (Runner.build), saved, exported as deployed and scored on dev through the export. A trial that
     cannot be made (an R a method cannot reach, a diverged retraining) is recorded with its error."""
-
-    def export_dir(self, cell):
-        return self.work / "exports" / cell.id
 
     def run(self, cell, progress=False):
         start = time.perf_counter()
@@ -117,7 +101,7 @@ class Tuner(Runner):
             else:
                 model, dev, _, _ = self.build(cell, data, progress)
                 save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev})
-            export_model(self.model_dir(cell), self.export_dir(cell), int8=method.stacks_on is not None)
+            self.deploy(cell)
             record.update(bytes=size_on_disk(self.export_dir(cell)),
                           dev_accuracy=deployable_accuracy(self.export_dir(cell), data, "dev"), status="ok")
         except (ValueError, ArtifactError) as e:  # DataError, ExportError, TrainingDiverged are ValueErrors

@@ -150,8 +150,9 @@ def cmd_classify(args):
 
 def cmd_export(args):
     from .export import export_model  # onnx is only needed here
-    out = export_model(args.model_dir, args.out, int8=args.int8)
-    print(f"exported {args.model_dir} to {out}{' (int8)' if args.int8 else ''}: "
+    precision = "int8" if args.int8 else "fp16" if args.fp16 else "fp32"
+    out = export_model(args.model_dir, args.out, precision=precision)
+    print(f"exported {args.model_dir} to {out} ({precision}): "
           f"{size_on_disk(out) / 1e6:.2f} MB")
 
 
@@ -216,7 +217,9 @@ def build_parser():
     p = sub.add_parser("export", help="write an ONNX model, tokenizer.json and manifest.json for lmf.runtime")
     p.add_argument("model_dir")
     p.add_argument("--out", required=True, help="directory to write (an existing one only if it is an export)")
-    p.add_argument("--int8", action="store_true", help="ONNX Runtime int8 quantization, embeddings included")
+    precision = p.add_mutually_exclusive_group()
+    precision.add_argument("--int8", action="store_true", help="ONNX Runtime int8 quantization, embeddings included")
+    precision.add_argument("--fp16", action="store_true", help="weights stored as float16 (fp32 arithmetic)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("autotune", help="the smallest deployable model within --max-drop points of the base on dev")

@@ -17,7 +17,9 @@ computed inside it from PAD_ID, so nothing can disagree with the ids.
 A saved quantized model (config `bits`, 8 or 16) is exported with its dequantized weights in
 fp32: lmf.artifacts.load_model already gives them, they are exactly the values the torch model
 computes with, so accuracy is the saved model's. manifest.json notes `source_bits`. For a small
-file, add `int8=True`: ONNX Runtime's own quantization (see `quantize_int8`).
+file, export at precision "int8" (ONNX Runtime's own quantization, see `quantize_int8`, about
+4x smaller) or "fp16" (float16 weights, 2x smaller, fp32 arithmetic): these are the sweep's
+deployable 8-bit and 16-bit models (lmf.methods' `deploy`).
 
 Deliberately not here: running the export (lmf.runtime), timing it (lmf.latency).
 """
@@ -44,10 +46,12 @@ class ExportError(ValueError):
 
 
 class _Graph:
-    """Nodes and initializers, each named once; `op` returns its (first) output's name."""
+    """Nodes and initializers, each named once; `op` returns its (first) output's name. With
+    `fp16`, every float weight is stored as float16 and cast to float32 where it is used (ONNX
+    Runtime folds the cast once, at load: the file halves, the arithmetic stays fp32)."""
 
-    def __init__(self):
-        self.nodes, self.initializers, self._n = [], [], 0
+    def __init__(self, fp16=False):
+        self.nodes, self.initializers, self._n, self.fp16 = [], [], 0, fp16
 
     def name(self, hint):
         self._n += 1
@@ -59,7 +63,13 @@ class _Graph:
         return name
 
     def weight(self, hint, tensor):
-        return self.const(hint, tensor.detach().cpu().float().numpy())
+        return self.param(hint, tensor.detach().cpu().float().numpy())
+
+    def param(self, hint, array):
+        """A float weight: float32, or float16 cast to float32 when the graph is fp16."""
+        if not self.fp16:
+            return self.const(hint, np.asarray(array, np.float32))
+        return self.op("Cast", [self.const(hint, np.asarray(array, np.float16))], to=TensorProto.FLOAT, hint=hint)
 
     def op(self, op_type, inputs, outputs=1, hint=None, **attrs):
         names = [self.name(hint or op_type.lower()) for _ in range(outputs)]
@@ -142,10 +152,11 @@ def _lstm_weights(lstm):
     return W, R, B
 
 
-def build_onnx(model):
-    """An onnx.ModelProto computing `model`'s logits (eval mode) from int64 ids [batch, seq]."""
+def build_onnx(model, fp16=False):
+    """An onnx.ModelProto computing `model`'s logits (eval mode) from int64 ids [batch, seq];
+    `fp16` stores the weights as float16 (see _Graph)."""
     arch = model.config["arch"]
-    g = _Graph()
+    g = _Graph(fp16)
     ids = "ids"
     not_pad = g.op("Not", [g.op("Equal", [ids, g.const("pad", np.array(PAD_ID, np.int64))])])
     mask = g.op("Cast", [not_pad], to=TensorProto.FLOAT)  # [B, T]
@@ -169,7 +180,7 @@ def build_onnx(model):
         lengths = g.op("Cast", [g.op("Max", [g.op("ReduceSum", [mask, g.const("axis", np.array([1], np.int64))], keepdims=0),
                                              g.const("one", np.array(1.0, np.float32))])], to=TensorProto.INT32)
         W, R, B = _lstm_weights(model.lstm)
-        _, last = g.op("LSTM", [steps, g.const("W", W), g.const("R", R), g.const("B", B), lengths],
+        _, last = g.op("LSTM", [steps, g.param("W", W), g.param("R", R), g.param("B", B), lengths],
                        outputs=2, hidden_size=model.lstm.hidden_size)
         logits = g.linear(g.op("Squeeze", [last, g.const("axis", np.array([0], np.int64))]), model.out)
     else:
@@ -212,12 +223,21 @@ def is_export(path):
     return has_format(path, MANIFEST, FORMAT)
 
 
-def export_model(model_dir, out, int8=False):
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def export_model(model_dir, out, int8=False, precision=None):
     """Export the saved model in `model_dir` to directory `out` (see the module docstring); returns
-    `out`. An existing `out` is replaced only if it is empty or an earlier lmf export."""
+    `out`. `precision` is "fp32" (the default), "fp16" (weights stored as float16) or "int8"
+    (quantize_int8); `int8=True` is short for precision="int8". An existing `out` is replaced only
+    if it is empty or an earlier lmf export."""
+    precision = precision or ("int8" if int8 else "fp32")
+    if precision not in PRECISIONS:
+        raise ExportError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
+    int8 = precision == "int8"
     out = Path(out)
     saved = load_model(model_dir)
-    onnx_model = build_onnx(saved.model)
+    onnx_model = build_onnx(saved.model, fp16=precision == "fp16")
     tokenizer = {"itos": saved.vocab.itos, "label_names": saved.label_names, "tokenizer": settings()}
 
     def fill(tmp):
@@ -230,7 +250,7 @@ def export_model(model_dir, out, int8=False):
         (tmp / TOKENIZER).write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                     "files": {name: file_sha256(tmp / name) for name in (MODEL, TOKENIZER)},
-                    "int8": bool(int8), "source": saved.path.name, "config": saved.config,
+                    "int8": int8, "precision": precision, "source": saved.path.name, "config": saved.config,
                     "source_bits": saved.config.get("bits"),
                     "note": ("weights dequantized from the saved model's "
                              f"{saved.config['bits']}-bit integers, stored as fp32") if saved.config.get("bits") else None}

@@ -55,10 +55,18 @@ class Method:
     archs: tuple = ("dan", "lstm")
     extension: bool = False  # beyond the paper's grid (left out by --core-only)
     reduction: str = "embedding"  # what R means: "embedding" parameters removed, or "none"
-    size: str = "bytes of the saved model directory"
+    # The deployable model's precision (lmf.export): fp32 exports the cell's own model; fp16 and
+    # int8 export the source's model at that precision, the model `make` returns being the
+    # paper's fixed-point simulation (results.csv's fixed_point_accuracy).
+    deploy: str = "fp32"
+    size: str = "bytes of the deployable export directory (model.onnx, tokenizer.json, manifest.json)"
     color: str = "#444444"
     symbol: str = "circle"  # a Plotly marker name; lmf.report maps it to matplotlib's
     line: bool = True  # joined across R on the size-vs-accuracy chart
+
+    def deployed_from(self, cell):
+        """The cell whose saved model this method's deployable export is made from."""
+        return cell if self.deploy == "fp32" else cell.with_method(self.source)
 
     @property
     def stacks_on(self):
@@ -72,23 +80,23 @@ METHODS = {m.name: m for m in [
     Method("lmf", "Online LMF (proposed)", "factorization", "uncompressed", _lmf, retrains=True,
            color="#d62728", symbol="circle"),
     Method("offline_svd", "Offline SVD (baseline 2)", "baseline", "scratch", color="#7f7f7f", symbol="square"),
-    Method("quant16", "16-bit (baseline 1)", "baseline", "uncompressed", _bits(16), reduction="none",
+    Method("quant16", "16-bit (baseline 1)", "baseline", "uncompressed", _bits(16), reduction="none", deploy="fp16",
            color="#1f77b4", symbol="triangle-up", line=False),
-    Method("quant8", "8-bit (baseline 1)", "baseline", "uncompressed", _bits(8), reduction="none",
+    Method("quant8", "8-bit (baseline 1)", "baseline", "uncompressed", _bits(8), reduction="none", deploy="int8",
            color="#ff7f0e", symbol="triangle-down", line=False),
     Method("hmf", "HMF", "factorization", "uncompressed", _hmf, retrains=True, extension=True,
            color="#2ca02c", symbol="diamond"),
     Method("groupreduce", "GroupReduce", "factorization", "uncompressed", _groupreduce, retrains=True,
-           extension=True, size="bytes of the saved model directory, its per-word row map included",
+           extension=True, size="bytes of the deployable export directory, its per-word row map included",
            color="#9467bd", symbol="cross"),
     Method("lmf_whole", "Whole-model LMF", "factorization", "uncompressed", _lmf_whole, retrains=True,
            archs=("dan",), extension=True, color="#8c564b", symbol="x"),
-    Method("lmf_int8", "LMF + int8", "stacked", "lmf", _bits(8), extension=True, color="#e377c2",
+    Method("lmf_int8", "LMF + int8", "stacked", "lmf", _bits(8), extension=True, deploy="int8", color="#e377c2",
            symbol="circle-open"),
-    Method("groupreduce_int8", "GroupReduce + int8", "stacked", "groupreduce", _bits(8), extension=True,
+    Method("groupreduce_int8", "GroupReduce + int8", "stacked", "groupreduce", _bits(8), extension=True, deploy="int8",
            color="#17becf", symbol="cross-open"),
     Method("lmf_whole_int8", "Whole-model LMF + int8", "stacked", "lmf_whole", _bits(8), archs=("dan",),
-           extension=True, color="#bcbd22", symbol="x-open"),
+           extension=True, deploy="int8", color="#bcbd22", symbol="x-open"),
     Method("fasttext", "fastText", "reference", "scratch", archs=("fasttext",), extension=True, reduction="none",
            size="bytes of fastText's model.bin", color="#393b79", symbol="hexagon", line=False),
     Method("fasttext_ftz", "fastText.zip", "reference", "fasttext", archs=("fasttext",), extension=True,

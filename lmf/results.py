@@ -9,10 +9,16 @@ One row of results.csv is one trained (or quantized) model, one seed:
                                 model and seed; fastText rows: the DAN's)
     rank                        the factorization's rank k (LMF, HMF, whole-model LMF); blank otherwise
     width                       offline SVD's embedding width floor(p d); blank otherwise
-    params, size_bytes          parameters and bytes (lmf.methods says how each method's are counted)
-    accuracy, dev_accuracy      test and dev accuracy, fractions in [0, 1]
-    accuracy_before_retrain     test accuracy right after compression, before retraining
-    latency_ms_b1, latency_ratio_b1, test_set_seconds   measured latency and its ratio to uncompressed
+    params, size_bytes          parameters, and the deployable export directory's bytes (fastText:
+                                its .bin / .ftz; lmf.methods says how each method's are counted)
+    accuracy, dev_accuracy      the export's test and dev accuracy on ONNX Runtime, fractions in [0, 1]
+    accuracy_before_retrain     test accuracy right after compression, before retraining (SVD only)
+    fixed_point_accuracy        8/16-bit rows and int8 stacks: the paper's fixed-point simulation
+                                (weights rounded per row, fp32 arithmetic, in torch); blank otherwise
+    latency_ms_b1, latency_ratio_b1, test_set_seconds   the export on ONNX Runtime, end to end, one
+                                thread (lmf.latency): median batch-1 ms, its ratio to the uncompressed
+                                export timed in the same run, and the whole test set's seconds
+    eager_latency_ms_b1         the same model in eager PyTorch (8/16-bit: PyTorch's dynamic kernels)
     seed
 
 Every value is checked on reading: a number out of range (an accuracy of inf, a negative size) is
@@ -40,8 +46,10 @@ RESULT_SCHEMA = {
     "rank": ("int", False, 1, None), "width": ("int", False, 1, None), "params": ("int", False, 0, None),
     "size_bytes": ("int", True, 1, None), "accuracy": ("float", True, *_FRACTION),
     "dev_accuracy": ("float", False, *_FRACTION), "accuracy_before_retrain": ("float", False, *_FRACTION),
+    "fixed_point_accuracy": ("float", False, *_FRACTION),
     "latency_ms_b1": ("float", False, 0.0, None), "latency_ratio_b1": ("float", False, 0.0, None),
-    "test_set_seconds": ("float", False, 0.0, None), "seed": ("int", True, 0, None),
+    "test_set_seconds": ("float", False, 0.0, None), "eager_latency_ms_b1": ("float", False, 0.0, None),
+    "seed": ("int", True, 0, None),
 }
 RESULT_COLUMNS = list(RESULT_SCHEMA)
 SCHEDULE_SCHEMA = {"dataset": ("text", True, None, None), "model": ("text", True, None, None),

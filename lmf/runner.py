@@ -1,7 +1,10 @@
 """Running the sweep's cells: one cell in, one JSON record (and a saved model) out.
 
-`Runner.run(cell)` trains, compresses or quantizes the cell's model as lmf.methods says, measures
-it and writes `<work>/cells/<id>.json` atomically with its model under `<work>/models/<id>/`. A
+`Runner.run(cell)` trains, compresses or quantizes the cell's model as lmf.methods says, saves it
+under `<work>/models/<id>/`, exports its deployable model (lmf.export, at the method's `deploy`
+precision) under `<work>/exports/<id>/`, measures that export (bytes on disk, dev and test
+accuracy through lmf.runtime, raw text in) and writes `<work>/cells/<id>.json` atomically. The
+latency cells time every export on ONNX Runtime, with eager PyTorch beside it. A
 cell's outputs are cleared before it runs, so a cell that failed half-way is retried in a fresh
 state, never resumed from what it left. `Runner.build` is the one way a cell's model is made
 (trained from scratch, or made from its source cell's model and retrained as lmf.methods says):
@@ -34,7 +37,7 @@ from .atomic import write_json_atomic
 from .data import default_vectors_path, load_dataset, load_vectors
 from .grid import QUICK, Cell, plan
 from .methods import METHODS
-from .latency import fasttext_contestant, measure, model_contestant
+from .latency import fasttext_contestant, measure, model_contestant, onnx_contestant
 from .metrics import accuracy, count_parameters, size_on_disk
 from .models import new_model
 from .quantize import latency_model
@@ -108,6 +111,16 @@ class Runner:
     def model_dir(self, cell):
         return self.work / "models" / cell.id
 
+    def export_dir(self, cell):
+        return self.work / "exports" / cell.id
+
+    def deploy(self, cell):
+        """Export the cell's deployable model (lmf.methods' `deploy`: its own model in fp32, or its
+        source's model at 16 or 8 bits); returns the export directory."""
+        from .export import export_model  # onnx loads only where something is exported
+        method = METHODS[cell.method]
+        return export_model(self.model_dir(method.deployed_from(cell)), self.export_dir(cell), precision=method.deploy)
+
     def done(self, cell):
         """A cell counts as done only if it ran in the same mode (a quick cell never stands in for a
         full one, even when both sweeps share a --work directory)."""
@@ -133,7 +146,8 @@ class Runner:
         """Run one cell from a clean slate and write its JSON; returns the record."""
         start = time.perf_counter()
         self.cell_file(cell).unlink(missing_ok=True)
-        shutil.rmtree(self.model_dir(cell), ignore_errors=True)  # what a failed try left is never reused
+        for folder in (self.model_dir(cell), self.export_dir(cell)):  # what a failed try left is never reused
+            shutil.rmtree(folder, ignore_errors=True)
         data = self.data(cell.dataset)
         record = {"cell": asdict(cell), "quick": self.quick, "rows": [], "schedule_rows": [], "curve": []}
         if cell.is_latency:
@@ -169,6 +183,10 @@ class Runner:
         return result.model, result.best_dev, result, details
 
     def run_model(self, cell, data, progress):
+        """Build, save and export the cell's model; its row describes the export: size_bytes is the
+        export directory's bytes and accuracy (dev_accuracy) the export's on test (dev). For 8/16-bit
+        rows and the int8 stacks, fixed_point_accuracy is the paper's simulation: the torch model
+        with its weights rounded per row, computed in fp32."""
         method, before = METHODS[cell.method], []
         model, dev, result, details = self.build(cell, data, progress,
                                                  before=lambda made: before.append(accuracy(made, data, "test")))
@@ -177,13 +195,17 @@ class Runner:
             {"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]} for h in result.history]
         test = accuracy(model, data, "test")
         save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev, "test_accuracy": test})
+        export = self.deploy(cell)
         config = model.config
         row = {"dataset": cell.dataset, "model": cell.model, "method": cell.method,
                "embedding_reduction_pct": cell.reduction if method.reduction == "embedding" else 0,
                "rank": config.get("rank") or config.get("hmf_rank"),
                "width": config["embed_dim"] if cell.method == "offline_svd" else None,
-               "params": count_parameters(model), "size_bytes": size_on_disk(self.model_dir(cell)),
-               "accuracy": test, "dev_accuracy": dev, "accuracy_before_retrain": before, "seed": cell.seed}
+               "params": count_parameters(model), "size_bytes": size_on_disk(export),
+               "accuracy": deployable_accuracy(export, data, "test"),
+               "dev_accuracy": deployable_accuracy(export, data, "dev"),
+               "accuracy_before_retrain": before,
+               "fixed_point_accuracy": test if method.deploy != "fp32" else None, "seed": cell.seed}
         out = {"curve": curve, "rows": [row] if cell.schedule == "calr" else [], "details": details}
         if cell.method == "uncompressed":
             out["schedule_rows"] = [{"dataset": cell.dataset, "model": cell.model, "schedule": cell.schedule,
@@ -233,42 +255,50 @@ class Runner:
     def run_latency(self, cell):
         """Seed-0 variants of one (dataset, model), timed together: name -> latency metrics.
 
-        "latency": the core grid's models and the 8/16-bit kernels (quantize.latency_model);
-        "latency_ext": the extension models with the uncompressed model timed beside them (stored
-        as '<id>@ext' so ratios compare within this cell), the int8 stacks through latency_model,
-        and for the DAN fastText and fastText.zip among them. All through lmf.latency.measure:
-        raw text in, tokenization included, one thread, interleaved."""
+        Each variant's deployable export on ONNX Runtime under its cell id, and beside it the same
+        model in eager PyTorch under '<id>@eager' (for 8/16-bit rows and the int8 stacks,
+        PyTorch's own low-precision kernels: quantize.latency_model). "latency": the core grid;
+        "latency_ext": the extension models with the uncompressed export timed again beside them
+        ('<id>@ext', so ratios compare within this cell), and for the DAN fastText and
+        fastText.zip. All through lmf.latency.measure: raw text in, tokenization included, one
+        thread, interleaved."""
         data = self.data(cell.dataset)
         base = Cell(cell.dataset, cell.model, "uncompressed")
         stages = plan([cell.dataset], [cell.model], self.quick, core_only=cell.method == "latency", full=True)
         candidates = [c for stage in stages for c in stage if c.seed == 0 and c.schedule == "calr"
-                      and not c.is_latency and c.model == cell.model]
+                      and not c.is_latency and c.model == cell.model and self.done(c)
+                      and (cell.method == "latency") != METHODS[c.method].extension]
         vocab, labels = data.vocab, data.label_names
         contestants = {}
-        if cell.method == "latency":
-            kernels = {"quant16": 16, "quant8": 8}  # timed as PyTorch's low-precision kernels, below
-            for other in candidates:
-                if other.method not in kernels and self.done(other):
-                    contestants[other.id] = model_contestant(load_model(self.model_dir(other)).model, vocab, labels)
-            base_model = load_model(self.model_dir(base)).model
-            for method, bits in kernels.items():
-                contestants[Cell(cell.dataset, cell.model, method).id] = model_contestant(
-                    latency_model(base_model, bits), vocab, labels)
-        else:
-            contestants[base.id + "@ext"] = model_contestant(load_model(self.model_dir(base)).model, vocab, labels)
-            for other in candidates:
-                method = METHODS[other.method]
-                if method.extension and self.done(other):
-                    model = load_model(self.model_dir(other)).model
-                    contestants[other.id] = model_contestant(latency_model(model, 8) if method.stacks_on else model,
-                                                             vocab, labels)
-            if cell.model == "dan":  # fastText beside the DAN, in the same interleaved run
-                for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
-                    ft_cell = Cell(cell.dataset, "fasttext", method)
-                    if (self.model_dir(ft_cell) / name).is_file():
-                        contestants[ft_cell.id] = fasttext_contestant(self.model_dir(ft_cell) / name)
+        if cell.method == "latency_ext":
+            contestants[base.id + "@ext"] = onnx_contestant(self.export_dir(base))
+        for other in candidates:
+            method = METHODS[other.method]
+            contestants[other.id] = onnx_contestant(self.export_dir(other))
+            model = load_model(self.model_dir(method.deployed_from(other))).model
+            if method.deploy != "fp32":
+                model = latency_model(model, 16 if method.deploy == "fp16" else 8)
+            contestants[other.id + "@eager"] = model_contestant(model, vocab, labels)
+        if cell.method == "latency_ext" and cell.model == "dan":  # fastText beside the DAN, in the same run
+            for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
+                ft_cell = Cell(cell.dataset, "fasttext", method)
+                if (self.model_dir(ft_cell) / name).is_file():
+                    contestants[ft_cell.id] = fasttext_contestant(self.model_dir(ft_cell) / name)
         n_single, repeats = (100, 2) if self.quick else (300, 5)
         return measure(contestants, data.test.texts, n_single=n_single, repeats=repeats)
+
+
+def deployable_accuracy(export_dir, data, split):
+    """Accuracy of the export in `export_dir` on a split, through lmf.runtime as deployed (raw
+    text in). A text without a single token cannot be classified by the runtime: it counts as wrong."""
+    from .runtime import Predictor
+    from .tokenize import tokenize
+    predictor = Predictor(export_dir)
+    part = data.split(split)
+    keep = [i for i, text in enumerate(part.texts) if tokenize(text)]
+    labels = [label for label, _ in predictor.predict([part.texts[i] for i in keep], batch_size=256)] if keep else []
+    correct = sum(label == data.label_names[part.labels[i]] for i, label in zip(keep, labels))
+    return correct / max(1, len(part.texts))
 
 
 # ---------------------------------------------------------------- worker processes
