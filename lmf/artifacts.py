@@ -18,7 +18,6 @@ writers (lmf.atomic) or model code (lmf.models).
 """
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,10 +226,3 @@ def load_model(path, device="cpu"):
         raise ArtifactError(f"{path}: cannot rebuild the model from {META} and {WEIGHTS} "
                             f"({_why(e)})") from e
     return SavedModel(model.to(device).eval(), vocab, label_names, config, metrics, path)
-
-
-def zip_saved(model, vocab, label_names, name):
-    """`model` saved with save_model to a temporary directory `name`, as zip bytes (a download)."""
-    from .layout import zip_model
-    with tempfile.TemporaryDirectory() as tmp:
-        return zip_model(save_model(Path(tmp) / name, model, vocab, label_names))

@@ -22,7 +22,8 @@ from .artifacts import load_model
 from .atomic import write_json_atomic
 from .compress import embedding_spectrum
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, QUICK, Cell
-from .layout import CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, read_sweep_info
+from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, file_sha256,
+                     read_sweep_info)
 from .metrics import size_on_disk
 from .report import write_report
 from .results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
@@ -91,6 +92,17 @@ def collect(records):
     return with_bytes_fraction(rows), schedule_rows, curves
 
 
+def stamped(runner, cell, record):
+    """The cell's record with export_sha256 on its rows: the sha256 of its export's manifest.json
+    (which lists the sha256 of each file), so lmf.deploy can check that an export rebuilt from a
+    shipped model is the one measured."""
+    manifest = runner.export_dir(cell) / MANIFEST
+    if not manifest.is_file():
+        return record
+    digest = file_sha256(manifest)
+    return {**record, "rows": [{**row, "export_sha256": digest} for row in record["rows"]]}
+
+
 def hardware():
     info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "python": platform.python_version(), "torch": torch.__version__}
@@ -126,13 +138,13 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
     unfinished = [c.id for c in cells if not runner.done(c)]
     if unfinished:
         raise RuntimeError(f"{len(unfinished)} cells are not finished, e.g. {unfinished[:3]}")
-    records = [runner.record(c) for c in cells]
+    records = [stamped(runner, c, runner.record(c)) for c in cells]
     rows, schedule_rows, curves = collect(records)
     ours = {c.dataset for c in cells}
     previous = read_sweep_info(out) if is_artifacts_dir(out) else {}
     carried = {"rows": [], "schedules": [], "curves": [], "models": [], "earlier": []}
     if is_artifacts_dir(out) and (out / RESULTS).is_file():
-        old_rows = [r for r in read_results(out) if r["dataset"] not in ours]
+        old_rows = [r for r in read_results(out, older=True) if r["dataset"] not in ours]
         if old_rows and bool(previous.get("quick")) != runner.quick:
             raise ValueError(f"{out} holds {'quick' if previous.get('quick') else 'full'} results for other "
                              "datasets; quick and full results are not mixed in one folder (use another --out)")

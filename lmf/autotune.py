@@ -17,7 +17,8 @@ the base and the chosen model only, at the end.
 What --out holds, all written atomically (lmf.atomic), the best-so-far files after every trial, so
 a run cut off at any point still has a model and a true summary:
     model/          the chosen model as a deployable export (lmf.runtime.Predictor reads it)
-    saved_model/    the same model as an lmf saved model (lmf.artifacts)
+    saved_model/    the lmf saved model (lmf.artifacts) the export is made from: the chosen model, or
+                    for a `+ int8` stack the retrained fp32 model its int8 export quantizes
     trials.csv      one row per trial: method, R, bytes, dev_accuracy, seconds, status, within_target
     summary.json, SUMMARY.md   base, chosen, target met or not, in plain words
     autotune.json   what was tuned (data, model, --from): marks the folder as autotune's
@@ -266,7 +267,8 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
         if state["best"] != cell.id:  # the best so far changed: swap its two folders in
             replace_dir(out / MODEL, lambda tmp: shutil.copytree(tuner.export_dir(cell), tmp, dirs_exist_ok=True),
                         owned=is_export)
-            replace_dir(out / SAVED, lambda tmp: shutil.copytree(tuner.model_dir(cell), tmp, dirs_exist_ok=True),
+            exported_from = tuner.model_dir(cell.with_method(METHODS[cell.method].deployed_method))
+            replace_dir(out / SAVED, lambda tmp: shutil.copytree(exported_from, tmp, dirs_exist_ok=True),
                         owned=is_saved_model)
             state["best"] = cell.id
         base = trials[("uncompressed", 0)]

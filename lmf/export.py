@@ -260,3 +260,26 @@ def export_model(model_dir, out, int8=False, precision=None):
         return replace_dir(out, fill, owned=is_export)
     except FileExistsError as e:
         raise ExportError(f"{e} (an existing --out is replaced only when it is an earlier lmf export)") from e
+
+
+def export_trained(model, vocab, label_names, out, precision="fp32"):
+    """Export a model held in memory (a live retraining's, an SVD-only one): saved with
+    lmf.artifacts.save_model to a temporary directory, then export_model to `out`; returns `out`."""
+    import tempfile
+
+    from .artifacts import save_model
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = save_model(Path(tmp) / Path(out).name, model, vocab, label_names)
+        return export_model(saved, out, precision=precision)
+
+
+def zip_export(model, vocab, label_names, name, precision="fp32"):
+    """(zip bytes of the export of an in-memory model as directory `name`, its bytes on disk):
+    the download, and the size a card shows for it."""
+    import tempfile
+
+    from .layout import zip_model
+    from .metrics import size_on_disk
+    with tempfile.TemporaryDirectory() as tmp:
+        out = export_trained(model, vocab, label_names, Path(tmp) / name, precision)
+        return zip_model(out), size_on_disk(out)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from .atomic import replace_dir, write_json_atomic
 from .grid import MODELS, check_dataset_name
-from .layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, cell_id, model_dir, read_json, saved_config
+from .layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, model_dir, read_json, saved_config
 from .results import RESULT_COLUMNS, read_results, write_rows
 
 JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
@@ -312,6 +312,26 @@ def result_rows(name, model, summary):
     return rows
 
 
+def stamp_exports(art, rows):
+    """Each row's size_bytes and export_sha256 from its export rebuilt from the published model
+    (lmf.deploy's way), so the card, the Playground and the download agree byte for byte; the
+    export autotune measured differs only in the manifest's source name. bytes_fraction follows."""
+    import tempfile
+
+    from .deploy import source_of
+    from .export import export_model
+    from .layout import MANIFEST, file_sha256
+    from .metrics import size_on_disk
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, row in enumerate(rows):
+            source, precision = source_of(art, row)
+            (Path(tmp) / str(i)).mkdir()
+            export = export_model(source, Path(tmp) / str(i) / source.name, precision=precision)
+            row.update(size_bytes=size_on_disk(export), export_sha256=file_sha256(export / MANIFEST))
+    for row in rows:
+        row["bytes_fraction"] = row["size_bytes"] / rows[0]["size_bytes"]
+
+
 def publish(job, out, summary):
     """Put an autotune's outcome into the job's artifacts folder beside the other datasets: the
     saved models first (models/<cell id>), then results.csv rewritten atomically with this dataset
@@ -319,6 +339,7 @@ def publish(job, out, summary):
     removed. Every other line of results.csv is written back as it was read. One publisher at a
     time (a lock in the jobs folder): two jobs ending together must not lose each other's rows."""
     from .artifacts import is_saved_model, load_model
+    from .deploy import source_of
     from .metrics import count_parameters
     name, model, art = job["name"], job["model"], Path(job["artifacts"])
     rows = result_rows(name, model, summary)
@@ -326,7 +347,8 @@ def publish(job, out, summary):
     sources = {}
     for row, folder in zip(rows, folders):
         source = Path(out) / folder
-        sources[cell_id(name, model, row["method"], row["embedding_reduction_pct"])] = source
+        # Under the name lmf.deploy looks for: the model the row's export is made from.
+        sources[source_of(art, row)[0].name] = source
         # The home page's cards need params (and the rank, for a factorization), counted as the sweep counts them.
         row.update(params=count_parameters(load_model(source).model), rank=(saved_config(source) or {}).get("rank"))
     lock = Path(job["dir"]).parent / ".publish.lock"
@@ -335,6 +357,7 @@ def publish(job, out, summary):
         for cell, source in sources.items():
             replace_dir(model_dir(art, cell), lambda tmp, s=source: shutil.copytree(s, tmp, dirs_exist_ok=True),
                         owned=is_saved_model)
+        stamp_exports(art, rows)
         kept = []
         if (art / RESULTS).is_file():
             read_results(art)  # a damaged results.csv is an ArtifactError naming the line, not overwritten

@@ -21,7 +21,7 @@ lmf.metrics.classify and our tokenizer),
 (a fastText .bin or .ftz model, lmf.fasttext_baseline.predict_labels, raw text in).
 
 Used by the sweep (lmf.runner's latency cells) and scripts/bench_latency.py. (The Playground times
-one prediction per model with lmf.playground.predict_text: what a visitor waits for.)
+one text through every variant with lmf.playground.predict_all, which calls `measure` too.)
 Deliberately not here: exporting, accuracy, or tables (scripts/bench_latency.py).
 """
 import statistics

@@ -108,7 +108,7 @@ class LiveJob:
       step       mini-batches done; total: the budget
       before     test accuracy right after the SVD; rank: its k
       test, size, best_step, best_dev, seconds   once finished (done or stopped): test accuracy and
-                 bytes on disk of the best-on-dev model, which is kept as `model`
+                 bytes on disk of the best-on-dev model's deployable export (fp32), the model kept as `model`
     Accuracies are fractions. `data` is evaluated on its dev split as given (see dev_subset).
 
     Why a process and not a thread: torch releases the GIL inside each operation, but a DAN step is
@@ -172,13 +172,13 @@ class LiveJob:
                         settings=dict(self.settings))
 
     def zip(self, name=None):
-        """The retrained model saved (lmf.artifacts.save_model) as zip bytes; None before it exists."""
+        """The retrained model's deployable export (lmf.export, fp32) as zip bytes; None before it exists."""
         if self.model is None:
             return None
-        from .artifacts import zip_saved
+        from .export import zip_export
         s = self.settings
         name = name or f"{self.saved.config['arch']}-lmf-R{s['reduction']}-live-{s['schedule']}-{self.step}steps"
-        return zip_saved(self.model, self.saved.vocab, self.saved.label_names, name)
+        return zip_export(self.model, self.saved.vocab, self.saved.label_names, name)[0]
 
     # -------------------------------------------------------------- the relay thread
     def _set(self, **values):
@@ -273,7 +273,7 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
 
         from .compress import compress_model
         from .metrics import accuracy
-        from .selection import saved_size
+        from .export import zip_export
         from .train import train
         # A share of the cores, not torch's default of all of them: two jobs at that default fight
         # over the same cores, and OpenMP's spinning workers make that far worse than sharing. On
@@ -303,7 +303,7 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
         result = train(compressed, data, train_config, on_step=on_step, on_eval=on_eval, progress=False)
         conn.send(("done", dict(
             config=dict(result.model.config), state=_arrays(result.model), step=result.steps,
-            test=accuracy(result.model, data, "test"), size=saved_size(result.model, vocab, label_names),
+            test=accuracy(result.model, data, "test"), size=zip_export(result.model, vocab, label_names, "size")[1],
             best_step=result.best_step, best_dev=result.best_dev, seconds=result.seconds)))
     except Exception as e:
         conn.send(("failed", f"{type(e).__name__}: {e}"))

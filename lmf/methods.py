@@ -64,9 +64,10 @@ class Method:
     symbol: str = "circle"  # a Plotly marker name; lmf.report maps it to matplotlib's
     line: bool = True  # joined across R on the size-vs-accuracy chart
 
-    def deployed_from(self, cell):
-        """The cell whose saved model this method's deployable export is made from."""
-        return cell if self.deploy == "fp32" else cell.with_method(self.source)
+    @property
+    def deployed_method(self):
+        """The method whose saved model this method's deployable export is made from."""
+        return self.name if self.deploy == "fp32" else self.source
 
     @property
     def stacks_on(self):

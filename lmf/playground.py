@@ -1,60 +1,64 @@
-"""The Playground's models: which variants a (dataset, model) offers, and one sentence through one.
+"""The Playground's models: which deployable variants a (dataset, model) offers, and one sentence
+through all of them, timed the way the sweep times them.
 
-Deliberately not here: Streamlit code, loading (the app caches lmf.artifacts loads), or timing
-harnesses for benchmarks (lmf.latency).
+Every variant is a seed-0 results.csv row whose export can be rebuilt from what artifacts/ ships
+(lmf.deploy): the card's model is the model whose bytes, accuracy and latency the home page shows,
+int8 and fp16 included, run on ONNX Runtime through lmf.runtime.Predictor.
+
+Standard library at import (lmf.latency and lmf.deploy load nothing heavy either); the app caches
+the Predictors. Deliberately not here: Streamlit code, exporting (lmf.deploy), the benchmarks'
+sentence sets (lmf.latency, scripts/bench_latency.py).
 """
-import time
 from dataclasses import dataclass
 
-from .tokenize import MAX_TOKENS, tokenize, unknown_tokens
-from .grid import APP_EXT
-from .layout import shipped_reductions
+from .deploy import is_shipped
+from .latency import measure
 from .methods import METHODS, method_label
-from .metrics import classify
+from .tokenize import MAX_TOKENS, tokenize
+
+REPEATS = 15  # timings of the sentence per variant; the card shows their median
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One model the Playground runs: a shipped seed-0 model (`method`, `reduction`), quantized
-    to `bits` after loading when bits is set (as the sweep makes its *_int8 rows)."""
-    label: str
-    method: str
-    reduction: int = 0
-    bits: int = None
-
-
-def extension_variants(directory, dataset, model, lmf_reduction=None):
-    """The extension models shipped for (dataset, model): each seed-0 HMF / GroupReduce /
-    whole-model LMF model under models/, then the int8 stacks (of LMF at `lmf_reduction`, and of
-    the shipped ones), made by quantizing the shipped retrained model."""
-    stack_of = {m.stacks_on: name for name, m in METHODS.items() if m.stacks_on and m.group == "stacked"}
-    shipped = [Variant(f"{method_label(m)}, R={r}%", m, r) for m in APP_EXT["methods"]
-               for r in shipped_reductions(directory, dataset, model, m)]
-    parents = ([Variant("", "lmf", lmf_reduction)] if lmf_reduction else []) + shipped
-    stacks = [Variant(f"{method_label(stack_of[v.method])}, R={v.reduction}%", v.method, v.reduction, 8)
-              for v in parents if v.method in stack_of]
-    return shipped + stacks
+def variants(directory, rows, dataset, model, reduction=None):
+    """[(label, seed-0 row)] of every method with a shipped deployable model for (dataset, model),
+    in the registry's order: each method at the R closest to `reduction` (LMF's slider) among the
+    ones shipped, and once for the methods without an R (uncompressed, 16-bit, 8-bit)."""
+    out = []
+    for name, method in METHODS.items():
+        candidates = [r for r in rows if r["dataset"] == dataset and r["model"] == model and r["method"] == name
+                      and r["seed"] == 0 and is_shipped(directory, r)]
+        if not candidates:
+            continue
+        row = min(candidates, key=lambda r: (abs(r["embedding_reduction_pct"] - (reduction or 0)),
+                                             -r["embedding_reduction_pct"]))
+        label = method_label(name) + (f", R={row['embedding_reduction_pct']}%" if method.reduction == "embedding" else "")
+        out.append((label + ("" if method.deploy == "fp32" else f" ({method.deploy})"), row))
+    return out
 
 
 @dataclass
 class Prediction:
     label: str
     confidence: float
-    latency_ms: float
+    latency_ms: float  # median of REPEATS runs, end to end (lmf.latency.measure)
     unknown: list
     tokens: int
     truncated: bool
 
 
-def predict_text(model, vocab, label_names, text):
-    """One sentence through lmf.metrics.classify, timed; unknown words and truncation reported.
-    Inputs longer than lmf.tokenize.MAX_TOKENS tokens are cut there (the vocabulary's encode does it)."""
+def predict_all(predictors, text, repeats=REPEATS):
+    """{name: Prediction} of one text through every lmf.runtime.Predictor in `predictors`, each
+    timed by lmf.latency.measure: `repeats` runs at batch 1, interleaved across the variants, median.
+    ValueError when the text has no token to classify (Predictor.encode's message)."""
+    timings = measure({name: p.predict for name, p in predictors.items()}, [text] * repeats,
+                      n_single=repeats, batch_size=1, repeats=1, warmup=2)
     tokens = tokenize(text)
-    start = time.perf_counter()
-    label, confidence = classify(model, vocab, label_names, [text])[0]
-    latency = (time.perf_counter() - start) * 1000
-    unknown = unknown_tokens(text, vocab.stoi)
-    return Prediction(label, confidence, latency, unknown, len(tokens), len(tokens) > MAX_TOKENS)
+    out = {}
+    for name, predictor in predictors.items():
+        label, confidence = predictor.predict([text])[0]
+        out[name] = Prediction(label, confidence, timings[name]["latency_ms_b1"], predictor.unknown_words(text),
+                               len(tokens), len(tokens) > MAX_TOKENS)
+    return out
 
 
 EXAMPLES = {

@@ -16,7 +16,7 @@ from .methods import METHOD_ORDER, METHODS
 from .paper import PAPER_TABLE
 from .results import of_method, pairs, read_results, read_schedules, summarize
 from .tables import checks_table, methods_table, table1, table2, table4
-from .targets import core_targets, extension_targets
+from .targets import core_targets, deployment_targets, extension_targets
 
 # Plotly marker names (lmf.methods) -> matplotlib's; "-open" variants are drawn hollow.
 MPL_MARKERS = {"circle": "o", "square": "s", "triangle-up": "^", "triangle-down": "v", "star": "*", "diamond": "D",
@@ -69,17 +69,23 @@ def write_report(artifacts_dir):
            + f"; Python {hw.get('python')}, PyTorch {hw.get('torch')}.",
            f"Wall time of the last run: {(sweep.get('wall_seconds') or 0) / 60:.1f} min; {sweep.get('cells')} cells, "
            f"{(sweep.get('cell_seconds') or 0) / 60:.1f} min of cell time in all.", "",
-           "Accuracy is test accuracy in percent, mean ± standard deviation over seeds where n > 1. Size is counted "
-           "per method as `lmf.methods` says (the saved model directory: weights, vocabulary, config; fastText: its "
-           "file). R is the share of the embedding's parameters removed; `% of uncompressed` is the size as a share "
-           "of the uncompressed model's bytes. Latency is measured on this CPU with one thread, every variant of a "
-           "dataset/model in one process, interleaved; ratios are to the uncompressed model. The 16/8-bit rows' "
-           "accuracy and size come from per-row fixed-point weights (the paper's fixed-point simulation: the values "
-           "a fixed-point model computes with, dequantized to float), while their latency is that of PyTorch's "
-           "dynamic fp16 / int8 kernels (`lmf.quantize.latency_model`). The paper's numbers (TensorFlow "
-           "checkpoints, a K80 GPU, 300-d GloVe for the LSTM) are beside ours for reference; for CLINC150 the "
-           "paper column is its Books Intent set (Table 3), a different task.", "",
+           "Every row is one deployable model: its ONNX export (`lmf.export`; `model.onnx`, `tokenizer.json`, "
+           "`manifest.json`), fp32, or fp16 weights for 16-bit, or ONNX Runtime int8 for 8-bit and the `+ int8` "
+           "stacks. Size is that export directory's bytes (fastText: its .bin / .ftz file). Accuracy is the "
+           "export's test accuracy on ONNX Runtime in percent, mean ± standard deviation over seeds where n > 1. "
+           "R is the share of the embedding's parameters removed; `% of uncompressed` is the size as a share of "
+           "the uncompressed export's bytes. Latency is the export on ONNX Runtime, end to end (raw text in, label "
+           "out, tokenizer included, fastText too), one thread, median at batch 1 over 300 test sentences, every "
+           "variant of a dataset/model in one process, interleaved (`lmf.latency`); ratios are to the uncompressed "
+           "export timed in the same run, and eager PyTorch's time for the same model is beside it (for 8/16-bit, "
+           "PyTorch's dynamic int8 / fp16 kernels). `Fixed-point sim.` is the paper's simulation of the 16/8-bit "
+           "baselines (weights rounded per row, fp32 arithmetic), kept for comparison with the paper's columns. "
+           "The paper's numbers (TensorFlow checkpoints, a K80 GPU, 300-d GloVe for the LSTM) are beside ours for "
+           "reference; for CLINC150 the paper column is its Books Intent set (Table 3), a different task.", "",
            f"![size vs accuracy]({PLOT})", "", "## Targets", "", checks_table(core_targets(summary))]
+    deployed = deployment_targets(summary)
+    if deployed:
+        out += ["", "### Deployable models on ONNX Runtime", "", checks_table(deployed)]
     beyond = extension_targets(summary)
     if beyond:
         out += ["", "### Beyond plain LMF", "",

@@ -19,6 +19,7 @@ One row of results.csv is one trained (or quantized) model, one seed:
                                 thread (lmf.latency): median batch-1 ms, its ratio to the uncompressed
                                 export timed in the same run, and the whole test set's seconds
     eager_latency_ms_b1         the same model in eager PyTorch (8/16-bit: PyTorch's dynamic kernels)
+    export_sha256               sha256 of the export's manifest.json (lmf.deploy rebuilds and checks it)
     seed
 
 Every value is checked on reading: a number out of range (an accuracy of inf, a negative size) is
@@ -49,7 +50,7 @@ RESULT_SCHEMA = {
     "fixed_point_accuracy": ("float", False, *_FRACTION),
     "latency_ms_b1": ("float", False, 0.0, None), "latency_ratio_b1": ("float", False, 0.0, None),
     "test_set_seconds": ("float", False, 0.0, None), "eager_latency_ms_b1": ("float", False, 0.0, None),
-    "seed": ("int", True, 0, None),
+    "export_sha256": ("text", False, None, None), "seed": ("int", True, 0, None),
 }
 RESULT_COLUMNS = list(RESULT_SCHEMA)
 SCHEDULE_SCHEMA = {"dataset": ("text", True, None, None), "model": ("text", True, None, None),
@@ -79,9 +80,11 @@ def _value(column, text, schema):
     return number
 
 
-def read_rows(path, schema, directory):
+def read_rows(path, schema, directory, older=False):
     """A CSV file as a list of dicts typed by `schema`; ArtifactError (naming the file and line,
-    with the command that regenerates it) when it is missing, lacks a column or holds a bad value."""
+    with the command that regenerates it) when it is missing, lacks a column or holds a bad value.
+    `older=True` accepts a file written before optional columns were added (they read as None):
+    lmf.assemble carries other datasets' rows over from such a file."""
     path = Path(path)
     if not path.is_file():
         raise missing(f"`{path.name}` is missing", directory)
@@ -89,12 +92,12 @@ def read_rows(path, schema, directory):
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             reader = csv.DictReader(f)
-            absent = [c for c in schema if c not in (reader.fieldnames or [])]
+            absent = [c for c in schema if c not in (reader.fieldnames or []) and (schema[c][1] or not older)]
             if absent:
                 raise missing(f"`{path.name}` lacks column(s) {absent}", directory)
             for line in reader:
                 try:
-                    rows.append({c: _value(c, (line[c] or "").strip(), schema) for c in schema})
+                    rows.append({c: _value(c, (line.get(c) or "").strip(), schema) for c in schema})
                 except (TypeError, ValueError) as e:
                     raise missing(f"`{path.name}` line {reader.line_num} has a bad value ({e})", directory) from e
     except (OSError, UnicodeDecodeError, csv.Error) as e:
@@ -114,8 +117,8 @@ def write_rows(path, rows, columns):
     return write_text_atomic(path, buffer.getvalue())
 
 
-def read_results(directory):
-    return read_rows(Path(directory) / RESULTS, RESULT_SCHEMA, directory)
+def read_results(directory, older=False):
+    return read_rows(Path(directory) / RESULTS, RESULT_SCHEMA, directory, older)
 
 
 def read_schedules(directory):
@@ -139,8 +142,9 @@ def _mean(values):
 
 
 SUMMARY_COLUMNS = ["dataset", "model", "method", "embedding_reduction_pct", "accuracy", "accuracy_std", "seeds",
-                   "dev_accuracy", "accuracy_before_retrain", "size_bytes", "bytes_fraction", "params", "rank",
-                   "width", "latency_ms_b1", "latency_ratio_b1", "test_set_seconds"]
+                   "dev_accuracy", "accuracy_before_retrain", "fixed_point_accuracy", "size_bytes", "bytes_fraction",
+                   "params", "rank", "width", "latency_ms_b1", "latency_ratio_b1", "test_set_seconds",
+                   "eager_latency_ms_b1"]
 
 
 def summarize(rows):
@@ -164,9 +168,11 @@ def summarize(rows):
             "seeds": len({r["seed"] for r in group}),
             "dev_accuracy": _mean(percent("dev_accuracy")),
             "accuracy_before_retrain": _mean(percent("accuracy_before_retrain")),
+            "fixed_point_accuracy": _mean(percent("fixed_point_accuracy")),
             **{c: _mean(r[c] for r in group) for c in ("size_bytes", "bytes_fraction", "params")},
             **{c: next((r[c] for r in group if r[c] is not None), None) for c in ("rank", "width")},
-            **{c: _mean(r[c] for r in group) for c in ("latency_ms_b1", "latency_ratio_b1", "test_set_seconds")}})
+            **{c: _mean(r[c] for r in group)
+               for c in ("latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1")}})
     return out
 
 

@@ -1,17 +1,17 @@
 """What a choice of R stands for, and which model to recommend within a tolerance.
 
 `precomputed_selection` is the retrained model the sweep measured at R (or the uncompressed one at
-R = 0); `svd_only_selection` compresses the uncompressed model at any other R on the spot (SVD
-only, not retrained, and labelled so); `recommend` picks the model to ship within X points
-(smallest, then fastest, one-seed results flagged); `verdict` says in one sentence what a choice means.
+R = 0): its numbers are seed 0's, the run whose model the app ships and serves as a download
+(the mean over seeds rides along for the caption); `svd_only_selection` compresses the
+uncompressed model at any other R on the spot and exports it (SVD only, not retrained, and
+labelled so); `recommend` picks the model to ship within X points (smallest, then fastest,
+one-seed results flagged); `verdict` says in one sentence what a choice means.
 
 Standard library at import (the home page calls precomputed_selection before torch loads); the
 SVD-only path imports torch when called. Deliberately not here: Streamlit code, results.csv's
 reading (lmf.results).
 """
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from .results import find
 
@@ -29,6 +29,11 @@ class Selection:
     latency_ms: float = None
     latency_ratio: float = None
     seeds: int = 1
+    row: dict = None  # the seed-0 results.csv row these numbers are (None for SVD only)
+    mean_accuracy: float = None  # over `seeds` seeds, with its sample standard deviation
+    accuracy_std: float = None
+    eager_latency_ms: float = None
+    export_dir: object = None  # SVD only: the export built on the spot (the download)
 
     @property
     def label(self):
@@ -36,35 +41,35 @@ class Selection:
                 "svd_only": f"SVD only, R={self.reduction}% (not retrained)"}[self.kind]
 
 
-def precomputed_selection(summary, reduction):
-    """The Selection for R=0 (uncompressed) or an R of the LMF grid; None for any other R."""
+def precomputed_selection(summary, reduction, rows):
+    """The Selection for R=0 (uncompressed) or an R of the LMF grid, None for any other R: the
+    seed-0 row of `rows` (results.csv) for its numbers, so that the cards describe the model that
+    is shipped and downloaded, with the summary row's mean and spread over seeds beside them."""
     kind = "uncompressed" if reduction == 0 else "lmf"
-    row = find(summary, kind, None if reduction == 0 else reduction)
+    mean = find(summary, kind, None if reduction == 0 else reduction)
+    if mean is None:
+        return None
+    row = seed_row(rows, mean["dataset"], mean["model"], kind, 0, reduction)
     if row is None:
         return None
-    return Selection(kind, reduction, row["rank"], int(row["params"]), row["size_bytes"], row["accuracy"],
-                     row["accuracy_before_retrain"], row["latency_ms_b1"], row["latency_ratio_b1"], row["seeds"])
+    percent = lambda v: None if v is None else 100 * v  # noqa: E731
+    return Selection(kind, reduction, row["rank"], int(row["params"]), row["size_bytes"], percent(row["accuracy"]),
+                     percent(row["accuracy_before_retrain"]), row["latency_ms_b1"], row["latency_ratio_b1"],
+                     mean["seeds"], row, mean["accuracy"], mean["accuracy_std"], row["eager_latency_ms_b1"])
 
 
-def saved_size(model, vocab, label_names):
-    """Bytes on disk the model takes when saved with lmf.artifacts.save_model (to a temporary dir)."""
-    from .artifacts import save_model
-    from .metrics import size_on_disk
-    with tempfile.TemporaryDirectory() as tmp:
-        return size_on_disk(save_model(Path(tmp) / "m", model, vocab, label_names))
-
-
-def svd_only_selection(saved, reduction, test_data=None):
+def svd_only_selection(saved, reduction, out, test_data=None):
     """(compressed model, Selection) for an R the sweep did not retrain: lmf.compress.compress_model
-    on the uncompressed SavedModel (copied, never changed). Size is measured by saving it; accuracy
-    is on `test_data`'s test split when given, else None."""
+    on the uncompressed SavedModel (copied, never changed), exported (fp32) to `out`, the download.
+    Size is the export's bytes; accuracy is on `test_data`'s test split when given, else None."""
     from .compress import compress_model
-    from .metrics import accuracy, count_parameters
+    from .export import export_trained
+    from .metrics import accuracy, count_parameters, size_on_disk
     compressed = compress_model(saved.model, reduction)
-    size = saved_size(compressed, saved.vocab, saved.label_names)
+    export = export_trained(compressed, saved.vocab, saved.label_names, out)
     acc = accuracy(compressed, test_data, "test") * 100 if test_data is not None else None
     return compressed, Selection("svd_only", reduction, compressed.config["rank"], count_parameters(compressed),
-                                 float(size), acc, acc)
+                                 float(size_on_disk(export)), acc, acc, export_dir=export)
 
 
 SIZE_TIE = 0.05  # sizes within 5 % of the smallest acceptable one count as equally small
@@ -118,11 +123,11 @@ def verdict(selection, base):
     return text + (", SVD only (not retrained)." if selection.kind == "svd_only" else ".")
 
 
-def seed_row(rows, dataset, model, method="uncompressed", seed=0):
-    """One seed's results.csv row (accuracy a fraction), or None: the SVD-only model is cut from
-    the seed-0 uncompressed model, so its accuracy is compared with that run, not the mean."""
+def seed_row(rows, dataset, model, method="uncompressed", seed=0, reduction=0):
+    """One seed's results.csv row (accuracy a fraction), or None: the shipped models are seed 0's,
+    and an SVD-only model is cut from the seed-0 uncompressed model, so cards compare like with like."""
     return next((r for r in rows if r["dataset"] == dataset and r["model"] == model and r["method"] == method
-                 and r["seed"] == seed), None)
+                 and r["seed"] == seed and r["embedding_reduction_pct"] == reduction), None)
 
 
 def table_rows(summary, selected=None):

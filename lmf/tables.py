@@ -99,20 +99,22 @@ def table2(summary, dataset):
         if row is not None:
             p = paper.get(method, (None, None))
             rows.append([method_label(method), row["embedding_reduction_pct"], number(row["size_bytes"] / 1e6),
-                         accuracy_text(row), None, None, p[0], p[1], None])
+                         accuracy_text(row), None, None, number(row["fixed_point_accuracy"]), p[0], p[1], None])
     for r in sorted({row["embedding_reduction_pct"] for row in summary if row["method"] == "lmf"}):
         lmf, off = find(summary, "lmf", r), find(summary, "offline_svd", r)
         p = paper.get("lmf", {}).get(r, (None, None))
         rows.append([f"SVD (k={lmf['rank']})", r, number(lmf["size_bytes"] / 1e6), accuracy_text(lmf),
-                     accuracy_text(off) if off else None, number(lmf["accuracy_before_retrain"]), p[0], p[1],
+                     accuracy_text(off) if off else None, number(lmf["accuracy_before_retrain"]), None, p[0], p[1],
                      paper.get("offline_svd", {}).get(r)])
     return markdown(["Method", "R (%):", "Size (MB):", "Acc. LMF / quantized (%):", "Acc. offline SVD (%):",
-                     "Before retraining (%):", "Paper size (MB):", "Paper acc.:", "Paper offline:"], rows)
+                     "Before retraining (%):", "Fixed-point sim. (%):", "Paper size (MB):", "Paper acc.:",
+                     "Paper offline:"], rows)
 
 
 def table4(summary, dataset):
-    """Table 4's content for one (dataset, model) summary: ms per sentence at batch 1, its ratio to
-    the uncompressed model, seconds for the whole test set; the paper's seconds beside."""
+    """Table 4's content for one (dataset, model) summary: ms per sentence at batch 1 on ONNX Runtime,
+    its ratio to the uncompressed model, seconds for the whole test set, eager PyTorch's ms beside;
+    the paper's seconds last."""
     model = summary[0]["model"] if summary else None
     paper = PAPER["table4"].get(model, {}) if dataset == "sst2" else {}
     rows = []
@@ -121,9 +123,10 @@ def table4(summary, dataset):
         p = paper.get(row["method"])
         p = p.get(row["embedding_reduction_pct"]) if isinstance(p, dict) else p
         rows.append([method_label(row["method"]), row["embedding_reduction_pct"], number(row["latency_ms_b1"], 3),
-                     number(row["latency_ratio_b1"]), number(row["test_set_seconds"], 3), p])
+                     number(row["latency_ratio_b1"]), number(row["test_set_seconds"], 3),
+                     number(row["eager_latency_ms_b1"], 3), p])
     return markdown(["Method", "R (%):", "ms / sentence (batch 1):", "ratio to uncompressed:", "test set (s):",
-                     "Paper test set (s):"], rows)
+                     "eager PyTorch ms / sentence:", "Paper test set (s):"], rows)
 
 
 def checks_table(checks):

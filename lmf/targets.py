@@ -1,6 +1,9 @@
 """The project's pass/fail targets, checked against the summary: [(description, measured, met)].
 
 `core_targets` are the paper-grid goals (SST-2 and CLINC150 only: they name those data sets);
+`deployment_targets` are the deployable models' (ONNX Runtime) goals: one of ours beating
+fastText.zip on bytes, accuracy and batch-1 latency at once, LMF R = 90 against 8-bit at batch 1
+(the paper's claim that LMF adds no latency over fixed point), and int8 no slower than fp32;
 `extension_targets` compare the methods beyond the paper at matched bytes: "X >= LMF" takes the
 LMF row nearest X's size (not the same nominal R, which for GroupReduce and HMF means a different
 number of bytes), and "smaller and more accurate than fastText" counts only when the accuracy gap
@@ -9,7 +12,7 @@ is larger than the seed-to-seed spread of both.
 Standard library only. Deliberately not here: laying out tables (lmf.tables) or reading files.
 """
 from .grid import dataset_name, model_name
-from .methods import method_label
+from .methods import METHODS, method_label
 from .results import find, nearest_bytes
 
 
@@ -101,4 +104,52 @@ def extension_targets(summary, slack=1.0, share=1 / 20):
                             f"{_mb(b)}, {b['accuracy']:.2f} vs {_mb(ft)}, {ft['accuracy']:.2f}")
             checks.append((f"{name}: one of ours smaller and more accurate (beyond the seed spread) than "
                            f"{method_label(ft['method'])}", measured, bool(better)))
+    return checks
+
+
+def _ms(row):
+    return f"{row['latency_ms_b1']:.3f} ms"
+
+
+def deployment_targets(summary):
+    """Latency is each export's on ONNX Runtime, end to end at batch 1 (lmf.latency), from the
+    sweep's latency cells: rows compared here were timed in the same cell (core grid, or the
+    extension cell with fastText beside the DAN) except LMF against fastText.zip, which compares
+    two cells' medians."""
+    checks = []
+    for ds in dict.fromkeys(r["dataset"] for r in summary):
+        rows = [r for r in summary if r["dataset"] == ds]
+        name = dataset_name(ds)
+        ftz = find([r for r in rows if r["model"] == "fasttext"], "fasttext_ftz")
+        mine = [r for r in rows if r["model"] != "fasttext" and r["latency_ms_b1"] is not None]
+        if ftz is not None and ftz["latency_ms_b1"] is not None and mine:
+            wins = [r for r in mine if r["size_bytes"] < ftz["size_bytes"] and clear_margin(r, ftz)
+                    and r["latency_ms_b1"] <= ftz["latency_ms_b1"]]
+            smaller_better = sorted((r for r in mine if r["size_bytes"] < ftz["size_bytes"] and clear_margin(r, ftz)),
+                                    key=lambda r: r["latency_ms_b1"])
+            best = (wins or smaller_better or sorted(mine, key=lambda r: r["size_bytes"]))[0]
+            checks.append((f"{name}: one of ours smaller, more accurate and no slower at batch 1 than fastText.zip",
+                           f"{model_name(best['model'])} {method_label(best['method'])} R={best['embedding_reduction_pct']}: "
+                           f"{_mb(best)}, {best['accuracy']:.2f} %, {_ms(best)} vs {_mb(ftz)}, {ftz['accuracy']:.2f} %, "
+                           f"{_ms(ftz)}", bool(wins)))
+        for model in dict.fromkeys(r["model"] for r in mine):
+            pair = _pair(summary, ds, model)
+            lmf, q8 = find(pair, "lmf", 90), find(pair, "quant8")
+            if lmf and q8 and lmf["latency_ms_b1"] is not None and q8["latency_ms_b1"] is not None:
+                checks.append((f"{name} {model_name(model)}: LMF R=90 (fp32) no slower than 8-bit (int8) at batch 1, "
+                               "the paper's claim", f"{_ms(lmf)} vs {_ms(q8)} "
+                               f"({lmf['latency_ms_b1'] / q8['latency_ms_b1']:.2f}x)",
+                               lmf["latency_ms_b1"] <= q8["latency_ms_b1"]))
+            pairs_int8 = [(find(pair, "uncompressed"), q8)] + [
+                (find(pair, m.stacks_on, r["embedding_reduction_pct"]), r) for r in pair
+                for m in [METHODS.get(r["method"])] if m is not None and m.stacks_on]
+            ratios = [(fp32, int8) for fp32, int8 in pairs_int8 if fp32 and int8 and fp32["latency_ms_b1"]
+                      and int8["latency_ms_b1"]]
+            if ratios:
+                slower = [(a, b) for a, b in ratios if b["latency_ms_b1"] > a["latency_ms_b1"]]
+                text = ", ".join(f"{method_label(b['method'])}"
+                                 f"{' R=%d' % b['embedding_reduction_pct'] if b['embedding_reduction_pct'] else ''} "
+                                 f"{b['latency_ms_b1'] / a['latency_ms_b1']:.2f}x" for a, b in ratios)
+                checks.append((f"{name} {model_name(model)}: int8 no slower than its fp32 model on ONNX Runtime",
+                               text, not slower))
     return checks

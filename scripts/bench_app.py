@@ -8,8 +8,9 @@
    charts and nothing else, which is the floor Streamlit and Plotly set on this machine. App and
    bare runs alternate (both see the same machine load); each run starts a fresh server and
    browser page. Reported: each run, the medians and their ratio (target: <= 1.15).
-2. Playground: milliseconds per prediction (lmf.playground.predict_text, what the page calls) for
-   the uncompressed model and each shipped LMF model, median of 50 calls after warm-up.
+2. Playground: milliseconds per prediction (lmf.playground.predict_all, what the page calls: the
+   median of its repeated runs) for every Playground variant of each dataset and model, each a
+   deployable export rebuilt by lmf.deploy as the page rebuilds it.
 """
 import argparse
 import json
@@ -71,22 +72,20 @@ def page_times(artifacts, runs):
             "bare_median_s": statistics.median(bare), "ratio": ratio, "target": TARGET, "met": ratio <= TARGET}
 
 
-def prediction_ms(artifacts, repeats=50):
-    from lmf.artifacts import load_model
-    from lmf.playground import predict_text
+def prediction_ms(artifacts):
+    from lmf.deploy import export_row
+    from lmf.playground import predict_all, variants
     from lmf.results import pairs, read_results
+    from lmf.runtime import Predictor
 
-    out = {}
-    for dataset, model in pairs(read_results(artifacts)):
-        base = load_model(layout.model_path(artifacts, dataset, model))
-        variants = {"uncompressed": base.model}
-        for r in layout.shipped_reductions(artifacts, dataset, model):
-            variants[f"lmf R={r}"] = load_model(layout.model_path(artifacts, dataset, model, "lmf", r)).model
-        for name, m in variants.items():
-            for _ in range(5):
-                predict_text(m, base.vocab, base.label_names, SENTENCE)
-            out[f"{dataset}/{model} {name}"] = statistics.median(
-                predict_text(m, base.vocab, base.label_names, SENTENCE).latency_ms for _ in range(repeats))
+    rows, out = read_results(artifacts), {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for dataset, model in pairs(rows):
+            predictors = {name: Predictor(export_row(artifacts, row, Path(tmp) / layout.cell_id(
+                dataset, model, row["method"], row["embedding_reduction_pct"])))
+                for name, row in variants(artifacts, rows, dataset, model, 90)}
+            for name, prediction in predict_all(predictors, SENTENCE).items():
+                out[f"{dataset}/{model} {name}"] = prediction.latency_ms
     return out
 
 

@@ -3,7 +3,8 @@
 Every cached function takes the artifacts directory and a file version (mtime, size) as arguments (hashed: no leading underscore), so a
 regenerated artifact is picked up and tests with different artifact folders never share entries.
 Cached models (st.cache_resource) are shared by every session and are never changed: compression
-and quantization (lmf.compress, lmf.quantize) return copies, and training runs on such a copy.
+(lmf.compress) returns copies, and training runs on such a copy. Deployable exports are rebuilt
+from the shipped models into a folder of this server's own (lmf.deploy) and checked there.
 The logic itself lives in lmf; nothing here computes a result.
 
 Only standard-library modules of lmf (layout, results, grid) are imported up front: the
@@ -146,18 +147,47 @@ def config(dataset, model):
     return _config(directory, dataset, model, model_version(layout.model_path(directory, dataset, model)))
 
 
-@st.cache_resource(show_spinner="Quantizing…", max_entries=16)
-def _quantized(directory, dataset, model, bits, method, reduction, version):
-    from lmf.quantize import quantize_model
-    return quantize_model(_saved(directory, dataset, model, method, reduction, version).model, bits)
+@st.cache_resource(show_spinner=False)
+def _export_root():
+    """This server's folder for the exports it rebuilds (lmf.deploy), removed when the server exits."""
+    import atexit
+    import shutil
+    import tempfile
+    root = tempfile.mkdtemp(prefix="lmf-studio-exports-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
-def quantized(dataset, model, bits, method="uncompressed", reduction=0):
-    """lmf.quantize.quantize_model on a cached saved model (a copy; cached too): 8/16-bit of the
-    uncompressed model, or an int8 stack of a shipped compressed one."""
+@st.cache_resource(show_spinner="Building the deployable model…", max_entries=64)
+def _deployable(directory, row_key, export_sha256, version, row):
+    from lmf.deploy import export_row
+    parent = Path(_export_root()) / (export_sha256[:16] or "unchecked")  # the zip's folder is row_key itself
+    parent.mkdir(exist_ok=True)
+    return str(export_row(directory, row, parent / row_key))
+
+
+def row_key(row):
+    return layout.cell_id(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
+
+
+def deployable(row):
+    """The export directory of a results.csv row (lmf.deploy.export_row: rebuilt from the shipped
+    saved model and checked against the row's export_sha256), cached; raises ArtifactError."""
+    from lmf.deploy import source_of
     directory = art_dir()
-    path = layout.model_path(directory, dataset, model, method, reduction)
-    return _quantized(directory, dataset, model, bits, method, reduction, model_version(path))
+    source = source_of(directory, row)[0]
+    return _deployable(directory, row_key(row), row.get("export_sha256") or "", model_version(source), row)
+
+
+@st.cache_resource(show_spinner="Loading the deployable model…", max_entries=64)
+def _predictor(path):
+    from lmf.runtime import Predictor
+    return Predictor(path, threads=1)
+
+
+def predictor(row):
+    """An lmf.runtime.Predictor over the row's export (ONNX Runtime, one thread), cached."""
+    return _predictor(deployable(row))
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
@@ -186,11 +216,14 @@ def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
     data = _eval_data(directory, dataset, model, bool(layout.read_sweep_info(directory).get("quick")),
                       version, os.environ.get("LMF_DATA_DIR")) if with_accuracy else None
-    return svd_only_selection(base, reduction, data)
+    parent = Path(_export_root()) / f"svd-{abs(hash((directory, version, with_accuracy))):x}"
+    parent.mkdir(exist_ok=True)
+    return svd_only_selection(base, reduction, parent / f"{dataset}-{model}-svd_only-R{reduction}", data)
 
 
 def svd_only(dataset, model, reduction):
-    """(compressed model, Selection) for an R off the grid; accuracy only when the data is available."""
+    """(compressed model, Selection) for an R off the grid, its export in Selection.export_dir;
+    accuracy only when the data is available."""
     directory = art_dir()
     path = layout.model_path(directory, dataset, model)
     with_accuracy = eval_data(dataset, model) is not None

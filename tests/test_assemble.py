@@ -16,7 +16,7 @@ from lmf.results import RESULT_COLUMNS, read_results, write_rows
 from lmf.runner import Runner
 from lmf.train import retrain_recipe
 
-TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds"]
+TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1"]
 
 
 def precompute(out, work, *extra):
@@ -59,14 +59,44 @@ def test_quick_sweep_writes_every_row(swept):
     assert by[("offline_svd", 50)]["width"] == 150 and by[("offline_svd", 90)]["width"] == 30
     assert by[("offline_svd", 90)]["rank"] is None
     assert by[("lmf", 90)]["rank"] < by[("lmf", 50)]["rank"]
-    assert all(r[c] is not None for r in rows for c in TIMINGS)
+    assert all(r[c] is not None for r in rows for c in TIMINGS[:3])  # ONNX Runtime's; eager: below
     assert by[("uncompressed", 0)]["latency_ratio_b1"] == 1.0 and by[("uncompressed", 0)]["bytes_fraction"] == 1.0
     assert by[("quant8", 0)]["size_bytes"] < by[("uncompressed", 0)]["size_bytes"] / 3
-    assert by[("lmf", 50)]["size_bytes"] == size_on_disk(work / "models" / "sst2-dan-lmf-R50-s0")
+    assert by[("lmf", 50)]["size_bytes"] == size_on_disk(work / "exports" / "sst2-dan-lmf-R50-s0")
     assert by[("lmf", 50)]["bytes_fraction"] == pytest.approx(by[("lmf", 50)]["size_bytes"] / by[("uncompressed", 0)]["size_bytes"])
     assert by[("lmf_int8", 90)]["params"] == by[("lmf", 90)]["params"]
     assert by[("lmf_int8", 90)]["size_bytes"] < by[("lmf", 90)]["size_bytes"] / 2
     assert by[("fasttext_ftz", 0)]["size_bytes"] < by[("fasttext", 0)]["size_bytes"]
+
+
+@pytest.mark.slow
+def test_every_row_describes_its_deployable_export(swept, tmp_path):
+    """One model per row: size_bytes is the export directory's bytes, export_sha256 its manifest's
+    sha256; 8/16-bit rows and int8 stacks are int8/fp16 exports (of the uncompressed model, of the
+    retrained one) and keep the fixed-point simulation in its own column, blank for fp32 rows; every
+    model row has its eager PyTorch latency beside ONNX Runtime's, fastText none. Every row whose
+    saved model is shipped is rebuilt by lmf.deploy byte for byte (its sha256 matches)."""
+    from lmf.deploy import export_row, is_shipped
+    from lmf.layout import file_sha256
+    from lmf.runtime import verify_export
+    out, work = swept
+    rows = read_results(out)
+    for row in rows:
+        if row["model"] == "fasttext":
+            assert row["export_sha256"] is None and row["eager_latency_ms_b1"] is None
+            continue
+        export = work / "exports" / f"sst2-dan-{row['method']}" \
+            f"{'' if row['method'] in ('uncompressed', 'quant8', 'quant16') else '-R%d' % row['embedding_reduction_pct']}-s0"
+        precision = verify_export(export)["precision"]
+        assert row["size_bytes"] == size_on_disk(export) and row["export_sha256"] == file_sha256(export / "manifest.json")
+        assert precision == {"quant8": "int8", "quant16": "fp16"}.get(row["method"],
+                                                                      "int8" if row["method"].endswith("_int8") else "fp32")
+        assert (row["fixed_point_accuracy"] is None) == (precision == "fp32")
+        assert row["eager_latency_ms_b1"] is not None
+    shipped = [r for r in rows if is_shipped(out, r)]
+    assert {r["method"] for r in shipped} >= {"uncompressed", "lmf", "quant8", "quant16", "lmf_int8", "lmf_whole_int8"}
+    for row in shipped:
+        assert size_on_disk(export_row(out, row, tmp_path / row["method"] / "m")) == row["size_bytes"]
 
 
 @pytest.mark.slow

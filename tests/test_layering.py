@@ -20,7 +20,7 @@ LAYERS = {
     "groupreduce": 4, "artifacts": 4, "fasttext_baseline": 4,
     # what a method is, the grid and the results contract
     "methods": 5, "export": 5,
-    "grid": 6, "results": 6, "latency": 6,
+    "grid": 6, "results": 6, "latency": 6, "deploy": 6,
     # what is computed from results, and the app-facing helpers (no Streamlit)
     "tables": 7, "targets": 7, "selection": 7, "analysis": 7, "charts": 7, "playground": 7,
     # the batch sweep, the report, autotune, app jobs, the command line

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from lmf import live
-from lmf.artifacts import SavedModel, load_model
+from lmf.artifacts import SavedModel
 from lmf.metrics import accuracy
 from lmf.models import new_model
-from lmf.selection import saved_size
+from lmf.export import zip_export
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_job_runs_to_done_and_keeps_the_model(saved, tiny):
     """200 training examples in batches of 128 make 2 steps an epoch; the budget of 6 steps still
     trains 6 (live_config). Dev is evaluated at step 0 (right after the SVD) and every 2 steps:
     0, 2, 4, 6. The kept model is the best-on-dev one, and gives the test accuracy reported; its
-    zip loads back to the same predictions. The saved (cached) model is never changed."""
+    size is its export's bytes, and its zip is that export. The saved (cached) model is never changed."""
     start = {k: v.clone() for k, v in saved.model.state_dict().items()}
     job = run(saved, tiny)
     snap = job.snapshot()
@@ -55,19 +55,21 @@ def test_job_runs_to_done_and_keeps_the_model(saved, tiny):
     assert snap["best_dev"] == max(a for _, a in snap["history"])
     assert snap["rank"] == job.model.config["rank"] < 32
     assert snap["test"] == pytest.approx(accuracy(job.model, tiny, "test"))
-    assert snap["size"] == saved_size(job.model, tiny.vocab, tiny.label_names)
+    assert snap["size"] == zip_export(job.model, tiny.vocab, tiny.label_names, "size")[1]
     assert all(torch.equal(start[k], v) for k, v in saved.model.state_dict().items())
     assert live.running_jobs() == 0
 
     archive = zipfile.ZipFile(io.BytesIO(job.zip("kept")))
-    assert sorted(archive.namelist()) == ["kept/manifest.json", "kept/meta.json", "kept/model.safetensors"]
+    assert sorted(archive.namelist()) == ["kept/manifest.json", "kept/model.onnx", "kept/tokenizer.json"]
 
 
-def test_zip_loads_back_to_the_reported_accuracy(saved, tiny, tmp_path):
+def test_zip_runs_to_the_reported_accuracy(saved, tiny, tmp_path):
+    """The downloaded export, run by lmf.runtime on the raw test texts, scores the accuracy the
+    page reported for the torch model (the export computes the same logits)."""
+    from lmf.runner import deployable_accuracy
     job = run(saved, tiny)
     zipfile.ZipFile(io.BytesIO(job.zip("kept"))).extractall(tmp_path)
-    loaded = load_model(tmp_path / "kept")
-    assert accuracy(loaded.model, tiny, "test") == pytest.approx(job.snapshot()["test"])
+    assert deployable_accuracy(tmp_path / "kept", tiny, "test") == pytest.approx(job.snapshot()["test"])
 
 
 def test_right_after_svd_is_measured_before_training(saved, tiny):

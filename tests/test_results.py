@@ -9,11 +9,13 @@ HEADER = ",".join(R.RESULT_COLUMNS)
 
 def line(method, reduction, seed, accuracy, rank="", size=1_000_000, latency="", model="dan", dataset="sst2",
          before="", width=""):
-    # dataset,model,method,embedding_reduction_pct,bytes_fraction,rank,width,params,size_bytes,accuracy,
-    # dev_accuracy,accuracy_before_retrain,latency_ms_b1,latency_ratio_b1,test_set_seconds,seed
+    """One CSV line in RESULT_COLUMNS' order; columns not given are blank."""
     ratio = "" if latency == "" else latency / 2.0
-    return (f"{dataset},{model},{method},{reduction},,{rank},{width},10,{size},{accuracy},{accuracy},{before},"
-            f"{latency},{ratio},,{seed}")
+    values = {"dataset": dataset, "model": model, "method": method, "embedding_reduction_pct": reduction,
+              "rank": rank, "width": width, "params": 10, "size_bytes": size, "accuracy": accuracy,
+              "dev_accuracy": accuracy, "accuracy_before_retrain": before, "latency_ms_b1": latency,
+              "latency_ratio_b1": ratio, "seed": seed}
+    return ",".join(str(values.get(c, "")) for c in R.RESULT_COLUMNS)
 
 
 def write(folder, lines):

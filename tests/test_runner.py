@@ -83,8 +83,9 @@ def test_workers_end_with_the_sweep(tmp_path):
 def test_retraining_keeps_the_svd_model_when_it_is_better_on_dev(tmp_path, monkeypatch):
     """LMF at R = 90 on the quick SST-2 DAN, with dev accuracy scripted as 0.9 for the model straight
     after the SVD (train's step 0) and 0.5 for every retrained state: the saved model is the
-    SVD-only one, weight for weight, and its record says 0.9, since lmf.train.train counts the
-    starting weights as step 0 of best-on-dev. Retraining never saves a model worse on dev."""
+    SVD-only one, weight for weight, and its saved metrics say 0.9, since lmf.train.train counts the
+    starting weights as step 0 of best-on-dev. Retraining never saves a model worse on dev. (The
+    row's dev_accuracy is the export's, measured through lmf.runtime, which the script does not reach.)"""
     import torch
     from lmf.artifacts import load_model
     from lmf.methods import METHODS
@@ -94,7 +95,8 @@ def test_retraining_keeps_the_svd_model_when_it_is_better_on_dev(tmp_path, monke
     scores = iter([0.9])
     monkeypatch.setattr("lmf.train.accuracy", lambda model, data, split: next(scores, 0.5))
     record = runner.run(cell)
-    assert record["rows"][0]["dev_accuracy"] == 0.9 and [p["step"] for p in record["curve"]][0] == 0
+    assert load_model(runner.model_dir(cell)).metrics["dev_accuracy"] == 0.9
+    assert [p["step"] for p in record["curve"]][0] == 0
     made = METHODS["lmf"].make(load_model(runner.model_dir(base)).model, 90, runner.data("sst2").vocab)
     saved = load_model(runner.model_dir(cell)).model.state_dict()
     assert all(torch.equal(saved[k], v) for k, v in made.state_dict().items())

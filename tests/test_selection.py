@@ -17,30 +17,52 @@ SUMMARY = [summary_row("uncompressed", 0, 83.0, 20e6, latency=2.0, seeds=2),
            summary_row("lmf", 50, 83.5, 8e6, rank=120), summary_row("quant8", 0, 81.0, 5e6)]
 
 
-def test_selection_follows_the_grid():
-    """R=0 is the uncompressed model; R=90 is the retrained LMF row (latency ratio 1.0 / 2 = 0.5);
-    R=37 is not on the grid, so there is no precomputed selection (the page makes an SVD-only one)."""
-    assert precomputed_selection(SUMMARY, 0).kind == "uncompressed"
-    s = precomputed_selection(SUMMARY, 90)
-    assert (s.kind, s.rank, s.size_bytes, s.latency_ratio, s.accuracy_before_retrain) == ("lmf", 87, 2e6, 0.5, 70.0)
+def result_row(method, reduction, seed, accuracy, size, rank=None, latency=None, eager=None, before=None):
+    """A results.csv row as lmf.results reads it (accuracies are fractions)."""
+    return {"dataset": "sst2", "model": "dan", "method": method, "embedding_reduction_pct": reduction, "seed": seed,
+            "accuracy": accuracy, "accuracy_before_retrain": before, "size_bytes": size, "params": 10, "rank": rank,
+            "latency_ms_b1": latency, "latency_ratio_b1": None if latency is None else latency / 2,
+            "eager_latency_ms_b1": eager}
+
+
+ROWS = [result_row("uncompressed", 0, 1, 0.84, 20e6), result_row("uncompressed", 0, 0, 0.82, 20e6, latency=2.0),
+        result_row("lmf", 90, 0, 0.83, 2e6, rank=87, latency=1.0, eager=3.0, before=0.70),
+        result_row("lmf", 50, 0, 0.835, 8e6, rank=120), result_row("quant8", 0, 0, 0.81, 5e6)]
+
+
+def test_selection_is_seed_zeros_model():
+    """The cards show the seed-0 row, the model shipped and downloaded: R=0 is seed 0's uncompressed
+    model (82 %, not the 2-seed mean 83 % of SUMMARY); R=90 is the retrained LMF row (latency ratio
+    1.0 / 2 = 0.5, eager 3.0 ms, 70 % before retraining); R=37 is not on the grid, so there is no
+    precomputed selection (the page makes an SVD-only one)."""
+    base = precomputed_selection(SUMMARY, 0, ROWS)
+    assert (base.kind, base.accuracy, base.mean_accuracy, base.seeds) == ("uncompressed", 82.0, 83.0, 2)
+    assert base.row is ROWS[1]
+    s = precomputed_selection(SUMMARY, 90, ROWS)
+    assert (s.kind, s.rank, s.size_bytes, s.latency_ratio, s.accuracy_before_retrain, s.eager_latency_ms) == \
+        ("lmf", 87, 2e6, 0.5, 70.0, 3.0)
     assert s.label == "Online LMF, R=90% (retrained)"
-    assert precomputed_selection(SUMMARY, 37) is None
+    assert precomputed_selection(SUMMARY, 37, ROWS) is None
+    assert precomputed_selection(SUMMARY, 90, ROWS[:2]) is None  # no seed-0 row: nothing to card
 
 
-def test_svd_only_is_measured_on_a_copy(toy):
+def test_svd_only_is_measured_on_a_copy(toy, tmp_path):
     """An R off the grid: the toy's 8 x 8 embedding at R = 50 gets rank floor(0.5 * 64 / 16) = 2;
-    the uncompressed model is compressed as a copy (its own weights unchanged), the size is what
-    saving it takes, and the accuracy is on the 2-sentence test split (0, 50 or 100 %)."""
+    the uncompressed model is compressed as a copy (its own weights unchanged), the size is its
+    export's bytes (the download), and the accuracy is on the 2-sentence test split (0, 50 or 100 %)."""
     import torch
 
     from lmf.artifacts import SavedModel
+    from lmf.export import is_export
+    from lmf.metrics import size_on_disk
     from lmf.models import new_model
     model = new_model("dan", len(toy.vocab), 2, embed_dim=8, seed=0)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     saved = SavedModel(model, toy.vocab, toy.label_names, model.config, {}, None)
-    compressed, s = svd_only_selection(saved, 50, toy)
+    compressed, s = svd_only_selection(saved, 50, tmp_path / "svd", toy)
     assert s.kind == "svd_only" and s.rank == compressed.config["rank"] == 2
-    assert 0 < s.size_bytes and s.accuracy in (0.0, 50.0, 100.0)
+    assert s.size_bytes == size_on_disk(s.export_dir) and is_export(s.export_dir)
+    assert s.accuracy in (0.0, 50.0, 100.0)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
@@ -89,9 +111,11 @@ def test_verdict_sentences():
 
 
 def test_seed_row_and_table_rows():
-    rows = [{"dataset": "d", "model": "dan", "method": "uncompressed", "seed": s, "accuracy": a}
-            for s, a in ((1, 0.81), (0, 0.80))]
+    rows = [{"dataset": "d", "model": "dan", "method": "uncompressed", "seed": s, "accuracy": a,
+             "embedding_reduction_pct": 0} for s, a in ((1, 0.81), (0, 0.80))]
     assert seed_row(rows, "d", "dan")["accuracy"] == 0.80 and seed_row(rows, "d", "lstm") is None
+    assert seed_row(ROWS, "sst2", "dan", "lmf", 0, 50)["accuracy"] == 0.835
+    assert seed_row(ROWS, "sst2", "dan", "lmf", 0, 70) is None
     table = table_rows([BASE, row("lmf", 90, 5.0, 82.5, 0.3, 1)], ("lmf", 90))
     assert [t["R (%)"] for t in table] == [90, 0], "smallest first"
     assert [t["Selected"] for t in table] == [True, False]

@@ -8,8 +8,9 @@ artifacts without spectra.json.
 """
 import streamlit as st
 
-from lmf import grid, layout, results as lmf_results
+from lmf import deploy, grid, layout, results as lmf_results
 from lmf.layout import ArtifactError
+from lmf.methods import METHODS
 from lmf.selection import precomputed_selection, recommend, seed_row, table_rows, verdict
 from lmf.tables import describe
 from studio import ui
@@ -51,23 +52,23 @@ else:
     reduction = pick
 st.session_state["chosen_reduction"] = reduction  # the live retraining page starts from it
 
-selection = precomputed_selection(summary, reduction)
-compressed = None
+selection = precomputed_selection(summary, reduction, results)
 if selection is None:
     try:
         with st.spinner(f"Compressing the embedding with a truncated SVD at R={reduction}% …"):
-            compressed, selection = ui.svd_only(dataset, model, reduction)
+            selection = ui.svd_only(dataset, model, reduction)[1]
     except (ArtifactError, ValueError) as e:
         ui.show_error(e)
         st.stop()
 
-# An SVD-only model is cut from the seed-0 uncompressed model: compare it with that run, not the
-# mean over seeds (like with like). Retrained rows are means over the same seeds as the base's.
-reference = base
-if selection.kind == "svd_only":
-    seed0 = seed_row(results, dataset, model)
-    reference = {**base, "accuracy": 100 * seed0["accuracy"]} if seed0 else base
+# The cards describe seed 0's models (the ones shipped and downloaded; an SVD-only model is cut from
+# the seed-0 uncompressed model), so they are compared with the seed-0 uncompressed model: like with like.
+seed0 = seed_row(results, dataset, model)
+reference = {**base, "accuracy": 100 * seed0["accuracy"], "size_bytes": seed0["size_bytes"]} if seed0 else base
 st.markdown(f"#### {verdict(selection, reference)}")
+if selection.kind != "svd_only" and selection.seeds > 1:
+    st.caption(f"Seed 0's model, the one you download. Over {selection.seeds} seeds: "
+               f"{selection.mean_accuracy:.2f} ± {selection.accuracy_std:.2f} % test accuracy.")
 if selection.kind == "svd_only":
     st.caption("**SVD only, not retrained**: compared with the seed-0 uncompressed model it was cut from "
                f"({reference['accuracy']:.2f} %). "
@@ -89,21 +90,24 @@ with cards_col:
     share = 100 * selection.size_bytes / base["size_bytes"]
     st.metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB", f"{share - 100:+.0f}% bytes",
               tone(round(share - 100), "inverse"), border=True, delta_arrow=arrow(round(share - 100)),
-              help="Bytes of the saved model directory: weights, vocabulary and config.")
+              help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json): the download below.")
     if selection.accuracy is not None:
         delta = selection.accuracy - reference["accuracy"]
         st.metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{delta:+.2f} pts", tone(delta), border=True,
                   delta_arrow=arrow(delta),
-                  help=(f"Mean over {selection.seeds} seeds" if selection.seeds > 1 else "One seed")
-                  + ("; against the seed-0 uncompressed model." if selection.kind == "svd_only"
-                     else "; against the uncompressed model's mean."))
+                  help="The deployable export's, on ONNX Runtime (seed 0); against the seed-0 uncompressed model."
+                  if selection.kind != "svd_only" else "Measured now (torch; the export computes the same); "
+                  "against the seed-0 uncompressed model.")
     else:
         st.metric("Test accuracy", "n/a", "dataset not available", delta_color="off", delta_arrow="off", border=True)
     if selection.latency_ms is not None:
         change = 100 * (selection.latency_ratio - 1)
         st.metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"{change:+.0f}% time",
                   tone(round(change), "inverse"), border=True, delta_arrow=arrow(round(change)),
-                  help="Median CPU time at batch size 1, one thread, measured by the sweep.")
+                  help="The deployable export on ONNX Runtime, end to end (text in, label out, tokenizer included): "
+                  "median over 300 test sentences at batch 1, one thread, measured by the sweep"
+                  + (f"; the same model in eager PyTorch: {selection.eager_latency_ms:.3f} ms."
+                     if selection.eager_latency_ms is not None else "."))
     else:
         st.metric("Latency per sentence", "n/a", "not measured (SVD only)", delta_color="off", delta_arrow="off",
                   border=True)
@@ -145,6 +149,21 @@ for col, key in zip(st.columns(3), compare):
         st.caption(f"{row['size_bytes'] / 1e6:.2f} MB ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes)"
                    f" · {latency} · " + (f"{row['seeds']} seeds" if row["seeds"] > 1 else ":orange[one seed]"))
 
+def download_export(row, key, note):
+    """A download button for the row's deployable export (lmf.deploy: rebuilt from the shipped
+    model and checked against the sweep's sha256), or the error that says why not."""
+    try:
+        path = ui.deployable(row)
+    except ArtifactError as e:
+        ui.show_error(e)
+        return
+    name = ui.row_key(row)
+    precision = METHODS[row["method"]].deploy
+    st.download_button(f"Download {name}.zip (ONNX, {precision})", lambda: layout.zip_model(path),
+                       file_name=f"{name}.zip", mime="application/zip", on_click="ignore", key=key)
+    st.caption(note + " Run it with `lmf.runtime.Predictor(folder).predict(texts)`: numpy and onnxruntime, no torch.")
+
+
 # ------------------------------------------------------------ recommendation | spectrum
 directory = ui.art_dir()
 rec_col, spectrum_col = st.columns(2)
@@ -165,13 +184,14 @@ with rec_col:
     if row["method"] in ("lmf", "uncompressed") and rec_r != reduction:
         st.button(f"Select R={rec_r} above", key="select_recommended",
                   on_click=lambda: st.session_state.update(reduction=rec_r))
-    path = layout.model_path(directory, dataset, model, row["method"], rec_r)
-    if path.is_dir():
-        st.download_button(f"Download {path.name}.zip", lambda: layout.zip_model(path), file_name=f"{path.name}.zip",
-                           mime="application/zip", on_click="ignore", key="download_recommended")
+    rec_row = seed_row(results, dataset, model, row["method"], 0, rec_r)
+    if rec_row is not None and deploy.is_shipped(directory, rec_row):
+        download_export(rec_row, "download_recommended",
+                        f"Seed 0's export: {100 * rec_row['accuracy']:.2f} % test accuracy, "
+                        f"{rec_row['size_bytes'] / 1e6:.2f} MB.")
     else:
-        st.caption("Not shipped in artifacts/models (the app ships LMF at R = "
-                   f"{', '.join(map(str, grid.APP_REDUCTIONS))} and the uncompressed model); "
+        st.caption("Its model is not shipped in artifacts/models (the app ships LMF at R = "
+                   f"{', '.join(map(str, grid.APP_REDUCTIONS))}, the uncompressed model and what they make); "
                    "`scripts/precompute.py` makes it.")
 with spectrum_col:
     st.markdown("#### Singular values of the embedding")
@@ -195,32 +215,21 @@ st.caption("Click a column header to sort. The selected model is highlighted; ±
 
 # ------------------------------------------------------------ download
 st.markdown("#### Download the selected model")
-if selection.kind == "svd_only" or (selection.kind == "lmf" and reduction not in
-                                     layout.shipped_reductions(directory, dataset, model)):
-    from lmf.artifacts import zip_saved  # torch: only an R off the shipped grid needs a model built here
-
-    name = f"{dataset}-{model}-svd_only-R{reduction}"
-    try:
-        if compressed is None:
-            with st.spinner(f"Compressing the embedding with a truncated SVD at R={reduction}% …"):
-                compressed = ui.svd_only(dataset, model, reduction)[0]
-        base_saved = ui.saved(dataset, model)
-        st.download_button(f"Download {name}.zip (SVD only, built on the fly)",
-                           lambda: zip_saved(compressed, base_saved.vocab, base_saved.label_names, name),
-                           file_name=f"{name}.zip", mime="application/zip", on_click="ignore", key="download")
-        if selection.kind == "lmf":
-            st.caption("The retrained model for this R is not shipped in artifacts/models; this download is the "
-                       "SVD-only compression (not retrained).")
-    except ArtifactError as e:
-        ui.show_error(e)
+if selection.kind == "svd_only":
+    name = selection.export_dir.name
+    st.download_button(f"Download {name}.zip (SVD only, not retrained; ONNX, fp32)",
+                       lambda: layout.zip_model(selection.export_dir), file_name=f"{name}.zip",
+                       mime="application/zip", on_click="ignore", key="download")
+    st.caption("The uncompressed model's embedding factorized at this R and exported now: the model the cards "
+               "above describe. Run it with `lmf.runtime.Predictor(folder).predict(texts)`.")
+elif deploy.is_shipped(directory, selection.row):
+    download_export(selection.row, "download", "The model the cards above describe (seed 0).")
 else:
-    path = layout.model_path(directory, dataset, model, selection.kind, reduction)
-    if path.is_dir():
-        st.download_button(f"Download {path.name}.zip", lambda: layout.zip_model(path), file_name=f"{path.name}.zip",
-                           mime="application/zip", on_click="ignore", key="download")
-        st.caption("A saved model directory: load it with `lmf.artifacts.load_model(path)`.")
-    else:
-        ui.show_error(layout.missing(f"model `models/{path.name}` is missing", directory))
+    st.info(f"The retrained model at R={reduction} was measured by the sweep but is not shipped in artifacts/ "
+            f"(it ships LMF at R = {', '.join(map(str, grid.APP_REDUCTIONS))} to stay small). Retrain it on the "
+            "**Retrain live** page and download it there, or pick **other R** above for an SVD-only model.",
+            icon=":material/cloud_off:")
+
 
 # ------------------------------------------------------------ spectrum (filled last)
 with spectrum_box:

@@ -1,11 +1,12 @@
-"""Playground: one sentence through every shipped variant, side by side: prediction, confidence,
-size and latency, with the variants that disagree with the uncompressed model marked."""
+"""Playground: one sentence through every shipped variant's deployable model (ONNX Runtime, int8 and
+fp16 for real), side by side: prediction, confidence, size and latency (median of repeated runs),
+with the variants that disagree with the uncompressed model marked."""
 import streamlit as st
 
-from lmf import grid, layout, results as lmf_results
+from lmf import grid, layout
 from lmf.tokenize import MAX_TEXT_CHARS, MAX_TOKENS, clip_text, tokenize
 from lmf.layout import ArtifactError
-from lmf.playground import EXAMPLES, extension_variants, predict_text
+from lmf.playground import EXAMPLES, REPEATS, predict_all, variants
 from studio import ui
 
 st.title("Playground")
@@ -14,9 +15,7 @@ st.caption("Type a sentence, press **Classify**, and compare the uncompressed mo
 dataset, model = ui.selected()
 directory = ui.art_dir()
 shipped = layout.shipped_reductions(directory, dataset, model)
-offline = layout.shipped_reductions(directory, dataset, model, "offline_svd")
-results = ui.cached_results_quiet()
-summary = lmf_results.summary_for(results, dataset, model) if results is not None else []
+results = ui.cached_results_quiet() or []
 
 
 def classify_example():
@@ -56,64 +55,45 @@ shown = text if len(text) <= 160 else text[:160] + " …"
 st.markdown(f"Predictions for the classified text: *{shown}*")
 st.caption("Edit the text and press **Classify** again to update them.")
 
+predictors, sizes, failed = {}, {}, {}
+for name, row in variants(directory, results, dataset, model, reduction):
+    try:
+        predictors[name] = ui.predictor(row)
+        sizes[name] = row["size_bytes"]
+    except ArtifactError as e:
+        failed[name] = e
+if not predictors:
+    ui.show_error(layout.missing(f"no deployable model of {ui.dataset_name(dataset)} / {ui.model_name(model)} "
+                                 "can be rebuilt from results.csv and models/", directory))
+    st.stop()
 try:
-    base = ui.saved(dataset, model)
-except ArtifactError as e:
-    ui.show_error(e)
+    predictions = predict_all(predictors, text)
+except ValueError as e:  # no token the tokenizer keeps: nothing for any model to read
+    st.warning(f"Nothing to classify: {e}. Type words, not only spaces or symbols.", icon=":material/help:")
     st.stop()
 
-
-def size_of(method, reduction=None):
-    row = lmf_results.find(summary, method, reduction)
-    return None if row is None else row["size_bytes"]
-
-
-# (name, model loader, bytes on disk from results.csv); only variants that are shipped or made here.
-variants = [("Uncompressed", lambda: base.model, size_of("uncompressed"))]
-if reduction is not None:
-    variants.append((f"Online LMF, R={reduction}%", lambda: ui.saved(dataset, model, "lmf", reduction).model,
-                     size_of("lmf", reduction)))
-off_r = reduction if reduction in offline else (offline[-1] if offline else None)
-if off_r is not None:
-    variants.append((f"Offline SVD, R={off_r}%", lambda: ui.saved(dataset, model, "offline_svd", off_r).model,
-                     size_of("offline_svd", off_r)))
-variants += [("16-bit", lambda: ui.quantized(dataset, model, 16), size_of("quant16")),
-             ("8-bit", lambda: ui.quantized(dataset, model, 8), size_of("quant8"))]
-extensions = extension_variants(directory, dataset, model, reduction)
-for v in extensions:  # shipped HMF / GroupReduce / whole-model LMF models and the int8 stacks
-    load = (lambda v=v: ui.quantized(dataset, model, v.bits, v.method, v.reduction)) if v.bits else \
-        (lambda v=v: ui.saved(dataset, model, v.method, v.reduction).model)
-    method = f"{v.method}_int8" if v.bits else v.method
-    variants.append((v.label, load, size_of(method, v.reduction)))
-
-first = None
+names = list(predictors) + list(failed)
+first = predictions[names[0]] if names[0] in predictions else None
 disagree = 0
 per_row = 4
-for start in range(0, len(variants), per_row):
-    for col, (name, get, size) in zip(st.columns(per_row), variants[start:start + per_row]):
-        try:
-            pred = predict_text(get(), base.vocab, base.label_names, text)
-        except ArtifactError as e:
+for start in range(0, len(names), per_row):
+    for col, name in zip(st.columns(per_row), names[start:start + per_row]):
+        if name in failed:
             with col:
                 st.markdown(f"**{name}**")
-                ui.show_error(e)
+                ui.show_error(failed[name])
             continue
-        first = first or pred
-        differs = pred.label != first.label
+        pred = predictions[name]
+        differs = first is not None and pred.label != first.label
         disagree += differs
         with col.container(border=True):
             st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
             st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
-            size_text = f"{size / 1e6:.2f} MB" if size is not None else "size not in results.csv"
-            st.caption(f"{100 * pred.confidence:.1f} % confident · {size_text} · {pred.latency_ms:.2f} ms")
+            st.caption(f"{100 * pred.confidence:.1f} % confident · {sizes[name] / 1e6:.2f} MB · {pred.latency_ms:.3f} ms")
+first = first or next(iter(predictions.values()))
 
-notes = []
-if off_r is None:
-    notes.append("offline-SVD models are not shipped (artifacts/ stays small)")
-if not any(v.bits is None for v in extensions):
-    notes.append("HMF, GroupReduce and whole-model LMF models are shipped for SST-2 only")
-if notes:
-    st.caption("Not shown: " + "; ".join(notes) + ". Their accuracy on every dataset is on the home page.")
+st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "
+           "outside SST-2; other R values). Their numbers are on the home page.")
 
 if first is not None:
     if disagree:
@@ -132,9 +112,7 @@ if first is not None:
         st.text(", ".join(first.unknown[:40]) + more)
     elif first.tokens:
         st.caption("Every word is in the vocabulary.")
-    else:
-        st.warning("The text has no words the tokenizer keeps; every model sees an empty sentence.",
-                   icon=":material/help:")
-    st.caption("Latency is the wall time of one prediction (tokenize, pad, forward, softmax) on this server's CPU. "
-               "Sizes are the saved models' bytes from results.csv. All variants share the uncompressed model's "
-               "vocabulary.")
+    st.caption(f"Each card runs the deployable export the home page's numbers describe (seed 0), on ONNX Runtime "
+               f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, pad, run, softmax), "
+               "interleaved across the cards, on this server's CPU (lmf.latency). Sizes are the exports' bytes "
+               "from results.csv. All variants share the uncompressed model's vocabulary.")

@@ -8,13 +8,15 @@ results, the download and the session's earlier runs on the same chart. Nothing 
 app's process at all, so a rerun (any widget, a reload) never interrupts or slows a run.
 
 Dev accuracy, live and reference lines alike, is measured on the full dev set (the one the sweep
-evaluated on): the reference lines are the run's own starting model and its 8/16-bit quantizations.
+evaluated on): the reference lines are the run's own starting model and its deployable 8/16-bit
+exports, as results.csv has them.
 """
 import streamlit as st
 
 from lmf import layout, live as lmf_live, results as lmf_results
 from lmf.charts import retrain_figure
 from lmf.layout import ArtifactError
+from lmf.selection import seed_row
 from studio import ui
 
 POLL_SECONDS = 0.3  # the chart redraws about 3 times a second while a job runs
@@ -45,28 +47,15 @@ data = ui.eval_data(dataset, model)
 curve = ui.precomputed_curve(dataset, model, reduction)
 
 
-@st.cache_data(show_spinner="Measuring the reference models…", max_entries=16)
-def _reference_lines(directory, dataset, model, version):
-    from lmf.metrics import accuracy
-    data = ui.eval_data(dataset, model)
-    models = {"uncompressed": ui.saved(dataset, model).model, "16-bit": ui.quantized(dataset, model, 16),
-              "8-bit": ui.quantized(dataset, model, 8)}
-    return {name: 100 * accuracy(m, data, "dev") for name, m in models.items()}
-
-
 def reference_lines():
-    """Dev accuracy (%) of the uncompressed model the run starts from (seed 0) and of its 16-bit and
-    8-bit quantizations, measured on the same dev set as the live curve. results.csv's dev numbers
-    average three seeds, so its uncompressed line would not be where the run starts; they are used
-    only when the data is missing and nothing can be measured."""
-    if data is not None:
-        directory = ui.art_dir()
-        return _reference_lines(directory, dataset, model, ui.model_version(layout.model_path(directory, dataset, model)))
+    """Dev accuracy (%) of the seed-0 uncompressed model the run starts from and of its deployable
+    16-bit and 8-bit exports, from results.csv: the sweep measured them on the full dev set, the
+    one the live curve is measured on."""
     refs = {}
     for method, name in (("uncompressed", "uncompressed"), ("quant16", "16-bit"), ("quant8", "8-bit")):
-        row = lmf_results.find(summary, method) if summary is not None else None
+        row = seed_row(results or [], dataset, model, method)
         if row is not None and row["dev_accuracy"] is not None:
-            refs[name] = row["dev_accuracy"]
+            refs[name] = 100 * row["dev_accuracy"]
     return refs
 
 
@@ -166,7 +155,7 @@ if job is not None:
                        f"({snap['step'] / max(snap['seconds'], 1e-9):.0f} steps/s).", icon=":material/check_circle:")
         name = f"{dataset}-{model}-lmf-R{s['reduction']}-live"
         # A callable: the model is saved and zipped only when the button is pressed, not on every rerun.
-        st.download_button("Download the retrained model (zip)", lambda: job.zip(name), file_name=f"{name}.zip",
+        st.download_button("Download the retrained model (ONNX export, fp32, zip)", lambda: job.zip(name), file_name=f"{name}.zip",
                            mime="application/zip", key="live_download", icon=":material/download:")
     kept = [j.snapshot() for j in earlier] + [snap]
     if len(kept) > 1:
