@@ -21,6 +21,7 @@ import torch
 from .artifacts import load_model
 from .atomic import write_json_atomic
 from .compress import embedding_spectrum
+from .deploy import MODEL, tool_versions
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, QUICK, Cell
 from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, file_sha256,
                      read_sweep_info)
@@ -93,13 +94,12 @@ def collect(records):
 
 
 def stamped(runner, cell, record):
-    """The cell's record with export_sha256 on its rows: the sha256 of its export's manifest.json
-    (which lists the sha256 of each file), so lmf.deploy can check that an export rebuilt from a
-    shipped model is the one measured."""
-    manifest = runner.export_dir(cell) / MANIFEST
-    if not manifest.is_file():
+    """The cell's record with export_sha256 on its rows: the sha256 of its export's model.onnx, so
+    lmf.deploy can check that an export rebuilt from a shipped model is the one measured."""
+    model = runner.export_dir(cell) / MODEL
+    if not model.is_file():
         return record
-    digest = file_sha256(manifest)
+    digest = file_sha256(model)
     return {**record, "rows": [{**row, "export_sha256": digest} for row in record["rows"]]}
 
 
@@ -149,6 +149,11 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
             raise ValueError(f"{out} holds {'quick' if previous.get('quick') else 'full'} results for other "
                              "datasets; quick and full results are not mixed in one folder (use another --out)")
         carried["rows"] = old_rows
+        older = sorted({r["dataset"] for r in old_rows if r["model"] != "fasttext" and not r["export_sha256"]})
+        if older:
+            print(f"warning: the rows of {', '.join(older)} carried over from {out} predate deployable exports "
+                  "(no export_sha256: their sizes and accuracies may be a saved model's); rerun their sweep",
+                  file=sys.stderr)
         if (out / SCHEDULES).is_file():
             carried["schedules"] = [r for r in read_schedules(out) if r["dataset"] not in ours]
         for folder, key in ((CURVES_DIR, "curves"), (MODELS_DIR, "models")):
@@ -178,7 +183,8 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
         write_json_atomic(tmp / SWEEP, {
             "command": command, "quick": runner.quick, "wall_seconds": wall_seconds,
             "cell_seconds": sum(r["seconds"] for r in records), "cells": len(records),
-            "datasets": sorted(ours), "earlier": carried["earlier"], "hardware": hardware(), "device": device})
+            "datasets": sorted(ours), "earlier": carried["earlier"], "hardware": hardware(), "device": device,
+            "tools": tool_versions()})
         write_report(tmp)
         total = size_on_disk(tmp)
         if total > ARTIFACTS_BUDGET_BYTES:

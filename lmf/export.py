@@ -274,12 +274,18 @@ def export_trained(model, vocab, label_names, out, precision="fp32"):
 
 
 def zip_export(model, vocab, label_names, name, precision="fp32"):
-    """(zip bytes of the export of an in-memory model as directory `name`, its bytes on disk):
-    the download, and the size a card shows for it."""
+    """The export of an in-memory model, as directory `name`, as zip bytes (a download)."""
     import tempfile
 
     from .layout import zip_model
+    with tempfile.TemporaryDirectory() as tmp:
+        return zip_model(export_trained(model, vocab, label_names, Path(tmp) / name, precision))
+
+
+def export_size(model, vocab, label_names, precision="fp32"):
+    """Bytes on disk of the export of an in-memory model: the size a card shows for it."""
+    import tempfile
+
     from .metrics import size_on_disk
     with tempfile.TemporaryDirectory() as tmp:
-        out = export_trained(model, vocab, label_names, Path(tmp) / name, precision)
-        return zip_model(out), size_on_disk(out)
+        return size_on_disk(export_trained(model, vocab, label_names, Path(tmp) / "model", precision))

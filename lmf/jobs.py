@@ -312,22 +312,21 @@ def result_rows(name, model, summary):
     return rows
 
 
-def stamp_exports(art, rows):
-    """Each row's size_bytes and export_sha256 from its export rebuilt from the published model
-    (lmf.deploy's way), so the card, the Playground and the download agree byte for byte; the
-    export autotune measured differs only in the manifest's source name. bytes_fraction follows."""
-    import tempfile
-
-    from .deploy import source_of
+def stamp_exports(rows, sources):
+    """Each row's size_bytes and export_sha256 from its export made from its source saved model
+    (lmf.deploy's way) copied under the name it is published by (`sources`: name -> folder, in
+    row order), so the card, the Playground and the download agree byte for byte. bytes_fraction
+    follows. Nothing is published yet: an export that fails leaves the artifacts as they were."""
+    from .deploy import MODEL
     from .export import export_model
-    from .layout import MANIFEST, file_sha256
+    from .methods import METHODS
+    from .layout import file_sha256
     from .metrics import size_on_disk
     with tempfile.TemporaryDirectory() as tmp:
-        for i, row in enumerate(rows):
-            source, precision = source_of(art, row)
-            (Path(tmp) / str(i)).mkdir()
-            export = export_model(source, Path(tmp) / str(i) / source.name, precision=precision)
-            row.update(size_bytes=size_on_disk(export), export_sha256=file_sha256(export / MANIFEST))
+        for row, (name, folder) in zip(rows, sources.items()):
+            named = shutil.copytree(folder, Path(tmp) / "saved" / name)
+            export = export_model(named, Path(tmp) / "exports" / name, precision=METHODS[row["method"]].deploy)
+            row.update(size_bytes=size_on_disk(export), export_sha256=file_sha256(export / MODEL))
     for row in rows:
         row["bytes_fraction"] = row["size_bytes"] / rows[0]["size_bytes"]
 
@@ -351,13 +350,13 @@ def publish(job, out, summary):
         sources[source_of(art, row)[0].name] = source
         # The home page's cards need params (and the rank, for a factorization), counted as the sweep counts them.
         row.update(params=count_parameters(load_model(source).model), rank=(saved_config(source) or {}).get("rank"))
+    stamp_exports(rows, sources)
     lock = Path(job["dir"]).parent / ".publish.lock"
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         for cell, source in sources.items():
             replace_dir(model_dir(art, cell), lambda tmp, s=source: shutil.copytree(s, tmp, dirs_exist_ok=True),
                         owned=is_saved_model)
-        stamp_exports(art, rows)
         kept = []
         if (art / RESULTS).is_file():
             read_results(art)  # a damaged results.csv is an ArtifactError naming the line, not overwritten

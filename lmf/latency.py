@@ -3,7 +3,8 @@ every contestant, so a model that needs less preprocessing is not flattered or p
 
     measure({name: fn(list_of_texts) -> predictions}, texts) ->
         {name: {"latency_ms_b1": median ms of fn([text]) over the first n_single texts,
-                "test_set_seconds": median over `repeats` of the time for all texts in batches}}
+                "test_set_seconds": median over `repeats` of the time for all texts in batches
+                                    (None with repeats=0: batch 1 only)}}
 
 Batch 1 is interleaved sentence by sentence: for each text every contestant runs once, and the
 order rotates by one each text, so a noisy neighbour or a cache warmed by the previous call
@@ -74,7 +75,8 @@ def measure(contestants, texts, n_single=200, batch_size=64, repeats=3, warmup=2
                 fn = contestants[name]
                 whole[name].append(_ns(lambda bs: [fn(b) for b in bs], batches))
     return {name: {"latency_ms_b1": statistics.median(per_text[name]) / 1e6,
-                   "test_set_seconds": statistics.median(whole[name]) / 1e9} for name in names}
+                   "test_set_seconds": statistics.median(whole[name]) / 1e9 if whole[name] else None}
+            for name in names}
 
 
 def model_contestant(model, vocab, label_names):

@@ -173,8 +173,8 @@ def verified_files(path):
 
 
 def zip_model(path):
-    """A saved model directory as zip bytes (a download), after verifying it against its manifest:
-    what is served is exactly what was saved, and nothing but it."""
+    """A saved model or export directory as zip bytes (a download), after verifying it against its
+    manifest: what is served is exactly what was written, and nothing but it."""
     path = Path(path)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

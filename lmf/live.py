@@ -4,7 +4,7 @@
     job.snapshot()        # a copy of the state so far: status, history, lrs, losses, step, ...
     job.stop()            # asks the loop to stop after the current mini-batch
     job.wait(timeout)     # True once the job is done, stopped or failed
-    job.model, job.zip()  # the retrained (best-on-dev) model and its saved folder as zip bytes
+    job.model, job.zip()  # the retrained (best-on-dev) model and its deployable export as zip bytes
 
 The job compresses a copy of `saved.model` at R (lmf.compress.compress_model; the saved model is
 never changed, so a cached one can be passed), measures test accuracy right after the SVD, then runs
@@ -178,7 +178,7 @@ class LiveJob:
         from .export import zip_export
         s = self.settings
         name = name or f"{self.saved.config['arch']}-lmf-R{s['reduction']}-live-{s['schedule']}-{self.step}steps"
-        return zip_export(self.model, self.saved.vocab, self.saved.label_names, name)[0]
+        return zip_export(self.model, self.saved.vocab, self.saved.label_names, name)
 
     # -------------------------------------------------------------- the relay thread
     def _set(self, **values):
@@ -273,7 +273,7 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
 
         from .compress import compress_model
         from .metrics import accuracy
-        from .export import zip_export
+        from .export import export_size
         from .train import train
         # A share of the cores, not torch's default of all of them: two jobs at that default fight
         # over the same cores, and OpenMP's spinning workers make that far worse than sharing. On
@@ -303,7 +303,7 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
         result = train(compressed, data, train_config, on_step=on_step, on_eval=on_eval, progress=False)
         conn.send(("done", dict(
             config=dict(result.model.config), state=_arrays(result.model), step=result.steps,
-            test=accuracy(result.model, data, "test"), size=zip_export(result.model, vocab, label_names, "size")[1],
+            test=accuracy(result.model, data, "test"), size=export_size(result.model, vocab, label_names),
             best_step=result.best_step, best_dev=result.best_dev, seconds=result.seconds)))
     except Exception as e:
         conn.send(("failed", f"{type(e).__name__}: {e}"))

@@ -51,7 +51,7 @@ def predict_all(predictors, text, repeats=REPEATS):
     timed by lmf.latency.measure: `repeats` runs at batch 1, interleaved across the variants, median.
     ValueError when the text has no token to classify (Predictor.encode's message)."""
     timings = measure({name: p.predict for name, p in predictors.items()}, [text] * repeats,
-                      n_single=repeats, batch_size=1, repeats=1, warmup=2)
+                      n_single=repeats, batch_size=1, repeats=0, warmup=2)
     tokens = tokenize(text)
     out = {}
     for name, predictor in predictors.items():

@@ -4,16 +4,17 @@ Linear symmetric quantization: q = round(w / s) clipped to +-(2^(b-1) - 1), w ~ 
 per row for matrices (the embedding gets a scale per word) and one per tensor for vectors. The
 rounding error of every weight is at most s / 2.
 
-Two paths, measuring two things:
-- Accuracy and size: `quantize_model` returns a float model whose weights are exactly the
-  dequantized values q s, so evaluation sees precisely what a fixed-point model holds.
-  `quantize_state_dict` turns those weights into int8/int16 tensors plus float32 scales, which is
-  what artifacts.py writes for a model whose config says `bits`, so its bytes on disk shrink
-  honestly (about 4x for 8 bits, 2x for 16).
-- Latency: `latency_model` gives PyTorch's real low-precision kernels: dynamic int8 quantization
-  of Linear and LSTM layers (int8 weights, int8 GEMMs via fbgemm/onednn) for 8 bits, and
-  float16 weight storage (dynamic fp16, computed in fp32) for 16 bits. The embedding lookup stays
-  float32 there: it is a gather, not arithmetic, and costs the same at any width.
+This is the paper's fixed-point simulation and PyTorch's own kernels; the studio's deployable 8/16-bit
+models are ONNX exports (lmf.export: int8 by ONNX Runtime, fp16 weights), measured as such.
+- The simulation (results.csv's fixed_point_accuracy): `quantize_model` returns a float model whose
+  weights are exactly the dequantized values q s, so evaluation sees precisely what a fixed-point
+  model holds. `quantize_state_dict` turns those weights into int8/int16 tensors plus float32
+  scales, which is what artifacts.py writes for a model whose config says `bits` (about 4x smaller
+  for 8 bits, 2x for 16).
+- Eager PyTorch latency (results.csv's eager_latency_ms_b1 of the 8/16-bit rows and int8 stacks):
+  `latency_model` gives PyTorch's real low-precision kernels: dynamic int8 quantization of Linear
+  and LSTM layers (int8 weights, int8 GEMMs via fbgemm/onednn) for 8 bits, and float16 weight
+  storage (dynamic fp16, computed in fp32) for 16 bits. The embedding lookup stays float32 there.
 
 Deliberately not here: quantization-aware training, or stacking with LMF (issue-level work).
 """

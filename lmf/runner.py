@@ -195,6 +195,12 @@ class Runner:
             {"step": h["step"], "dev_accuracy": h["dev_accuracy"], "lr": h["lr"]} for h in result.history]
         test = accuracy(model, data, "test")
         save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev, "test_accuracy": test})
+        out = {"curve": curve, "rows": [], "details": details}
+        if cell.method == "uncompressed":
+            out["schedule_rows"] = [{"dataset": cell.dataset, "model": cell.model, "schedule": cell.schedule,
+                                     "seed": cell.seed, "dev_accuracy": dev, "accuracy": test}]
+        if cell.schedule != "calr":  # Table 1's schedule runs: no results.csv row, so nothing to deploy
+            return out
         export = self.deploy(cell)
         config = model.config
         row = {"dataset": cell.dataset, "model": cell.model, "method": cell.method,
@@ -206,10 +212,7 @@ class Runner:
                "dev_accuracy": deployable_accuracy(export, data, "dev"),
                "accuracy_before_retrain": before,
                "fixed_point_accuracy": test if method.deploy != "fp32" else None, "seed": cell.seed}
-        out = {"curve": curve, "rows": [row] if cell.schedule == "calr" else [], "details": details}
-        if cell.method == "uncompressed":
-            out["schedule_rows"] = [{"dataset": cell.dataset, "model": cell.model, "schedule": cell.schedule,
-                                     "seed": cell.seed, "dev_accuracy": dev, "accuracy": test}]
+        out["rows"] = [row]
         return out
 
     def _new(self, cell, data):

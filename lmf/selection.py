@@ -44,14 +44,17 @@ class Selection:
 def precomputed_selection(summary, reduction, rows):
     """The Selection for R=0 (uncompressed) or an R of the LMF grid, None for any other R: the
     seed-0 row of `rows` (results.csv) for its numbers, so that the cards describe the model that
-    is shipped and downloaded, with the summary row's mean and spread over seeds beside them."""
+    is shipped and downloaded, with the summary row's mean and spread over seeds beside them
+    (without a seed-0 row, the mean's numbers and `row` None: nothing to download)."""
     kind = "uncompressed" if reduction == 0 else "lmf"
     mean = find(summary, kind, None if reduction == 0 else reduction)
     if mean is None:
         return None
     row = seed_row(rows, mean["dataset"], mean["model"], kind, 0, reduction)
-    if row is None:
-        return None
+    if row is None:  # no seed 0 (a hand-made results.csv): the mean, and nothing to download
+        return Selection(kind, reduction, mean["rank"], int(mean["params"] or 0), mean["size_bytes"], mean["accuracy"],
+                         mean["accuracy_before_retrain"], mean["latency_ms_b1"], mean["latency_ratio_b1"],
+                         mean["seeds"], None, mean["accuracy"], mean["accuracy_std"], mean["eager_latency_ms_b1"])
     percent = lambda v: None if v is None else 100 * v  # noqa: E731
     return Selection(kind, reduction, row["rank"], int(row["params"]), row["size_bytes"], percent(row["accuracy"]),
                      percent(row["accuracy_before_retrain"]), row["latency_ms_b1"], row["latency_ratio_b1"],

@@ -1,7 +1,8 @@
 """Streamlit glue shared by app.py and the pages: cached loaders, the dataset/model selection, error boxes.
 
-Every cached function takes the artifacts directory and a file version (mtime, size) as arguments (hashed: no leading underscore), so a
-regenerated artifact is picked up and tests with different artifact folders never share entries.
+Every cached function that reads artifacts takes the artifacts directory and a file version (mtime,
+size) as arguments (hashed: no leading underscore), so a regenerated artifact is picked up and tests
+with different artifact folders never share entries.
 Cached models (st.cache_resource) are shared by every session and are never changed: compression
 (lmf.compress) returns copies, and training runs on such a copy. Deployable exports are rebuilt
 from the shipped models into a folder of this server's own (lmf.deploy) and checked there.
@@ -179,15 +180,37 @@ def deployable(row):
     return _deployable(directory, row_key(row), row.get("export_sha256") or "", model_version(source), row)
 
 
-@st.cache_resource(show_spinner="Loading the deployable model…", max_entries=64)
+@st.cache_resource(show_spinner="Loading the deployable model…", max_entries=32)
 def _predictor(path):
-    from lmf.runtime import Predictor
-    return Predictor(path, threads=1)
+    from lmf.runtime import ExportIntegrityError, Predictor
+    try:
+        return Predictor(path, threads=1)
+    except ExportIntegrityError as e:
+        raise ArtifactError(str(e)) from e
 
 
 def predictor(row):
-    """An lmf.runtime.Predictor over the row's export (ONNX Runtime, one thread), cached."""
+    """An lmf.runtime.Predictor over the row's export (ONNX Runtime, one thread), cached; raises
+    ArtifactError."""
     return _predictor(deployable(row))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _download_problem(directory, row_key, version, row):
+    from lmf.deploy import check_row
+    try:
+        check_row(directory, row)
+    except ArtifactError as e:
+        return str(e)
+    return None
+
+
+def download_problem(row):
+    """Why the row's export cannot be served (lmf.deploy.check_row: cheap, no export), or None;
+    cached per saved-model version, since it hashes the saved model's weights."""
+    from lmf.deploy import source_of
+    directory = art_dir()
+    return _download_problem(directory, row_key(row), model_version(source_of(directory, row)[0]), row)
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)

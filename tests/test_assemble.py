@@ -71,7 +71,7 @@ def test_quick_sweep_writes_every_row(swept):
 
 @pytest.mark.slow
 def test_every_row_describes_its_deployable_export(swept, tmp_path):
-    """One model per row: size_bytes is the export directory's bytes, export_sha256 its manifest's
+    """One model per row: size_bytes is the export directory's bytes, export_sha256 its model.onnx's
     sha256; 8/16-bit rows and int8 stacks are int8/fp16 exports (of the uncompressed model, of the
     retrained one) and keep the fixed-point simulation in its own column, blank for fp32 rows; every
     model row has its eager PyTorch latency beside ONNX Runtime's, fastText none. Every row whose
@@ -88,7 +88,7 @@ def test_every_row_describes_its_deployable_export(swept, tmp_path):
         export = work / "exports" / f"sst2-dan-{row['method']}" \
             f"{'' if row['method'] in ('uncompressed', 'quant8', 'quant16') else '-R%d' % row['embedding_reduction_pct']}-s0"
         precision = verify_export(export)["precision"]
-        assert row["size_bytes"] == size_on_disk(export) and row["export_sha256"] == file_sha256(export / "manifest.json")
+        assert row["size_bytes"] == size_on_disk(export) and row["export_sha256"] == file_sha256(export / "model.onnx")
         assert precision == {"quant8": "int8", "quant16": "fp16"}.get(row["method"],
                                                                       "int8" if row["method"].endswith("_int8") else "fp32")
         assert (row["fixed_point_accuracy"] is None) == (precision == "fp32")

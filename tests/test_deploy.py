@@ -1,10 +1,14 @@
 """lmf.deploy: a results.csv row's export is rebuilt from the shipped saved model byte for byte, and
 refused (with what to do) when it cannot be: not shipped, no sha256 recorded, a different export,
 a corrupt saved model, a fastText row."""
+import io
+import json
+import zipfile
+
 import pytest
 
 from lmf.artifacts import save_model
-from lmf.deploy import export_row, is_shipped, source_of
+from lmf.deploy import check_row, export_row, is_shipped, source_of, tool_versions, zip_row
 from lmf.export import export_model
 from lmf.layout import MANIFEST, REGENERATE, ArtifactError, file_sha256
 from lmf.models import new_model
@@ -15,12 +19,14 @@ ROW = {"dataset": "toy", "model": "dan", "method": "quant8", "embedding_reductio
 @pytest.fixture
 def shipped(toy, tmp_path):
     """An artifacts folder shipping the toy's seed-0 uncompressed DAN, and the 8-bit row the sweep
-    wrote for it: its int8 export made in the sweep's own folder, whose manifest sha256 the row records."""
+    wrote for it: its int8 export made in the sweep's own folder, whose model.onnx sha256 the row
+    records, and sweep.json naming this machine's onnx / onnxruntime versions."""
     directory = tmp_path / "artifacts"
     model = new_model("dan", len(toy.vocab), 2, embed_dim=8, seed=0)
     source = save_model(directory / "models" / "toy-dan-uncompressed-s0", model, toy.vocab, toy.label_names)
     sweep_export = export_model(source, tmp_path / "work" / "exports" / "toy-dan-quant8-s0", precision="int8")
-    return directory, {**ROW, "export_sha256": file_sha256(sweep_export / MANIFEST)}, sweep_export
+    (directory / "sweep.json").write_text(json.dumps({"tools": tool_versions()}))
+    return directory, {**ROW, "export_sha256": file_sha256(sweep_export / "model.onnx")}, sweep_export
 
 
 def test_source_of_each_kind(tmp_path):
@@ -43,6 +49,21 @@ def test_rebuilt_export_is_the_measured_one(shipped, tmp_path):
     out = export_row(directory, row, tmp_path / "served" / "toy-dan-quant8-s0")
     for name in ("model.onnx", "tokenizer.json", MANIFEST):
         assert file_sha256(out / name) == file_sha256(sweep_export / name)
+
+
+def test_zip_is_the_export_under_its_cell_id(shipped):
+    directory, row, _ = shipped
+    names = sorted(zipfile.ZipFile(io.BytesIO(zip_row(directory, row))).namelist())
+    assert names == ["toy-dan-quant8-s0/manifest.json", "toy-dan-quant8-s0/model.onnx", "toy-dan-quant8-s0/tokenizer.json"]
+
+
+def test_other_tool_versions_are_named(shipped):
+    """sweep.json says the sweep exported with onnxruntime 0.0.1: the check names both versions and
+    how to install the sweep's, before any export is attempted."""
+    directory, row, _ = shipped
+    (directory / "sweep.json").write_text(json.dumps({"tools": {**tool_versions(), "onnxruntime": "0.0.1"}}))
+    with pytest.raises(ArtifactError, match=r"onnxruntime 0\.0\.1 \(here .*pip install -r requirements.txt"):
+        check_row(directory, row)
 
 
 def test_a_different_export_is_refused_and_removed(shipped, tmp_path):

@@ -15,6 +15,7 @@ from conftest import ROOT, write_split
 from lmf import jobs
 from lmf.artifacts import is_saved_model
 from lmf.data import DataError, load_directory, split_file
+from lmf.deploy import export_row, source_of
 from lmf.results import read_results
 
 QUICK = {"quick": True, "methods": ["lmf"], "budget_minutes": 1.0}
@@ -67,8 +68,9 @@ def test_run_job_publishes_two_rows_beside_the_others(finished):
     assert rows[1]["bytes_fraction"] == pytest.approx(chosen["bytes"] / base["bytes"]) and rows[1]["seed"] == 0
     assert rows[0]["rank"] is None and rows[1]["rank"] >= 1 and rows[0]["params"] > rows[1]["params"] > 0
     assert rows[1]["latency_ms_b1"] is None and rows[1]["accuracy_before_retrain"] is None
-    for name in ("mine-dan-uncompressed-s0", f"mine-dan-{chosen['method']}-R{chosen['R']}-s0"):
-        assert is_saved_model(art / "models" / name), name
+    for row in rows:  # each under the name lmf.deploy rebuilds its export from, which matches its sha256
+        assert is_saved_model(source_of(art, row)[0]), row
+        assert export_row(art, row, art.parent / "rebuilt" / row["method"]).is_dir()
 
 
 def test_the_log_has_a_line_per_trial(finished):

@@ -15,7 +15,7 @@ from lmf import live
 from lmf.artifacts import SavedModel
 from lmf.metrics import accuracy
 from lmf.models import new_model
-from lmf.export import zip_export
+from lmf.export import export_size
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_job_runs_to_done_and_keeps_the_model(saved, tiny):
     assert snap["best_dev"] == max(a for _, a in snap["history"])
     assert snap["rank"] == job.model.config["rank"] < 32
     assert snap["test"] == pytest.approx(accuracy(job.model, tiny, "test"))
-    assert snap["size"] == zip_export(job.model, tiny.vocab, tiny.label_names, "size")[1]
+    assert snap["size"] == export_size(job.model, tiny.vocab, tiny.label_names)
     assert all(torch.equal(start[k], v) for k, v in saved.model.state_dict().items())
     assert live.running_jobs() == 0
 

@@ -9,7 +9,7 @@ def summary_row(method, reduction, accuracy, size, rank=None, latency=None, seed
             "accuracy": accuracy, "accuracy_std": None, "seeds": seeds, "dev_accuracy": accuracy,
             "accuracy_before_retrain": before, "size_bytes": size, "bytes_fraction": None, "params": 10,
             "rank": rank, "width": None, "latency_ms_b1": latency, "latency_ratio_b1": None if latency is None else latency / 2,
-            "test_set_seconds": None}
+            "test_set_seconds": None, "eager_latency_ms_b1": None}
 
 
 SUMMARY = [summary_row("uncompressed", 0, 83.0, 20e6, latency=2.0, seeds=2),
@@ -43,7 +43,8 @@ def test_selection_is_seed_zeros_model():
         ("lmf", 87, 2e6, 0.5, 70.0, 3.0)
     assert s.label == "Online LMF, R=90% (retrained)"
     assert precomputed_selection(SUMMARY, 37, ROWS) is None
-    assert precomputed_selection(SUMMARY, 90, ROWS[:2]) is None  # no seed-0 row: nothing to card
+    no_seed0 = precomputed_selection(SUMMARY, 90, ROWS[:2])  # the summary's mean, and nothing to download
+    assert (no_seed0.row, no_seed0.accuracy, no_seed0.size_bytes) == (None, 83.0, 2e6)
 
 
 def test_svd_only_is_measured_on_a_copy(toy, tmp_path):

@@ -55,16 +55,19 @@ shown = text if len(text) <= 160 else text[:160] + " …"
 st.markdown(f"Predictions for the classified text: *{shown}*")
 st.caption("Edit the text and press **Classify** again to update them.")
 
-predictors, sizes, failed = {}, {}, {}
-for name, row in variants(directory, results, dataset, model, reduction):
+listed = variants(directory, results, dataset, model, reduction)
+predictors, failed = {}, {}
+for name, row in listed:
     try:
         predictors[name] = ui.predictor(row)
-        sizes[name] = row["size_bytes"]
     except ArtifactError as e:
         failed[name] = e
 if not predictors:
-    ui.show_error(layout.missing(f"no deployable model of {ui.dataset_name(dataset)} / {ui.model_name(model)} "
-                                 "can be rebuilt from results.csv and models/", directory))
+    if failed:
+        ui.show_error(next(iter(failed.values())))
+    else:
+        ui.show_error(layout.missing(f"no deployable model of {ui.dataset_name(dataset)} / {ui.model_name(model)} "
+                                     "can be rebuilt from results.csv and models/", directory))
     st.stop()
 try:
     predictions = predict_all(predictors, text)
@@ -72,12 +75,13 @@ except ValueError as e:  # no token the tokenizer keeps: nothing for any model t
     st.warning(f"Nothing to classify: {e}. Type words, not only spaces or symbols.", icon=":material/help:")
     st.stop()
 
-names = list(predictors) + list(failed)
-first = predictions[names[0]] if names[0] in predictions else None
+# Disagreements are with the uncompressed model; when it could not load there is nothing to mark.
+base_name = next((name for name, row in listed if row["method"] == "uncompressed"), None)
+first = predictions.get(base_name)
 disagree = 0
 per_row = 4
-for start in range(0, len(names), per_row):
-    for col, name in zip(st.columns(per_row), names[start:start + per_row]):
+for start in range(0, len(listed), per_row):
+    for col, (name, row) in zip(st.columns(per_row), listed[start:start + per_row]):
         if name in failed:
             with col:
                 st.markdown(f"**{name}**")
@@ -89,30 +93,30 @@ for start in range(0, len(names), per_row):
         with col.container(border=True):
             st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
             st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
-            st.caption(f"{100 * pred.confidence:.1f} % confident · {sizes[name] / 1e6:.2f} MB · {pred.latency_ms:.3f} ms")
-first = first or next(iter(predictions.values()))
+            st.caption(f"{100 * pred.confidence:.1f} % confident · {row['size_bytes'] / 1e6:.2f} MB · "
+                       f"{pred.latency_ms:.3f} ms")
 
 st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "
            "outside SST-2; other R values). Their numbers are on the home page.")
 
-if first is not None:
-    if disagree:
-        st.warning(f"{disagree} compressed variant(s) disagree with the uncompressed model's "
-                   f"**{first.label}** (marked *disagrees*).", icon=":material/compare_arrows:")
-    if first.truncated:
-        st.warning(f"The text has {first.tokens:,} tokens; the models read the first {MAX_TOKENS} "
-                   "(lmf.tokenize.MAX_TOKENS) and ignore the rest.", icon=":material/content_cut:")
-    if first.tokens and len(first.unknown) == len(set(tokenize(text)[:MAX_TOKENS])):  # no known token
-        st.warning("**No word of this text is in the vocabulary**: every model reads only `<unk>`, so these "
-                   "predictions say nothing about the text. Unknown: " + ", ".join(first.unknown[:40]),
-                   icon=":material/help:")
-    elif first.unknown:
-        more = f" … and {len(first.unknown) - 40} more" if len(first.unknown) > 40 else ""
-        st.markdown("**Unknown words** (not in the training vocabulary, read as `<unk>`):")
-        st.text(", ".join(first.unknown[:40]) + more)
-    elif first.tokens:
-        st.caption("Every word is in the vocabulary.")
-    st.caption(f"Each card runs the deployable export the home page's numbers describe (seed 0), on ONNX Runtime "
-               f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, pad, run, softmax), "
-               "interleaved across the cards, on this server's CPU (lmf.latency). Sizes are the exports' bytes "
-               "from results.csv. All variants share the uncompressed model's vocabulary.")
+if disagree:
+    st.warning(f"{disagree} compressed variant(s) disagree with the uncompressed model's "
+               f"**{first.label}** (marked *disagrees*).", icon=":material/compare_arrows:")
+seen = next(iter(predictions.values()))  # tokens and unknown words are the same for every variant
+if seen.truncated:
+    st.warning(f"The text has {seen.tokens:,} tokens; the models read the first {MAX_TOKENS} "
+               "(lmf.tokenize.MAX_TOKENS) and ignore the rest.", icon=":material/content_cut:")
+if seen.tokens and len(seen.unknown) == len(set(tokenize(text)[:MAX_TOKENS])):  # no known token
+    st.warning("**No word of this text is in the vocabulary**: every model reads only `<unk>`, so these "
+               "predictions say nothing about the text. Unknown: " + ", ".join(seen.unknown[:40]),
+               icon=":material/help:")
+elif seen.unknown:
+    more = f" … and {len(seen.unknown) - 40} more" if len(seen.unknown) > 40 else ""
+    st.markdown("**Unknown words** (not in the training vocabulary, read as `<unk>`):")
+    st.text(", ".join(seen.unknown[:40]) + more)
+elif seen.tokens:
+    st.caption("Every word is in the vocabulary.")
+st.caption(f"Each card runs the deployable export the home page's numbers describe (seed 0), on ONNX Runtime "
+           f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, pad, run, softmax), "
+           "interleaved across the cards, on this server's CPU (lmf.latency). Sizes are the exports' bytes "
+           "from results.csv. All variants share the uncompressed model's vocabulary.")
