@@ -184,7 +184,8 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
             "command": command, "quick": runner.quick, "wall_seconds": wall_seconds,
             "cell_seconds": sum(r["seconds"] for r in records), "cells": len(records),
             "datasets": sorted(ours), "earlier": carried["earlier"], "hardware": hardware(), "device": device,
-            "tools": tool_versions()})
+            "tools": tool_versions(),
+            "not_run": [{"cell": c.id, "why": r["skipped"]} for c, r in zip(cells, records) if r.get("skipped")]})
         write_report(tmp)
         total = size_on_disk(tmp)
         if total > ARTIFACTS_BUDGET_BYTES:

@@ -27,6 +27,11 @@ from torch import nn
 from .models import FactorizedEmbedding, FactorizedLinear, HybridEmbedding, default_config, new_model
 
 
+class Infeasible(ValueError):
+    """A compression that cannot be made at this R for this shape (the budget is below rank 1):
+    the sweep records such a cell as not run, with this message, rather than failing."""
+
+
 def floor_exact(x):
     """floor(x) of a value computed in floating point, rounded first so that float noise cannot
     cost a whole unit (0.1 * 300 is 29.999999999999996, whose floor would be 29, not 30)."""
@@ -40,7 +45,7 @@ def rank_for_fraction(p, m, n):
                          f"it is 1 - R for a reduction R")
     k = floor_exact(p * m * n / (m + n))
     if k < 1:
-        raise ValueError(f"fraction p={p} of a {m} x {n} matrix gives rank k={k} < 1; "
+        raise Infeasible(f"fraction p={p} of a {m} x {n} matrix gives rank k={k} < 1; "
                          f"the smallest p with k >= 1 is {(m + n) / (m * n):.2g}")
     return k
 

@@ -25,7 +25,7 @@ Deliberately not here: retraining, the embedding module itself (models.GroupEmbe
 import numpy as np
 import torch
 
-from .compress import floor_exact, fraction_for_reduction, with_embedding
+from .compress import Infeasible, floor_exact, fraction_for_reduction, with_embedding
 from .models import GroupEmbedding
 
 
@@ -54,7 +54,7 @@ def block_ranks(sizes, freqs, d, budget):
             return ranks(s), s
     if group_params(sizes, [1] * len(sizes), d) <= budget:
         return [1] * len(sizes), 0.0
-    raise ValueError(f"budget {budget:.0f} is below rank 1 in every block ({group_params(sizes, [1] * len(sizes), d)})")
+    raise Infeasible(f"budget {budget:.0f} is below rank 1 in every block ({group_params(sizes, [1] * len(sizes), d)})")
 
 
 def weighted_basis(W, weights, rank):

@@ -82,7 +82,11 @@ def write_report(artifacts_dir):
            "baselines (weights rounded per row, fp32 arithmetic), kept for comparison with the paper's columns. "
            "The paper's numbers (TensorFlow checkpoints, a K80 GPU, 300-d GloVe for the LSTM) are beside ours for "
            "reference; for CLINC150 the paper column is its Books Intent set (Table 3), a different task.", "",
-           f"![size vs accuracy]({PLOT})", "", "## Targets", "", checks_table(core_targets(summary))]
+           f"![size vs accuracy]({PLOT})", ""]
+    if sweep.get("not_run"):
+        out += ["Cells of the grid that could not be made (no row): "
+                + "; ".join(f"`{c['cell']}` ({c['why']})" for c in sweep["not_run"]) + ".", ""]
+    out += ["## Targets", "", checks_table(core_targets(summary))]
     deployed = deployment_targets(summary)
     if deployed:
         out += ["", "### Deployable models on ONNX Runtime", "", checks_table(deployed)]

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from .artifacts import load_model, save_model
+from .compress import Infeasible
 from .atomic import write_json_atomic
 from .data import default_vectors_path, load_dataset, load_vectors
 from .grid import QUICK, Cell, plan
@@ -150,12 +151,19 @@ class Runner:
             shutil.rmtree(folder, ignore_errors=True)
         data = self.data(cell.dataset)
         record = {"cell": asdict(cell), "quick": self.quick, "rows": [], "schedule_rows": [], "curve": []}
+        source = METHODS[cell.method].source if cell.method in METHODS else "scratch"
+        source_cell = None if source == "scratch" else cell.with_method(source)
         if cell.is_latency:
             record[cell.method] = self.run_latency(cell)
         elif cell.model == "fasttext":
             record.update(self.run_fasttext(cell, data))
+        elif source_cell is not None and self.done(source_cell) and self.record(source_cell).get("skipped"):
+            record["skipped"] = f"not run: its source {source_cell.id} was not run"
         else:
-            record.update(self.run_model(cell, data, progress))
+            try:
+                record.update(self.run_model(cell, data, progress))
+            except Infeasible as e:  # e.g. GroupReduce at R = 98 of a 100-d embedding: no model to make
+                record["skipped"] = f"not run: {e}"
         record["seconds"] = time.perf_counter() - start
         write_json_atomic(self.cell_file(cell), record)
         return record
@@ -270,7 +278,8 @@ class Runner:
         stages = plan([cell.dataset], [cell.model], self.quick, core_only=cell.method == "latency", full=True)
         candidates = [c for stage in stages for c in stage if c.seed == 0 and c.schedule == "calr"
                       and not c.is_latency and c.model == cell.model and self.done(c)
-                      and (cell.method == "latency") != METHODS[c.method].extension]
+                      and (cell.method == "latency") != METHODS[c.method].extension
+                      and not self.record(c).get("skipped")]
         vocab, labels = data.vocab, data.label_names
         contestants = {}
         if cell.method == "latency_ext":

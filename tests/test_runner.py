@@ -7,11 +7,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 
 import pytest
 
 from conftest import ROOT
 from lmf.grid import Cell
+from lmf.methods import METHODS
 from lmf.runner import Runner
 
 
@@ -132,3 +134,23 @@ def test_a_worker_that_starts_after_the_sweep_died_exits():
     assert out.returncode == 1 and "ran" not in out.stdout
     code = "import os; from lmf.runner import _die_with_parent; _die_with_parent(1, os.getppid()); print('ran')"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout == "ran\n"
+
+
+def test_an_infeasible_cell_is_recorded_not_run(tmp_path, monkeypatch):
+    """A compression that cannot be made at its R (lmf.compress.Infeasible, e.g. GroupReduce's
+    budget below rank 1) gives a finished cell with no row and the reason; the int8 stack on it is
+    not run either, and the sweep goes on."""
+    from lmf.compress import Infeasible
+
+    def refuse(model, reduction, vocab):
+        raise Infeasible("budget 10 is below rank 1 in every block (12)")
+
+    runner = Runner(work=tmp_path, quick=True)
+    runner.run(Cell("sst2", "dan", "uncompressed"))
+    monkeypatch.setattr("lmf.methods.METHODS", {**METHODS, "lmf": replace(METHODS["lmf"], make=refuse)})
+    monkeypatch.setattr("lmf.runner.METHODS", {**METHODS, "lmf": replace(METHODS["lmf"], make=refuse)})
+    record = runner.run(Cell("sst2", "dan", "lmf", 90))
+    assert record["rows"] == [] and record["skipped"] == "not run: budget 10 is below rank 1 in every block (12)"
+    assert runner.done(Cell("sst2", "dan", "lmf", 90))
+    stack = runner.run(Cell("sst2", "dan", "lmf_int8", 90))
+    assert stack["rows"] == [] and "its source sst2-dan-lmf-R90-s0 was not run" in stack["skipped"]
