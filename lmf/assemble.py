@@ -22,7 +22,8 @@ from .artifacts import load_model
 from .atomic import write_json_atomic
 from .compress import embedding_spectrum
 from .deploy import MODEL, tool_versions
-from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, QUICK, Cell
+from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, DEFAULT_TOLERANCE, QUICK, Cell
+from .methods import METHODS
 from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, file_sha256,
                      read_sweep_info)
 from .metrics import size_on_disk
@@ -48,6 +49,22 @@ def shipped(cell, quick):
                and cell.dataset in APP_EXT["datasets"])
     reductions = QUICK["reductions"] if quick else APP_REDUCTIONS
     return cell.method == "uncompressed" or app_ext or (cell.method == "lmf" and cell.reduction in reductions)
+
+
+def recommended_sources(rows):
+    """Cell ids of the saved models the recommended rows' exports are made from (one per dataset
+    and model: lmf.selection.recommend at grid.DEFAULT_TOLERANCE), so the app can serve them."""
+    from .results import pairs, summary_for
+    from .selection import recommend
+    ids = set()
+    rows = [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]  # as results.csv reads back: every column
+    for dataset, model in pairs(rows):
+        best = recommend(summary_for(rows, dataset, model), DEFAULT_TOLERANCE)
+        if best is not None:
+            method = METHODS[best.row["method"]]
+            ids.add(Cell(dataset, model, best.row["method"], best.row["embedding_reduction_pct"])
+                    .with_method(method.deployed_method).id)
+    return ids
 
 
 def with_bytes_fraction(rows):
@@ -176,8 +193,9 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
             shutil.copy2(path, tmp / CURVES_DIR / path.name)
         for path in carried["models"]:
             shutil.copytree(path, tmp / MODELS_DIR / path.name, symlinks=False)
+        recommended = recommended_sources(rows)
         for cell in cells:
-            if shipped(cell, runner.quick):
+            if shipped(cell, runner.quick) or (cell.id in recommended and not cell.is_latency):
                 shutil.copytree(runner.model_dir(cell), tmp / MODELS_DIR / cell.id)
         write_spectra(tmp)
         write_json_atomic(tmp / SWEEP, {

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from lmf.assemble import assemble
+from lmf.assemble import assemble, recommended_sources
 from lmf.grid import QUICK, plan
 from lmf.metrics import size_on_disk
 from lmf.results import RESULT_COLUMNS, read_results, write_rows
@@ -107,7 +107,8 @@ def test_quick_sweep_replaces_the_folder_whole(swept):
     out, work = swept
     assert {p.name for p in (out / "models").iterdir()} == {
         "sst2-dan-uncompressed-s0", "sst2-dan-lmf-R50-s0", "sst2-dan-lmf-R90-s0",
-        "sst2-dan-hmf-R90-s0", "sst2-dan-groupreduce-R90-s0", "sst2-dan-lmf_whole-R90-s0"}
+        "sst2-dan-hmf-R90-s0", "sst2-dan-groupreduce-R90-s0", "sst2-dan-lmf_whole-R90-s0"
+    } | recommended_sources(read_results(out))
     assert sorted(p.name for p in (out / "curves").iterdir()) == [
         "sst2-dan-groupreduce-R90-s0.csv", "sst2-dan-hmf-R90-s0.csv", "sst2-dan-lmf-R50-s0.csv",
         "sst2-dan-lmf-R90-s0.csv", "sst2-dan-lmf_whole-R90-s0.csv"]
@@ -163,6 +164,18 @@ def test_another_dataset_is_carried_over(swept, tmp_path):
     write_rows(target / "results.csv", [trec], RESULT_COLUMNS)
     with pytest.raises(ValueError, match="not mixed"):
         assemble(runner, plan(["sst2"], ["dan"], quick=True), target)
+
+
+def test_the_recommended_model_is_shipped():
+    """At the default tolerance of 1 point below the uncompressed 83.0 %, the smallest model is
+    whole-model LMF + int8 at R = 98 (0.3 MB, 82.5 %; 8-bit's 5 MB is larger, LMF R = 98's 81.0 %
+    too low): the model its int8 export is made from, whole-model LMF at R = 98, seed 0, is shipped."""
+    def result(method, reduction, accuracy, size):
+        return {"dataset": "sst2", "model": "dan", "method": method, "embedding_reduction_pct": reduction,
+                "seed": 0, "accuracy": accuracy, "size_bytes": size}
+    rows = [result("uncompressed", 0, 0.83, 21e6), result("quant8", 0, 0.829, 5e6), result("lmf", 98, 0.81, 3e6),
+            result("lmf_whole_int8", 98, 0.825, 0.3e6)]
+    assert recommended_sources(rows) == {"sst2-dan-lmf_whole-R98-s0"}
 
 
 def test_a_folder_of_user_files_is_never_replaced(tmp_path):

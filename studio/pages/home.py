@@ -131,7 +131,7 @@ if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
 # ------------------------------------------------------------ side by side
 st.markdown("#### Compare side by side")
 keys = {f"{r['method']}|{r['embedding_reduction_pct']}": r for r in sorted(summary, key=lambda r: r["size_bytes"])}
-tolerance = st.session_state.get("tolerance", 1.0)
+tolerance = st.session_state.get("tolerance", grid.DEFAULT_TOLERANCE)
 best = recommend(summary, tolerance)
 chosen_key = f"{selection.kind}|{reduction}"
 defaults = list(dict.fromkeys(k for k in ("uncompressed|0", chosen_key,
@@ -171,7 +171,8 @@ directory = ui.art_dir()
 rec_col, spectrum_col = st.columns(2)
 with rec_col:
     st.markdown("#### Recommendation")
-    tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, 1.0, 0.1, key="tolerance")
+    tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, grid.DEFAULT_TOLERANCE, 0.1,
+                          key="tolerance")
     best = recommend(summary, tolerance)
     row = best.row
     st.success(f"**{describe(row)}**: {row['size_bytes'] / 1e6:.2f} MB "
