@@ -151,6 +151,12 @@ def test_cli_export(zoo, tmp_path, capsys):
     saved = zoo["lstm-lmf"]["saved"]
     assert main(["export", str(saved), "--out", str(tmp_path / "e"), "--int8"]) == 0
     assert "(int8)" in capsys.readouterr().out and json.loads((tmp_path / "e" / "manifest.json").read_text())["int8"]
+    assert main(["export", str(saved), "--out", str(tmp_path / "h"), "--fp16"]) == 0
+    assert "(fp16)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "h" / "manifest.json").read_text())["precision"] == "fp16"
+    with pytest.raises(SystemExit):  # one precision at a time
+        main(["export", str(saved), "--out", str(tmp_path / "b"), "--fp16", "--int8"])
+    capsys.readouterr()
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "f").write_text("")
     assert main(["export", str(saved), "--out", str(tmp_path / "x")]) == 2
