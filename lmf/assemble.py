@@ -23,7 +23,6 @@ from .atomic import write_json_atomic
 from .compress import embedding_spectrum
 from .deploy import MODEL, tool_versions
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, DEFAULT_TOLERANCE, QUICK, Cell
-from .methods import METHODS
 from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, file_sha256,
                      read_sweep_info)
 from .metrics import size_on_disk
@@ -61,9 +60,7 @@ def recommended_sources(rows):
     for dataset, model in pairs(rows):
         best = recommend(summary_for(rows, dataset, model), DEFAULT_TOLERANCE)
         if best is not None:
-            method = METHODS[best.row["method"]]
-            ids.add(Cell(dataset, model, best.row["method"], best.row["embedding_reduction_pct"])
-                    .with_method(method.deployed_method).id)
+            ids.add(Cell(dataset, model, best.row["method"], best.row["embedding_reduction_pct"]).deployed_from.id)
     return ids
 
 

@@ -267,7 +267,7 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
         if state["best"] != cell.id:  # the best so far changed: swap its two folders in
             replace_dir(out / MODEL, lambda tmp: shutil.copytree(tuner.export_dir(cell), tmp, dirs_exist_ok=True),
                         owned=is_export)
-            exported_from = tuner.model_dir(cell.with_method(METHODS[cell.method].deployed_method))
+            exported_from = tuner.model_dir(cell.deployed_from)
             replace_dir(out / SAVED, lambda tmp: shutil.copytree(exported_from, tmp, dirs_exist_ok=True),
                         owned=is_saved_model)
             state["best"] = cell.id

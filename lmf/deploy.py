@@ -21,7 +21,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from .layout import REGENERATE, ArtifactError, cell_id, file_sha256, model_dir, read_sweep_info, verified_files
+from .grid import Cell
+from .layout import REGENERATE, ArtifactError, file_sha256, model_dir, read_sweep_info, verified_files
 from .methods import METHODS
 
 TOOLS = ("onnx", "onnxruntime")  # the packages an export's bytes depend on (sweep.json records them)
@@ -46,9 +47,8 @@ def source_of(directory, row):
     method = METHODS.get(row["method"])
     if method is None or method.group == "reference":
         raise ArtifactError(f"{row['method']!r} rows have no lmf export (fastText ships its own file)")
-    name = method.deployed_method
-    reduction = 0 if name == "uncompressed" else row["embedding_reduction_pct"]
-    return model_dir(directory, cell_id(row["dataset"], row["model"], name, reduction, row["seed"])), method.deploy
+    cell = Cell(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
+    return model_dir(directory, cell.deployed_from.id), method.deploy
 
 
 def is_shipped(directory, row):
@@ -107,6 +107,6 @@ def zip_row(directory, row):
     """The row's export, rebuilt and checked (export_row) in a temporary folder, as zip bytes whose
     folder is named by the row's cell id."""
     from .layout import zip_model
-    name = cell_id(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
+    name = Cell(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"]).id
     with tempfile.TemporaryDirectory() as tmp:
         return zip_model(export_row(directory, row, Path(tmp) / name))

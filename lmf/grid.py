@@ -77,6 +77,12 @@ class Cell:
     def is_latency(self):
         return self.method in LATENCY_METHODS
 
+    @property
+    def deployed_from(self):
+        """The cell whose saved model this cell's deployable export is made from: itself for an fp32
+        method, else its source (the uncompressed model for 8/16-bit, the retrained one for a stack)."""
+        return self.with_method(METHODS[self.method].deployed_method)
+
     def with_method(self, method, reduction=None):
         """The cell of `method` for the same dataset, model and seed (uncompressed: R = 0)."""
         reduction = 0 if method == "uncompressed" else (self.reduction if reduction is None else reduction)

@@ -119,8 +119,7 @@ class Runner:
         """Export the cell's deployable model (lmf.methods' `deploy`: its own model in fp32, or its
         source's model at 16 or 8 bits); returns the export directory."""
         from .export import export_model  # onnx loads only where something is exported
-        method = METHODS[cell.method]
-        return export_model(self.model_dir(cell.with_method(method.deployed_method)), self.export_dir(cell), precision=method.deploy)
+        return export_model(self.model_dir(cell.deployed_from), self.export_dir(cell), precision=METHODS[cell.method].deploy)
 
     def done(self, cell):
         """A cell counts as done only if it ran in the same mode (a quick cell never stands in for a
@@ -287,7 +286,7 @@ class Runner:
         for other in candidates:
             method = METHODS[other.method]
             contestants[other.id] = onnx_contestant(self.export_dir(other))
-            model = load_model(self.model_dir(other.with_method(method.deployed_method))).model
+            model = load_model(self.model_dir(other.deployed_from)).model
             if method.deploy != "fp32":
                 model = latency_model(model, 16 if method.deploy == "fp16" else 8)
             contestants[other.id + "@eager"] = model_contestant(model, vocab, labels)

@@ -51,14 +51,12 @@ def precomputed_selection(summary, reduction, rows):
     if mean is None:
         return None
     row = seed_row(rows, mean["dataset"], mean["model"], kind, 0, reduction)
-    if row is None:  # no seed 0 (a hand-made results.csv): the mean, and nothing to download
-        return Selection(kind, reduction, mean["rank"], int(mean["params"] or 0), mean["size_bytes"], mean["accuracy"],
-                         mean["accuracy_before_retrain"], mean["latency_ms_b1"], mean["latency_ratio_b1"],
-                         mean["seeds"], None, mean["accuracy"], mean["accuracy_std"], mean["eager_latency_ms_b1"])
-    percent = lambda v: None if v is None else 100 * v  # noqa: E731
-    return Selection(kind, reduction, row["rank"], int(row["params"]), row["size_bytes"], percent(row["accuracy"]),
-                     percent(row["accuracy_before_retrain"]), row["latency_ms_b1"], row["latency_ratio_b1"],
-                     mean["seeds"], row, mean["accuracy"], mean["accuracy_std"], row["eager_latency_ms_b1"])
+    # Without a seed-0 row (a hand-made results.csv): the mean's numbers, and nothing to download.
+    shown = mean if row is None else {**row, **{c: None if row[c] is None else 100 * row[c]
+                                                 for c in ("accuracy", "accuracy_before_retrain")}}
+    return Selection(kind, reduction, shown["rank"], int(shown["params"] or 0), shown["size_bytes"], shown["accuracy"],
+                     shown["accuracy_before_retrain"], shown["latency_ms_b1"], shown["latency_ratio_b1"],
+                     mean["seeds"], row, mean["accuracy"], mean["accuracy_std"], shown["eager_latency_ms_b1"])
 
 
 def svd_only_selection(saved, reduction, out, test_data=None):

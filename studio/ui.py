@@ -160,24 +160,28 @@ def _export_root():
 
 
 @st.cache_resource(show_spinner="Building the deployable model…", max_entries=64)
-def _deployable(directory, row_key, export_sha256, version, row):
+def _deployable(directory, version, row):
     from lmf.deploy import export_row
-    parent = Path(_export_root()) / (export_sha256[:16] or "unchecked")  # the zip's folder is row_key itself
+    parent = Path(_export_root()) / (row.get("export_sha256") or "unchecked")[:16]  # one folder per measured model
     parent.mkdir(exist_ok=True)
-    return str(export_row(directory, row, parent / row_key))
+    return str(export_row(directory, row, parent / row_key(row)))
 
 
 def row_key(row):
     return layout.cell_id(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
 
 
+def _source_version(directory, row):
+    """The version (model_version) of the saved model the row's export is made from: a cache key part."""
+    from lmf.deploy import source_of
+    return model_version(source_of(directory, row)[0])
+
+
 def deployable(row):
     """The export directory of a results.csv row (lmf.deploy.export_row: rebuilt from the shipped
     saved model and checked against the row's export_sha256), cached; raises ArtifactError."""
-    from lmf.deploy import source_of
     directory = art_dir()
-    source = source_of(directory, row)[0]
-    return _deployable(directory, row_key(row), row.get("export_sha256") or "", model_version(source), row)
+    return _deployable(directory, _source_version(directory, row), row)
 
 
 @st.cache_resource(show_spinner="Loading the deployable model…", max_entries=32)
@@ -196,7 +200,7 @@ def predictor(row):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _download_problem(directory, row_key, version, row):
+def _download_problem(directory, version, row):
     from lmf.deploy import check_row
     try:
         check_row(directory, row)
@@ -208,9 +212,8 @@ def _download_problem(directory, row_key, version, row):
 def download_problem(row):
     """Why the row's export cannot be served (lmf.deploy.check_row: cheap, no export), or None;
     cached per saved-model version, since it hashes the saved model's weights."""
-    from lmf.deploy import source_of
     directory = art_dir()
-    return _download_problem(directory, row_key(row), model_version(source_of(directory, row)[0]), row)
+    return _download_problem(directory, _source_version(directory, row), row)
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)

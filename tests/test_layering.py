@@ -20,11 +20,11 @@ LAYERS = {
     "groupreduce": 4, "artifacts": 4, "fasttext_baseline": 4,
     # what a method is, the grid and the results contract
     "methods": 5, "export": 5,
-    "grid": 6, "results": 6, "latency": 6, "deploy": 6,
+    "grid": 6, "results": 6, "latency": 6,
     # what is computed from results, and the app-facing helpers (no Streamlit)
-    "tables": 7, "targets": 7, "selection": 7, "analysis": 7, "charts": 7, "playground": 7,
+    "tables": 7, "targets": 7, "selection": 7, "analysis": 7, "charts": 7, "deploy": 7,
     # the batch sweep, the report, autotune, app jobs, the command line
-    "runner": 8, "report": 8, "live": 8,
+    "runner": 8, "report": 8, "live": 8, "playground": 8,
     "assemble": 9, "autotune": 9, "jobs": 10, "cli": 11, "__main__": 12, "__init__": 0,
 }
 LMF = ROOT / "lmf"
