@@ -1,9 +1,16 @@
 """Learning-rate schedules as plain functions of the step: CLR (Smith 2017) and CALR (Algorithm 1).
 
 Each returns the learning rate for a global iteration, so a schedule can be plotted by calling it
-on a range of steps and used in training through `as_torch_scheduler`, which fits any torch
-optimizer. Deliberately not here: optimizers, or any state beyond the step number.
+on a range of steps. `CLR` and `CALR` are the same functions as torch LRSchedulers, to drop into
+any training loop (lmf.train uses them through `ScheduledLR`, which takes any such function):
+
+    scheduler = CALR(optimizer, steps_per_epoch, step_size, lr_lb, lr_ub, decay)
+    for batch in batches:
+        loss(batch).backward(); optimizer.step(); optimizer.zero_grad(); scheduler.step()
+
+Deliberately not here: optimizers, or any state beyond the step number.
 """
+import functools
 import math
 
 import torch
@@ -54,12 +61,45 @@ def make_schedule(name, steps_per_epoch, lr_lb, lr_ub, step_size=None, decay=-0.
     raise ValueError(f"unknown schedule {name!r}: choose calr, clr or constant")
 
 
-def as_torch_scheduler(optimizer, schedule):
-    """A torch LambdaLR that sets every parameter group's rate to schedule(step) (not a multiple)."""
-    for group in optimizer.param_groups:
-        group["lr"] = 1.0
-        group["initial_lr"] = 1.0
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+class ScheduledLR(torch.optim.lr_scheduler.LRScheduler):
+    """A function step -> learning rate as a torch scheduler: after n calls of step() (one per
+    optimizer step, after it) every parameter group's rate is schedule(n) itself, not a multiple of
+    the rate the optimizer was made with (which is overwritten, at schedule(0), on construction).
+
+    The rate is a closed form of the step, so get_lr() is the same inside or outside step(), and
+    step(epoch) (deprecated by torch) jumps to that step. state_dict() holds the step count but not
+    the function, which the constructor gives (as LambdaLR does with its lambdas), so it saves with
+    torch.save and loads with torch.load(weights_only=True)."""
+
+    def __init__(self, optimizer, schedule, last_epoch=-1):
+        self.schedule = schedule
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self):
+        return [self.schedule(self.last_epoch) for _ in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {k: v for k, v in super().state_dict().items() if k != "schedule"}
+
+
+class CLR(ScheduledLR):
+    """`clr` as a scheduler: the rate after n calls of step() is clr(n, step_size, lr_lb, lr_ub)."""
+
+    def __init__(self, optimizer, step_size, lr_lb, lr_ub, last_epoch=-1):
+        super().__init__(optimizer, functools.partial(clr, step_size=step_size, lr_lb=lr_lb, lr_ub=lr_ub),
+                         last_epoch)
+
+
+class CALR(ScheduledLR):
+    """`calr` as a scheduler: the rate after n calls of step() is
+    calr(n, steps_per_epoch, step_size, lr_lb, lr_ub, decay); an epoch is `steps_per_epoch` calls."""
+
+    def __init__(self, optimizer, steps_per_epoch, step_size, lr_lb, lr_ub, decay=-0.5, last_epoch=-1):
+        super().__init__(optimizer, functools.partial(calr, steps_per_epoch=steps_per_epoch, step_size=step_size,
+                                                      lr_lb=lr_lb, lr_ub=lr_ub, decay=decay), last_epoch)
 
 
 def schedule_curves(names, steps_per_epoch, epochs, lr_lb, lr_ub, step_size, decay):

@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .metrics import accuracy
-from .schedules import as_torch_scheduler, make_schedule
+from .schedules import ScheduledLR, make_schedule
 
 
 @dataclass
@@ -218,7 +218,7 @@ def _train(model, data, config, on_step, on_eval, progress):
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.weight_decay)
     schedule = make_schedule(config.schedule, steps_per_epoch, config.lr_lb, config.lr_ub,
                              config.step_size, config.decay)
-    scheduler = as_torch_scheduler(optimizer, schedule)
+    scheduler = ScheduledLR(optimizer, schedule)
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(config.seed)
 

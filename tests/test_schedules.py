@@ -1,10 +1,12 @@
-"""lmf.schedules: CLR and CALR (Algorithm 1) at hand-computed iterations, and the torch adapter."""
+"""lmf.schedules: CLR and CALR (Algorithm 1) at hand-computed iterations, and as torch schedulers."""
+import io
 import math
+import warnings
 
 import pytest
 import torch
 
-from lmf.schedules import as_torch_scheduler, calr, calr_upper_bound, clr, make_schedule
+from lmf.schedules import CALR, CLR, ScheduledLR, calr, calr_upper_bound, clr, make_schedule
 
 HALF = math.log(0.5)  # decay = ln 0.5 halves the upper bound each epoch
 
@@ -58,16 +60,65 @@ def test_make_schedule():
         make_schedule("cosine", 10, 0.1, 0.5)
 
 
-def test_as_torch_scheduler_sets_optimizer_lr():
-    """After every scheduler.step() the optimizer's rate is schedule(step) itself, not a multiple of
-    the rate the optimizer was created with (0.7 here)."""
-    param = torch.nn.Parameter(torch.zeros(2))
-    optimizer = torch.optim.SGD([param], lr=0.7)
-    schedule = lambda i: clr(i, 4, 0.1, 0.5)  # noqa: E731
-    scheduler = as_torch_scheduler(optimizer, schedule)
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
-    for step in range(1, 12):
-        param.grad = torch.ones(2)
-        optimizer.step()
-        scheduler.step()
-        assert optimizer.param_groups[0]["lr"] == pytest.approx(schedule(step))
+def sgd(lr=0.7, groups=1):
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(2))]} for _ in range(groups)], lr=lr)
+
+
+def rates(optimizer, scheduler, steps):
+    """The rate of every group before step 0 and after each of `steps` training steps, as a
+    training loop sees them (optimizer.step() then scheduler.step()), with torch's warnings
+    (scheduler stepped before the optimizer, get_lr outside step) made errors."""
+    seen = [[g["lr"] for g in optimizer.param_groups]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(steps):
+            for group in optimizer.param_groups:
+                group["params"][0].grad = torch.ones(2)
+            optimizer.step()
+            scheduler.step()
+            seen.append([g["lr"] for g in optimizer.param_groups])
+    return seen
+
+
+def test_calr_scheduler_gives_the_plotted_values():
+    """CALR(8 steps per epoch, step_size 4, lb 0.1, ub 0.5, ln 0.5) for 48 steps (six epochs, two
+    of the three-epoch reset periods of test_calr_upper_bound_decays_and_resets): the rate the
+    optimizer holds before step n is calr(n, ...) itself, exactly (the same float), in each of two
+    parameter groups, and not a multiple of the 0.7 the optimizer was made with. get_last_lr()
+    and get_lr() say the same."""
+    optimizer = sgd(groups=2)
+    scheduler = CALR(optimizer, 8, 4, 0.1, 0.5, HALF)
+    expected = [calr(n, 8, 4, 0.1, 0.5, HALF) for n in range(49)]
+    assert rates(optimizer, scheduler, 48) == [[lr, lr] for lr in expected]
+    assert scheduler.get_last_lr() == [expected[48]] * 2 == scheduler.get_lr()
+    assert scheduler.last_epoch == 48
+
+
+def test_clr_scheduler_gives_the_plotted_values():
+    """CLR(step_size 4, lb 0.1, ub 0.5): 0.1, 0.2, ..., 0.5 at step 4, back to 0.1 at step 8."""
+    optimizer = sgd()
+    assert rates(optimizer, CLR(optimizer, 4, 0.1, 0.5), 20) == [[clr(n, 4, 0.1, 0.5)] for n in range(21)]
+
+
+def test_scheduled_lr_takes_any_schedule_function():
+    """make_schedule's functions, as lmf.train drives them: "constant" holds lr_ub (0.5)."""
+    for name in ("calr", "clr", "constant"):
+        schedule = make_schedule(name, 10, 0.1, 0.5)
+        optimizer = sgd()
+        assert rates(optimizer, ScheduledLR(optimizer, schedule), 25) == [[schedule(n)] for n in range(26)]
+
+
+def test_scheduler_state_dict_resumes_without_pickle():
+    """After 11 steps the state dict (no function in it) goes through torch.save and
+    torch.load(weights_only=True) into a new CALR over a new optimizer: it continues at step 11."""
+    optimizer = sgd()
+    scheduler = CALR(optimizer, 8, 4, 0.1, 0.5, HALF)
+    rates(optimizer, scheduler, 11)
+    buffer = io.BytesIO()
+    torch.save(scheduler.state_dict(), buffer)
+    buffer.seek(0)
+    resumed_optimizer = sgd()
+    resumed = CALR(resumed_optimizer, 8, 4, 0.1, 0.5, HALF)
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))
+    assert resumed.last_epoch == 11
+    assert rates(resumed_optimizer, resumed, 5)[1:] == [[calr(n, 8, 4, 0.1, 0.5, HALF)] for n in range(12, 17)]
