@@ -27,6 +27,7 @@ import torch
 
 from .compress import Infeasible, floor_exact, fraction_for_reduction, with_embedding
 from .models import GroupEmbedding
+from .tokenize import PAD_ID
 
 
 def group_params(sizes, ranks, d):
@@ -120,6 +121,22 @@ def groupreduce(W, counts, p, blocks=5, rounds=2):
             "params": group_params([len(b) for b in members], ranks, d)}
 
 
+def group_embedding(fit, m, d, padding_idx=PAD_ID):
+    """The GroupEmbedding holding a `groupreduce` fit of an m x d table: each block's factors, and
+    the row map that sends every word to its row in its block."""
+    embedding = GroupEmbedding(m, d, [len(b) for b in fit["blocks"]], fit["ranks"], padding_idx)
+    row = torch.empty(m, dtype=torch.int32)
+    start = 0
+    with torch.no_grad():
+        for i, ids in enumerate(fit["blocks"]):
+            row[ids] = torch.arange(start, start + len(ids), dtype=torch.int32)
+            start += len(ids)
+            embedding.tables[i].weight.copy_(fit["W_a"][i])
+            embedding.projects[i].weight.copy_(fit["W_b"][i].T)
+        embedding.row.copy_(row)
+    return embedding
+
+
 def groupreduce_compress_model(model, counts, reduction_pct, blocks=5, rounds=2):
     """A copy of `model` whose embedding is a GroupEmbedding fitted by `groupreduce` at (1 - R) of
     its parameters; `counts` are the vocabulary's training counts (lmf.data.Vocab.counts). The
@@ -130,16 +147,7 @@ def groupreduce_compress_model(model, counts, reduction_pct, blocks=5, rounds=2)
         raise ValueError(f"{len(counts)} counts for a {m}-word embedding")
     fit = groupreduce(W, counts, fraction_for_reduction(reduction_pct), blocks, rounds)
     sizes = [len(b) for b in fit["blocks"]]
-    embedding = GroupEmbedding(m, d, sizes, fit["ranks"])
-    row = torch.empty(m, dtype=torch.int32)
-    start = 0
-    with torch.no_grad():
-        for i, ids in enumerate(fit["blocks"]):
-            row[ids] = torch.arange(start, start + len(ids), dtype=torch.int32)
-            start += len(ids)
-            embedding.tables[i].weight.copy_(fit["W_a"][i])
-            embedding.projects[i].weight.copy_(fit["W_b"][i].T)
-        embedding.row.copy_(row)
+    embedding = group_embedding(fit, m, d)
     compressed = with_embedding(model, embedding, reduction_pct, group_sizes=sizes, group_ranks=fit["ranks"])
     compressed.groupreduce_info = {k: fit[k] for k in ("ranks", "scale", "rounds_kept", "weighted_error", "params")}
     compressed.groupreduce_info["sizes"] = sizes

@@ -10,11 +10,16 @@ model it always did): `HybridEmbedding` (HMF: the most frequent rows dense, the 
 keys `hmf_rank`, `hmf_dense_rows`), `GroupEmbedding` (GroupReduce: per-frequency-block low-rank
 factors; keys `group_sizes`, `group_ranks`) and factorized DAN hidden layers (`hidden_ranks`).
 
+For models lmf does not define (lmf.embeddings puts these in place of their nn.Embedding and
+nn.EmbeddingBag layers): FactorizedEmbedding takes an nn.Embedding's padding, sparse and
+scale_grad_by_freq options, and `FactorizedEmbeddingBag` is the factorized nn.EmbeddingBag.
+
 Every model is rebuilt from a plain JSON-able config (`build_model`), so artifacts store no code.
 Deliberately not here: training, compression or quantization logic.
 """
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from .tokenize import PAD_ID
@@ -40,11 +45,17 @@ class DenseEmbedding(nn.Module):
 
 
 class FactorizedEmbedding(nn.Module):
-    """E = W_a W_b: `table` holds W_a (V x k), `project.weight` holds W_b transposed (d x k)."""
+    """E = W_a W_b: `table` holds W_a (V x k), `project.weight` holds W_b transposed (d x k).
 
-    def __init__(self, vocab_size, rank, dim):
+    `padding_idx` (None for none), `sparse` and `scale_grad_by_freq` are nn.Embedding's, applied
+    to W_a; lmf's models keep the defaults, a factorized foreign nn.Embedding (lmf.embeddings)
+    takes its own. With W_a's PAD row zero the PAD vector W_a[pad] W_b is exactly zero whatever
+    W_b becomes, and gets no gradient, as in an nn.Embedding."""
+
+    def __init__(self, vocab_size, rank, dim, padding_idx=PAD_ID, sparse=False, scale_grad_by_freq=False):
         super().__init__()
-        self.table = nn.Embedding(vocab_size, rank, padding_idx=PAD_ID)
+        self.table = nn.Embedding(vocab_size, rank, padding_idx=padding_idx, sparse=sparse,
+                                  scale_grad_by_freq=scale_grad_by_freq)
         self.project = nn.Linear(rank, dim, bias=False)
 
     @property
@@ -63,6 +74,42 @@ class FactorizedEmbedding(nn.Module):
 
     def mean(self, ids):
         return self.project(_masked_mean(self.table(ids), ids))
+
+
+class FactorizedEmbeddingBag(nn.Module):
+    """An nn.EmbeddingBag over E = W_a W_b, for a factorized foreign bag (lmf.embeddings): `table`
+    is an nn.EmbeddingBag of W_a (V x k) with the original's mode, padding_idx, sparse,
+    include_last_offset and scale_grad_by_freq; `project.weight` holds W_b transposed (d x k).
+
+    Sum and mean (per_sample_weights included) are linear, so they bag in k dimensions and project
+    once: exact, and cheaper than bagging d-dimensional rows (the reason FactorizedEmbedding.mean
+    exists). Max does not commute with W_b, so it projects each distinct id of the batch to d
+    dimensions first and takes the max there: the same bags, offsets and PAD rule as the original."""
+
+    def __init__(self, vocab_size, rank, dim, mode="mean", padding_idx=None, sparse=False,
+                 include_last_offset=False, scale_grad_by_freq=False):
+        super().__init__()
+        self.table = nn.EmbeddingBag(vocab_size, rank, mode=mode, padding_idx=padding_idx, sparse=sparse,
+                                     include_last_offset=include_last_offset,
+                                     scale_grad_by_freq=scale_grad_by_freq)
+        self.project = nn.Linear(rank, dim, bias=False)
+
+    @property
+    def rank(self):
+        return self.table.embedding_dim
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        bag = self.table
+        if bag.mode != "max":
+            return self.project(bag(input, offsets, per_sample_weights))
+        ids, inverse = torch.unique(input, return_inverse=True)
+        rows = self.project(F.embedding(ids, bag.weight, sparse=bag.sparse))
+        # PAD entries are left out of every bag: PAD's place among the distinct ids, if it is there.
+        pad = None
+        if bag.padding_idx is not None and (found := (ids == bag.padding_idx).nonzero()).numel():
+            pad = int(found[0, 0])
+        return F.embedding_bag(inverse, rows, offsets, mode="max", per_sample_weights=per_sample_weights,
+                               include_last_offset=bag.include_last_offset, padding_idx=pad)
 
 
 class HybridEmbedding(nn.Module):
@@ -107,12 +154,14 @@ class GroupEmbedding(nn.Module):
     n_i x d matrix `tables[i]` (n_i x r_i) times `projects[i]` (r_i -> d). Parameters:
     sum_i r_i (n_i + d). The buffer `row` (int32, saved with the weights) holds each word's row in
     the blocks laid end to end: block i owns rows offsets[i] .. offsets[i] + n_i - 1. PAD's output
-    is forced to zero (it is masked out of every average and LSTM step anyway)."""
+    (id `padding_idx`; None for a foreign table without one) is forced to zero (it is masked out of
+    every average and LSTM step anyway), so it gets no gradient, as in an nn.Embedding."""
 
-    def __init__(self, vocab_size, dim, block_sizes, block_ranks):
+    def __init__(self, vocab_size, dim, block_sizes, block_ranks, padding_idx=PAD_ID):
         super().__init__()
         if sum(block_sizes) != vocab_size or len(block_sizes) != len(block_ranks):
             raise ValueError(f"block sizes {block_sizes} must sum to vocab_size={vocab_size}, one rank each")
+        self.padding_idx = padding_idx
         self.block_sizes, self.block_ranks = list(block_sizes), list(block_ranks)
         self.tables = nn.ModuleList(nn.Embedding(n, r) for n, r in zip(block_sizes, block_ranks))
         self.projects = nn.ModuleList(nn.Linear(r, dim, bias=False) for r in block_ranks)
@@ -143,7 +192,8 @@ class GroupEmbedding(nn.Module):
             out = out.index_copy(0, sel, vectors)
         if out is None:
             out = self.projects[0].weight.new_zeros(len(flat), self.dim)
-        out = out * (flat != PAD_ID).unsqueeze(-1).to(out.dtype)
+        if self.padding_idx is not None:
+            out = out * (flat != self.padding_idx).unsqueeze(-1).to(out.dtype)
         return out.reshape(*ids.shape, self.dim)
 
     def mean(self, ids):

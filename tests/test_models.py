@@ -1,9 +1,11 @@
-"""lmf.models: the two embeddings, DAN and LSTM, and rebuilding from a config."""
+"""lmf.models: the two embeddings, DAN and LSTM, and rebuilding from a config; the factorized
+nn.Embedding options and nn.EmbeddingBag that lmf.embeddings gives foreign models."""
 import pytest
 import torch
+from torch import nn
 
-from lmf.models import (DAN, DenseEmbedding, FactorizedEmbedding, LSTMClassifier, build_model,
-                        default_config, new_model)
+from lmf.models import (DAN, DenseEmbedding, FactorizedEmbedding, FactorizedEmbeddingBag, GroupEmbedding,
+                        LSTMClassifier, build_model, default_config, new_model)
 
 
 def test_dense_mean_ignores_padding():
@@ -28,6 +30,78 @@ def test_factorized_mean_equals_mean_of_projected_vectors():
     assert torch.allclose(emb.mean(ids), direct, atol=1e-6)
     assert (emb.rank, emb.dim) == (3, 8)
     assert torch.allclose(emb.weight_matrix(), emb.table.weight @ emb.project.weight.T)
+
+
+def test_factorized_embedding_takes_nn_embedding_options():
+    """padding_idx=None: id 0 is a word like any other; padding_idx=2: row 2 of W_a starts zero, so
+    its vector is zero, and gets no gradient; sparse=True: W_a's gradient is sparse, W_b's dense."""
+    assert FactorizedEmbedding(10, 3, 8, padding_idx=None)(torch.tensor([0])).abs().sum() > 0
+    emb = FactorizedEmbedding(10, 3, 8, padding_idx=2, sparse=True)
+    ids = torch.tensor([[2, 5, 2]])
+    assert emb(ids)[0, 0].abs().sum() == 0
+    emb(ids).sum().backward()
+    assert emb.table.weight.grad.is_sparse and not emb.project.weight.grad.is_sparse
+    assert emb.table.weight.grad.to_dense()[2].abs().sum() == 0
+
+
+def small_bag():
+    """W_a = [[0], [1], [2], [3]] (V = 4, k = 1) and W_b = [1, -1] (d = 2): row i of W_a W_b is
+    [i, -i]."""
+    bag = FactorizedEmbeddingBag(4, 1, 2, mode="max")
+    with torch.no_grad():
+        bag.table.weight.copy_(torch.arange(4.0)[:, None])
+        bag.project.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    return bag
+
+
+def test_factorized_bag_max_projects_before_the_max():
+    """Bag {2, 3} in max mode: the max of rows [2, -2] and [3, -3] is [3, -2] (each dimension on
+    its own). Taking the max in k dimensions first would give max(2, 3) = 3, projected [3, -3]:
+    wrong, which is why max mode projects first. Bag {1} alone: [1, -1]."""
+    out = small_bag()(torch.tensor([2, 3, 1]), torch.tensor([0, 2]))
+    assert out.tolist() == [[3.0, -2.0], [1.0, -1.0]]
+
+
+def test_factorized_bag_mean_and_sum_bag_in_k_dimensions():
+    """The same table: bag {2, 3} averages to [2.5, -2.5]; summed with weights 2 and 1 to
+    2 [2, -2] + [3, -3] = [7, -7]."""
+    bag = small_bag()
+    bag.table.mode = "mean"
+    assert bag(torch.tensor([[2, 3]])).tolist() == [[2.5, -2.5]]
+    bag.table.mode = "sum"
+    assert bag(torch.tensor([[2, 3]]), per_sample_weights=torch.tensor([[2.0, 1.0]])).tolist() == [[7.0, -7.0]]
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("include_last_offset", [False, True])
+def test_factorized_bag_equals_a_bag_of_the_product(mode, include_last_offset):
+    """Against nn.EmbeddingBag of the product W_a W_b with the same options, PAD = 1: bags of
+    several ids with PAD among them, an empty bag and a bag of PAD alone (both zero); in sum mode
+    with per_sample_weights. Also 2-D input (one bag per row, no offsets)."""
+    torch.manual_seed(0)
+    options = dict(mode=mode, padding_idx=1, include_last_offset=include_last_offset)
+    bag = FactorizedEmbeddingBag(12, 3, 5, **options)
+    plain = nn.EmbeddingBag(12, 5, **options)
+    with torch.no_grad():
+        plain.weight.copy_(bag.table.weight @ bag.project.weight.T)
+    ids = torch.tensor([3, 1, 7, 7, 2, 1, 11, 5, 0, 1])
+    offsets = torch.tensor([0, 3, 3, 6, 9] + ([10] if include_last_offset else []))  # bag 1 empty, bag 4 PAD
+    weights = torch.rand(10) if mode == "sum" else None
+    got = bag(ids, offsets, weights)
+    assert torch.allclose(got, plain(ids, offsets, weights), atol=1e-6)
+    assert got[1].abs().sum() == 0 and got[4].abs().sum() == 0
+    grid = ids[:9].reshape(3, 3)
+    assert torch.allclose(bag(grid), plain(grid), atol=1e-6)
+
+
+def test_group_embedding_padding_idx():
+    """padding_idx None: id 0's vector is its row (not zeroed); padding_idx 2: id 2's is zero."""
+    torch.manual_seed(0)
+    ids = torch.tensor([[0, 2]])
+    free = GroupEmbedding(6, 4, [3, 3], [2, 2], padding_idx=None)(ids)
+    assert free[0, 0].abs().sum() > 0 and free[0, 1].abs().sum() > 0
+    padded = GroupEmbedding(6, 4, [3, 3], [2, 2], padding_idx=2)(ids)
+    assert padded[0, 0].abs().sum() > 0 and padded[0, 1].abs().sum() == 0
 
 
 @pytest.mark.parametrize("arch", ["dan", "lstm"])
