@@ -43,7 +43,7 @@ from .models import (DenseEmbedding, FactorizedEmbedding, FactorizedEmbeddingBag
                      HybridEmbedding)
 from .quantize import dequantize_state_dict, fake_quantize, quantize_state_dict
 
-KINDS = {"Embedding": nn.Embedding, "EmbeddingBag": nn.EmbeddingBag}
+KINDS = (nn.Embedding, nn.EmbeddingBag)
 # lmf's own embedding modules: the tables inside them are lmf's (compressed already, or part of a
 # DAN or LSTM, whose compression is compress.py's), so they are never compressed again here.
 LMF_EMBEDDINGS = (DenseEmbedding, FactorizedEmbedding, FactorizedEmbeddingBag, GroupEmbedding, HybridEmbedding)
@@ -75,7 +75,7 @@ def find_embeddings(model, names=None):
                   for name, module in model.named_modules() if isinstance(module, LMF_EMBEDDINGS)
                   for child, _ in module.named_modules() if child}
     found = [(name, m) for name, m in model.named_modules()
-             if type(m) in KINDS.values() and name not in inside_lmf]
+             if type(m) in KINDS and name not in inside_lmf]
     if names is None:
         if not found:
             raise ValueError("the model has no nn.Embedding or nn.EmbeddingBag to compress (lmf's own "
@@ -84,7 +84,7 @@ def find_embeddings(model, names=None):
     layers = dict(model.named_modules())
     available = ", ".join(name for name, _ in found) or "none"
     for name in names:
-        if type(layers.get(name)) not in KINDS.values() or name in inside_lmf:
+        if type(layers.get(name)) not in KINDS or name in inside_lmf:
             raise ValueError(f"{name!r} is not an nn.Embedding or nn.EmbeddingBag of this model "
                              f"(those it has: {available})")
     return [(name, layers[name]) for name in names]
