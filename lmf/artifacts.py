@@ -13,7 +13,7 @@ every hash first and fails with ArtifactError naming the file, for a meta.json t
 model as much as for a corrupt file. Weights are read with safetensors only: nothing on disk
 is ever unpickled.
 
-Deliberately not here: deciding what to save (lmf.runner), file names (lmf.layout), the atomic
+Deliberately not here: deciding what to save (sweep.runner), file names (lmf.layout), the atomic
 writers (lmf.atomic) or model code (lmf.models).
 """
 import json

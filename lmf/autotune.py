@@ -6,8 +6,8 @@ The base model is trained with the recipe (or taken from --from). Then every com
 lmf.methods that compresses the uncompressed model and retrains (LMF, HMF, GroupReduce, whole-model
 LMF for the DAN) and every `+ int8` stack on one of them is searched over R in [R_MIN, R_MAX] by
 bisection: accuracy falls as R grows, so each method's largest R still within the target is its
-smallest model. A trial is one cell of lmf.runner, built exactly as the sweep builds it
-(Runner.build: make, then the retraining recipe), saved, exported as it would be deployed
+smallest model. A trial is one cell of lmf.trial, made exactly as the sweep makes it
+(Trials.trial: make, then the retraining recipe), saved, exported as it would be deployed
 (lmf.export; int8 for the stacks) and scored on dev through the export (lmf.runtime). Its size is
 the export directory's bytes. The target is the base export's dev accuracy minus --max-drop points.
 The chosen model is the smallest trial within the target; when none is within it, the trial with
@@ -22,7 +22,7 @@ a run cut off at any point still has a model and a true summary:
     trials.csv      one row per trial: method, R, bytes, dev_accuracy, seconds, status, within_target
     summary.json, SUMMARY.md   base, chosen, target met or not, in plain words
     autotune.json   what was tuned (data, model, --from): marks the folder as autotune's
-    work/           the trials' cells, saved models and exports (lmf.runner's layout)
+    work/           the trials' cells, saved models and exports (lmf.trial's layout)
 A restart with the same --out resumes: finished trials (trials.csv) are not run again and the base
 model is reused. A folder that is not an earlier autotune output is never written into.
 
@@ -31,7 +31,7 @@ The budget: no trial starts once --budget-minutes have passed, nor one that woul
 start in rounds of at most one per worker, so the run ends within the budget plus at most one
 trial's time (the base model is always trained: nothing can be searched without it).
 
-Deliberately not here: building models (lmf.runner, lmf.methods), exporting (lmf.export).
+Deliberately not here: building models (lmf.trial, lmf.methods), exporting (lmf.export).
 """
 import csv
 import json
@@ -44,16 +44,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .artifacts import ArtifactError, is_saved_model, save_model
+from .artifacts import ArtifactError, is_saved_model
 from .atomic import replace_dir, write_json_atomic, write_text_atomic
 from .data import NAMED
 from .export import is_export
-from .grid import Cell
 from .layout import has_format
-from .methods import METHODS, method_label
+from .methods import METHODS, Cell, method_label
 from .metrics import size_on_disk
 from .results import write_rows
-from .runner import Runner, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
+from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
 
 R_MIN, R_MAX = 50, 99
 MARKER, TRIALS, SUMMARY, SUMMARY_MD = "autotune.json", "trials.csv", "summary.json", "SUMMARY.md"
@@ -81,16 +80,14 @@ def next_probe(passed, failed, lo=R_MIN, hi=R_MAX):
     return None if a > b else (a + b + 1) // 2
 
 
-class Tuner(Runner):
-    """A Runner whose cells are autotune's trials: the model built as the sweep builds it
-    (Runner.build), saved, exported as deployed and scored on dev through the export. A trial that
+class Tuner(Trials):
+    """Trials whose cells are autotune's: the model made as the sweep makes it (Trials.trial:
+    built, saved, exported as deployed), then scored on dev through the export. A trial that
     cannot be made (an R a method cannot reach, a diverged retraining) is recorded with its error."""
 
     def run(self, cell, progress=False):
         start = time.perf_counter()
-        self.cell_file(cell).unlink(missing_ok=True)
-        for folder in (self.model_dir(cell), self.export_dir(cell)):
-            shutil.rmtree(folder, ignore_errors=True)
+        self.clear(cell)
         data = self.data(cell.dataset)
         method = METHODS[cell.method]
         record = {"cell": {"dataset": cell.dataset, "model": cell.model, "method": cell.method,
@@ -99,10 +96,9 @@ class Tuner(Runner):
         try:
             if method.source == "scratch" and self.vocab_from:  # --from: the given model is the base
                 shutil.copytree(self.vocab_from, self.model_dir(cell))
+                self.deploy(cell)
             else:
-                model, dev, _, _ = self.build(cell, data, progress)
-                save_model(self.model_dir(cell), model, data.vocab, data.label_names, {"dev_accuracy": dev})
-            self.deploy(cell)
+                self.trial(cell, data, progress)
             record.update(bytes=size_on_disk(self.export_dir(cell)),
                           dev_accuracy=deployable_accuracy(self.export_dir(cell), data, "dev"), status="ok")
         except (ValueError, ArtifactError) as e:  # DataError, ExportError, TrainingDiverged are ValueErrors
@@ -225,7 +221,7 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     `jobs` worker processes), "local" (a dask LocalCluster of `jobs` workers) or a dask scheduler's
     address; `quick` the sweep's quick sizes and step counts (tests); `methods` narrows the
     searched methods; `r_range` the Rs searched. `on_trial(trial, finished, left)`, when given, is
-    called after the base model and after every trial (lmf.jobs draws its progress bar from it):
+    called after the base model and after every trial (studio.jobs draws its progress bar from it):
     the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
     and at most how many more the searches need."""
     start = time.perf_counter()

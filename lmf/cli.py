@@ -1,5 +1,5 @@
-"""`python -m lmf ...` (or `lmf ...`): train, compress, quantize, evaluate, classify, export, autotune,
-and jobs-run (the app's background jobs) from the command line.
+"""`python -m lmf ...` (or `lmf ...`): train, compress, quantize, evaluate, classify, export and
+autotune from the command line (the app's background jobs run with `python -m studio.jobs`).
 
 Each subcommand is a few calls into the package and prints what a user decides by: accuracy and
 size at every step. Deliberately not here: any logic the app or the sweep would also need.
@@ -166,13 +166,6 @@ def cmd_autotune(args):
     return summary
 
 
-def cmd_jobs_run(args):
-    from .jobs import run_job  # the background process of a "Your data" job (lmf.jobs.start)
-    job = run_job(args.job_dir)
-    if job["status"] != "done":
-        raise ValueError(f"job {job['id']} failed: {job['error']}")
-
-
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m lmf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,9 +231,6 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_autotune)
 
-    p = sub.add_parser("jobs-run", help="run an app job (lmf.jobs): autotune on its data, then publish it")
-    p.add_argument("job_dir")
-    p.set_defaults(func=cmd_jobs_run)
     return parser
 
 

@@ -18,11 +18,11 @@ sentence-by-sentence interleaving nor callables that are not torch.
 Adapters (each loads its model once, then maps a list of raw texts to predictions):
 `model_contestant` / `torch_contestant` (a model in memory / a saved lmf model, eager, through
 lmf.metrics.classify and our tokenizer),
-`onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8), `fasttext_contestant`
-(a fastText .bin or .ftz model, lmf.fasttext_baseline.predict_labels, raw text in).
+`onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8); the sweep adds
+`sweep.fasttext_baseline.fasttext_contestant` (a fastText .bin or .ftz model, raw text in).
 
-Used by the sweep (lmf.runner's latency cells) and scripts/bench_latency.py. (The Playground times
-one text through every variant with lmf.playground.predict_all, which calls `measure` too.)
+Used by the sweep (sweep.runner's latency cells) and scripts/bench_latency.py. (The Playground times
+one text through every variant with studio.playground.predict_all, which calls `measure` too.)
 Deliberately not here: exporting, accuracy, or tables (scripts/bench_latency.py).
 """
 import statistics
@@ -99,9 +99,3 @@ def onnx_contestant(export_dir, threads=1):
     predictor = Predictor(export_dir, threads=threads)
     return lambda texts: predictor.predict(texts, batch_size=max(1, len(texts)))
 
-
-def fasttext_contestant(model_path):
-    """A fastText model (model.bin or model.ftz): texts -> [label id]."""
-    from .fasttext_baseline import load_fasttext, predict_labels
-    model = load_fasttext(model_path)
-    return lambda texts: predict_labels(model, texts)

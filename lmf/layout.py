@@ -12,7 +12,7 @@ from a file (results.csv, a URL) are resolved with `model_dir`, which refuses an
 
 Standard library only, so that the app's home page can read the folder before torch loads.
 Deliberately not here: reading weights (lmf.artifacts), results.csv's schema (lmf.results), or
-anything that decides what to save (lmf.runner, lmf.assemble).
+anything that decides what to save (sweep.runner, sweep.assemble).
 """
 import hashlib
 import io
@@ -20,6 +20,7 @@ import json
 import os
 import re
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,8 @@ WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"  # a
 RESULTS, SCHEDULES, SWEEP, SPECTRA = "results.csv", "schedules.csv", "sweep.json", "spectra.json"
 REPORT, PLOT = "REPORT.md", "size_vs_accuracy.png"
 MODELS_DIR, CURVES_DIR = "models", "curves"
+EXPORT_MODEL = "model.onnx"  # an export's graph (lmf.export, lmf.runtime)
+EXPORT_TOOLS = ("onnx", "onnxruntime")  # the packages an export's bytes depend on (sweep.json records them)
 LATENCY_METHODS = ("latency", "latency_ext")  # cells that time other cells' models and have no seed
 _CELL_ID = re.compile(r"^[a-z0-9_.]+(-[A-Za-z0-9_.]+)*$")
 
@@ -39,6 +42,17 @@ class ArtifactError(RuntimeError):
 def artifacts_dir():
     """`$LMF_ARTIFACTS_DIR`, else `<repo>/artifacts`."""
     return Path(os.environ.get("LMF_ARTIFACTS_DIR", ROOT / "artifacts"))
+
+
+def tool_versions():
+    """{package: installed version} of EXPORT_TOOLS (None when one is not installed)."""
+    versions = {}
+    for name in EXPORT_TOOLS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def missing(what, directory):

@@ -12,9 +12,11 @@ add one `Method(...)` to METHODS below. The grid runs it at EXT_REDUCTIONS, the 
 app list it, and its `+ int8` stack is one more entry with `source="<name>"`.
 
 Standard library only. Deliberately not here: the compression maths (lmf.compress,
-lmf.groupreduce, lmf.quantize) or running anything (lmf.runner).
+lmf.groupreduce, lmf.quantize) or running anything (sweep.runner).
 """
 from dataclasses import dataclass
+
+from .layout import LATENCY_METHODS, cell_id
 
 
 def _lmf(model, reduction, vocab):
@@ -61,7 +63,7 @@ class Method:
     deploy: str = "fp32"
     size: str = "bytes of the deployable export directory (model.onnx, tokenizer.json, manifest.json)"
     color: str = "#444444"
-    symbol: str = "circle"  # a Plotly marker name; lmf.report maps it to matplotlib's
+    symbol: str = "circle"  # a Plotly marker name; sweep.report maps it to matplotlib's
     line: bool = True  # joined across R on the size-vs-accuracy chart
 
     @property
@@ -119,3 +121,34 @@ def methods_where(extension=None, arch=None):
     `arch` is "fasttext")."""
     return [name for name, m in METHODS.items()
             if (extension is None or m.extension == extension) and (arch is None or arch in m.archs)]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One trial: a method of METHODS applied at R with a seed to a model of a data set (the sweep
+    also has cells that time other cells: method latency / latency_ext). Its id names its files."""
+    dataset: str
+    model: str  # dan | lstm | fasttext
+    method: str  # a name of METHODS, or latency / latency_ext
+    reduction: int = 0
+    seed: int = 0
+    schedule: str = "calr"
+
+    @property
+    def id(self):
+        return cell_id(self.dataset, self.model, self.method, self.reduction, self.seed, self.schedule)
+
+    @property
+    def is_latency(self):
+        return self.method in LATENCY_METHODS
+
+    @property
+    def deployed_from(self):
+        """The cell whose saved model this cell's deployable export is made from: itself for an fp32
+        method, else its source (the uncompressed model for 8/16-bit, the retrained one for a stack)."""
+        return self.with_method(METHODS[self.method].deployed_method)
+
+    def with_method(self, method, reduction=None):
+        """The cell of `method` for the same dataset, model and seed (uncompressed: R = 0)."""
+        reduction = 0 if method == "uncompressed" else (self.reduction if reduction is None else reduction)
+        return Cell(self.dataset, self.model, method, reduction, self.seed)

@@ -19,7 +19,7 @@ One row of results.csv is one trained (or quantized) model, one seed:
                                 thread (lmf.latency): median batch-1 ms, its ratio to the uncompressed
                                 export timed in the same run, and the whole test set's seconds
     eager_latency_ms_b1         the same model in eager PyTorch (8/16-bit: PyTorch's dynamic kernels)
-    export_sha256               sha256 of the export's manifest.json (lmf.deploy rebuilds and checks it)
+    export_sha256               sha256 of the export's manifest.json (studio.deploy rebuilds and checks it)
     seed
 
 Every value is checked on reading: a number out of range (an accuracy of inf, a negative size) is
@@ -27,7 +27,7 @@ an ArtifactError naming the line, never a recommendation of "-0.00 MB, inf %". T
 reads schedules.csv and the curves.
 
 Standard library only: the app's home page reads this before torch and pandas load.
-Deliberately not here: where the files are (lmf.layout), tables (lmf.tables), charts (lmf.charts).
+Deliberately not here: where the files are (lmf.layout), tables (sweep.tables), charts (studio.charts).
 """
 import csv
 import io
@@ -84,7 +84,7 @@ def read_rows(path, schema, directory, older=False):
     """A CSV file as a list of dicts typed by `schema`; ArtifactError (naming the file and line,
     with the command that regenerates it) when it is missing, lacks a column or holds a bad value.
     `older=True` accepts a file written before optional columns were added (they read as None):
-    lmf.assemble carries other datasets' rows over from such a file."""
+    sweep.assemble carries other datasets' rows over from such a file."""
     path = Path(path)
     if not path.is_file():
         raise missing(f"`{path.name}` is missing", directory)

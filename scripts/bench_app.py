@@ -8,9 +8,9 @@
    charts and nothing else, which is the floor Streamlit and Plotly set on this machine. App and
    bare runs alternate (both see the same machine load); each run starts a fresh server and
    browser page. Reported: each run, the medians and their ratio (target: <= 1.15).
-2. Playground: milliseconds per prediction (lmf.playground.predict_all, what the page calls: the
+2. Playground: milliseconds per prediction (studio.playground.predict_all, what the page calls: the
    median of its repeated runs) for every Playground variant of each dataset and model, each a
-   deployable export rebuilt by lmf.deploy as the page rebuilds it.
+   deployable export rebuilt by studio.deploy as the page rebuilds it.
 """
 import argparse
 import json
@@ -73,8 +73,8 @@ def page_times(artifacts, runs):
 
 
 def prediction_ms(artifacts):
-    from lmf.deploy import export_row
-    from lmf.playground import predict_all, variants
+    from studio.deploy import export_row
+    from studio.playground import predict_all, variants
     from lmf.results import pairs, read_results
     from lmf.runtime import Predictor
 

@@ -24,7 +24,7 @@ from lmf.artifacts import load_model
 from lmf.layout import artifacts_dir
 from lmf.data import load_dataset, pad_batch
 from lmf.export import export_model
-from lmf.fasttext_baseline import fasttext_accuracy, load_fasttext
+from sweep.fasttext_baseline import fasttext_accuracy, load_fasttext
 from lmf.latency import fasttext_contestant, measure, onnx_contestant, torch_contestant
 from lmf.metrics import size_on_disk
 from lmf.runtime import Predictor
@@ -48,7 +48,7 @@ def train_fasttext_models(name, out_dir):
     """model.bin and model.ftz in `out_dir`, made in a fresh process: a second dataset's fastText
     trained in the same process as the first came out at chance (CLINC150: 1.9 % test accuracy,
     84 % alone), the process-sticky state fasttext_baseline._FRESH describes."""
-    code = ("import sys; from lmf.data import load_dataset; from lmf.fasttext_baseline import *; "
+    code = ("import sys; from lmf.data import load_dataset; from sweep.fasttext_baseline import *; "
             "d = load_dataset(sys.argv[1]); kw = dict(epoch=int(sys.argv[3]), lr=float(sys.argv[4])); "
             "train_fasttext(d, sys.argv[2], **kw); quantize_fasttext(sys.argv[2] + '/model.bin', d, sys.argv[2], **kw)")
     subprocess.run([sys.executable, "-c", code, name, str(out_dir), str(FASTTEXT[name]["epoch"]),

@@ -3,8 +3,8 @@
     python scripts/bench_live.py [--artifacts DIR] [--json PATH] [--screenshot PATH]
 
 1. The plain loop: lmf.train.train on the model compressed at the page's default R, with the
-   page's default settings (lmf.live.live_config), no callbacks, on the job's thread count
-   (lmf.live.TORCH_THREADS); steps per second from its TrainResult.seconds. Run before and after the browser part (the
+   page's default settings (studio.live.live_config), no callbacks, on the job's thread count
+   (studio.live.TORCH_THREADS); steps per second from its TrainResult.seconds. Run before and after the browser part (the
    machine is shared, its load drifts), the mean is the reference.
 2. The app: `streamlit run app.py` on a free loopback port, headless Chromium opens Retrain live
    and presses Start. A script in the page samples the chart every 100 ms (what its SVG paths
@@ -78,7 +78,7 @@ def plain_rate(saved, data, reduction, steps, threads):
     import torch
 
     from lmf.compress import compress_model
-    from lmf.live import live_config
+    from studio.live import live_config
     from lmf.train import train
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -95,7 +95,7 @@ def main(argv=None):
     from lmf.artifacts import load_model
     import torch
 
-    from lmf.live import DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS, evaluation_data
+    from studio.live import DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS, evaluation_data
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", default=str(layout.artifacts_dir()))
@@ -104,7 +104,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     artifacts = Path(args.artifacts)
     quick = bool(layout.read_sweep_info(artifacts).get("quick"))
-    # The page's defaults: sidebar SST-2 / DAN, R and step budget from lmf.live.
+    # The page's defaults: sidebar SST-2 / DAN, R and step budget from studio.live.
     saved = load_model(layout.model_path(artifacts, "sst2", "dan"))
     data = evaluation_data("sst2", saved.vocab, saved.label_names, quick)
     print(f"artifacts: {artifacts} (quick: {quick}); SST-2 DAN, R={DEFAULT_REDUCTION}, {DEFAULT_STEPS} steps")

@@ -7,7 +7,7 @@
     python scripts/precompute.py --scheduler local        # the cells on a dask.distributed cluster
 
 Finished cells are kept under --work, so a killed run picks up where it stopped; the artifacts
-folder is replaced as a whole at the end (lmf.assemble).
+folder is replaced as a whole at the end (sweep.assemble).
 """
 import argparse
 import shlex
@@ -17,11 +17,13 @@ from contextlib import nullcontext
 
 from tqdm.auto import tqdm
 
-from lmf.assemble import assemble
+from sweep.assemble import assemble
 from lmf.data import DataError
-from lmf.grid import DATASETS, MODELS, check_dataset_name, plan
+from lmf.names import DATASETS, MODELS, check_dataset_name
+from sweep.grid import plan
 from lmf.layout import ROOT
-from lmf.runner import Runner, dask_client, run_cells, run_cells_dask
+from lmf.trial import dask_client, run_cells, run_cells_dask
+from sweep.runner import Runner
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -5,7 +5,7 @@ size) as arguments (hashed: no leading underscore), so a regenerated artifact is
 with different artifact folders never share entries.
 Cached models (st.cache_resource) are shared by every session and are never changed: compression
 (lmf.compress) returns copies, and training runs on such a copy. Deployable exports are rebuilt
-from the shipped models into a folder of this server's own (lmf.deploy) and checked there.
+from the shipped models into a folder of this server's own (studio.deploy) and checked there.
 The logic itself lives in lmf; nothing here computes a result.
 
 Only standard-library modules of lmf (layout, results, grid) are imported up front: the
@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from lmf import layout, results as lmf_results
-from lmf.grid import DATASETS, DEFAULT_DATASET, DEFAULT_MODEL, MODELS, dataset_name, model_name
+from lmf.names import DATASETS, DEFAULT_DATASET, DEFAULT_MODEL, MODELS, dataset_name, model_name
 from lmf.layout import ArtifactError
 
 
@@ -150,7 +150,7 @@ def config(dataset, model):
 
 @st.cache_resource(show_spinner=False)
 def _export_root():
-    """This server's folder for the exports it rebuilds (lmf.deploy), removed when the server exits."""
+    """This server's folder for the exports it rebuilds (studio.deploy), removed when the server exits."""
     import atexit
     import shutil
     import tempfile
@@ -161,7 +161,7 @@ def _export_root():
 
 @st.cache_resource(show_spinner="Building the deployable model…", max_entries=64)
 def _deployable(directory, version, row):
-    from lmf.deploy import export_row
+    from .deploy import export_row
     parent = Path(_export_root()) / (row.get("export_sha256") or "unchecked")[:16]  # one folder per measured model
     parent.mkdir(exist_ok=True)
     return str(export_row(directory, row, parent / row_key(row)))
@@ -173,12 +173,12 @@ def row_key(row):
 
 def _source_version(directory, row):
     """The version (model_version) of the saved model the row's export is made from: a cache key part."""
-    from lmf.deploy import source_of
+    from .deploy import source_of
     return model_version(source_of(directory, row)[0])
 
 
 def deployable(row):
-    """The export directory of a results.csv row (lmf.deploy.export_row: rebuilt from the shipped
+    """The export directory of a results.csv row (studio.deploy.export_row: rebuilt from the shipped
     saved model and checked against the row's export_sha256), cached; raises ArtifactError."""
     directory = art_dir()
     return _deployable(directory, _source_version(directory, row), row)
@@ -201,7 +201,7 @@ def predictor(row):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _download_problem(directory, version, row):
-    from lmf.deploy import check_row
+    from .deploy import check_row
     try:
         check_row(directory, row)
     except ArtifactError as e:
@@ -210,7 +210,7 @@ def _download_problem(directory, version, row):
 
 
 def download_problem(row):
-    """Why the row's export cannot be served (lmf.deploy.check_row: cheap, no export), or None;
+    """Why the row's export cannot be served (studio.deploy.check_row: cheap, no export), or None;
     cached per saved-model version, since it hashes the saved model's weights."""
     directory = art_dir()
     return _download_problem(directory, _source_version(directory, row), row)
@@ -218,7 +218,7 @@ def download_problem(row):
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def _eval_data(directory, dataset, model, quick, version, data_dir=None):
-    from lmf.live import evaluation_data
+    from .live import evaluation_data
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
     return evaluation_data(dataset, base.vocab, base.label_names, quick)
 

@@ -98,7 +98,7 @@ def test_home_cards_follow_dataset_and_model(app, quick_artifacts):
         star = next(t for t in chart["data"] if t["name"] == "Uncompressed")
         assert star["y"] == [pytest.approx(base["accuracy"])]
         seen.add((shown["Size on disk"].value, shown["Test accuracy"].value))
-        # the download is the carded model's export (lmf.deploy rebuilt and checked it)
+        # the download is the carded model's export (studio.deploy rebuilt and checked it)
         labels = [b.proto.label for b in at.get("download_button")]
         assert f"Download {dataset}-{model}-lmf-R90-s0.zip (ONNX, fp32)" in labels, labels
     assert len(seen) == len(PAIRS), "every pair shows its own numbers"

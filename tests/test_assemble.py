@@ -1,5 +1,5 @@
-"""scripts/precompute.py end to end: a real quick sweep (SST-2, DAN) through lmf.runner and
-lmf.assemble, resumed from its finished cells, and the artifacts folder replaced as a whole."""
+"""scripts/precompute.py end to end: a real quick sweep (SST-2, DAN) through sweep.runner and
+sweep.assemble, resumed from its finished cells, and the artifacts folder replaced as a whole."""
 import csv
 import json
 import os
@@ -9,11 +9,12 @@ import sys
 import pytest
 
 from conftest import ROOT
-from lmf.assemble import assemble, recommended_sources
-from lmf.grid import QUICK, plan
+from sweep.assemble import assemble, recommended_sources
+from lmf.names import QUICK
+from sweep.grid import plan
 from lmf.metrics import size_on_disk
 from lmf.results import RESULT_COLUMNS, read_results, write_rows
-from lmf.runner import Runner
+from sweep.runner import Runner
 from lmf.train import retrain_recipe
 
 TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1"]
@@ -75,8 +76,8 @@ def test_every_row_describes_its_deployable_export(swept, tmp_path):
     sha256; 8/16-bit rows and int8 stacks are int8/fp16 exports (of the uncompressed model, of the
     retrained one) and keep the fixed-point simulation in its own column, blank for fp32 rows; every
     model row has its eager PyTorch latency beside ONNX Runtime's, fastText none. Every row whose
-    saved model is shipped is rebuilt by lmf.deploy byte for byte (its sha256 matches)."""
-    from lmf.deploy import export_row, is_shipped
+    saved model is shipped is rebuilt by studio.deploy byte for byte (its sha256 matches)."""
+    from studio.deploy import export_row, is_shipped
     from lmf.layout import file_sha256
     from lmf.runtime import verify_export
     out, work = swept

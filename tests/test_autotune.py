@@ -9,7 +9,7 @@ import pytest
 from lmf import autotune as at
 from lmf.autotune import FORMAT, R_MAX, R_MIN, autotune, candidates, choose, next_probe
 from lmf.cli import main
-from lmf.grid import QUICK
+from lmf.names import QUICK
 from lmf.runtime import Predictor
 
 SMALL = {"quick": True, "methods": ["lmf", "lmf_int8"], "r_range": (80, 95), "progress": False}

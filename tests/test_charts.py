@@ -1,7 +1,7 @@
-"""lmf.charts without Streamlit: what each figure holds, on hand-made summary rows."""
+"""studio.charts without Streamlit: what each figure holds, on hand-made summary rows."""
 import pytest
 
-from lmf.charts import accuracy_floor, flop_ratio_figure, size_accuracy_figure, size_ticks
+from studio.charts import accuracy_floor, flop_ratio_figure, size_accuracy_figure, size_ticks
 from lmf.methods import GROUP_NAMES, METHODS
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from lmf.grid import check_dataset_name
+from lmf.names import check_dataset_name
 from lmf.results import read_results
 
 

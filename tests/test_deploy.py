@@ -1,4 +1,4 @@
-"""lmf.deploy: a results.csv row's export is rebuilt from the shipped saved model byte for byte, and
+"""studio.deploy: a results.csv row's export is rebuilt from the shipped saved model byte for byte, and
 refused (with what to do) when it cannot be: not shipped, no sha256 recorded, a different export,
 a corrupt saved model, a fastText row."""
 import io
@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from lmf.artifacts import save_model
-from lmf.deploy import check_row, export_row, is_shipped, source_of, tool_versions, zip_row
+from studio.deploy import check_row, export_row, is_shipped, source_of, tool_versions, zip_row
 from lmf.export import export_model
 from lmf.layout import MANIFEST, REGENERATE, ArtifactError, file_sha256
 from lmf.models import new_model

@@ -1,14 +1,14 @@
-"""lmf.fasttext_baseline: a tiny supervised fastText run and its fastText.zip (.ftz) quantization,
+"""sweep.fasttext_baseline: a tiny supervised fastText run and its fastText.zip (.ftz) quantization,
 and atomic saving of both files (with a stand-in for the fasttext package)."""
 import types
 
 import numpy as np
 import pytest
 
-from lmf import fasttext_baseline
+from sweep import fasttext_baseline
 from lmf.atomic import default_mode
 from lmf.tokenize import tokenize
-from lmf.fasttext_baseline import LABEL, fasttext_accuracy, line_text, quantize_fasttext, train_fasttext
+from sweep.fasttext_baseline import LABEL, fasttext_accuracy, line_text, quantize_fasttext, train_fasttext
 
 
 def test_line_text_uses_our_tokenizer():

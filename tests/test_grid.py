@@ -1,5 +1,5 @@
-"""lmf.grid: the cells of the quick and full grids, in stages."""
-from lmf.grid import plan
+"""sweep.grid: the cells of the quick and full grids, in stages."""
+from sweep.grid import plan
 
 
 def test_quick_plan():

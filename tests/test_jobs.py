@@ -1,4 +1,4 @@
-"""lmf.jobs: a job from uploaded files (checked first: a bad file names itself and its line and
+"""studio.jobs: a job from uploaded files (checked first: a bad file names itself and its line and
 leaves nothing behind), run in-process with quick autotune on the 200-example SST-2 directory and
 published beside the other datasets of a copy of results.csv; the background process; a job whose
 process is gone marked failed; lmf.data.split_file's 80/10/10."""
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, write_split
-from lmf import jobs
+from studio import jobs
 from lmf.artifacts import is_saved_model
 from lmf.data import DataError, load_directory, split_file
-from lmf.deploy import export_row, source_of
+from studio.deploy import export_row, source_of
 from lmf.results import read_results
 
 QUICK = {"quick": True, "methods": ["lmf"], "budget_minutes": 1.0}
@@ -68,7 +68,7 @@ def test_run_job_publishes_two_rows_beside_the_others(finished):
     assert rows[1]["bytes_fraction"] == pytest.approx(chosen["bytes"] / base["bytes"]) and rows[1]["seed"] == 0
     assert rows[0]["rank"] is None and rows[1]["rank"] >= 1 and rows[0]["params"] > rows[1]["params"] > 0
     assert rows[1]["latency_ms_b1"] is None and rows[1]["accuracy_before_retrain"] is None
-    for row in rows:  # each under the name lmf.deploy rebuilds its export from, which matches its sha256
+    for row in rows:  # each under the name studio.deploy rebuilds its export from, which matches its sha256
         assert is_saved_model(source_of(art, row)[0]), row
         assert export_row(art, row, art.parent / "rebuilt" / row["method"]).is_dir()
 
@@ -109,7 +109,7 @@ def wait(job_id, root, seconds=180):
 
 
 def test_start_runs_the_job_in_a_background_process_and_resumes(tiny_dir, artifacts, tmp_path):
-    """`start` returns at once; the job process (python -m lmf jobs-run) runs it to done. Started
+    """`start` returns at once; the job process (python -m studio.jobs) runs it to done. Started
     again (as after a restart), autotune resumes from trials.csv: no trial is trained twice."""
     root = tmp_path / "jobs"
     job_id = jobs.create_job(uploads(tiny_dir), "bg", "dan", artifacts=artifacts, root=root, **QUICK)

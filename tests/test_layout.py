@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from lmf import layout
-from lmf.grid import Cell
+from lmf.methods import Cell
 from lmf.layout import ArtifactError
 
 

@@ -1,4 +1,4 @@
-"""lmf.live: the background retraining job on a 200-example slice of SST-2 with a small DAN.
+"""studio.live: the background retraining job on a 200-example slice of SST-2 with a small DAN.
 
 Every job here compresses a DAN with a 32-dimensional embedding at R = 50 % and retrains it for a
 handful of mini-batches of 128 (the DAN retrain recipe) in its worker process, so each job takes
@@ -11,7 +11,7 @@ import zipfile
 import pytest
 import torch
 
-from lmf import live
+from studio import live
 from lmf.artifacts import SavedModel
 from lmf.metrics import accuracy
 from lmf.models import new_model
@@ -66,7 +66,7 @@ def test_job_runs_to_done_and_keeps_the_model(saved, tiny):
 def test_zip_runs_to_the_reported_accuracy(saved, tiny, tmp_path):
     """The downloaded export, run by lmf.runtime on the raw test texts, scores the accuracy the
     page reported for the torch model (the export computes the same logits)."""
-    from lmf.runner import deployable_accuracy
+    from lmf.trial import deployable_accuracy
     job = run(saved, tiny)
     zipfile.ZipFile(io.BytesIO(job.zip("kept"))).extractall(tmp_path)
     assert deployable_accuracy(tmp_path / "kept", tiny, "test") == pytest.approx(job.snapshot()["test"])
@@ -153,7 +153,7 @@ def test_retrain_figure_spec():
     30 (its step-30 row is past the budget: cut), one earlier run, two reference models. Every
     series is named in one legend (colour domain), live last of the lines, references after it; both
     panels span steps 0-20."""
-    from lmf.charts import LIVE_COLOR, retrain_figure
+    from studio.charts import LIVE_COLOR, retrain_figure
     spec = retrain_figure([(0, 0.80), (10, 0.85)], [(1, 1e-4), (2, 2e-4)], 20, {"uncompressed": 86.0, "8-bit": 85.42},
                           [{"step": 0, "dev_accuracy": 0.8}, {"step": 30, "dev_accuracy": 0.9}],
                           [("run 1", [(0, 0.7)])])

@@ -1,11 +1,11 @@
-"""lmf.playground: which deployable variants the Playground shows, and one text through all of them
+"""studio.playground: which deployable variants the Playground shows, and one text through all of them
 timed by the shared harness."""
 import pytest
 
 from lmf.artifacts import save_model
 from lmf.export import export_model
 from lmf.models import new_model
-from lmf.playground import REPEATS, predict_all, variants
+from studio.playground import REPEATS, predict_all, variants
 from lmf.runtime import Predictor
 
 

@@ -1,8 +1,8 @@
-"""lmf.report: REPORT.md and its plot written from an artifacts folder's files."""
+"""sweep.report: REPORT.md and its plot written from an artifacts folder's files."""
 import json
 
 from lmf.results import RESULT_COLUMNS, SCHEDULE_SCHEMA, write_rows
-from lmf.report import write_report
+from sweep.report import write_report
 
 
 def result(method, reduction, seed, accuracy, rank=None, size=1_000_000, dataset="sst2", width=None):

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import APP, ROOT, quick_artifacts  # noqa: F401  (fixture)
-from lmf import live
+from studio import live
 
 PAGE = "studio/pages/retrain.py"
 
@@ -53,7 +53,7 @@ def poll_until_finished(at, timeout=60):
 
 
 def test_page_renders_with_its_defaults(quick_artifacts, monkeypatch):
-    """Defaults from lmf.live; the reference lines are the seed-0 uncompressed model's dev accuracy
+    """Defaults from studio.live; the reference lines are the seed-0 uncompressed model's dev accuracy
     and its quantizations', measured on the dev set the live curve uses (quick cut included)."""
     from lmf import layout
     from lmf.artifacts import load_model

@@ -1,20 +1,14 @@
-"""lmf.runner: cells that count only in their own mode, failed cells retried from a clean slate,
+"""sweep.runner: cells that count only in their own mode, failed cells retried from a clean slate,
 and worker processes that end with the sweep."""
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from dataclasses import replace
 
 import pytest
 
-from conftest import ROOT
-from lmf.grid import Cell
+from lmf.methods import Cell
 from lmf.methods import METHODS
-from lmf.runner import Runner
+from sweep.runner import Runner
 
 
 def test_quick_cell_never_counts_as_full(tmp_path):
@@ -36,50 +30,11 @@ def test_a_failed_cell_leaves_nothing_to_reuse(tmp_path, monkeypatch):
     cell = Cell("sst2", "fasttext", "fasttext_ftz")
     runner.model_dir(cell).mkdir(parents=True)
     (runner.model_dir(cell) / "model.ftz").write_bytes(b"poisoned")
-    monkeypatch.setattr("lmf.runner.cached_data", lambda *args: None)
+    monkeypatch.setattr("lmf.trial.cached_data", lambda *args: None)
     with pytest.raises(OSError):
         runner.run(cell)
     assert not runner.model_dir(cell).exists() or not (runner.model_dir(cell) / "model.ftz").exists()
     assert not runner.done(cell)
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead, only not yet reaped by its parent
-        return f.read().split(")")[-1].split()[0] != "Z"
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_workers_end_with_the_sweep(tmp_path):
-    """A sweep with two workers is killed with SIGKILL (it gets no chance to clean up): both
-    workers, each busy in a 60 s cell, are gone within a few seconds, not minutes later."""
-    (tmp_path / "sleepy.py").write_text(textwrap.dedent(f"""
-        import os, time
-        class Sleepy:
-            def run(self, cell):
-                open(os.path.join({str(tmp_path)!r}, f"worker-{{cell}}"), "w").write(str(os.getpid()))
-                time.sleep(60)
-                return {{"seconds": 60}}
-    """))
-    driver = ("import sys; sys.path.insert(0, sys.argv[1]); from sleepy import Sleepy; "
-              "from lmf.runner import run_cells; list(run_cells(Sleepy(), [1, 2], jobs=2, threads=1))")
-    proc = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path)], cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while len(list(tmp_path.glob("worker-*"))) < 2 and time.time() < deadline:
-            time.sleep(0.2)
-        pids = [int(p.read_text()) for p in tmp_path.glob("worker-*")]
-        assert len(pids) == 2 and all(alive(p) for p in pids)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    deadline = time.time() + 10
-    while any(alive(p) for p in pids) and time.time() < deadline:
-        time.sleep(0.2)
-    assert not any(alive(p) for p in pids)
 
 
 def test_retraining_keeps_the_svd_model_when_it_is_better_on_dev(tmp_path, monkeypatch):
@@ -108,7 +63,7 @@ def test_dask_cluster_gives_the_local_records(tmp_path):
     """Four quick SST-2 DAN cells (the uncompressed parent, then LMF at R = 50 and 90 and 8-bit) run
     in this process and on a 2-worker dask LocalCluster (processes, one thread each): the records
     are equal but for the seconds (training is seeded and single-threaded)."""
-    from lmf.runner import dask_client, run_cells, run_cells_dask
+    from lmf.trial import dask_client, run_cells, run_cells_dask
     stages = [[Cell("sst2", "dan", "uncompressed")],
               [Cell("sst2", "dan", "lmf", 50), Cell("sst2", "dan", "lmf", 90), Cell("sst2", "dan", "quant8")]]
     local, remote = Runner(tmp_path / "local", quick=True), Runner(tmp_path / "dask", quick=True)
@@ -125,17 +80,6 @@ def test_dask_cluster_gives_the_local_records(tmp_path):
         assert strip(remote.record(cell)) == strip(local.record(cell))
 
 
-def test_a_worker_that_starts_after_the_sweep_died_exits():
-    """The race the death signal cannot cover: the sweep dies while a worker is still importing
-    torch. The worker's start-up compares its parent with the sweep's pid: a process whose parent
-    is not the given pid ends at once with status 1 instead of running cells for nobody."""
-    code = "import os; from lmf.runner import _die_with_parent; _die_with_parent(1, os.getppid() + 10**6); print('ran')"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 1 and "ran" not in out.stdout
-    code = "import os; from lmf.runner import _die_with_parent; _die_with_parent(1, os.getppid()); print('ran')"
-    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout == "ran\n"
-
-
 def test_an_infeasible_cell_is_recorded_not_run(tmp_path, monkeypatch):
     """A compression that cannot be made at its R (lmf.compress.Infeasible, e.g. GroupReduce's
     budget below rank 1) gives a finished cell with no row and the reason; the int8 stack on it is
@@ -148,7 +92,8 @@ def test_an_infeasible_cell_is_recorded_not_run(tmp_path, monkeypatch):
     runner = Runner(work=tmp_path, quick=True)
     runner.run(Cell("sst2", "dan", "uncompressed"))
     monkeypatch.setattr("lmf.methods.METHODS", {**METHODS, "lmf": replace(METHODS["lmf"], make=refuse)})
-    monkeypatch.setattr("lmf.runner.METHODS", {**METHODS, "lmf": replace(METHODS["lmf"], make=refuse)})
+    monkeypatch.setattr("sweep.runner.METHODS", {**METHODS, "lmf": replace(METHODS["lmf"], make=refuse)})
+    monkeypatch.setattr("lmf.trial.METHODS", {**METHODS, "lmf": replace(METHODS["lmf"], make=refuse)})
     record = runner.run(Cell("sst2", "dan", "lmf", 90))
     assert record["rows"] == [] and record["skipped"] == "not run: budget 10 is below rank 1 in every block (12)"
     assert runner.done(Cell("sst2", "dan", "lmf", 90))

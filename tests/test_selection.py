@@ -1,6 +1,6 @@
 """lmf.selection: what R stands for on the home page, the recommendation, verdict and table, and
-lmf.analysis.schedule_gaps, on worked examples."""
-from lmf.analysis import schedule_gaps
+studio.analysis.schedule_gaps, on worked examples."""
+from studio.analysis import schedule_gaps
 from lmf.selection import Selection, precomputed_selection, recommend, seed_row, svd_only_selection, table_rows, verdict
 
 

@@ -1,5 +1,5 @@
-"""lmf.tables: the one Markdown renderer and the tables laid out on hand-made summaries."""
-from lmf.tables import accuracy_text, checks_table, markdown, methods_table, table1, table2, table4
+"""sweep.tables: the one Markdown renderer and the tables laid out on hand-made summaries."""
+from sweep.tables import accuracy_text, checks_table, markdown, methods_table, table1, table2, table4
 
 
 def row(method, reduction, accuracy, size, std=None, seeds=1, rank=None, width=None, before=None, latency=None,

@@ -1,5 +1,5 @@
-"""lmf.targets: the checks, with comparisons at matched bytes and wins beyond the seed spread."""
-from lmf.targets import core_targets, deployment_targets, extension_targets
+"""sweep.targets: the checks, with comparisons at matched bytes and wins beyond the seed spread."""
+from sweep.targets import core_targets, deployment_targets, extension_targets
 
 
 def row(method, reduction, accuracy, size, std=None, model="dan", dataset="sst2", seeds=1):

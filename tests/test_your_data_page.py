@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_fixtures import APP, ROOT
-from lmf import jobs
+from studio import jobs
 
 PAGE = "studio/pages/your_data.py"
 HOME = "studio/pages/home.py"

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from lmf import results as lmf_results
-from lmf.analysis import flop_ratio_curve, measured_time_ratio, section4
-from lmf.charts import flop_ratio_figure
+from studio.analysis import flop_ratio_curve, measured_time_ratio, section4
+from studio.charts import flop_ratio_figure
 from lmf.compress import fraction_for_reduction
 from studio import ui
 

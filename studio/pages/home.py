@@ -8,11 +8,14 @@ artifacts without spectra.json.
 """
 import streamlit as st
 
-from lmf import deploy, grid, layout, results as lmf_results
+from studio import deploy
+from lmf import names
+from sweep import grid
+from lmf import layout, results as lmf_results
 from lmf.layout import ArtifactError
 from lmf.methods import METHODS
 from lmf.selection import precomputed_selection, recommend, seed_row, table_rows, verdict
-from lmf.tables import describe
+from sweep.tables import describe
 from studio import ui
 
 MAX_REDUCTION = 98  # beyond it eq. 5 leaves a rank of 1-2
@@ -38,7 +41,7 @@ retrained = lmf_results.grid_reductions(summary)
 choices = [0] + retrained + [OTHER]
 if st.session_state.get("reduction") not in choices:  # another dataset/model retrained other R values
     st.session_state.pop("reduction", None)
-default = grid.DEFAULT_REDUCTION if grid.DEFAULT_REDUCTION in retrained else (retrained or [0])[-1]
+default = names.DEFAULT_REDUCTION if names.DEFAULT_REDUCTION in retrained else (retrained or [0])[-1]
 pick_col, other_col = st.columns([4, 1], vertical_alignment="bottom")
 pick = pick_col.segmented_control(
     "Reduction R of the embedding's parameters (%): retrained values, or another R (SVD only)",
@@ -118,7 +121,7 @@ with cards_col:
               f"of d = {embed_dim}" if embed_dim else None, delta_color="off", delta_arrow="off", border=True,
               help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
 
-from lmf.charts import energy_kept, size_accuracy_figure, spectrum_figure  # noqa: E402  (Plotly after the cards)
+from studio.charts import energy_kept, size_accuracy_figure, spectrum_figure  # noqa: E402  (Plotly after the cards)
 
 with chart_col:
     others = lmf_results.reference_summary(results, dataset)  # fastText: what a user would pick instead
@@ -131,7 +134,7 @@ if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
 # ------------------------------------------------------------ side by side
 st.markdown("#### Compare side by side")
 keys = {f"{r['method']}|{r['embedding_reduction_pct']}": r for r in sorted(summary, key=lambda r: r["size_bytes"])}
-tolerance = st.session_state.get("tolerance", grid.DEFAULT_TOLERANCE)
+tolerance = st.session_state.get("tolerance", names.DEFAULT_TOLERANCE)
 best = recommend(summary, tolerance)
 chosen_key = f"{selection.kind}|{reduction}"
 defaults = list(dict.fromkeys(k for k in ("uncompressed|0", chosen_key,
@@ -153,8 +156,8 @@ for col, key in zip(st.columns(3), compare):
 def download_export(row, key, note):
     """A download button for the row's deployable export, or the error that says why there is none.
     The export is rebuilt from the shipped model and checked against the sweep's sha256 when the
-    button is pressed (lmf.deploy.zip_row), not on every run of the page: the cheap checks
-    (lmf.deploy.check_row) run here, so the button only shows when the rebuild will succeed."""
+    button is pressed (studio.deploy.zip_row), not on every run of the page: the cheap checks
+    (studio.deploy.check_row) run here, so the button only shows when the rebuild will succeed."""
     problem = ui.download_problem(row)
     if problem:
         ui.show_error(ArtifactError(problem))
@@ -171,7 +174,7 @@ directory = ui.art_dir()
 rec_col, spectrum_col = st.columns(2)
 with rec_col:
     st.markdown("#### Recommendation")
-    tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, grid.DEFAULT_TOLERANCE, 0.1,
+    tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, names.DEFAULT_TOLERANCE, 0.1,
                           key="tolerance")
     best = recommend(summary, tolerance)
     row = best.row

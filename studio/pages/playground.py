@@ -3,10 +3,11 @@ fp16 for real), side by side: prediction, confidence, size and latency (median o
 with the variants that disagree with the uncompressed model marked."""
 import streamlit as st
 
-from lmf import grid, layout
+from lmf import names
+from lmf import layout
 from lmf.tokenize import MAX_TEXT_CHARS, MAX_TOKENS, clip_text, tokenize
 from lmf.layout import ArtifactError
-from lmf.playground import EXAMPLES, REPEATS, predict_all, variants
+from studio.playground import EXAMPLES, REPEATS, predict_all, variants
 from studio import ui
 
 st.title("Playground")
@@ -29,7 +30,7 @@ c1, c2 = st.columns([3, 1])
 examples = ["(type your own)"] + EXAMPLES.get(dataset, [])
 example = c1.selectbox("Example", examples, key="pg_example", on_change=classify_example)
 if shipped:
-    default = grid.DEFAULT_REDUCTION if grid.DEFAULT_REDUCTION in shipped else shipped[-1]
+    default = names.DEFAULT_REDUCTION if names.DEFAULT_REDUCTION in shipped else shipped[-1]
     reduction = c2.select_slider("LMF reduction R (%)", shipped, value=default, key="pg_reduction")
 else:
     reduction = None

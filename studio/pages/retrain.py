@@ -1,7 +1,7 @@
 """Retrain live: compress the uncompressed model at R and retrain it in front of the user (Figure 3).
 
-A thin view over lmf.live.LiveJob. Start launches a job (a worker process; at most
-lmf.live.MAX_LIVE_JOBS in the whole app) kept in this session's st.session_state; a fragment polls
+A thin view over studio.live.LiveJob. Start launches a job (a worker process; at most
+studio.live.MAX_LIVE_JOBS in the whole app) kept in this session's st.session_state; a fragment polls
 its snapshot every POLL_SECONDS and redraws one chart (same key) in place, with a progress bar and
 the one Stop button. When the job finishes the fragment reruns the whole page, which shows the
 results, the download and the session's earlier runs on the same chart. Nothing trains in the
@@ -13,8 +13,9 @@ exports, as results.csv has them.
 """
 import streamlit as st
 
-from lmf import layout, live as lmf_live, results as lmf_results
-from lmf.charts import retrain_figure
+from lmf import layout, results as lmf_results
+from studio import live as lmf_live
+from studio.charts import retrain_figure
 from lmf.layout import ArtifactError
 from lmf.selection import seed_row
 from studio import ui

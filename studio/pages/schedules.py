@@ -1,10 +1,10 @@
 """Learning-rate schedules: CLR and CALR (Algorithm 1) from lmf.schedules, and Table 1 from the sweep."""
 import streamlit as st
 
-from lmf.analysis import schedule_gaps
-from lmf.charts import schedule_figure
+from studio.analysis import schedule_gaps
+from studio.charts import schedule_figure
 from lmf.schedules import schedule_curves
-from lmf.tables import table1
+from sweep.tables import table1
 from studio import ui
 
 st.title("Learning-rate schedules")
@@ -43,4 +43,4 @@ if schedules is not None:
             st.success(f"CALR is at least as accurate as CLR for every model on {ui.dataset_name(dataset)} (seed 0).",
                        icon=":material/check_circle:")
         st.caption(f"{ui.dataset_name(dataset)} test accuracy by schedule, from `schedules.csv` "
-                   "(lmf.tables.table1, the same table as REPORT.md). AdaGrad runs at a constant rate.")
+                   "(sweep.tables.table1, the same table as REPORT.md). AdaGrad runs at a constant rate.")

@@ -1,7 +1,7 @@
-"""Your data: upload a labelled dataset, autotune a model on it in the background (lmf.jobs), then
+"""Your data: upload a labelled dataset, autotune a model on it in the background (studio.jobs), then
 open it on the home page beside SST-2 and CLINC150.
 
-The job runs in its own process and keeps its state in its folder (lmf.jobs), so a reload, another
+The job runs in its own process and keeps its state in its folder (studio.jobs), so a reload, another
 tab or a restarted server shows the same list; this page only draws it, refreshed every second by a
 fragment while a job is active.
 """
@@ -9,9 +9,9 @@ import time
 
 import streamlit as st
 
-from lmf import jobs
+from studio import jobs
 from lmf.data import DataError
-from lmf.grid import MODELS, model_name
+from lmf.names import MODELS, model_name
 from studio import ui
 
 HOME = "studio/pages/home.py"

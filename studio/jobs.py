@@ -10,7 +10,7 @@ lives on disk, so a browser reload or a new server finds it as it was:
       data/<name>/ train, dev and test files (.tsv or .csv), checked by lmf.data before the job exists
       autotune/    lmf.autotune's --out: model/, saved_model/, trials.csv, summary.json, SUMMARY.md
 
-`python -m lmf jobs-run JOB_DIR` (started by `start` in its own session, so a server stop does
+`python -m studio.jobs JOB_DIR` (started by `start` in its own session, so a server stop does
 not take it down) runs lmf.autotune.autotune on data/<name> and then `publish`es: results.csv of
 the job's artifacts folder gets a row for the base and one for the chosen model (the rows of the
 same dataset and model are replaced, every other line is kept as it was), and both saved models
@@ -36,10 +36,10 @@ import time
 import traceback
 from pathlib import Path
 
-from .atomic import replace_dir, write_json_atomic
-from .grid import MODELS, check_dataset_name
-from .layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, model_dir, read_json, saved_config
-from .results import RESULT_COLUMNS, read_results, write_rows
+from lmf.atomic import replace_dir, write_json_atomic
+from lmf.names import MODELS, check_dataset_name
+from lmf.layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, model_dir, read_json, saved_config
+from lmf.results import RESULT_COLUMNS, read_results, write_rows
 
 JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
 ACTIVE = ("queued", "running")
@@ -89,7 +89,7 @@ def check_settings(name, model, max_drop, budget_minutes):
 def _upload_name(name):
     """The file name a user gave, without folders, and its suffix lowercased (lmf.data reads a
     .tsv as tab-separated by its suffix); DataError for anything but .tsv or .csv."""
-    from .data import DataError
+    from lmf.data import DataError
     path = Path(Path(str(name)).name)
     if path.suffix.lower() not in SUFFIXES:
         raise DataError(f"{path.name}: not a .tsv or .csv file (the data must be tab- or comma-separated "
@@ -102,7 +102,7 @@ def check_upload(files, into):
     data directory (train/dev/test). `files` maps "train", "dev", "test" (all three) or "all" (one
     file, split 80/10/10 with lmf.data.split_file) to (file name, bytes). A bad file is a DataError
     naming the uploaded file (not the folder it was written to) and the line."""
-    from .data import DataError, load_directory, split_file
+    from lmf.data import DataError, load_directory, split_file
     if set(files) not in ({"all"}, {"train", "dev", "test"}):
         raise DataError("upload either train, dev and test files, or one file to split 80/10/10")
     into, shown = Path(into), {}
@@ -180,7 +180,7 @@ def start(job_id, root=None):
     _update(folder, status="queued", pid=None, error=None, finished=None, queued_at=time.time())
     with open(folder / LOG, "a", encoding="utf-8") as log:
         # cwd: the repository that holds this lmf, so the job runs the same code as the server.
-        process = subprocess.Popen([sys.executable, "-m", "lmf", "jobs-run", str(folder)], cwd=ROOT,
+        process = subprocess.Popen([sys.executable, "-m", "studio.jobs", str(folder)], cwd=ROOT,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     return _update(folder, pid=process.pid)
@@ -263,10 +263,10 @@ def summary_md(job):
 # ---------------------------------------------------------------- the job process
 
 def run_job(folder):
-    """Run the job in `folder` here (`python -m lmf jobs-run` calls it in the background process):
+    """Run the job in `folder` here (`python -m studio.jobs` calls it in the background process):
     autotune on its data, progress into job.json after every trial, then publish. Returns the job;
     a failure is recorded in job.json (status failed, the error) and log.txt (the traceback)."""
-    from .autotune import autotune
+    from lmf.autotune import autotune
     folder = Path(folder).resolve()
     job = _update(folder, status="running", pid=os.getpid(), started=time.time(), error=None)
     _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, at most "
@@ -314,19 +314,18 @@ def result_rows(name, model, summary):
 
 def stamp_exports(rows, sources):
     """Each row's size_bytes and export_sha256 from its export made from its source saved model
-    (lmf.deploy's way) copied under the name it is published by (`sources`: name -> folder, in
+    (studio.deploy's way) copied under the name it is published by (`sources`: name -> folder, in
     row order), so the card, the Playground and the download agree byte for byte. bytes_fraction
     follows. Nothing is published yet: an export that fails leaves the artifacts as they were."""
-    from .deploy import MODEL
-    from .export import export_model
-    from .methods import METHODS
-    from .layout import file_sha256
-    from .metrics import size_on_disk
+    from lmf.export import export_model
+    from lmf.methods import METHODS
+    from lmf.layout import EXPORT_MODEL, file_sha256
+    from lmf.metrics import size_on_disk
     with tempfile.TemporaryDirectory() as tmp:
         for row, (name, folder) in zip(rows, sources.items()):
             named = shutil.copytree(folder, Path(tmp) / "saved" / name)
             export = export_model(named, Path(tmp) / "exports" / name, precision=METHODS[row["method"]].deploy)
-            row.update(size_bytes=size_on_disk(export), export_sha256=file_sha256(export / MODEL))
+            row.update(size_bytes=size_on_disk(export), export_sha256=file_sha256(export / EXPORT_MODEL))
     for row in rows:
         row["bytes_fraction"] = row["size_bytes"] / rows[0]["size_bytes"]
 
@@ -337,16 +336,16 @@ def publish(job, out, summary):
     and model's rows replaced, then the models of an earlier publication that are no longer named
     removed. Every other line of results.csv is written back as it was read. One publisher at a
     time (a lock in the jobs folder): two jobs ending together must not lose each other's rows."""
-    from .artifacts import is_saved_model, load_model
+    from lmf.artifacts import is_saved_model, load_model
     from .deploy import source_of
-    from .metrics import count_parameters
+    from lmf.metrics import count_parameters
     name, model, art = job["name"], job["model"], Path(job["artifacts"])
     rows = result_rows(name, model, summary)
     folders = [summary["base_saved_model_dir"], summary["saved_model_dir"]]
     sources = {}
     for row, folder in zip(rows, folders):
         source = Path(out) / folder
-        # Under the name lmf.deploy looks for: the model the row's export is made from.
+        # Under the name studio.deploy looks for: the model the row's export is made from.
         sources[source_of(art, row)[0].name] = source
         # The home page's cards need params (and the rank, for a factorization), counted as the sweep counts them.
         row.update(params=count_parameters(load_model(source).model), rank=(saved_config(source) or {}).get("rank"))
@@ -367,3 +366,20 @@ def publish(job, out, summary):
             if path.name not in sources and is_saved_model(path):
                 shutil.rmtree(path)
     return rows
+
+
+def main(argv=None):
+    """`python -m studio.jobs JOB_DIR`: run one job (the background process `start` launches);
+    exit 0 when it is done, 2 with the error when it failed."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m studio.jobs", description="run a Your data job: autotune, then publish")
+    parser.add_argument("job_dir")
+    job = run_job(parser.parse_args(argv).job_dir)
+    if job["status"] != "done":
+        print(f"error: job {job['id']} failed: {job['error']}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,12 +8,12 @@ report and the app print the same numbers from the same code:
   table4          measured latency beside the paper's Table 4
   checks_table    targets with what was measured and whether each is met
 
-Standard library only. Deliberately not here: deciding what passes (lmf.targets) or reading files.
+Standard library only. Deliberately not here: deciding what passes (sweep.targets) or reading files.
 """
-from .grid import model_name
-from .methods import METHOD_ORDER, method_label
+from lmf.names import model_name
+from lmf.methods import METHOD_ORDER, method_label
 from .paper import PAPER
-from .results import find
+from lmf.results import find
 
 
 def markdown(headers, rows):

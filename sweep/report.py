@@ -1,6 +1,6 @@
 """artifacts/REPORT.md and size_vs_accuracy.png: generated from the artifacts, never written by hand.
 
-The report is lmf.tables' tables and lmf.targets' checks laid out per dataset, with the sweep's
+The report is sweep.tables' tables and sweep.targets' checks laid out per dataset, with the sweep's
 command and hardware on top; the PNG is the size-vs-accuracy chart in matplotlib (a static image
 for the report), coloured and marked by the same style table as the app's Plotly chart
 (lmf.methods).
@@ -9,12 +9,12 @@ Deliberately not here: any number not read from the artifacts folder, or any tab
 """
 from pathlib import Path
 
-from .atomic import write_atomic, write_text_atomic
-from .grid import dataset_name, model_name
-from .layout import PLOT, REPORT, read_sweep_info
-from .methods import METHOD_ORDER, METHODS
+from lmf.atomic import write_atomic, write_text_atomic
+from lmf.names import dataset_name, model_name
+from lmf.layout import PLOT, REPORT, read_sweep_info
+from lmf.methods import METHOD_ORDER, METHODS
 from .paper import PAPER_TABLE
-from .results import of_method, pairs, read_results, read_schedules, summarize
+from lmf.results import of_method, pairs, read_results, read_schedules, summarize
 from .tables import checks_table, methods_table, table1, table2, table4
 from .targets import core_targets, deployment_targets, extension_targets
 

@@ -19,9 +19,9 @@ import threading
 import time
 from dataclasses import replace
 
-from .data import DataError, TextDataset, load_dataset
-from .grid import QUICK
-from .train import retrain_recipe, with_schedule
+from lmf.data import DataError, TextDataset, load_dataset
+from lmf.names import QUICK
+from lmf.train import retrain_recipe, with_schedule
 
 # Defaults of the live page, measured with LiveJob on the full dev sets (seed 0, CALR, half-cycle
 # 50, 300 steps). SST-2's DAN hardly notices the SVD at any R the slider offers: dev 81.9 % before,
@@ -78,7 +78,7 @@ def live_config(arch, steps, schedule="calr", eval_every=None, seed=0, step_size
 
 def evaluation_data(dataset, vocab, label_names, quick=False):
     """The dataset with the saved model's vocabulary (so ids match the model). In quick artifacts
-    the sweep used the first examples only (lmf.grid.QUICK); the same cut is applied here so the
+    the sweep used the first examples only (lmf.names.QUICK); the same cut is applied here so the
     numbers are comparable. Raises DataError when the data cannot be found."""
     data = load_dataset(dataset)
     if quick:
@@ -175,7 +175,7 @@ class LiveJob:
         """The retrained model's deployable export (lmf.export, fp32) as zip bytes; None before it exists."""
         if self.model is None:
             return None
-        from .export import zip_export
+        from lmf.export import zip_export
         s = self.settings
         name = name or f"{self.saved.config['arch']}-lmf-R{s['reduction']}-live-{s['schedule']}-{self.step}steps"
         return zip_export(self.model, self.saved.vocab, self.saved.label_names, name)
@@ -260,7 +260,7 @@ def _arrays(model):
 def _rebuild(config, arrays):
     import torch
 
-    from .models import build_model
+    from lmf.models import build_model
     model = build_model(config)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
     return model.eval()
@@ -271,10 +271,10 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
     try:
         import torch
 
-        from .compress import compress_model
-        from .metrics import accuracy
-        from .export import export_size
-        from .train import train
+        from lmf.compress import compress_model
+        from lmf.metrics import accuracy
+        from lmf.export import export_size
+        from lmf.train import train
         # A share of the cores, not torch's default of all of them: two jobs at that default fight
         # over the same cores, and OpenMP's spinning workers make that far worse than sharing. On
         # the 2-core machine (scripts/bench_live.py prints both), the plain loop ran at 41-46

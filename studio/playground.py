@@ -2,19 +2,19 @@
 through all of them, timed the way the sweep times them.
 
 Every variant is a seed-0 results.csv row whose export can be rebuilt from what artifacts/ ships
-(lmf.deploy): the card's model is the model whose bytes, accuracy and latency the home page shows,
+(studio.deploy): the card's model is the model whose bytes, accuracy and latency the home page shows,
 int8 and fp16 included, run on ONNX Runtime through lmf.runtime.Predictor.
 
-Standard library at import (lmf.latency and lmf.deploy load nothing heavy either); the app caches
-the Predictors. Deliberately not here: Streamlit code, exporting (lmf.deploy), the benchmarks'
+Standard library at import (lmf.latency and studio.deploy load nothing heavy either); the app caches
+the Predictors. Deliberately not here: Streamlit code, exporting (studio.deploy), the benchmarks'
 sentence sets (lmf.latency, scripts/bench_latency.py).
 """
 from dataclasses import dataclass
 
 from .deploy import is_shipped
-from .latency import measure
-from .methods import METHODS, method_label
-from .tokenize import MAX_TOKENS, tokenize
+from lmf.latency import measure
+from lmf.methods import METHODS, method_label
+from lmf.tokenize import MAX_TOKENS, tokenize
 
 REPEATS = 15  # timings of the sentence per variant; the card shows their median
 

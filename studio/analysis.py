@@ -9,9 +9,9 @@ the bits, as the paper does).
 
 Deliberately not here: measuring latency (the sweep does) or drawing anything.
 """
-from .compress import rank_for_fraction
-from .metrics import flops_dense, flops_factorized
-from .results import find
+from lmf.compress import rank_for_fraction
+from lmf.metrics import flops_dense, flops_factorized
+from lmf.results import find
 
 FULL_PRECISION_BITS = 32
 

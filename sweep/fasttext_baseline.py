@@ -13,14 +13,14 @@ CLINC150's 150 intents at 46-48 % dev accuracy, 25 epochs reach 84-86 %), as a u
 peer tool would. Quantization keeps 20,000 rows (cutoff) so that the .ftz really shrinks, and
 retrains with the model's own epochs and rate.
 
-Deliberately not here: the sweep's bookkeeping (lmf.runner). `fasttext` is imported lazily.
+Deliberately not here: the sweep's bookkeeping (sweep.runner). `fasttext` is imported lazily.
 """
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_atomic
-from .tokenize import MAX_TOKENS, tokenize
+from lmf.atomic import write_atomic
+from lmf.tokenize import MAX_TOKENS, tokenize
 
 SETTINGS = {"dim": 100, "wordNgrams": 2, "bucket": 100_000, "epoch": 10, "lr": 0.5, "loss": "softmax",
             "minCount": 1, "thread": 1, "verbose": 0}
@@ -155,3 +155,9 @@ def fasttext_accuracy(model, data, split="test"):
     part = getattr(data, split)
     predicted = predict_labels(model, part.texts)
     return sum(p == y for p, y in zip(predicted, part.labels)) / max(1, len(part.labels))
+
+
+def fasttext_contestant(model_path):
+    """A fastText model (model.bin or model.ftz): texts -> [label id]."""
+    model = load_fasttext(model_path)
+    return lambda texts: predict_labels(model, texts)

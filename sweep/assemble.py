@@ -7,7 +7,7 @@ leaves half a folder. The datasets this sweep ran replace theirs; rows, curves a
 other datasets already in the folder are carried over, so a sweep on one more dataset
 (`--data DIR --name NAME`) adds it next to the others. Quick and full results never mix.
 
-Deliberately not here: running cells (lmf.runner) or the report's contents (lmf.report).
+Deliberately not here: running cells (sweep.runner) or the report's contents (sweep.report).
 """
 import json
 import os
@@ -18,16 +18,17 @@ from pathlib import Path
 
 import torch
 
-from .artifacts import load_model
-from .atomic import write_json_atomic
-from .compress import embedding_spectrum
-from .deploy import MODEL, tool_versions
-from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES, DEFAULT_TOLERANCE, QUICK, Cell
-from .layout import (CURVES_DIR, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS, file_sha256,
-                     read_sweep_info)
-from .metrics import size_on_disk
+from lmf.artifacts import load_model
+from lmf.atomic import write_json_atomic
+from lmf.compress import embedding_spectrum
+from lmf.names import DEFAULT_TOLERANCE, QUICK
+from lmf.methods import Cell
+from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES
+from lmf.layout import (CURVES_DIR, EXPORT_MODEL, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS,
+                        file_sha256, read_sweep_info, tool_versions)
+from lmf.metrics import size_on_disk
 from .report import write_report
-from .results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
+from lmf.results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
 
 
 def is_artifacts_dir(path):
@@ -52,9 +53,9 @@ def shipped(cell, quick):
 
 def recommended_sources(rows):
     """Cell ids of the saved models the recommended rows' exports are made from (one per dataset
-    and model: lmf.selection.recommend at grid.DEFAULT_TOLERANCE), so the app can serve them."""
-    from .results import pairs, summary_for
-    from .selection import recommend
+    and model: lmf.selection.recommend at lmf.names.DEFAULT_TOLERANCE), so the app can serve them."""
+    from lmf.results import pairs, summary_for
+    from lmf.selection import recommend
     ids = set()
     rows = [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]  # as results.csv reads back: every column
     for dataset, model in pairs(rows):
@@ -109,8 +110,8 @@ def collect(records):
 
 def stamped(runner, cell, record):
     """The cell's record with export_sha256 on its rows: the sha256 of its export's model.onnx, so
-    lmf.deploy can check that an export rebuilt from a shipped model is the one measured."""
-    model = runner.export_dir(cell) / MODEL
+    studio.deploy can check that an export rebuilt from a shipped model is the one measured."""
+    model = runner.export_dir(cell) / EXPORT_MODEL
     if not model.is_file():
         return record
     digest = file_sha256(model)
@@ -146,7 +147,7 @@ def write_spectra(out):
 
 def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
     """Write the artifacts folder `out` from the finished cells of `stages` (all must be done)."""
-    from .atomic import replace_dir
+    from lmf.atomic import replace_dir
     out = Path(out)
     cells = [c for stage in stages for c in stage]
     unfinished = [c.id for c in cells if not runner.done(c)]

@@ -9,11 +9,11 @@ LMF row nearest X's size (not the same nominal R, which for GroupReduce and HMF 
 number of bytes), and "smaller and more accurate than fastText" counts only when the accuracy gap
 is larger than the seed-to-seed spread of both.
 
-Standard library only. Deliberately not here: laying out tables (lmf.tables) or reading files.
+Standard library only. Deliberately not here: laying out tables (sweep.tables) or reading files.
 """
-from .grid import dataset_name, model_name
-from .methods import METHODS, method_label
-from .results import find, nearest_bytes
+from lmf.names import dataset_name, model_name
+from lmf.methods import METHODS, method_label
+from lmf.results import find, nearest_bytes
 
 
 def _pair(summary, dataset, model):

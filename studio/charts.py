@@ -10,15 +10,15 @@ the live retraining chart, redrawn a few times a second, is a Vega-Lite spec (se
   schedule_figure        CLR and CALR learning rates by step
 
 Deliberately not here: Streamlit calls (the app's pages place these figures), reading files, or
-the report's PNG (lmf.report draws it with matplotlib from the same style table, lmf.methods).
+the report's PNG (sweep.report draws it with matplotlib from the same style table, lmf.methods).
 """
 # pandas first, under the import lock: Plotly looks pandas up in sys.modules without it, and a
 # pandas half-imported by another app session's thread makes a figure fail ("partially initialized").
 import pandas  # noqa: F401  (imported for its side effect: see above)
 import plotly.graph_objects as go
 
-from .methods import GROUP_NAMES, METHOD_ORDER, METHODS, REFERENCE_METHODS
-from .results import of_method
+from lmf.methods import GROUP_NAMES, METHOD_ORDER, METHODS, REFERENCE_METHODS
+from lmf.results import of_method
 
 MARGIN = dict(l=10, r=10, t=10, b=10)
 
@@ -206,7 +206,7 @@ def schedule_figure(curves, steps_per_epoch, epochs, height=380):
 
 
 def flop_ratio_figure(curve, p, ratio=None, height=300):
-    """`curve` [(p, F_S / F_Q)] (lmf.analysis.flop_ratio_curve) as a line, the chosen `p` marked
+    """`curve` [(p, F_S / F_Q)] (studio.analysis.flop_ratio_curve) as a line, the chosen `p` marked
     (at `ratio`, its exact F_S / F_Q, when given), and the break-even F_S = F_Q."""
     fig = go.Figure(go.Scatter(x=[x for x, _ in curve], y=[y for _, y in curve], mode="lines", name="F_S / F_Q",
                                line=dict(color="#d62728"), hovertemplate="p = %{x:.2f}<br>F_S / F_Q = %{y:.3f}<extra></extra>"))

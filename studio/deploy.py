@@ -1,7 +1,7 @@
 """The deployable model a results.csv row describes, rebuilt from what artifacts/ ships.
 
-The sweep measures every row through its export (lmf.runner: bytes, accuracy and latency of the
-ONNX directory) and records the sha256 of that export's model.onnx as `export_sha256` (lmf.assemble),
+The sweep measures every row through its export (sweep.runner: bytes, accuracy and latency of the
+ONNX directory) and records the sha256 of that export's model.onnx as `export_sha256` (sweep.assemble),
 with the onnx and onnxruntime versions it used in sweep.json. artifacts/ ships saved models, not
 exports: an export is a pure function of its saved model, its precision and those two versions
 (lmf.export writes the graph by hand; ONNX Runtime's int8 quantization is deterministic), so
@@ -18,27 +18,12 @@ Deliberately not here: writing the graph (lmf.export), running it (lmf.runtime),
 """
 import shutil
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
-from .grid import Cell
-from .layout import REGENERATE, ArtifactError, file_sha256, model_dir, read_sweep_info, verified_files
-from .methods import METHODS
-
-TOOLS = ("onnx", "onnxruntime")  # the packages an export's bytes depend on (sweep.json records them)
-MODEL = "model.onnx"  # lmf.runtime.MODEL; the runtime module itself needs onnxruntime, this one does not
-
-
-def tool_versions():
-    """{package: installed version} of TOOLS (None when one is not installed)."""
-    versions = {}
-    for name in TOOLS:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
+from lmf.methods import Cell
+from lmf.layout import (EXPORT_MODEL as MODEL, EXPORT_TOOLS as TOOLS, REGENERATE, ArtifactError, file_sha256, model_dir,
+                        read_sweep_info, tool_versions, verified_files)
+from lmf.methods import METHODS
 
 def source_of(directory, row):
     """(path of the saved model under `directory`/models the row's export is made from, precision):
@@ -88,7 +73,7 @@ def export_row(directory, row, out):
     the row's export_sha256; returns `out`. ArtifactError when check_row finds a problem, the export
     fails, or the rebuilt model differs from the measured one (then `out` is removed: nothing
     unverified is served)."""
-    from .export import ExportError, export_model  # onnx and torch load only when a model is exported
+    from lmf.export import ExportError, export_model  # onnx and torch load only when a model is exported
     check_row(directory, row)
     source, precision = source_of(directory, row)
     try:
@@ -106,7 +91,7 @@ def export_row(directory, row, out):
 def zip_row(directory, row):
     """The row's export, rebuilt and checked (export_row) in a temporary folder, as zip bytes whose
     folder is named by the row's cell id."""
-    from .layout import zip_model
+    from lmf.layout import zip_model
     name = Cell(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"]).id
     with tempfile.TemporaryDirectory() as tmp:
         return zip_model(export_row(directory, row, Path(tmp) / name))
