@@ -211,10 +211,203 @@ def summary_text(s):
     return "\n".join(lines) + "\n"
 
 
+class Search:
+    """One autotune run: its settings, its trials so far and the model now in --out, in one object.
+
+    `trials` maps (method, R) to its trials.csv row; `best` is the cell id whose model is in
+    model/ and saved_model/ (so the folders are swapped only when the best changes). The methods
+    below are the steps of the module docstring: propose a round of probes, check each against
+    the budget, run them, record them, rewrite the best-so-far files."""
+
+    def __init__(self, data, model, out, max_drop, base_from, budget_minutes, quick, methods, r_range, device):
+        self.start = time.perf_counter()
+        self.model, self.max_drop, self.budget_minutes = model, max_drop, budget_minutes
+        self.deadline = None if budget_minutes is None else budget_minutes * 60
+        self.lo, self.hi = r_range
+        if not 0 < self.lo <= self.hi <= 99:  # R is a percentage removed: 100 would remove the whole embedding
+            raise ValueError(f"the R range must satisfy 0 < R min <= R max <= 99 (got {self.lo} to {self.hi})")
+        self.key = _dataset_key(data)
+        self.source = data if data in NAMED else str(Path(data).resolve())
+        settings = {"data": self.source, "model": model, "quick": bool(quick),
+                    "from": str(Path(base_from).resolve()) if base_from else None}
+        self.out = _prepare(out, settings)
+        self.base_from = base_from
+        self.tuner = Tuner(self.out / "work", quick, device, data={} if data in NAMED else {self.key: data},
+                           vocab_from=base_from)
+        self.searched = candidates(model, methods)
+        # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
+        self.trials = {k: t for k, t in _read_trials(self.out).items()
+                       if t["status"] != "ok" or is_saved_model(self.tuner.model_dir(self.cell(*k)))}
+        self.base_cell = self.cell("uncompressed")
+        self.best = None
+
+    def cell(self, method, reduction=0):
+        return Cell(self.key, self.model, method, reduction)
+
+    @property
+    def base(self):
+        """The base model's trials.csv row, or None before it is trained."""
+        return self.trials.get(("uncompressed", 0))
+
+    def target(self):
+        return self.base["dev_accuracy"] - self.max_drop / 100
+
+    def outcomes(self, name):
+        """(Rs within the target, Rs not: outside it or failed) of one method's trials so far."""
+        goal, passed, failed = self.target(), [], []
+        for (m, r), t in self.trials.items():
+            if m == name:
+                (passed if t["status"] == "ok" and t["dev_accuracy"] >= goal else failed).append(r)
+        return passed, failed
+
+    def proposals(self, round_no):
+        """This round's trials, in a rotating order of the methods so each gets its turn."""
+        picked, ids = [], set()
+        turn = round_no % max(1, len(self.searched))
+        for name in self.searched[turn:] + self.searched[:turn]:
+            r = next_probe(*self.outcomes(name), self.lo, self.hi)
+            if r is None:
+                continue
+            cell = self.cell(name, r)
+            parent = METHODS[name].stacks_on
+            if parent and (parent, r) not in self.trials:
+                cell = self.cell(parent, r)  # the stack waits for its parent's model
+            if cell.id not in ids:
+                picked.append(cell)
+                ids.add(cell.id)
+        return picked
+
+    def remaining(self):
+        """At most how many more probes the searches need (the progress bar's total)."""
+        left = 0
+        for name in self.searched:
+            passed, failed = self.outcomes(name)
+            a, b = max([self.lo - 1, *passed]) + 1, min([self.hi + 1, *failed]) - 1
+            left += math.ceil(math.log2(b - a + 2)) if a <= b else 0
+        return left
+
+    def record(self, cell):
+        """Take the finished cell's record into `trials`; returns its row."""
+        r = self.tuner.record(cell)
+        row = {k: r.get(k) for k in ("method", "R", "bytes", "dev_accuracy", "seconds", "status")}
+        self.trials[(cell.method, cell.reduction)] = row
+        return row
+
+    def fits(self, cell):
+        """Whether `cell` may start now: before the budget, and not surely past it."""
+        if self.deadline is None:
+            return True
+        elapsed = time.perf_counter() - self.start
+        kind = METHODS[cell.method].retrains or cell.method == "uncompressed"
+        seen = [t["seconds"] for (m, _), t in self.trials.items()
+                if (METHODS[m].retrains or m == "uncompressed") == kind and t["seconds"] is not None]
+        return elapsed < self.deadline and elapsed + (min(seen) if seen else 0) <= self.deadline
+
+    def save(self, state, tests=None):
+        """Rewrite trials.csv and, once the base is trained, the best-so-far model, summary.json and
+        SUMMARY.md; returns the summary (None before the base). `tests`: cell id -> test accuracy."""
+        rows = sorted(self.trials.values(), key=lambda t: (t["method"] != "uncompressed", t["method"], t["R"]))
+        goal = self.target() if self.base is not None else None
+        for t in rows:
+            t["within_target"] = (None if goal is None or t["status"] != "ok" or t["method"] == "uncompressed"
+                                  else t["dev_accuracy"] >= goal)
+        write_rows(self.out / TRIALS, rows, TRIAL_COLUMNS)
+        if goal is None:
+            return None
+        chosen, met = choose(rows, goal)
+        pick = chosen or self.base
+        cell = self.cell(pick["method"], pick["R"])
+        if self.best != cell.id:  # the best so far changed: swap its two folders in
+            replace_dir(self.out / MODEL,
+                        lambda tmp: shutil.copytree(self.tuner.export_dir(cell), tmp, dirs_exist_ok=True),
+                        owned=is_export)
+            exported_from = self.tuner.model_dir(cell.deployed_from)
+            replace_dir(self.out / SAVED, lambda tmp: shutil.copytree(exported_from, tmp, dirs_exist_ok=True),
+                        owned=is_saved_model)
+            self.best = cell.id
+        base, tests = self.base, tests or {}
+        summary = {
+            "data": self.source, "model": self.model, "max_drop": self.max_drop, "target_dev_accuracy": goal,
+            "target_met": met, "state": state, "budget_minutes": self.budget_minutes,
+            "trials": sum(t["method"] != "uncompressed" for t in rows), "seconds": time.perf_counter() - self.start,
+            "searched": self.searched, "r_range": [self.lo, self.hi],
+            "base": {"bytes": base["bytes"], "dev_accuracy": base["dev_accuracy"],
+                     "test_accuracy": tests.get(self.base_cell.id)},
+            "chosen": None if chosen is None else {
+                "method": chosen["method"], "label": method_label(chosen["method"]), "R": chosen["R"],
+                "bytes": chosen["bytes"], "dev_accuracy": chosen["dev_accuracy"],
+                "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(cell.id),
+                "drop_points": 100 * (base["dev_accuracy"] - chosen["dev_accuracy"])},
+            "model_dir": MODEL, "saved_model_dir": SAVED,
+            "base_saved_model_dir": str(self.tuner.model_dir(self.base_cell).relative_to(self.out))}
+        write_json_atomic(self.out / SUMMARY, summary)
+        write_text_atomic(self.out / SUMMARY_MD, summary_text(summary))
+        return summary
+
+    def run(self, scheduler=None, jobs=1, progress=True, on_trial=None):
+        """The base model, then rounds of probes until every search is over or the budget is spent;
+        then the test accuracies of the base and the chosen model. Returns the final summary."""
+        for line in self.tuner.notes(self.key, self.model):
+            print(line)
+        with (dask_client(scheduler, jobs) if scheduler else nullcontext()) as client:
+            width = dask_workers(client) if client is not None else max(1, jobs)
+
+            def run(cells):
+                if client is not None:
+                    yield from run_cells_dask(self.tuner, cells, client)
+                else:
+                    yield from run_cells(self.tuner, cells, min(width, len(cells)), threads=1)
+
+            bar = tqdm(total=1, desc="autotune", unit="trial", disable=not progress)
+            if self.base is None or self.base["status"] != "ok":
+                bar.set_postfix_str("training the base model" if not self.base_from else "exporting the base model")
+                for cell, _ in run([self.base_cell]):
+                    self.record(cell)
+                if self.base["status"] != "ok":
+                    self.save("finished")
+                    raise ValueError(f"the base model failed: {self.base['status']}")
+            bar.update(1)
+            self.save("running")
+            if on_trial:
+                on_trial(self.base, len(self.trials), self.remaining())
+            final, round_no = "finished", 0
+            while True:
+                todo = self.proposals(round_no)
+                if not todo:
+                    break
+                batch = [c for c in todo if self.fits(c)][:width]
+                if not batch:
+                    final = "budget"
+                    break
+                bar.total = bar.n + self.remaining()
+                bar.refresh()
+                for cell, _ in run(batch):
+                    row = self.record(cell)
+                    bar.update(1)
+                    summary = self.save("running")
+                    if on_trial:
+                        on_trial(row, len(self.trials), self.remaining())
+                    chosen = summary["chosen"]
+                    if chosen:
+                        bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "
+                                            f"dev {_points(chosen['dev_accuracy'])}")
+                round_no += 1
+            bar.close()
+
+        # Test accuracy: the base and the chosen model only, through their exports.
+        summary = self.save(final)
+        data = self.tuner.data(self.key)
+        tests = {self.base_cell.id: deployable_accuracy(self.tuner.export_dir(self.base_cell), data, "test")}
+        if summary["chosen"]:
+            chosen = self.cell(summary["chosen"]["method"], summary["chosen"]["R"])
+            tests[chosen.id] = deployable_accuracy(self.tuner.export_dir(chosen), data, "test")
+        return self.save(final, tests)
+
+
 def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, budget_minutes=None,
              scheduler=None, jobs=1, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
              progress=True, on_trial=None):
-    """Run the search described in the module docstring; returns the summary (also in --out).
+    """Run the search described in the module docstring (a Search); returns the summary (also in --out).
 
     `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
     `base_from` a saved model to start from instead of training one; `scheduler` None (this machine,
@@ -224,168 +417,5 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     called after the base model and after every trial (studio.jobs draws its progress bar from it):
     the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
     and at most how many more the searches need."""
-    start = time.perf_counter()
-    deadline = None if budget_minutes is None else budget_minutes * 60
-    lo, hi = r_range
-    if not 0 < lo <= hi <= 99:  # R is a percentage removed: 100 would remove the whole embedding
-        raise ValueError(f"the R range must satisfy 0 < R min <= R max <= 99 (got {lo} to {hi})")
-    key = _dataset_key(data)
-    source = data if data in NAMED else str(Path(data).resolve())
-    settings = {"data": source, "model": model, "quick": bool(quick),
-                "from": str(Path(base_from).resolve()) if base_from else None}
-    out = _prepare(out, settings)
-    tuner = Tuner(out / "work", quick, device, data={} if data in NAMED else {key: data}, vocab_from=base_from)
-    for line in tuner.notes(key, model):
-        print(line)
-    searched = candidates(model, methods)
-    trials = _read_trials(out)
-    # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
-    trials = {k: t for k, t in trials.items()
-              if t["status"] != "ok" or is_saved_model(tuner.model_dir(Cell(key, model, k[0], k[1])))}
-    base_cell = Cell(key, model, "uncompressed")
-    state = {"best": None}
-
-    def target():
-        return trials[("uncompressed", 0)]["dev_accuracy"] - max_drop / 100
-
-    def save_progress(final_state, tests=None):
-        rows = sorted(trials.values(), key=lambda t: (t["method"] != "uncompressed", t["method"], t["R"]))
-        goal = target() if ("uncompressed", 0) in trials else None
-        for t in rows:
-            t["within_target"] = (None if goal is None or t["status"] != "ok" or t["method"] == "uncompressed"
-                                  else t["dev_accuracy"] >= goal)
-        write_rows(out / TRIALS, rows, TRIAL_COLUMNS)
-        if goal is None:
-            return
-        chosen, met = choose(rows, goal)
-        pick = chosen or trials[("uncompressed", 0)]
-        cell = Cell(key, model, pick["method"], pick["R"])
-        if state["best"] != cell.id:  # the best so far changed: swap its two folders in
-            replace_dir(out / MODEL, lambda tmp: shutil.copytree(tuner.export_dir(cell), tmp, dirs_exist_ok=True),
-                        owned=is_export)
-            exported_from = tuner.model_dir(cell.deployed_from)
-            replace_dir(out / SAVED, lambda tmp: shutil.copytree(exported_from, tmp, dirs_exist_ok=True),
-                        owned=is_saved_model)
-            state["best"] = cell.id
-        base = trials[("uncompressed", 0)]
-        tests = tests or {}
-        summary = {
-            "data": source, "model": model, "max_drop": max_drop, "target_dev_accuracy": goal,
-            "target_met": met, "state": final_state, "budget_minutes": budget_minutes,
-            "trials": sum(t["method"] != "uncompressed" for t in rows), "seconds": time.perf_counter() - start,
-            "searched": searched, "r_range": [lo, hi],
-            "base": {"bytes": base["bytes"], "dev_accuracy": base["dev_accuracy"],
-                     "test_accuracy": tests.get(base_cell.id)},
-            "chosen": None if chosen is None else {
-                "method": chosen["method"], "label": method_label(chosen["method"]), "R": chosen["R"],
-                "bytes": chosen["bytes"], "dev_accuracy": chosen["dev_accuracy"],
-                "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(cell.id),
-                "drop_points": 100 * (base["dev_accuracy"] - chosen["dev_accuracy"])},
-            "model_dir": MODEL, "saved_model_dir": SAVED,
-            "base_saved_model_dir": str(tuner.model_dir(base_cell).relative_to(out))}
-        write_json_atomic(out / SUMMARY, summary)
-        write_text_atomic(out / SUMMARY_MD, summary_text(summary))
-        return summary
-
-    def outcomes(name):
-        """(Rs within the target, Rs not: outside it or failed) of one method's trials so far."""
-        goal, passed, failed = target(), [], []
-        for (m, r), t in trials.items():
-            if m == name:
-                (passed if t["status"] == "ok" and t["dev_accuracy"] >= goal else failed).append(r)
-        return passed, failed
-
-    def proposals(round_no):
-        """This round's trials, in a rotating order of the methods so each gets its turn."""
-        picked, ids = [], set()
-        turn = round_no % max(1, len(searched))
-        for name in searched[turn:] + searched[:turn]:
-            r = next_probe(*outcomes(name), lo, hi)
-            if r is None:
-                continue
-            cell = Cell(key, model, name, r)
-            parent = METHODS[name].stacks_on
-            if parent and (parent, r) not in trials:
-                cell = Cell(key, model, parent, r)  # the stack waits for its parent's model
-            if cell.id not in ids:
-                picked.append(cell)
-                ids.add(cell.id)
-        return picked
-
-    def remaining():
-        """At most how many more probes the searches need (the progress bar's total)."""
-        left = 0
-        for name in searched:
-            passed, failed = outcomes(name)
-            a, b = max([lo - 1, *passed]) + 1, min([hi + 1, *failed]) - 1
-            left += math.ceil(math.log2(b - a + 2)) if a <= b else 0
-        return left
-
-    def record(cell):
-        r = tuner.record(cell)
-        trials[(cell.method, cell.reduction)] = {k: r.get(k) for k in ("method", "R", "bytes", "dev_accuracy",
-                                                                          "seconds", "status")}
-
-    def fits(cell):
-        """Whether `cell` may start now: before the budget, and not surely past it."""
-        if deadline is None:
-            return True
-        elapsed = time.perf_counter() - start
-        kind = METHODS[cell.method].retrains or cell.method == "uncompressed"
-        seen = [t["seconds"] for (m, _), t in trials.items()
-                if (METHODS[m].retrains or m == "uncompressed") == kind and t["seconds"] is not None]
-        return elapsed < deadline and elapsed + (min(seen) if seen else 0) <= deadline
-
-    with (dask_client(scheduler, jobs) if scheduler else nullcontext()) as client:
-        width = dask_workers(client) if client is not None else max(1, jobs)
-
-        def run(cells):
-            if client is not None:
-                yield from run_cells_dask(tuner, cells, client)
-            else:
-                yield from run_cells(tuner, cells, min(width, len(cells)), threads=1)
-
-        bar = tqdm(total=1, desc="autotune", unit="trial", disable=not progress)
-        if ("uncompressed", 0) not in trials or trials[("uncompressed", 0)]["status"] != "ok":
-            bar.set_postfix_str("training the base model" if not base_from else "exporting the base model")
-            for cell, _ in run([base_cell]):
-                record(cell)
-            if trials[("uncompressed", 0)]["status"] != "ok":
-                save_progress("finished")
-                raise ValueError(f"the base model failed: {trials[('uncompressed', 0)]['status']}")
-        bar.update(1)
-        save_progress("running")
-        if on_trial:
-            on_trial(trials[("uncompressed", 0)], len(trials), remaining())
-        final, round_no = "finished", 0
-        while True:
-            todo = proposals(round_no)
-            if not todo:
-                break
-            batch = [c for c in todo if fits(c)][:width]
-            if not batch:
-                final = "budget"
-                break
-            bar.total = bar.n + remaining()
-            bar.refresh()
-            for cell, _ in run(batch):
-                record(cell)
-                bar.update(1)
-                summary = save_progress("running")
-                if on_trial:
-                    on_trial(trials[(cell.method, cell.reduction)], len(trials), remaining())
-                chosen = summary["chosen"]
-                if chosen:
-                    bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "
-                                        f"dev {_points(chosen['dev_accuracy'])}")
-            round_no += 1
-        bar.close()
-
-    # Test accuracy: the base and the chosen model only, through their exports.
-    summary = save_progress(final)
-    data_set = tuner.data(key)
-    tests = {base_cell.id: deployable_accuracy(tuner.export_dir(base_cell), data_set, "test")}
-    if summary["chosen"]:
-        chosen = Cell(key, model, summary["chosen"]["method"], summary["chosen"]["R"])
-        tests[chosen.id] = deployable_accuracy(tuner.export_dir(chosen), data_set, "test")
-    return save_progress(final, tests)
+    search = Search(data, model, out, max_drop, base_from, budget_minutes, quick, methods, r_range, device)
+    return search.run(scheduler, jobs, progress, on_trial)
