@@ -3,9 +3,15 @@
     Predictor(directory, threads=1).predict(texts, batch_size=64) -> [(label, probability)]
 
 Loading checks the directory first: manifest.json must say it is an lmf export, every file it
-lists must match its sha256 (a changed or corrupt file is refused by name), and tokenizer.json's
-settings must be lmf.tokenize's own, since ids from another tokenizer would be silently wrong.
-Texts go through lmf.tokenize (clip, normalise, tokens, ids), are padded per batch to the longest
+lists must match its sha256 (a changed or corrupt file is refused by name), tokenizer.json must
+have the structure export writes (`read_tokenizer`) with lmf.tokenize's own settings, since ids
+from another tokenizer would be silently wrong, and the model must run on the highest word id and
+give one logit per label. Every failure is an ExportIntegrityError naming the file.
+
+`predict` takes a list (or tuple) of strings, nothing else: a bare string would be read as one
+text per character, and None or bytes as the words "none" or "b'...'". A text with no token
+(empty, spaces, only invisible characters: lmf.tokenize) is refused with a ValueError. Texts go
+through lmf.tokenize.Encoder (clip, normalise, tokens, ids), are padded per batch to the longest
 row with PAD_ID, and the logits become probabilities with a softmax in numpy.
 
 Imports: numpy, onnxruntime, the standard library, lmf.tokenize and lmf.layout (both standard
@@ -19,7 +25,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .layout import ArtifactError, verified_files
-from .tokenize import PAD_ID, encode, settings, unknown_tokens
+from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, settings, unknown_tokens
 
 FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
 
@@ -52,54 +58,119 @@ def verify_export(directory):
     return manifest
 
 
+def _strings(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def read_tokenizer(path):
+    """(itos, label_names) of an export's tokenizer.json, once its structure is what lmf.export
+    writes: an object with `itos` (distinct strings, PAD and UNK at their ids), `label_names`
+    (distinct strings) and `tokenizer`, exactly lmf.tokenize.settings()' keys with its values
+    (the Unicode version alone may differ: NFKC of rare characters). Anything else is an
+    ExportIntegrityError saying what, rather than a KeyError later, or numbers taken for words
+    and every text read as unknown words without a warning."""
+    tokenizer = _read_json(path)
+    if not isinstance(tokenizer, dict) or not {"itos", "label_names", "tokenizer"} <= tokenizer.keys():
+        raise ExportIntegrityError(f"{path}: not an lmf tokenizer (an object with itos, label_names and tokenizer)")
+    ours, theirs = settings(), tokenizer["tokenizer"]
+    if not isinstance(theirs, dict):
+        raise ExportIntegrityError(f"{path}: 'tokenizer' is not an object of settings")
+    # Compared with their types too: a pad_id of false would equal 0.
+    differing = sorted(k for k in ours.keys() | theirs.keys() if k != "unicode_version"
+                       and (theirs.get(k) != ours.get(k) or type(theirs.get(k)) is not type(ours.get(k))))
+    if differing:
+        raise ExportIntegrityError(f"{path}: made with other tokenizer settings ({', '.join(differing)}) "
+                                   "than this lmf's; re-export the model")
+    if not isinstance(theirs.get("unicode_version"), str):
+        raise ExportIntegrityError(f"{path}: its settings' unicode_version is not a string")
+    itos, labels = tokenizer["itos"], tokenizer["label_names"]
+    if not _strings(itos) or len(itos) <= max(PAD_ID, UNK_ID) or (itos[PAD_ID], itos[UNK_ID]) != (PAD, UNK):
+        raise ExportIntegrityError(f"{path}: 'itos' must be an array of words (strings) with {PAD!r} at "
+                                   f"{PAD_ID} and {UNK!r} at {UNK_ID}")
+    if len(set(itos)) < len(itos):
+        raise ExportIntegrityError(f"{path}: 'itos' lists a word more than once")
+    if not _strings(labels) or not labels or len(set(labels)) < len(labels):
+        raise ExportIntegrityError(f"{path}: 'label_names' must be an array of distinct strings")
+    return itos, labels
+
+
+def _check_texts(texts):
+    """TypeError unless `texts` is a list or tuple of strings, naming the first text that is not."""
+    if not isinstance(texts, (list, tuple)):
+        hint = "; wrap one text in a list: predict([text])" if isinstance(texts, str) else ""
+        raise TypeError(f"texts must be a list of strings, not a {type(texts).__name__}{hint}")
+    if not {str}.issuperset(map(type, texts)):  # at C speed; a subclass of str takes the loop
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is a {type(text).__name__} ({text!r:.40}), not a string")
+
+
 class Predictor:
     """An exported classifier; `threads` is ONNX Runtime's intra-op thread count."""
 
     def __init__(self, directory, threads=1):
         self.directory = Path(directory)
         self.manifest = verify_export(self.directory)
-        tokenizer = _read_json(self.directory / TOKENIZER)
-        ours = settings()
-        theirs = tokenizer.get("tokenizer") or {}
-        differing = sorted(k for k in ours if k != "unicode_version" and theirs.get(k) != ours[k])
-        if differing:
-            # The Unicode version alone may differ (NFKC of rare characters): other settings change ids.
-            raise ExportIntegrityError(f"{self.directory / TOKENIZER}: made with other tokenizer settings "
-                                       f"({', '.join(differing)}) than this lmf's; re-export the model")
-        self.itos = list(tokenizer["itos"])
+        self.itos, self.label_names = read_tokenizer(self.directory / TOKENIZER)
         self.stoi = {word: i for i, word in enumerate(self.itos)}
-        self.label_names = list(tokenizer["label_names"])
+        self.encoder = Encoder(self.stoi)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(self.directory / MODEL), options,
-                                            providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(self.directory / MODEL), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's errors share no base class but Exception
+            raise ExportIntegrityError(f"{self.directory / MODEL}: not a model ONNX Runtime can load "
+                                       f"({str(e).splitlines()[0][:300]})") from e
         self._outputs = [self.session.get_outputs()[0].name]
+        self._check_model()
+
+    def _check_model(self):
+        """The highest word id runs and gives one logit per label. ONNX Runtime does not show the
+        embedding's rows, and how ids index them depends on the model kind (HMF splits them over
+        two tables), so the check runs the id: it fails exactly when some word has no row."""
+        quiet = ort.RunOptions()
+        quiet.log_severity_level = 4  # the failure is reported below, not also logged by ONNX Runtime
+        try:
+            logits = self.session.run(self._outputs, {"ids": np.array([[len(self.itos) - 1]], np.int64)}, quiet)[0]
+        except Exception as e:
+            raise ExportIntegrityError(
+                f"{self.directory}: {TOKENIZER} lists {len(self.itos):,} words, more than {MODEL} has "
+                f"embedding rows for, or the model does not run ({str(e).splitlines()[0][:300]})") from e
+        if logits.shape != (1, len(self.label_names)):
+            raise ExportIntegrityError(f"{self.directory}: {MODEL} gives {logits.shape[-1]} logits per text, "
+                                       f"{TOKENIZER} names {len(self.label_names)} labels")
 
     def encode(self, texts):
-        """Id lists of `texts`; ValueError for a text with no token (empty, only spaces)."""
-        id_lists = []
-        for i, text in enumerate(texts):
-            ids = encode(text, self.stoi)
-            if not ids:
-                raise ValueError(f"text {i} ({str(text)[:40]!r}) is empty or has no token to classify")
-            id_lists.append(ids)
-        return id_lists
+        """Ids of `texts` (a list or tuple of strings, else TypeError), an int64 array.array each
+        (lmf.tokenize.Encoder); ValueError for a text with no token (empty, only spaces or
+        invisible characters)."""
+        _check_texts(texts)
+        id_arrays = list(map(self.encoder.encode, texts))
+        if not all(id_arrays):
+            i = next(i for i, ids in enumerate(id_arrays) if not ids)
+            raise ValueError(f"text {i} ({texts[i][:40]!r}) is empty or has no token to classify")
+        return id_arrays
 
-    def ids(self, id_lists):
-        """One batch as an int64 [B, T] array padded with PAD_ID to its longest row."""
-        if len(id_lists) == 1:  # batch 1, the latency that users feel: no padding to do
-            return np.array(id_lists, dtype=np.int64)
-        ids = np.full((len(id_lists), max(map(len, id_lists))), PAD_ID, dtype=np.int64)
-        for row, seq in enumerate(id_lists):
-            ids[row, :len(seq)] = seq
+    def ids(self, id_arrays):
+        """One batch of int64 id arrays (`encode`'s) as an int64 [B, T] array padded with PAD_ID to
+        its longest row, built without a Python step per text or per id."""
+        if len(id_arrays) == 1:  # batch 1, the latency that users feel: no padding to do
+            return np.frombuffer(id_arrays[0], np.int64)[None]
+        lengths = np.fromiter(map(len, id_arrays), np.int64, len(id_arrays))
+        ids = np.full((len(id_arrays), lengths.max()), PAD_ID, dtype=np.int64)
+        # The mask's True cells, row after row, are where the concatenated ids go.
+        ids[np.arange(ids.shape[1]) < lengths[:, None]] = np.frombuffer(b"".join(id_arrays), np.int64)
         return ids
 
     def logits(self, texts, batch_size=64):
         """[N, C] float32 logits; each batch padded to its own longest text."""
-        id_lists = self.encode(texts)
-        out = [self.session.run(self._outputs, {"ids": self.ids(id_lists[start:start + batch_size])})[0]
-               for start in range(0, len(id_lists), batch_size)]
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        id_arrays = self.encode(texts)
+        out = [self.session.run(self._outputs, {"ids": self.ids(id_arrays[start:start + batch_size])})[0]
+               for start in range(0, len(id_arrays), batch_size)]
         if len(out) == 1:
             return out[0]
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
@@ -119,5 +190,7 @@ class Predictor:
         return [(self.label_names[b], p) for b, p in zip(best.tolist(), probability.tolist())]
 
     def unknown_words(self, text):
-        """The distinct words of `text` the model reads as UNK (lmf.tokenize.unknown_tokens)."""
+        """The distinct words of `text` (a string, else TypeError) the model reads as UNK
+        (lmf.tokenize.unknown_tokens)."""
+        _check_texts([text])
         return unknown_tokens(text, self.stoi)

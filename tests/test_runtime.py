@@ -1,5 +1,7 @@
 """lmf.runtime.Predictor: raw text to (label, probability) without torch, the manifest's sha256s
-checked on load, tokenizer settings checked, empty text refused, threads settable, unknown words."""
+checked on load, tokenizer.json's structure and settings checked, the vocabulary and labels
+checked against the model, only a list of strings taken, empty and invisible text refused,
+batches padded, threads settable, unknown words."""
 import json
 import subprocess
 import sys
@@ -9,7 +11,10 @@ import pytest
 
 from conftest import ROOT
 from lmf.artifacts import save_model
+from lmf.compress import hmf_compress_model
 from lmf.export import export_model
+from lmf.groupreduce import groupreduce_compress_model
+from lmf.layout import file_sha256
 from lmf.models import new_model
 from lmf.runtime import ExportIntegrityError, Predictor
 
@@ -35,11 +40,45 @@ def test_predict_labels_and_probabilities(exported):
     np.testing.assert_allclose([p for _, p in result], probs.max(1), atol=1e-5)
 
 
-def test_empty_and_whitespace_text_is_a_value_error(exported):
+def test_batches_give_one_text_at_a_time_s_logits(exported):
+    """Texts of 1 to 5 tokens (padding up to 4 PAD ids), an unknown word and a cut at 256 tokens:
+    batches of 4 and one batch of all (padded to its longest) give batch 1's logits."""
     predictor = Predictor(exported[0])
-    for text in ["", "   \t", "\u200b"]:
-        with pytest.raises(ValueError, match="no token"):
+    texts = ["good", "awful movie !", "great film , great film", "zzz bad", "film " * 300, "bad movie"]
+    assert predictor.ids(predictor.encode(["good", "awful movie !", "great"])).tolist() == [[6, 0, 0], [4, 3, 1], [7, 0, 0]]
+    one_at_a_time = predictor.logits(texts, batch_size=1)
+    for batch_size in (4, 64):
+        np.testing.assert_allclose(predictor.logits(texts, batch_size=batch_size), one_at_a_time, atol=1e-6)
+
+
+def test_empty_whitespace_and_invisible_text_is_a_value_error(exported):
+    """Nothing to classify: no character, spaces, a zero-width space (removed), direction marks only
+    (their tokens show nothing, lmf.tokenize): the error names the text's position."""
+    predictor = Predictor(exported[0])
+    for text in ["", "   \t", "\u200b", "\u200e\u200f"]:
+        with pytest.raises(ValueError, match="text 1 .* no token"):
             predictor.predict(["good", text])
+
+
+@pytest.mark.parametrize("texts, message", [
+    ("terrible", "not a str; wrap one text in a list"), (None, "not a NoneType"),
+    (["good", None], "text 1 is a NoneType"), ([b"bytes"], "text 0 is a bytes"), (["good", "bad", 3], "text 2 is a int"),
+    ({"good"}, "not a set")])
+def test_only_a_list_of_strings_is_taken(exported, texts, message):
+    """predict("terrible") used to give eight answers, one per letter; [None] classified "none",
+    [b"bytes"] its repr, [3] the text "3"."""
+    predictor = Predictor(exported[0])
+    with pytest.raises(TypeError, match=message):
+        predictor.predict(texts)
+    with pytest.raises(TypeError, match="text 0 is a NoneType"):
+        predictor.unknown_words(None)
+    assert len(predictor.predict(("good", "bad"))) == 2  # a tuple is fine
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, None, True])
+def test_batch_size_must_be_a_positive_integer(exported, batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        Predictor(exported[0]).predict(["good"], batch_size=batch_size)
 
 
 def test_unknown_words(exported):
@@ -60,17 +99,86 @@ def test_tampered_file_is_refused(exported, name):
         Predictor(directory)
 
 
-def test_other_tokenizer_settings_are_refused(exported):
-    """A tokenizer.json from another MAX_TOKENS (its manifest hash updated to match) is refused."""
-    from lmf.layout import file_sha256
-    directory = exported[0]
-    tokenizer = json.loads((directory / "tokenizer.json").read_text())
-    tokenizer["tokenizer"]["max_tokens"] = 512
-    (directory / "tokenizer.json").write_text(json.dumps(tokenizer))
+def rehash(directory, name):
+    """manifest.json's sha256 of file `name` updated to match the file: only a check of the content
+    can catch a change."""
     manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["files"]["tokenizer.json"] = file_sha256(directory / "tokenizer.json")
+    manifest["files"][name] = file_sha256(directory / name)
     (directory / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ExportIntegrityError, match="max_tokens"):
+
+
+def rewrite_tokenizer(directory, change):
+    """tokenizer.json replaced by change(its parsed content) (which may edit it in place and return
+    None), and rehashed."""
+    tokenizer = json.loads((directory / "tokenizer.json").read_text())
+    new = change(tokenizer)
+    (directory / "tokenizer.json").write_text(json.dumps(tokenizer if new is None else new))
+    rehash(directory, "tokenizer.json")
+
+
+# Each change to the toy export's tokenizer.json ({"itos": [<pad> <unk> film movie awful bad good
+# great], "label_names": [negative, positive], "tokenizer": settings()}) and what the error says.
+# Before the structure check: a list -> AttributeError, no itos -> KeyError, one label -> IndexError
+# at predict, itos of integers -> loaded and predicted without a word (every word UNK).
+BAD_TOKENIZERS = {
+    "a list": (lambda t: [t], "not an lmf tokenizer"),
+    "no itos": (lambda t: t.pop("itos") and None, "not an lmf tokenizer"),
+    "settings a list": (lambda t: t.update(tokenizer=[]), "not an object of settings"),
+    "other max_tokens": (lambda t: t["tokenizer"].update(max_tokens=512), "other tokenizer settings .max_tokens"),
+    "a setting missing": (lambda t: t["tokenizer"].pop("token_pattern") and None, "settings .token_pattern"),
+    "an unknown setting": (lambda t: t["tokenizer"].update(stem=True), "settings .stem"),
+    "pad_id false": (lambda t: t["tokenizer"].update(pad_id=False), "settings .pad_id"),
+    "unicode_version a number": (lambda t: t["tokenizer"].update(unicode_version=15), "unicode_version is not a string"),
+    "itos of integers": (lambda t: t.update(itos=list(range(8))), "'itos' must be an array of words"),
+    "itos a string": (lambda t: t.update(itos="<pad> <unk> film"), "'itos' must be an array of words"),
+    "itos empty": (lambda t: t.update(itos=[]), "'itos' must be an array of words"),
+    "no PAD at 0": (lambda t: t.update(itos=["<unk>", "<pad>"] + t["itos"][2:]), "'<pad>' at 0"),
+    "a word twice": (lambda t: t["itos"].__setitem__(3, "film"), "lists a word more than once"),
+    "labels not strings": (lambda t: t.update(label_names=[0, 1]), "'label_names' must be an array"),
+    "a label twice": (lambda t: t.update(label_names=["positive", "positive"]), "'label_names' must be an array"),
+    "no labels": (lambda t: t.update(label_names=[]), "'label_names' must be an array"),
+    "one label": (lambda t: t.update(label_names=["negative"]), "gives 2 logits per text, tokenizer.json names 1"),
+    "three labels": (lambda t: t["label_names"].append("neutral"), "gives 2 logits per text, tokenizer.json names 3"),
+    "a word more than rows": (lambda t: t["itos"].append("extra"), "lists 9 words, more than model.onnx has"),
+}
+
+
+@pytest.mark.parametrize("variant", BAD_TOKENIZERS)
+def test_tokenizer_structure_is_checked(exported, variant):
+    change, message = BAD_TOKENIZERS[variant]
+    rewrite_tokenizer(exported[0], change)
+    with pytest.raises(ExportIntegrityError, match=message):
+        Predictor(exported[0])
+
+
+def test_a_model_onnx_runtime_cannot_load_is_refused(exported):
+    (exported[0] / "model.onnx").write_bytes(b"not a model")
+    rehash(exported[0], "model.onnx")
+    with pytest.raises(ExportIntegrityError, match="model.onnx: not a model ONNX Runtime can load"):
+        Predictor(exported[0])
+
+
+def test_another_unicode_version_is_accepted(exported):
+    rewrite_tokenizer(exported[0], lambda t: t["tokenizer"].update(unicode_version="13.0.0"))
+    assert len(Predictor(exported[0]).predict(["good film"])) == 1
+
+
+@pytest.mark.parametrize("kind", ["lstm", "dan-hmf", "dan-groupreduce", "dan-fp16", "dan-int8"])
+def test_vocabulary_must_fit_every_kind_of_model(toy, tmp_path, kind):
+    """8 words and 8 embedding rows load; a 9th word (its id 8 has no row) is refused at load for
+    every way an export indexes its rows: the LSTM's table, HMF's dense rows then low-rank table,
+    GroupReduce's row map, the fp16 table's cast and the int8 table's dequantization. Before, it
+    loaded and a text with that word failed with ONNX Runtime's InvalidArgument."""
+    arch = kind.split("-")[0]
+    model = new_model(arch, len(toy.vocab), 2, embed_dim=16)
+    model = {"dan-hmf": lambda: hmf_compress_model(model, 25, dense_rows=2),
+             "dan-groupreduce": lambda: groupreduce_compress_model(model, toy.vocab.counts, 50, blocks=2)
+             }.get(kind, lambda: model)()
+    saved = save_model(tmp_path / "model", model.eval(), toy.vocab, toy.label_names)
+    directory = export_model(saved, tmp_path / "export", precision=kind.split("-")[1] if kind in ("dan-fp16", "dan-int8") else None)
+    assert len(Predictor(directory).predict(["great movie"])) == 1
+    rewrite_tokenizer(directory, lambda t: t["itos"].append("extra"))
+    with pytest.raises(ExportIntegrityError, match="lists 9 words, more than model.onnx has embedding rows"):
         Predictor(directory)
 
 
