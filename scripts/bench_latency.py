@@ -3,6 +3,7 @@ Runtime fp32 and int8 exports (made on the fly in a temporary folder), and fastT
 trained here, on the SST-2 and CLINC150 test sentences; then the export issue's targets checked.
 
     LMF_DATA_DIR=/path/to/shared/data python scripts/bench_latency.py [--json out.json]
+    LMF_DATA_DIR=/path/to/shared/data python scripts/bench_latency.py --tokenizer   # tokenizer us only
 
 Every number comes from lmf.latency.measure (raw text in, one thread, interleaved batch 1 median
 over the first --n-single test sentences, whole test set in batches of 64). Bytes are the
@@ -12,9 +13,11 @@ fastText is trained with fixed settings instead of the sweep's dev-set grid (9 t
 """
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +27,11 @@ from lmf.artifacts import load_model
 from lmf.layout import artifacts_dir
 from lmf.data import load_dataset, pad_batch
 from lmf.export import export_model
-from sweep.fasttext_baseline import fasttext_accuracy, load_fasttext
-from lmf.latency import fasttext_contestant, measure, onnx_contestant, torch_contestant
+from sweep.fasttext_baseline import fasttext_accuracy, fasttext_contestant, load_fasttext
+from lmf.latency import measure, onnx_contestant, torch_contestant
 from lmf.metrics import size_on_disk
 from lmf.runtime import Predictor
+from lmf.tokenize import Encoder, encode
 
 MODELS = {"sst2": ["dan-uncompressed", "dan-lmf-R90", "dan-lmf_whole-R90", "dan-hmf-R90", "dan-groupreduce-R90",
                    "lstm-uncompressed", "lstm-lmf-R90", "lstm-hmf-R90", "lstm-groupreduce-R90"],
@@ -114,11 +118,49 @@ def bench_dataset(name, tmp, n_single):
     return rows, checks
 
 
+def tokenizer_us(texts, stoi, rounds=30, chunk=100):
+    """us per text of str.split + one dict lookup per word (the floor), lmf.tokenize.encode, and
+    lmf.tokenize.Encoder.encode (the runtime's; cache warm). Per chunk of texts, the best of
+    `rounds` passes, the three interleaved, summed over chunks: a shared machine's busy moments
+    drop out of each short chunk's best."""
+    get, encoder = stoi.get, Encoder(stoi)
+    ways = {"split+dict": lambda text: [get(w, 1) for w in text.split()],
+            "encode()": lambda text: encode(text, stoi), "Encoder": encoder.encode}
+    chunks = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
+    best = {name: [float("inf")] * len(chunks) for name in ways}
+    for _ in range(rounds):
+        for c, part in enumerate(chunks):
+            for name, way in ways.items():
+                start = time.perf_counter()
+                for text in part:
+                    way(text)
+                best[name][c] = min(best[name][c], time.perf_counter() - start)
+    return {name: sum(times) / len(texts) * 1e6 for name, times in best.items()}
+
+
+def print_tokenizer_us():
+    """Each data set's test sentences, and SST-2's as typed (punctuation and clitics attached to the
+    word before: "it's a film, isn't it?", many pieces of several tokens)."""
+    for name in MODELS:
+        data = load_dataset(name)
+        sets = {name: data.test.texts}
+        if name == "sst2":
+            sets["sst2 typed"] = [re.sub(r" (n't|'s|'re|'ve|'m|'ll|'d|[.,!?;:])", r"\1", t) for t in data.test.texts]
+        for label, texts in sets.items():
+            us = tokenizer_us(texts, data.vocab.stoi)
+            print(f"tokenizer us/text {label:11} " + "  ".join(f"{k} {v:.2f}" for k, v in us.items())
+                  + f"  (Encoder {us['Encoder'] / us['split+dict']:.2f}x split+dict)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="also write the table and checks here")
     parser.add_argument("--n-single", type=int, default=300, help="test sentences timed at batch 1")
+    parser.add_argument("--tokenizer", action="store_true", help="only time the tokenizer (us per text)")
     args = parser.parse_args(argv)
+    print_tokenizer_us()
+    if args.tokenizer:
+        return
     rows, checks = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
