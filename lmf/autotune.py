@@ -51,6 +51,7 @@ from .export import is_export
 from .layout import has_format
 from .methods import METHODS, Cell, method_label
 from .metrics import size_on_disk
+from .names import MODELS
 from .results import write_rows
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
 
@@ -106,6 +107,49 @@ class Tuner(Trials):
         record["seconds"] = time.perf_counter() - start
         write_json_atomic(self.cell_file(cell), record)
         return record
+
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_settings(model="dan", max_drop=1.0, budget_minutes=None, max_bytes=None, r_range=(R_MIN, R_MAX), jobs=1):
+    """ValueError, said plainly, for a setting autotune cannot run with; else None. The one check of
+    autotune's settings: autotune() runs it before anything is written, the CLI before anything is
+    read (error: and exit 2), and the Your data page and its jobs through studio.jobs.check_settings.
+
+    NaN fails every comparison, so `not 0 <= x` also refuses it (a NaN tolerance once ran with the
+    target "dev accuracy at least nan%"); the budget and the size must be finite, the tolerance at
+    most 100 points (accuracy is a percentage)."""
+    problems = []
+    if model not in MODELS:
+        problems.append(f"model {model!r}: choose one of {', '.join(MODELS)}")
+    if not (_is_number(max_drop) and 0 <= max_drop <= 100):
+        problems.append(f"tolerance (max drop) {max_drop!r}: give the largest accuracy drop allowed on dev, in "
+                        "points from 0 to 100")
+    if budget_minutes is not None and not (_is_number(budget_minutes) and 0 < budget_minutes < math.inf):
+        problems.append(f"time budget {budget_minutes!r}: give a number of minutes above 0")
+    if max_bytes is not None and not (_is_number(max_bytes) and 1 <= max_bytes < math.inf):
+        problems.append(f"size limit (max bytes) {max_bytes!r}: give the largest export size allowed, in bytes "
+                        "(1 or more)")
+    lo, hi = r_range
+    if not (_is_number(lo) and _is_number(hi) and 0 < lo <= hi <= 99):
+        # R is a percentage removed: 100 would remove the whole embedding.
+        problems.append(f"the R range must satisfy 0 < R min <= R max <= 99 (got {lo} to {hi})")
+    if not (isinstance(jobs, int) and jobs >= 1):
+        problems.append(f"jobs {jobs!r}: give the number of trials to run at once (1 or more)")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def parse_bytes(text):
+    """A size as the CLI takes it: bytes, or with a decimal unit (kB, MB, GB; k, M, G), so
+    "500000", "500kB" and "0.5MB" are the same 500,000 bytes; ValueError for anything else."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmg]?)b?\s*", str(text), re.IGNORECASE)
+    if not match:
+        raise ValueError(f"size {text!r}: give bytes, e.g. 500000, 500kB or 0.5MB")
+    number, unit = match.groups()
+    return int(round(float(number) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[unit.lower()]))
 
 
 def is_autotune_dir(path):
@@ -224,8 +268,6 @@ class Search:
         self.model, self.max_drop, self.budget_minutes = model, max_drop, budget_minutes
         self.deadline = None if budget_minutes is None else budget_minutes * 60
         self.lo, self.hi = r_range
-        if not 0 < self.lo <= self.hi <= 99:  # R is a percentage removed: 100 would remove the whole embedding
-            raise ValueError(f"the R range must satisfy 0 < R min <= R max <= 99 (got {self.lo} to {self.hi})")
         self.key = _dataset_key(data)
         self.source = data if data in NAMED else str(Path(data).resolve())
         settings = {"data": self.source, "model": model, "quick": bool(quick),
@@ -417,5 +459,6 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     called after the base model and after every trial (studio.jobs draws its progress bar from it):
     the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
     and at most how many more the searches need."""
+    check_settings(model, max_drop, budget_minutes, None, r_range, jobs)
     search = Search(data, model, out, max_drop, base_from, budget_minutes, quick, methods, r_range, device)
     return search.run(scheduler, jobs, progress, on_trial)

@@ -157,7 +157,9 @@ def cmd_export(args):
 
 
 def cmd_autotune(args):
-    from .autotune import autotune  # onnx and the search load only here
+    from .autotune import autotune, check_settings  # onnx and the search load only here
+    # Before the data is read: a bad setting is an error, not a run with a meaningless target.
+    check_settings(args.model, args.max_drop, args.budget_minutes, None, (args.r_min, args.r_max), args.jobs)
     summary = autotune(args.data, args.model, args.out, args.max_drop, base_from=args.base_from,
                        budget_minutes=args.budget_minutes, scheduler=args.scheduler, jobs=args.jobs,
                        quick=args.quick, r_range=(args.r_min, args.r_max), device=args.device or "auto",

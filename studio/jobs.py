@@ -37,7 +37,7 @@ import traceback
 from pathlib import Path
 
 from lmf.atomic import replace_dir, write_json_atomic
-from lmf.names import MODELS, check_dataset_name
+from lmf.names import check_dataset_name
 from lmf.layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, model_dir, read_json, saved_config
 from lmf.results import RESULT_COLUMNS, read_results, write_rows
 
@@ -76,14 +76,11 @@ def _log(job_dir, line):
 
 
 def check_settings(name, model, max_drop, budget_minutes):
-    """ValueError, said plainly, for a setting the job could not run with."""
+    """ValueError, said plainly, for a setting the job could not run with: the data set name's rule
+    (lmf.names) and autotune's own check, the one the CLI runs too (lmf.autotune.check_settings)."""
+    from lmf.autotune import check_settings as check_autotune  # torch loads only when a job is made
     check_dataset_name(name)
-    if model not in MODELS:
-        raise ValueError(f"model {model!r}: choose one of {', '.join(MODELS)}")
-    if not max_drop >= 0:
-        raise ValueError(f"tolerance {max_drop}: give the largest accuracy drop allowed, in points (0 or more)")
-    if not budget_minutes > 0:
-        raise ValueError(f"time budget {budget_minutes}: give a number of minutes above 0")
+    check_autotune(model, max_drop, budget_minutes)
 
 
 def _upload_name(name):

@@ -186,3 +186,47 @@ def test_a_bad_r_range_is_refused_before_anything_runs(tmp_path, r_range):
     with pytest.raises(ValueError, match="R range"):
         autotune("sst2", "dan", tmp_path / "out", r_range=r_range)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--budget-minutes", "0"], "time budget 0.0"), (["--budget-minutes", "-1"], "time budget -1.0"),
+    (["--budget-minutes", "inf"], "time budget inf"), (["--max-drop", "-1"], "tolerance (max drop) -1.0"),
+    (["--max-drop", "nan"], "tolerance (max drop) nan"), (["--max-drop", "101"], "tolerance (max drop) 101.0"),
+    (["--jobs", "0"], "jobs 0"), (["--r-min", "60", "--r-max", "50"], "R range")])
+def test_the_cli_refuses_bad_settings_before_reading_the_data(tmp_path, capsys, argv, message):
+    """A budget of 0, -1 or infinite minutes, a tolerance of -1, NaN or above 100 points, 0 jobs or
+    an empty R range once ran (and exited 0 with "Target: dev accuracy at least nan%"): now
+    `error:` naming the setting, status 2, and nothing written. The data named does not exist, so
+    reaching it would be a different error."""
+    out = tmp_path / "out"
+    assert main(["autotune", "--data", str(tmp_path / "no-such-data"), "--out", str(out), "--quiet", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "no-such-data" not in err
+    assert not out.exists()
+
+
+def test_one_check_of_the_settings_for_the_cli_autotune_and_the_jobs(tmp_path):
+    """check_settings is the rule; autotune() and studio.jobs (what the Your data page submits
+    through) refuse the same NaN tolerance with the same words, before anything is written."""
+    from lmf.autotune import check_settings
+    from studio import jobs
+    assert check_settings("dan", 1.0, 30.0, 500_000) is None and check_settings("lstm", 0, None) is None
+    for bad in [{"max_drop": float("nan")}, {"budget_minutes": 0}, {"max_bytes": 0}, {"model": "bert"},
+                {"max_drop": "1"}, {"budget_minutes": True}]:
+        with pytest.raises(ValueError):
+            check_settings(**bad)
+    with pytest.raises(ValueError, match=r"tolerance \(max drop\) nan") as raised:
+        autotune("sst2", "dan", tmp_path / "out", max_drop=float("nan"))
+    with pytest.raises(ValueError) as from_jobs:
+        jobs.create_job({}, "mine", "dan", max_drop=float("nan"), root=tmp_path / "jobs")
+    assert str(from_jobs.value) == str(raised.value)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "jobs").exists()
+
+
+def test_parse_bytes():
+    """Decimal units, as the artifacts' sizes are counted: 0.5MB = 500kB = 500000 bytes."""
+    from lmf.autotune import parse_bytes
+    assert parse_bytes("500000") == parse_bytes("500kB") == parse_bytes("0.5MB") == parse_bytes("0.5 M") == 500_000
+    for bad in ["", "-1", "1TB", "MB", "five"]:
+        with pytest.raises(ValueError):
+            parse_bytes(bad)
