@@ -20,7 +20,10 @@ a run cut off at any point still has a model and a true summary:
     saved_model/    the lmf saved model (lmf.artifacts) the export is made from: the chosen model, or
                     for a `+ int8` stack the retrained fp32 model its int8 export quantizes
     trials.csv      one row per trial: method, R, bytes, dev_accuracy, seconds, status, within_target
-    summary.json, SUMMARY.md   base, chosen, target met or not, in plain words
+    summary.json, SUMMARY.md   base, chosen, target met or not, in plain words, and `warnings`: what
+                    makes the numbers mean little (a split of one class, a dev or test set where one
+                    example is worth more than a point or the tolerance, a base no better than the
+                    majority class), shown first in SUMMARY.md (the Your data page shows it)
     autotune.json   what was tuned (data, model, --from): marks the folder as autotune's
     work/           the trials' cells, saved models and exports (lmf.trial's layout)
 A restart with the same --out resumes: finished trials (trials.csv) are not run again and the base
@@ -39,6 +42,7 @@ import math
 import re
 import shutil
 import time
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -220,10 +224,64 @@ def _points(x):
     return f"{100 * x:.2f}%"
 
 
+def _majority(labels):
+    """(the most frequent label id, its share of `labels`): what always answering it scores."""
+    counts = Counter(labels)
+    label, count = counts.most_common(1)[0]
+    return label, count / len(labels)
+
+
+def data_warnings(data, max_drop=None):
+    """Sentences saying where `data` (as the search sees it) cannot give the numbers meaning, else
+    []: a split of one class (always answering it scores 100 %), and a dev or test set so small
+    that one example is worth more than one point, or more than the tolerance when that is
+    smaller. Worked example: 5 dev examples, --max-drop 1: one example is 100 / 5 = 20 points, so a
+    model one example worse than the base is 20 points below it and the tolerance cannot be
+    resolved; at least 100 / 1 = 100 examples are needed to tell one point apart."""
+    warnings = []
+    for split in ("train", "dev", "test"):
+        labels = data.split(split).labels
+        if len(set(labels)) == 1:
+            name = data.label_names[labels[0]]
+            warnings.append(f"The {split} set holds one class only ({name!r}): "
+                            + ("the models can only learn to answer it." if split == "train" else
+                               f"a model that always answers {name!r} scores 100% on it, so its accuracy "
+                               "cannot tell the models apart and means nothing."))
+    limit = min(1.0, max_drop) if max_drop else 1.0
+    what = f"the {max_drop:g}-point tolerance" if max_drop and max_drop < 1 else "one point"
+    for split in ("dev", "test"):
+        n = len(data.split(split))
+        if n and 100 / n > limit:
+            why = ("the search cannot tell a model within the tolerance from one outside it"
+                   if split == "dev" else "test accuracy cannot tell models a point apart")
+            warnings.append(f"The {split} set has {n} example(s): one is worth {100 / n:.3g} points of accuracy, "
+                            f"more than {what}, so {why}; the numbers mean little "
+                            f"({math.ceil(100 / limit)} or more examples would resolve {what}).")
+    return warnings
+
+
+def base_warning(data, dev_accuracy):
+    """A sentence when the base model is no better on dev than always answering the most frequent
+    dev label (it learnt nothing, so the search compresses nothing worth keeping), else None."""
+    labels = data.dev.labels
+    if len(set(labels)) < 2:
+        return None  # said by data_warnings already
+    label, rate = _majority(labels)
+    if dev_accuracy <= rate:
+        return (f"The base model scores {_points(dev_accuracy)} on dev, no better than always answering "
+                f"{data.label_names[label]!r} ({_points(rate)}): it has learnt nothing a compressed model could keep.")
+    return None
+
+
 def summary_text(s):
     """SUMMARY.md: the outcome in plain words."""
     base, chosen = s["base"], s["chosen"]
     lines = [f"# Autotune: {s['model']} on {s['data']}", ""]
+    warnings = s.get("warnings") or []
+    for warning in warnings:
+        lines.append(f"**Warning:** {warning}")
+    if warnings:
+        lines.append("")
     lines.append(f"Base (uncompressed {s['model']}, fp32 export): {base['bytes']:,} bytes, dev {_points(base['dev_accuracy'])}"
                  + (f", test {_points(base['test_accuracy'])}" if base.get("test_accuracy") is not None else "") + ".")
     lines.append(f"Target: dev accuracy at least {_points(s['target_dev_accuracy'])} "
@@ -236,7 +294,8 @@ def summary_text(s):
                 f"({chosen['bytes'] / base['bytes']:.1%} of the base), dev {_points(chosen['dev_accuracy'])}"
                 + (f", test {_points(chosen['test_accuracy'])}" if chosen.get("test_accuracy") is not None else ""))
         if s["target_met"]:
-            lines.append(f"Target met. The smallest model within it: {what}.")
+            caveat = " (on data the warnings above say gives the numbers little meaning)" if warnings else ""
+            lines.append(f"Target met{caveat}. The smallest model within it: {what}.")
         else:
             lines.append(f"Target NOT met: no compressed model tried came within {s['max_drop']:g} points of the base "
                          f"on dev. The best one tried (highest dev accuracy), saved anyway: {what}, "
@@ -345,6 +404,14 @@ class Search:
                 if (METHODS[m].retrains or m == "uncompressed") == kind and t["seconds"] is not None]
         return elapsed < self.deadline and elapsed + (min(seen) if seen else 0) <= self.deadline
 
+    def warnings(self):
+        """What makes this run's numbers mean little (data_warnings, base_warning), for the summary."""
+        data = self.tuner.data(self.key)
+        found = data_warnings(data, self.max_drop)
+        if self.base is not None and self.base["status"] == "ok":
+            found += [w for w in [base_warning(data, self.base["dev_accuracy"])] if w]
+        return found
+
     def save(self, state, tests=None):
         """Rewrite trials.csv and, once the base is trained, the best-so-far model, summary.json and
         SUMMARY.md; returns the summary (None before the base). `tests`: cell id -> test accuracy."""
@@ -380,6 +447,7 @@ class Search:
                 "bytes": chosen["bytes"], "dev_accuracy": chosen["dev_accuracy"],
                 "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(cell.id),
                 "drop_points": 100 * (base["dev_accuracy"] - chosen["dev_accuracy"])},
+            "warnings": self.warnings(),
             "model_dir": MODEL, "saved_model_dir": SAVED,
             "base_saved_model_dir": str(self.tuner.model_dir(self.base_cell).relative_to(self.out))}
         write_json_atomic(self.out / SUMMARY, summary)

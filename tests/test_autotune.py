@@ -8,6 +8,7 @@ import pytest
 
 from lmf import autotune as at
 from lmf.autotune import FORMAT, R_MAX, R_MIN, autotune, candidates, choose, next_probe
+from conftest import write_split
 from lmf.cli import main
 from lmf.names import QUICK
 from lmf.runtime import Predictor
@@ -230,3 +231,61 @@ def test_parse_bytes():
     for bad in ["", "-1", "1TB", "MB", "five"]:
         with pytest.raises(ValueError):
             parse_bytes(bad)
+
+
+def test_data_warnings_worked_examples(toy):
+    """The toy set's dev and test have 2 examples: one is worth 100 / 2 = 50 points, more than one
+    point, and 100 examples would resolve one; at --max-drop 0.5 the tolerance is what cannot be
+    resolved, and 100 / 0.5 = 200 examples would. Both classes are in every split."""
+    from lmf.autotune import data_warnings
+    dev, test = data_warnings(toy, 1.0)
+    assert dev.startswith("The dev set has 2 example(s): one is worth 50 points") and "(100 or more" in dev
+    assert test.startswith("The test set has 2 example(s)")
+    assert "the 0.5-point tolerance" in data_warnings(toy, 0.5)[0] and "(200 or more" in data_warnings(toy, 0.5)[0]
+    toy.dev.labels = [1, 1]
+    assert data_warnings(toy, 1.0)[0].startswith("The dev set holds one class only ('positive')")
+
+
+def small_set(directory, dev_rows, rows=5):
+    """train/dev/test.tsv with `rows` training and test sentences of both labels and `dev_rows`."""
+    directory.mkdir()
+    train = [("a good film", 1), ("a bad film", 0), ("great fun", 1), ("awful mess", 0), ("good fun", 1)]
+    write_split(directory / "train.tsv", ["sentence", "label"], train[:rows])
+    write_split(directory / "dev.tsv", ["sentence", "label"], dev_rows)
+    write_split(directory / "test.tsv", ["sentence", "label"], train[:rows])
+    return directory
+
+
+def test_a_five_row_set_says_its_numbers_mean_little(tmp_path):
+    """5 rows in each split: autotune still runs and may well say "Target met" (once at 80 %),
+    but summary.json's warnings and SUMMARY.md, first, say that one dev example is 20 points."""
+    data = small_set(tmp_path / "five", [("a good film", 1), ("a bad film", 0), ("great fun", 1),
+                                         ("awful mess", 0), ("good fun", 1)])
+    summary = autotune(str(data), "dan", tmp_path / "out", max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
+    assert any(w.startswith("The dev set has 5 example(s): one is worth 20 points") for w in summary["warnings"])
+    text = (tmp_path / "out" / "SUMMARY.md").read_text()
+    assert text.split("\n")[2].startswith("**Warning:** ")
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["warnings"] == summary["warnings"]
+
+
+def test_a_one_class_dev_set_is_said_to_mean_nothing(tiny_dir, tmp_path):
+    """Training data of both classes, a dev set of 120 positive sentences only (enough that one
+    example is under a point): every model that answers "1" scores 100 % on dev, so the summary
+    says the dev accuracy means nothing, whatever the verdict."""
+    lines = (tiny_dir / "train.tsv").read_text().splitlines()
+    (tmp_path / "one").mkdir()
+    for split in ("train", "test"):
+        (tmp_path / "one" / f"{split}.tsv").write_text((tiny_dir / f"{split}.tsv").read_text())
+    positive = [line for line in lines[1:] if line.endswith("\t1")][:120]
+    (tmp_path / "one" / "dev.tsv").write_text("\n".join([lines[0], *positive]) + "\n")
+    summary = autotune(str(tmp_path / "one"), "dan", tmp_path / "out", max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
+    assert [w for w in summary["warnings"] if "one class" in w] == [
+        "The dev set holds one class only ('1'): a model that always answers '1' scores 100% on it, so its "
+        "accuracy cannot tell the models apart and means nothing."]
+    assert "**Warning:** The dev set holds one class only" in (tmp_path / "out" / "SUMMARY.md").read_text()
+
+
+def test_no_warning_where_the_data_can_tell_a_point_apart(tuned):
+    """The tiny SST-2 directory in quick mode: 150 dev and test examples of both classes (one is
+    0.67 point): no data warning (the quick base may still be at chance: only that may be said)."""
+    assert all(w.startswith("The base model scores") for w in tuned[1]["warnings"])
