@@ -24,7 +24,9 @@ a run cut off at any point still has a model and a true summary:
                     makes the numbers mean little (a split of one class, a dev or test set where one
                     example is worth more than a point or the tolerance, a base no better than the
                     majority class), shown first in SUMMARY.md (the Your data page shows it)
-    autotune.json   what was tuned (data, model, --from): marks the folder as autotune's
+    autotune.json   what was tuned (data, model, --from, --vectors): marks the folder as autotune's
+    autotune.lock   the pid of the run using the folder, flock'd while it runs: a second autotune on
+                    the same --out is refused while the first runs (a dead run's lock is free)
     work/           the trials' cells, saved models and exports (lmf.trial's layout)
 A restart with the same --out resumes: finished trials (trials.csv) are not run again and the base
 model is reused. A folder that is not an earlier autotune output is never written into.
@@ -37,8 +39,10 @@ trial's time (the base model is always trained: nothing can be searched without 
 Deliberately not here: building models (lmf.trial, lmf.methods), exporting (lmf.export).
 """
 import csv
+import fcntl
 import json
 import math
+import os
 import re
 import shutil
 import time
@@ -61,6 +65,7 @@ from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_c
 
 R_MIN, R_MAX = 50, 99
 MARKER, TRIALS, SUMMARY, SUMMARY_MD = "autotune.json", "trials.csv", "summary.json", "SUMMARY.md"
+LOCK = "autotune.lock"
 MODEL, SAVED = "model", "saved_model"
 TRIAL_COLUMNS = ["method", "R", "bytes", "dev_accuracy", "seconds", "status", "within_target"]
 FORMAT = "lmf-autotune"
@@ -153,7 +158,7 @@ def parse_bytes(text):
     if not match:
         raise ValueError(f"size {text!r}: give bytes, e.g. 500000, 500kB or 0.5MB")
     number, unit = match.groups()
-    return int(round(float(number) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[unit.lower()]))
+    return round(float(number) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[unit.lower()])
 
 
 def is_autotune_dir(path):
@@ -186,6 +191,33 @@ def _prepare(out, settings):
     except FileExistsError as e:
         raise FileExistsError(f"{e} (autotune writes only into a new or empty folder or an earlier autotune's)") from e
     return out
+
+
+def _lock(out):
+    """Hold `out`'s LOCK file, flock'd, with this process's pid in it, until the returned file is
+    closed or the process dies; FileExistsError naming the holder's pid when another autotune holds
+    it (two runs on one --out would each rewrite trials.csv without the other's trials). The lock
+    of a process that died went with it, so its file's stale pid is simply taken over. The file
+    is left in place when the run ends: removing it could let a third run lock a new file while a
+    second still holds the old one."""
+    path = Path(out) / LOCK
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise FileExistsError(f"{out} is in use by another autotune (pid {holder}); wait for it to end, "
+                              "or give another --out") from None
+    if not path.exists() or os.fstat(handle.fileno()).st_ino != os.stat(path).st_ino:  # two runs made it at once
+        handle.close()
+        raise FileExistsError(f"{out} was made by another autotune started at the same moment; give another --out")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def _read_trials(out):
@@ -322,7 +354,8 @@ class Search:
     below are the steps of the module docstring: propose a round of probes, check each against
     the budget, run them, record them, rewrite the best-so-far files."""
 
-    def __init__(self, data, model, out, max_drop, base_from, budget_minutes, quick, methods, r_range, device):
+    def __init__(self, data, model, out, *, max_drop=1.0, base_from=None, vectors=None, budget_minutes=None,
+                 quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto"):
         self.start = time.perf_counter()
         self.model, self.max_drop, self.budget_minutes = model, max_drop, budget_minutes
         self.deadline = None if budget_minutes is None else budget_minutes * 60
@@ -330,17 +363,25 @@ class Search:
         self.key = _dataset_key(data)
         self.source = data if data in NAMED else str(Path(data).resolve())
         settings = {"data": self.source, "model": model, "quick": bool(quick),
-                    "from": str(Path(base_from).resolve()) if base_from else None}
+                    "from": str(Path(base_from).resolve()) if base_from else None,
+                    "vectors": str(Path(vectors).resolve()) if vectors else None}
         self.out = _prepare(out, settings)
+        self.lock = _lock(self.out)  # before reading trials.csv: another run may be writing it
         self.base_from = base_from
         self.tuner = Tuner(self.out / "work", quick, device, data={} if data in NAMED else {self.key: data},
-                           vocab_from=base_from)
+                           vectors=vectors, vocab_from=base_from)
         self.searched = candidates(model, methods)
         # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
         self.trials = {k: t for k, t in _read_trials(self.out).items()
                        if t["status"] != "ok" or is_saved_model(self.tuner.model_dir(self.cell(*k)))}
         self.base_cell = self.cell("uncompressed")
         self.best = None
+
+    def close(self):
+        """Let another autotune use --out (the lock also goes when this process dies)."""
+        if self.lock is not None:
+            self.lock.close()  # closing the last descriptor releases the flock
+            self.lock = None
 
     def cell(self, method, reduction=0):
         return Cell(self.key, self.model, method, reduction)
@@ -516,11 +557,12 @@ class Search:
 
 def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, budget_minutes=None,
              scheduler=None, jobs=1, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
-             progress=True, on_trial=None):
+             progress=True, on_trial=None, vectors=None):
     """Run the search described in the module docstring (a Search); returns the summary (also in --out).
 
     `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
-    `base_from` a saved model to start from instead of training one; `scheduler` None (this machine,
+    `base_from` a saved model to start from instead of training one; `vectors` the LSTM's
+    word-vector file (default: the data folder's GloVe subset); `scheduler` None (this machine,
     `jobs` worker processes), "local" (a dask LocalCluster of `jobs` workers) or a dask scheduler's
     address; `quick` the sweep's quick sizes and step counts (tests); `methods` narrows the
     searched methods; `r_range` the Rs searched. `on_trial(trial, finished, left)`, when given, is
@@ -528,5 +570,9 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
     and at most how many more the searches need."""
     check_settings(model, max_drop, budget_minutes, None, r_range, jobs)
-    search = Search(data, model, out, max_drop, base_from, budget_minutes, quick, methods, r_range, device)
-    return search.run(scheduler, jobs, progress, on_trial)
+    search = Search(data, model, out, max_drop=max_drop, base_from=base_from, vectors=vectors,
+                    budget_minutes=budget_minutes, quick=quick, methods=methods, r_range=r_range, device=device)
+    try:
+        return search.run(scheduler, jobs, progress, on_trial)
+    finally:
+        search.close()

@@ -163,7 +163,7 @@ def cmd_autotune(args):
     summary = autotune(args.data, args.model, args.out, args.max_drop, base_from=args.base_from,
                        budget_minutes=args.budget_minutes, scheduler=args.scheduler, jobs=args.jobs,
                        quick=args.quick, r_range=(args.r_min, args.r_max), device=args.device or "auto",
-                       progress=not args.quiet)
+                       progress=not args.quiet, vectors=args.vectors)
     print((Path(args.out) / "SUMMARY.md").read_text(encoding="utf-8"), end="")
     return summary
 
@@ -221,6 +221,7 @@ def build_parser():
     _add_data(p)
     p.add_argument("--model", choices=["dan", "lstm"], default="dan")
     p.add_argument("--from", dest="base_from", help="a saved model to start from instead of training the base")
+    p.add_argument("--vectors", help="GloVe-format file for the LSTM (default: the data folder's glove.6B.100d subset)")
     p.add_argument("--max-drop", type=float, default=1.0, help="accuracy points below the base allowed (dev)")
     p.add_argument("--budget-minutes", type=float, help="no trial starts after this (ends within it plus one trial)")
     p.add_argument("--out", required=True, help="a new or empty folder, or an earlier autotune's (resumed)")

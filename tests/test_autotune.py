@@ -280,8 +280,8 @@ def test_a_one_class_dev_set_is_said_to_mean_nothing(tiny_dir, tmp_path):
     (tmp_path / "one" / "dev.tsv").write_text("\n".join([lines[0], *positive]) + "\n")
     summary = autotune(str(tmp_path / "one"), "dan", tmp_path / "out", max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
     assert [w for w in summary["warnings"] if "one class" in w] == [
-        "The dev set holds one class only ('1'): a model that always answers '1' scores 100% on it, so its "
-        "accuracy cannot tell the models apart and means nothing."]
+        ("The dev set holds one class only ('1'): a model that always answers '1' scores 100% on it, so its "
+         "accuracy cannot tell the models apart and means nothing.")]
     assert "**Warning:** The dev set holds one class only" in (tmp_path / "out" / "SUMMARY.md").read_text()
 
 
@@ -289,3 +289,52 @@ def test_no_warning_where_the_data_can_tell_a_point_apart(tuned):
     """The tiny SST-2 directory in quick mode: 150 dev and test examples of both classes (one is
     0.67 point): no data warning (the quick base may still be at chance: only that may be said)."""
     assert all(w.startswith("The base model scores") for w in tuned[1]["warnings"])
+
+
+def test_a_second_autotune_on_the_same_out_is_refused_while_the_first_runs(tuned, tmp_path, capsys):
+    """While another run holds autotune.lock (flock'd here through a second open file, as another
+    process would, with pid 4242 in it), autotune on that --out is refused naming the pid, in the
+    CLI as error: and status 2, and trials.csv is left as it was. Once the lock is free the same
+    command resumes; the file's stale pid (a dead run's) is replaced by this process's."""
+    import fcntl
+    import os
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(tuned[0], out)
+    before = (out / "trials.csv").read_text()
+    with open(out / "autotune.lock", "w") as holder:
+        holder.write("4242\n")
+        holder.flush()
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(FileExistsError, match=r"in use by another autotune \(pid 4242\)"):
+            autotune(tuned[1]["data"], "dan", out, max_drop=1.0, **SMALL)
+        argv = ["autotune", "--data", tuned[1]["data"], "--out", str(out), "--quick", "--quiet", "--r-min", "80",
+                "--r-max", "95"]
+        assert main(argv) == 2 and "pid 4242" in capsys.readouterr().err
+    assert (out / "trials.csv").read_text() == before
+    seen = []
+    again = autotune(tuned[1]["data"], "dan", out, max_drop=1.0,
+                     on_trial=lambda *a: seen.append((out / "autotune.lock").read_text()), **SMALL)
+    assert again["chosen"] == tuned[1]["chosen"] and seen == [f"{os.getpid()}\n"]
+    with open(out / "autotune.lock") as free:
+        fcntl.flock(free, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released at the end: no BlockingIOError
+
+
+def test_vectors_reaches_the_lstm(tiny_dir, tmp_path, capsys):
+    """The hint autotune prints for the LSTM offers --vectors, which its parser once refused
+    ("unrecognized arguments"). A 4-dimensional GloVe-format file of three words: the base LSTM's
+    embedding is 4-d (vectors set the dimension), the note names the file, and the folder's marker
+    records it; a missing file is error: and status 2."""
+    vectors = tmp_path / "tiny.txt"
+    vectors.write_text("the 0.1 0.2 0.3 0.4\nfilm 0.5 0.1 0.0 0.2\ngood -0.1 0.3 0.2 0.0\n")
+    out = tmp_path / "out"
+    argv = ["autotune", "--data", str(tiny_dir), "--model", "lstm", "--quick", "--quiet", "--r-min", "90",
+            "--r-max", "95", "--budget-minutes", "0.01"]
+    assert main([*argv, "--out", str(out), "--vectors", str(vectors)]) == 0
+    assert f"the word vectors ({vectors}) cover" in capsys.readouterr().out
+    from lmf.layout import saved_config
+    [base] = (out / "work" / "models").glob("*-lstm-uncompressed-s0")
+    assert saved_config(base)["embed_dim"] == 4
+    assert json.loads((out / "autotune.json").read_text())["vectors"] == str(vectors)
+    assert main([*argv, "--out", str(tmp_path / "out2"), "--vectors", str(tmp_path / "none.txt")]) == 2
+    assert "vectors file not found" in capsys.readouterr().err
