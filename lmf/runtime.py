@@ -143,34 +143,34 @@ class Predictor:
                                        f"{TOKENIZER} names {len(self.label_names)} labels")
 
     def encode(self, texts):
-        """Ids of `texts` (a list or tuple of strings, else TypeError), an int64 array.array each
+        """Ids of `texts` (a list or tuple of strings, else TypeError), as int64 bytes each
         (lmf.tokenize.Encoder); ValueError for a text with no token (empty, only spaces or
         invisible characters)."""
         _check_texts(texts)
-        id_arrays = list(map(self.encoder.encode, texts))
-        if not all(id_arrays):
-            i = next(i for i, ids in enumerate(id_arrays) if not ids)
+        encoded = list(map(self.encoder.encode, texts))
+        if not all(encoded):
+            i = encoded.index(b"")
             raise ValueError(f"text {i} ({texts[i][:40]!r}) is empty or has no token to classify")
-        return id_arrays
+        return encoded
 
-    def ids(self, id_arrays):
-        """One batch of int64 id arrays (`encode`'s) as an int64 [B, T] array padded with PAD_ID to
-        its longest row, built without a Python step per text or per id."""
-        if len(id_arrays) == 1:  # batch 1, the latency that users feel: no padding to do
-            return np.frombuffer(id_arrays[0], np.int64)[None]
-        lengths = np.fromiter(map(len, id_arrays), np.int64, len(id_arrays))
-        ids = np.full((len(id_arrays), lengths.max()), PAD_ID, dtype=np.int64)
+    def ids(self, encoded):
+        """One batch of `encode`'s int64 bytes as an int64 [B, T] array padded with PAD_ID to its
+        longest row, built without a Python step per text or per id."""
+        if len(encoded) == 1:  # batch 1, the latency that users feel: no padding to do
+            return np.frombuffer(encoded[0], np.int64)[None]
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded)) // 8
+        ids = np.full((len(encoded), lengths.max()), PAD_ID, dtype=np.int64)
         # The mask's True cells, row after row, are where the concatenated ids go.
-        ids[np.arange(ids.shape[1]) < lengths[:, None]] = np.frombuffer(b"".join(id_arrays), np.int64)
+        ids[np.arange(ids.shape[1]) < lengths[:, None]] = np.frombuffer(b"".join(encoded), np.int64)
         return ids
 
     def logits(self, texts, batch_size=64):
         """[N, C] float32 logits; each batch padded to its own longest text."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
-        id_arrays = self.encode(texts)
-        out = [self.session.run(self._outputs, {"ids": self.ids(id_arrays[start:start + batch_size])})[0]
-               for start in range(0, len(id_arrays), batch_size)]
+        encoded = self.encode(texts)
+        out = [self.session.run(self._outputs, {"ids": self.ids(encoded[start:start + batch_size])})[0]
+               for start in range(0, len(encoded), batch_size)]
         if len(out) == 1:
             return out[0]
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)

@@ -87,17 +87,17 @@ def encode(text, stoi, max_tokens=MAX_TOKENS):
 
 
 class Encoder:
-    """`encode(text, stoi, max_tokens)`'s ids as an int64 array.array, faster, for many texts under
-    one vocabulary `stoi`; the array is NumPy-ready (np.frombuffer) and arrays concatenate with
-    b"".join, so a batch needs no per-token Python either (lmf.runtime).
+    """`encode(text, stoi, max_tokens)`'s ids, faster, for many texts under one vocabulary `stoi`,
+    as int64 bytes (native order): np.frombuffer(ids, np.int64) reads them without a copy, b"".join
+    concatenates a batch's, array("q", ids) makes them a sequence of ints (lmf.runtime).
 
     The normalised text is split at whitespace into pieces, and each piece's ids are cached, as
     int64 bytes, the first time it is seen: a text costs a split, one dict lookup per piece and
     one join, whether its pieces are one token each or several ("movie.", "it's", "-lrb-").
-    Measured with `python scripts/bench_latency.py --tokenizer` (2 shared cores): on SST-2's test
-    sentences 3.0 us a sentence, 1.2x the cost of str.split plus a dict lookup per word, where
-    encode() costs 7.5 us; 1.3x on the same sentences typed with punctuation attached ("the film,
-    isn't it?"), whose pieces are often several tokens.
+    Measured with `python scripts/bench_latency.py --tokenizer` on 2 busy shared cores: on SST-2's
+    test sentences 1.15-1.3x the cost of str.split plus a dict lookup per word (3.0-3.4 us against
+    2.4-2.7), as on those sentences typed with punctuation attached ("the film, isn't it?", pieces
+    of several tokens); encode() costs 3.2x, and cost 3.8x before its ASCII shortcut.
 
     The cache stops growing at CACHE_LIMIT pieces, so that words typed by users cannot grow it
     without bound; a new piece then costs a tokenization each time. `stoi` must not change once
@@ -106,7 +106,7 @@ class Encoder:
     CACHE_LIMIT = 50_000
 
     def __init__(self, stoi, max_tokens=MAX_TOKENS):
-        self.stoi, self.max_tokens = stoi, max_tokens
+        self.stoi, self._max_bytes = stoi, 8 * max_tokens
         self._cache = {}
         self._cached = self._cache.__getitem__
 
@@ -119,16 +119,17 @@ class Encoder:
         return ids
 
     def encode(self, text):
-        """encode(text, stoi, max_tokens), as array("q")."""
-        text = normalize(text)
+        """encode(text, stoi, max_tokens), as int64 bytes."""
+        # normalize()'s ASCII case inline: on this path a function call is a tenth of the cost.
+        text = text[:MAX_TEXT_CHARS].lower() if type(text) is str and text.isascii() else normalize(text)
         pieces = text.split()
         try:  # one KeyError on a text with a new piece costs less than a check on every text
             ids = b"".join(map(self._cached, pieces))
         except KeyError:
             ids = b"".join(map(self._piece, pieces))
         if ids and not pieces[0][0].isprintable() and not _shows(_TOKEN.findall(text)):
-            return array("q")  # invisible tokens only, as tokenize() says
-        return array("q", ids if len(ids) <= 8 * self.max_tokens else ids[:8 * self.max_tokens])
+            return b""  # invisible tokens only, as tokenize() says
+        return ids if len(ids) <= self._max_bytes else ids[:self._max_bytes]
 
 
 def unknown_tokens(text, stoi, max_tokens=MAX_TOKENS):

@@ -118,24 +118,21 @@ def bench_dataset(name, tmp, n_single):
     return rows, checks
 
 
-def tokenizer_us(texts, stoi, rounds=30, chunk=100):
+def tokenizer_us(texts, stoi, rounds=40):
     """us per text of str.split + one dict lookup per word (the floor), lmf.tokenize.encode, and
-    lmf.tokenize.Encoder.encode (the runtime's; cache warm). Per chunk of texts, the best of
-    `rounds` passes, the three interleaved, summed over chunks: a shared machine's busy moments
-    drop out of each short chunk's best."""
+    lmf.tokenize.Encoder.encode (the runtime's; cache warm): the best of `rounds` passes over all
+    `texts`, the three taking turns, so that a shared machine's busy moments drop out."""
     get, encoder = stoi.get, Encoder(stoi)
     ways = {"split+dict": lambda text: [get(w, 1) for w in text.split()],
             "encode()": lambda text: encode(text, stoi), "Encoder": encoder.encode}
-    chunks = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
-    best = {name: [float("inf")] * len(chunks) for name in ways}
+    best = dict.fromkeys(ways, float("inf"))
     for _ in range(rounds):
-        for c, part in enumerate(chunks):
-            for name, way in ways.items():
-                start = time.perf_counter()
-                for text in part:
-                    way(text)
-                best[name][c] = min(best[name][c], time.perf_counter() - start)
-    return {name: sum(times) / len(texts) * 1e6 for name, times in best.items()}
+        for name, way in ways.items():
+            start = time.perf_counter()
+            for text in texts:
+                way(text)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: seconds / len(texts) * 1e6 for name, seconds in best.items()}
 
 
 def print_tokenizer_us():
