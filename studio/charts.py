@@ -52,7 +52,9 @@ def accuracy_floor(summary, clip_points=CLIP_POINTS):
 
 def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_points=CLIP_POINTS):
     """Accuracy (%) against size (MB, log axis) for every method of `summary`, fastText rows from
-    `reference`; `selected` is (size_bytes, accuracy or None, label) to mark.
+    `reference`; `selected` is (size_bytes, accuracy or None, label) to mark. The rows are
+    lmf.selection.model_summary's: one accuracy per model, seed 0's (the model downloaded), the
+    spread over seeds in the hover text rather than as error bars around another number.
 
     One legend group per kind of method (baselines, factorization, ...): a click on a group's
     title hides or shows the whole group. The y-axis starts `clip_points` below the uncompressed
@@ -69,7 +71,7 @@ def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_
             continue
         method = METHODS[name]
         sizes += [r["size_bytes"] / 1e6 for r in rows]
-        tops += [r["accuracy"] + (r["accuracy_std"] or 0) for r in rows]
+        tops += [r["accuracy"] for r in rows]
         shown = [r for r in rows if floor is None or r["accuracy"] >= floor]
         below = [r for r in rows if floor is not None and r["accuracy"] < floor]
         common = dict(legendgroup=method.group, legendgrouptitle_text=GROUP_NAMES[method.group])
@@ -77,7 +79,6 @@ def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_
             x=[r["size_bytes"] / 1e6 for r in shown], y=[r["accuracy"] for r in shown],
             mode="lines+markers" if method.line else "markers", name=method.label, **common,
             marker=dict(symbol=method.symbol, size=9, color=method.color), line=dict(color=method.color, width=1.5),
-            error_y=dict(type="data", array=[r["accuracy_std"] or 0 for r in shown], visible=True, thickness=1),
             text=[_hover(r) for r in shown], hovertemplate="%{text}<extra>" + method.label + "</extra>"))
         if below:
             clipped += len(below)
@@ -113,9 +114,11 @@ def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_
 
 def _hover(row):
     r = row["embedding_reduction_pct"]
-    seeds = f"mean of {row['seeds']} seeds" if row["seeds"] > 1 else "1 seed"
-    return (f"{'R=' + str(r) + '%<br>' if r else ''}{row['size_bytes'] / 1e6:.2f} MB<br>"
-            f"{row['accuracy']:.2f} % ({seeds})")
+    spread = (f"<br>{row['seeds']} seeds: {row['mean_accuracy']:.2f} ± {row['accuracy_std']:.2f} %"
+              if row["seeds"] > 1 and row.get("accuracy_std") is not None and row.get("mean_accuracy") is not None
+              else "")
+    which = "mean over seeds" if row.get("row", True) is None else "seed 0"  # no seed-0 row: the mean's numbers
+    return f"{'R=' + str(r) + '%<br>' if r else ''}{row['size_bytes'] / 1e6:.2f} MB<br>{row['accuracy']:.2f} % ({which}){spread}"
 
 
 def spectrum_figure(values, k, height=340):
@@ -132,21 +135,46 @@ REFERENCE_COLORS = ("black", "royalblue", "darkorange")
 EARLIER_COLORS = ("#e8a0a0", "#a9a0e8", "#8fc7e0", "#c9c98f")
 
 
-def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, earlier=(), height=440):
+AFTER_SVD = "right after the SVD"
+AFTER_SVD_COLOR = "#e377c2"
+
+
+def accuracy_extent(levels, min_span):
+    """[low, high] (%) that takes in every one of `levels` with a margin of 8 % of their spread (at
+    least half a point), widened about its middle to at least `min_span` points, so that
+    noise-sized differences are not drawn large. Example: levels 55 and 90, min_span 5:
+    margin 0.08 * 35 = 2.8, so [52.2, 92.8]; levels 81.0 and 81.9, min_span 5.2: [78.85, 84.05]."""
+    low, high = min(levels), max(levels)
+    margin = max(0.5, 0.08 * (high - low))
+    low, high = low - margin, high + margin
+    if high - low < min_span:
+        middle = (low + high) / 2
+        low, high = middle - min_span / 2, middle + min_span / 2
+    return [round(low, 3), round(high, 3)]
+
+
+def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, earlier=(), height=440,
+                   after_svd=None, min_span=0.0):
     """The live retraining chart as a Vega-Lite spec (a dict for st.vega_lite_chart): dev accuracy
     (%) above, the learning rate beneath, both over steps 0..`total_steps`.
 
     `history` [(step, dev accuracy)] (fractions); `lrs` [(step, lr)]; `references` {name: dev
-    accuracy in %} drawn as dotted rules; `precomputed` the sweep's curve rows ({step, dev_accuracy},
-    dashed gray, cut at total_steps); `earlier` [(name, history)] kept runs, thin. Every series is
-    named in the legend, none on the chart: a label there would be struck through by a neighbouring
-    line (8-bit and 16-bit sit a fraction of a point apart).
+    accuracy in %} drawn as dotted rules; `after_svd` the dev accuracy (%) right after the SVD (the
+    run's step 0, else the sweep curve's), a dashed rule, so the story's three levels are always
+    there: the uncompressed model, right after the SVD, the live curve between them;
+    `precomputed` the sweep's curve rows ({step, dev_accuracy}, dashed gray, cut at total_steps);
+    `earlier` [(name, history)] kept runs, thin. The accuracy axis takes in every level and point
+    and spans at least `min_span` points (accuracy_extent). Every series is named in the legend (above
+    the chart, so the chart is as wide as the page), none on the chart: a label there would be
+    struck through by a neighbouring line (8-bit and 16-bit sit a fraction of a point apart).
 
-    Vega-Lite rather than Plotly, unlike the other charts here: Streamlit 1.67 gives a Plotly
-    chart an id hashed from its content, so each redraw of a live Plotly chart remounts it (a new
-    element, drawn from scratch), while a Vega-Lite chart with the same spec keeps its view and
-    only takes the new rows. Building this dict also costs well under a millisecond, against ~30 ms
-    for the equivalent validated Plotly figure, time the training thread would wait for the GIL."""
+    What changes during a run is data, never the spec: the levels and the axis' extent travel as
+    datasets (the extent as two invisible points), so Streamlit keeps the chart and only takes the
+    new rows. Vega-Lite rather than Plotly, unlike the other charts here: Streamlit 1.67 gives a
+    Plotly chart an id hashed from its content, so each redraw of a live Plotly chart remounts it
+    (a new element, drawn from scratch), while a Vega-Lite chart with the same spec keeps its view
+    and only takes the new rows. Building this dict also costs well under a millisecond, against
+    ~30 ms for the equivalent validated Plotly figure, time the training thread would wait for the GIL."""
     total = max(int(total_steps), 1)
     live, sweep = "live: dev accuracy", "precomputed (sweep)"
     acc, names, colors = [], [], []
@@ -167,17 +195,26 @@ def retrain_figure(history, lrs, total_steps, references=None, precomputed=None,
         label = f"{name} ({value:.1f} %)"
         names.append(label)
         colors.append(color)
-        refs.append({"accuracy": round(value, 3), "series": label})
+        refs.append({"accuracy": round(value, 3), "series": label, "dash": False})
+    names.append(AFTER_SVD)  # always in the legend: its value arrives with the run's step 0
+    colors.append(AFTER_SVD_COLOR)
+    if after_svd is not None:
+        refs.append({"accuracy": round(after_svd, 3), "series": AFTER_SVD, "dash": True})
+    levels = [r["accuracy"] for r in refs] + [r["accuracy"] for r in acc]
+    extent = [{"accuracy": a} for a in accuracy_extent(levels, min_span)] if levels else []
     x = lambda axis: {"field": "step", "type": "quantitative", "axis": axis,  # noqa: E731
                       "scale": {"domain": [0, total], "nice": False}}
+    y = {"field": "accuracy", "type": "quantitative", "title": "dev accuracy (%)", "scale": {"zero": False}}
     color = {"field": "series", "type": "nominal", "title": None, "sort": names,
              "scale": {"domain": names, "range": colors}, "legend": {"orient": "top", "columns": 3}}
     top = {"height": int(height * 0.62), "width": "container", "layer": [
-        {"data": {"name": "refs"}, "mark": {"type": "rule", "strokeDash": [2, 3], "strokeWidth": 1.5},
-         "encoding": {"y": {"field": "accuracy", "type": "quantitative"}, "color": color}},
+        {"data": {"name": "extent"}, "mark": {"type": "point", "opacity": 0}, "encoding": {"y": y}},
+        *({"data": {"name": "refs"}, "transform": [{"filter": ("" if after else "!") + "datum.dash"}],
+           "mark": {"type": "rule", "strokeWidth": 2 if after else 1.5, "strokeDash": [8, 4] if after else [2, 3]},
+           "encoding": {"y": y, "color": color, "tooltip": [{"field": "series"}, {"field": "accuracy", "format": ".2f"}]}}
+          for after in (False, True)),
         {"data": {"name": "accuracy"}, "mark": {"type": "line", "point": {"size": 25}, "clip": True},
-         "encoding": {"x": x({"labels": False, "ticks": False, "title": None, "tickCount": 10}), "y": {"field": "accuracy", "type": "quantitative", "title": "dev accuracy (%)",
-                                          "scale": {"zero": False}},
+         "encoding": {"x": x({"labels": False, "ticks": False, "title": None, "tickCount": 10}), "y": y,
                       "color": color, "strokeWidth": {"field": "w", "type": "quantitative", "scale": None},
                       "strokeDash": {"field": "dash", "type": "nominal", "legend": None,
                                      "scale": {"domain": [False, True], "range": [[1, 0], [6, 4]]}},
@@ -189,7 +226,8 @@ def retrain_figure(history, lrs, total_steps, references=None, precomputed=None,
                            "y": {"field": "lr", "type": "quantitative", "title": "lr", "axis": {"format": ".0e"}},
                            "tooltip": [{"field": "step"}, {"field": "lr", "format": ".2e"}]}}
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "datasets": {"accuracy": acc, "refs": refs, "lr": [{"step": s, "lr": lr} for s, lr in lrs]},
+            "datasets": {"accuracy": acc, "refs": refs, "extent": extent,
+                         "lr": [{"step": s, "lr": lr} for s, lr in lrs]},
             "vconcat": [top, bottom], "spacing": 8, "resolve": {"scale": {"color": "shared"}},
             "padding": {"left": 5, "top": 5, "bottom": 5, "right": 20}}  # the last x label fits
 

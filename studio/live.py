@@ -2,19 +2,27 @@
 
     job = start_job(saved, data, reduction=98, steps=300)   # raises Busy beyond MAX_LIVE_JOBS
     job.snapshot()        # a copy of the state so far: status, history, lrs, losses, step, ...
+    job.seen()            # the page is still watching (see ABANDON_SECONDS)
     job.stop()            # asks the loop to stop after the current mini-batch
     job.wait(timeout)     # True once the job is done, stopped or failed
     job.model, job.zip()  # the retrained (best-on-dev) model and its deployable export as zip bytes
+    find_job(job.id)      # the job again, from a reloaded page (its id travels in the URL)
 
 The job compresses a copy of `saved.model` at R (lmf.compress.compress_model; the saved model is
 never changed, so a cached one can be passed), measures test accuracy right after the SVD, then runs
 lmf.train.train, all in a spawned worker process (see LiveJob for why) whose callbacks send what
 they see; a thread of the job appends it to the job's own lists under its lock.
-Also here: live_config (the settings of a short run), evaluation_data and dev_subset.
+A job nobody watches any more (its page closed or reloaded elsewhere: no seen() for
+ABANDON_SECONDS) is stopped, so its slot among the MAX_LIVE_JOBS is freed for the next visitor.
+Also here: live_config (the settings of a short run), evaluation_data, dev_subset, story_case (the
+case the page opens on: where the SVD's cost and its recovery are both large), dev_noise_points
+and story_sentence (what happened, in one sentence).
 
 Deliberately not here: Streamlit code (the page polls snapshot()), or a second training loop.
 """
+import math
 import os
+import secrets
 import threading
 import time
 from dataclasses import replace
@@ -46,18 +54,113 @@ TORCH_THREADS = max(1, (os.cpu_count() or 1) // MAX_LIVE_JOBS)
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
 
+# A job whose page has not polled it (LiveJob.seen) for this long is stopped: its page went away
+# (closed, or reloaded and not found again), and its slot must not keep the next visitor out. The
+# page polls about three times a second while a job runs; a reload finds the job again within a
+# few seconds; a background tab's timers still fire at least once a second.
+ABANDON_SECONDS = 20.0
+KEEP_FINISHED = 32  # finished jobs find_job still finds (a reload after the end shows the result)
+
 
 class Busy(RuntimeError):
     """MAX_LIVE_JOBS jobs are already training; try again when one finishes."""
 
 
 _active = set()  # jobs queued or running, across sessions
+_known = {}  # job id -> job, newest last: the running ones and the last KEEP_FINISHED finished ones
 _active_lock = threading.Lock()
 
 
 def running_jobs():
     with _active_lock:
         return len(_active)
+
+
+def find_job(job_id):
+    """The job started with this id (LiveJob.id, unguessable), or None: how a reloaded page, a new
+    session, finds its run again."""
+    with _active_lock:
+        return _known.get(job_id)
+
+
+def _remember(job):
+    with _active_lock:
+        _known[job.id] = job
+        finished = [k for k, j in _known.items() if j.finished and j not in _active]
+        for key in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+            del _known[key]
+
+
+# ---------------------------------------------------------------- the story the page opens on
+
+def story_score(row, base_accuracy):
+    """How plainly a retrained LMF row (results.csv, fractions) shows the online step: the smaller
+    of what the SVD cost (the uncompressed model's test accuracy minus the row's right after the
+    SVD) and what retraining won back (the row's accuracy minus that), in points. A drop that is
+    never recovered, or a recovery from no drop, both score low. None without the numbers."""
+    before = row.get("accuracy_before_retrain")
+    if before is None or base_accuracy is None or row.get("accuracy") is None:
+        return None
+    return 100 * min(base_accuracy - before, row["accuracy"] - before)
+
+
+def story_case(rows, pairs, max_reduction=98):
+    """(dataset, model, R, score) of the case the Retrain live page opens on: among the `pairs`
+    (dataset, model) whose uncompressed model is shipped, the seed-0 LMF row of R <= max_reduction
+    (the page's slider) with the highest story_score, measured from results.csv; None without one.
+    With the shipped artifacts: CLINC150's LSTM at R = 90, whose SVD costs 62.5 test points
+    (91.2 % to 28.7 %) and whose retraining wins back 54.8 of them (to 83.4 %)."""
+    best = None
+    for dataset, model in pairs:
+        base = next((r for r in rows if (r["dataset"], r["model"], r["method"], r["seed"])
+                     == (dataset, model, "uncompressed", 0)), None)
+        if base is None:
+            continue
+        for r in rows:
+            if ((r["dataset"], r["model"], r["method"], r["seed"]) == (dataset, model, "lmf", 0)
+                    and 0 < r["embedding_reduction_pct"] <= max_reduction):
+                score = story_score(r, base["accuracy"])
+                if score is not None and (best is None or score > best[3]):
+                    best = (dataset, model, r["embedding_reduction_pct"], score)
+    return best
+
+
+def dev_noise_points(accuracy, n):
+    """One standard error of a dev accuracy, in points: each of the n dev sentences is right with
+    probability p (the accuracy, a fraction) independently of the others, so the count right is
+    Binomial(n, p), with variance n p (1 - p); the accuracy is that count over n, with variance
+    p (1 - p) / n. Example: SST-2's 872 dev sentences at 82 % give sqrt(0.82 * 0.18 / 872) = 1.3
+    points; CLINC150's 3000 at 90 %, 0.55 points."""
+    if not n:
+        return None
+    return 100 * math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n)
+
+
+NOISE_FACTOR = 2  # a cost within this many standard errors is within the dev set's noise
+
+
+def story_sentence(base_dev, history, step, schedule, n_dev, finished=False):
+    """What happened, in one sentence: the SVD's cost (the uncompressed model's dev accuracy minus
+    the run's at step 0) and what the run won back since (its best dev accuracy minus step 0's),
+    in points; e.g. 'The SVD cost 26.8 points of dev accuracy; 300 steps of CALR won back 25.1.'
+    When the cost is within NOISE_FACTOR standard errors of a dev measurement (dev_noise_points),
+    it says that the SVD cost less than the dev set's noise. `base_dev` and `history`'s accuracies
+    are fractions; None before step 0 is measured."""
+    if not history or base_dev is None:
+        return None
+    after_svd = history[0][1]
+    cost = 100 * (base_dev - after_svd)
+    won = 100 * (max(a for _, a in history) - after_svd)
+    noise = dev_noise_points(base_dev, n_dev)
+    steps = f"{step} step{'s' if step != 1 else ''} of {schedule.upper()}"
+    if noise is not None and cost < NOISE_FACTOR * noise:
+        return (f"The SVD cost {cost:.1f} points of dev accuracy, less than the dev set's noise "
+                f"(one standard error is {noise:.1f} points over {n_dev} sentences): there is little to win back at "
+                f"this R; {steps} moved it by {won:+.1f}.")
+    if not finished and step == 0:
+        return f"The SVD cost {cost:.1f} points of dev accuracy; retraining starts."
+    return (f"The SVD cost {cost:.1f} points of dev accuracy; {steps} {'won' if finished else 'have won'} "
+            f"back {won:.1f}.")
 
 
 def cycle_step_size(steps, cycles=CYCLES):
@@ -109,6 +212,7 @@ class LiveJob:
       before     test accuracy right after the SVD; rank: its k
       test, size, best_step, best_dev, seconds   once finished (done or stopped): test accuracy and
                  bytes on disk of the best-on-dev model's deployable export (fp32), the model kept as `model`
+      abandoned  True when it was stopped because no page polled it for `abandon_after` seconds
     Accuracies are fractions. `data` is evaluated on its dev split as given (see dev_subset).
 
     Why a process and not a thread: torch releases the GIL inside each operation, but a DAN step is
@@ -120,10 +224,14 @@ class LiveJob:
     main module: a script that starts jobs needs the `if __name__ == "__main__":` guard (Streamlit's
     and pytest's entry points have it)."""
 
-    def __init__(self, saved, data, reduction, steps, schedule="calr", step_size=None, seed=0, eval_every=None):
+    def __init__(self, saved, data, reduction, steps, schedule="calr", step_size=None, seed=0, eval_every=None,
+                 abandon_after=None):
         import multiprocessing
 
+        self.id = secrets.token_urlsafe(9)
         self.saved, self.data = saved, data
+        self.abandon_after = ABANDON_SECONDS if abandon_after is None else abandon_after
+        self.last_seen, self.abandoned = time.monotonic(), False
         self.config = live_config(saved.config["arch"], steps, schedule, eval_every, seed, step_size)
         self.settings = dict(reduction=int(reduction), steps=int(steps), schedule=schedule,
                              step_size=self.config.step_size, seed=seed)
@@ -143,6 +251,10 @@ class LiveJob:
     def start(self):
         self._thread.start()
         return self
+
+    def seen(self):
+        """The page is still watching: without a call for `abandon_after` seconds the job stops."""
+        self.last_seen = time.monotonic()
 
     def stop(self):
         """Ask the loop to stop; it finishes the current mini-batch, evaluates it, and keeps the best model."""
@@ -169,7 +281,7 @@ class LiveJob:
                         history=list(self.history), lrs=list(self.lrs), losses=list(self.losses),
                         before=self.before, rank=self.rank, test=self.test, size=self.size,
                         best_step=self.best_step, best_dev=self.best_dev, seconds=self.seconds,
-                        settings=dict(self.settings))
+                        settings=dict(self.settings), abandoned=self.abandoned)
 
     def zip(self, name=None):
         """The retrained model's deployable export (lmf.export, fp32) as zip bytes; None before it exists."""
@@ -208,6 +320,11 @@ class LiveJob:
                     control_send.send(True)
             self._set(started=time.time())
             while True:
+                if not self._stop.is_set() and time.monotonic() - self.last_seen > self.abandon_after:
+                    self._set(abandoned=True)  # its page went away: free the slot (the best model is kept)
+                    self.stop()
+                if not receive.poll(0.5):  # True on a message or at EOF (recv then raises EOFError)
+                    continue
                 try:
                     kind, *message = receive.recv()
                 except EOFError:
@@ -312,12 +429,14 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
 
 
 def start_job(saved, data, reduction, steps, **kwargs):
-    """A started LiveJob (arguments as LiveJob's); raises Busy when MAX_LIVE_JOBS are active."""
+    """A started LiveJob (arguments as LiveJob's), findable by find_job(job.id); raises Busy when
+    MAX_LIVE_JOBS are active."""
     job = LiveJob(saved, data, reduction, steps, **kwargs)
     with _active_lock:
         if len(_active) >= MAX_LIVE_JOBS:
             raise Busy(f"{len(_active)} live retrainings are running (at most {MAX_LIVE_JOBS} at once)")
         _active.add(job)
+    _remember(job)
     try:
         return job.start()
     except BaseException:

@@ -153,20 +153,86 @@ def test_retrain_figure_spec():
     30 (its step-30 row is past the budget: cut), one earlier run, two reference models. Every
     series is named in one legend (colour domain), live last of the lines, references after it; both
     panels span steps 0-20."""
-    from studio.charts import LIVE_COLOR, retrain_figure
+    from studio.charts import AFTER_SVD, LIVE_COLOR, retrain_figure
     spec = retrain_figure([(0, 0.80), (10, 0.85)], [(1, 1e-4), (2, 2e-4)], 20, {"uncompressed": 86.0, "8-bit": 85.42},
                           [{"step": 0, "dev_accuracy": 0.8}, {"step": 30, "dev_accuracy": 0.9}],
                           [("run 1", [(0, 0.7)])])
     top, bottom = spec["vconcat"]
-    line = top["layer"][1]["encoding"]
+    line = top["layer"][-1]["encoding"]
     assert line["x"]["scale"]["domain"] == bottom["encoding"]["x"]["scale"]["domain"] == [0, 20]
     assert line["color"]["scale"]["domain"] == ["precomputed (sweep)", "run 1", "live: dev accuracy",
-                                                "uncompressed (86.0 %)", "8-bit (85.4 %)"]
+                                                "uncompressed (86.0 %)", "8-bit (85.4 %)", AFTER_SVD]
     assert line["color"]["scale"]["range"][2] == LIVE_COLOR
     rows = spec["datasets"]["accuracy"]
     assert [(r["series"], r["step"], r["accuracy"]) for r in rows] == [
         ("precomputed (sweep)", 0, 80.0), ("run 1", 0, 70.0), ("live: dev accuracy", 0, 80.0),
         ("live: dev accuracy", 10, 85.0)]
-    assert spec["datasets"]["refs"] == [{"accuracy": 86.0, "series": "uncompressed (86.0 %)"},
-                                        {"accuracy": 85.42, "series": "8-bit (85.4 %)"}]
+    assert spec["datasets"]["refs"] == [{"accuracy": 86.0, "series": "uncompressed (86.0 %)", "dash": False},
+                                        {"accuracy": 85.42, "series": "8-bit (85.4 %)", "dash": False}]
     assert spec["datasets"]["lr"] == [{"step": 1, "lr": 1e-4}, {"step": 2, "lr": 2e-4}]
+
+
+# ---------------------------------------------------------------- the page's slot and story
+
+def test_an_abandoned_job_stops_and_frees_its_slot(saved, tiny):
+    """A job whose page stops polling (no seen() for abandon_after = 1 s: the page was closed or
+    reloaded away) stops after the step it is on, says it was abandoned, keeps its best model and
+    frees its place among MAX_LIVE_JOBS; the next visitor is not told the app is busy."""
+    job = live.start_job(saved, tiny, 50, 100_000, eval_every=2, abandon_after=1.0)
+    assert live.running_jobs() == 1
+    assert job.wait(60), "an unwatched job must stop by itself"
+    snap = job.snapshot()
+    assert snap["status"] == live.STOPPED and snap["abandoned"] and job.model is not None
+    assert live.running_jobs() == 0
+
+
+def test_a_watched_job_is_not_abandoned(saved, tiny):
+    """seen() every 0.2 s keeps a job with abandon_after = 1 s running to its end."""
+    job = live.start_job(saved, tiny, 50, 30, eval_every=10, abandon_after=1.0)
+    while not job.wait(0.2):
+        job.seen()
+    assert job.snapshot()["status"] == live.DONE and not job.snapshot()["abandoned"]
+
+
+def test_find_job_finds_a_run_by_its_id(saved, tiny):
+    """A reloaded page finds its run by the id in its URL; an unknown id finds nothing."""
+    job = run(saved, tiny, steps=2)
+    assert live.find_job(job.id) is job and live.find_job("no-such-run") is None
+    assert len(job.id) >= 12, "unguessable: another visitor cannot name it"
+
+
+def result(dataset, model, method, reduction, accuracy, before=None):
+    return {"dataset": dataset, "model": model, "method": method, "embedding_reduction_pct": reduction, "seed": 0,
+            "accuracy": accuracy, "accuracy_before_retrain": before}
+
+
+def test_story_case_is_the_largest_cost_that_retraining_wins_back():
+    """Scores are min(cost, won back) in test points against each pair's uncompressed model:
+    a at R=90: min(90-60, 85-60) = 25; a at R=98: min(90-10, 30-10) = 20 (a large drop never won
+    back); b at R=95: min(80-78, 80-78) = 2 (no drop to speak of). R = 99 is past the page's slider;
+    pair c is not shipped. So (a, dan, 90, 25)."""
+    rows = [result("a", "dan", "uncompressed", 0, 0.90), result("a", "dan", "lmf", 90, 0.85, 0.60),
+            result("a", "dan", "lmf", 98, 0.30, 0.10), result("a", "dan", "lmf", 99, 0.85, 0.01),
+            result("b", "dan", "uncompressed", 0, 0.80), result("b", "dan", "lmf", 95, 0.80, 0.78),
+            result("c", "dan", "uncompressed", 0, 0.95), result("c", "dan", "lmf", 90, 0.94, 0.10)]
+    case = live.story_case(rows, [("a", "dan"), ("b", "dan")])
+    assert case[:3] == ("a", "dan", 90) and case[3] == pytest.approx(25.0)
+    assert live.story_case(rows, [("b", "dan")])[:3] == ("b", "dan", 95)
+    assert live.story_case(rows, []) is None
+
+
+def test_dev_noise_points_is_the_binomial_standard_error():
+    """sqrt(p (1 - p) / n) in points: 0.82 on 872 sentences, sqrt(0.1476 / 872) = 0.01301 -> 1.30."""
+    assert live.dev_noise_points(0.82, 872) == pytest.approx(1.301, abs=1e-3)
+    assert live.dev_noise_points(0.9, 3000) == pytest.approx(0.5477, abs=1e-4)
+
+
+def test_story_sentence_says_what_happened_or_that_it_is_noise():
+    """CLINC150: uncompressed 90.3 % dev, 55.2 % right after the SVD, best 84.3 % after 300 steps:
+    the SVD cost 35.1 points and the run won back 29.1. SST-2: 81.9 % to 81.0 % is 0.9 points, under
+    two standard errors (2 x 1.30 on 872 sentences): said to be within the dev set's noise."""
+    said = live.story_sentence(0.903, [(0, 0.552), (100, 0.80), (300, 0.843)], 300, "calr", 3000, finished=True)
+    assert said == "The SVD cost 35.1 points of dev accuracy; 300 steps of CALR won back 29.1."
+    noise = live.story_sentence(0.819, [(0, 0.810), (12, 0.815)], 12, "clr", 872)
+    assert "less than the dev set's noise" in noise and "1.3 points over 872 sentences" in noise
+    assert live.story_sentence(0.9, [], 0, "calr", 100) is None
