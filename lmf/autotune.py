@@ -14,6 +14,12 @@ The chosen model is the smallest trial within the target; when none is within it
 the best dev accuracy, and the summary says the target was missed. Test accuracy is measured for
 the base and the chosen model only, at the end.
 
+The size question (--max-bytes N, fastText's -autotune-modelsize) asks instead for the most
+accurate deployable model whose export is at most N bytes: bytes fall as R grows, so each method's
+bisection seeks its smallest R that fits (its most accurate fitting model), and the chosen model is
+the most accurate fitting trial on dev, the base included if it fits; when none fits, the smallest
+trial, said to miss. summary.json's `question` says which was asked (max_drop or max_bytes).
+
 What --out holds, all written atomically (lmf.atomic), the best-so-far files after every trial, so
 a run cut off at any point still has a model and a true summary:
     model/          the chosen model as a deployable export (lmf.runtime.Predictor reads it)
@@ -252,6 +258,19 @@ def choose(trials, target):
     return None, False
 
 
+def choose_under(trials, max_bytes):
+    """(chosen trial, met) for the size question: the most accurate trial on dev whose export is at
+    most `max_bytes`, the base included (fewer bytes breaks a tie); when none fits, the smallest
+    one (then the best on dev), not met; None when no trial finished."""
+    done = [t for t in trials if t["status"] == "ok"]
+    fitting = [t for t in done if t["bytes"] <= max_bytes]
+    if fitting:
+        return max(fitting, key=lambda t: (t["dev_accuracy"], -t["bytes"])), True
+    if done:
+        return min(done, key=lambda t: (t["bytes"], -t["dev_accuracy"])), False
+    return None, False
+
+
 def _points(x):
     return f"{100 * x:.2f}%"
 
@@ -316,17 +335,28 @@ def summary_text(s):
         lines.append("")
     lines.append(f"Base (uncompressed {s['model']}, fp32 export): {base['bytes']:,} bytes, dev {_points(base['dev_accuracy'])}"
                  + (f", test {_points(base['test_accuracy'])}" if base.get("test_accuracy") is not None else "") + ".")
-    lines.append(f"Target: dev accuracy at least {_points(s['target_dev_accuracy'])} "
-                 f"(at most {s['max_drop']:g} points below the base).")
+    by_size = s.get("question") == "max_bytes"
+    if by_size:
+        lines.append(f"Target: the most accurate model on dev whose export is at most {s['max_bytes']:,} bytes "
+                     "(the base counts if it fits).")
+    else:
+        lines.append(f"Target: dev accuracy at least {_points(s['target_dev_accuracy'])} "
+                     f"(at most {s['max_drop']:g} points below the base).")
     lines.append("")
+    caveat = " (on data the warnings above say gives the numbers little meaning)" if warnings else ""
     if chosen is None:
         lines.append("No compressed model was finished, so the target was not met; the saved model is the base.")
     else:
-        what = (f"{chosen['label']} at R = {chosen['R']}: {chosen['bytes']:,} bytes "
+        where = "the base itself" if chosen["method"] == "uncompressed" else f"{chosen['label']} at R = {chosen['R']}"
+        what = (f"{where}: {chosen['bytes']:,} bytes "
                 f"({chosen['bytes'] / base['bytes']:.1%} of the base), dev {_points(chosen['dev_accuracy'])}"
                 + (f", test {_points(chosen['test_accuracy'])}" if chosen.get("test_accuracy") is not None else ""))
-        if s["target_met"]:
-            caveat = " (on data the warnings above say gives the numbers little meaning)" if warnings else ""
+        if by_size and s["target_met"]:
+            lines.append(f"Target met{caveat}. The most accurate model that fits: {what}.")
+        elif by_size:
+            lines.append(f"Target NOT met: no model tried fits in {s['max_bytes']:,} bytes. The smallest one tried, "
+                         f"saved anyway: {what}.")
+        elif s["target_met"]:
             lines.append(f"Target met{caveat}. The smallest model within it: {what}.")
         else:
             lines.append(f"Target NOT met: no compressed model tried came within {s['max_drop']:g} points of the base "
@@ -337,7 +367,7 @@ def summary_text(s):
         state = "The search finished."
     elif s["state"] == "budget":
         state = (f"The search stopped at the {s['budget_minutes']:g}-minute budget; more trials might find "
-                 "a smaller model.")
+                 + ("a more accurate model." if by_size else "a smaller model."))
     else:
         state = "The search was still running when this was written (or was cut off): this is the best so far."
     lines.append(f"{state} {s['trials']} trial(s), {s['seconds']:.0f} s. Every trial: trials.csv.")
@@ -354,10 +384,11 @@ class Search:
     below are the steps of the module docstring: propose a round of probes, check each against
     the budget, run them, record them, rewrite the best-so-far files."""
 
-    def __init__(self, data, model, out, *, max_drop=1.0, base_from=None, vectors=None, budget_minutes=None,
-                 quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto"):
+    def __init__(self, data, model, out, *, max_drop=1.0, max_bytes=None, base_from=None, vectors=None,
+                 budget_minutes=None, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto"):
         self.start = time.perf_counter()
         self.model, self.max_drop, self.budget_minutes = model, max_drop, budget_minutes
+        self.max_bytes = max_bytes  # None: the tolerance question (max_drop); else the size question
         self.deadline = None if budget_minutes is None else budget_minutes * 60
         self.lo, self.hi = r_range
         self.key = _dataset_key(data)
@@ -394,13 +425,25 @@ class Search:
     def target(self):
         return self.base["dev_accuracy"] - self.max_drop / 100
 
+    def within(self, trial):
+        """Whether a finished trial answers the question: within the tolerance on dev, or (the size
+        question) an export of at most max_bytes."""
+        if self.max_bytes is not None:
+            return trial["status"] == "ok" and trial["bytes"] <= self.max_bytes
+        return trial["status"] == "ok" and trial["dev_accuracy"] >= self.target()
+
     def outcomes(self, name):
-        """(Rs within the target, Rs not: outside it or failed) of one method's trials so far."""
-        goal, passed, failed = self.target(), [], []
+        """(Rs below the sought R, Rs above it) of one method's trials so far, for next_probe.
+        Accuracy falls as R grows: for the tolerance the largest R within it is sought, so a trial
+        within it (or not: outside it or failed) lies below (above). Bytes fall as R grows: for the
+        size the smallest R that fits is sought, so a fitting trial lies above it, and one that does
+        not fit (or failed) below."""
+        below, above = [], []
         for (m, r), t in self.trials.items():
             if m == name:
-                (passed if t["status"] == "ok" and t["dev_accuracy"] >= goal else failed).append(r)
-        return passed, failed
+                inside = self.within(t)
+                (below if inside != (self.max_bytes is not None) else above).append(r)
+        return below, above
 
     def proposals(self, round_no):
         """This round's trials, in a rotating order of the methods so each gets its turn."""
@@ -457,14 +500,15 @@ class Search:
         """Rewrite trials.csv and, once the base is trained, the best-so-far model, summary.json and
         SUMMARY.md; returns the summary (None before the base). `tests`: cell id -> test accuracy."""
         rows = sorted(self.trials.values(), key=lambda t: (t["method"] != "uncompressed", t["method"], t["R"]))
-        goal = self.target() if self.base is not None else None
-        for t in rows:
-            t["within_target"] = (None if goal is None or t["status"] != "ok" or t["method"] == "uncompressed"
-                                  else t["dev_accuracy"] >= goal)
-        write_rows(self.out / TRIALS, rows, TRIAL_COLUMNS)
-        if goal is None:
+        if self.base is None:
+            write_rows(self.out / TRIALS, rows, TRIAL_COLUMNS)
             return None
-        chosen, met = choose(rows, goal)
+        goal = self.target()
+        for t in rows:
+            counts = t["status"] == "ok" and (t["method"] != "uncompressed" or self.max_bytes is not None)
+            t["within_target"] = self.within(t) if counts else None
+        write_rows(self.out / TRIALS, rows, TRIAL_COLUMNS)
+        chosen, met = choose(rows, goal) if self.max_bytes is None else choose_under(rows, self.max_bytes)
         pick = chosen or self.base
         cell = self.cell(pick["method"], pick["R"])
         if self.best != cell.id:  # the best so far changed: swap its two folders in
@@ -477,7 +521,10 @@ class Search:
             self.best = cell.id
         base, tests = self.base, tests or {}
         summary = {
-            "data": self.source, "model": self.model, "max_drop": self.max_drop, "target_dev_accuracy": goal,
+            "data": self.source, "model": self.model,
+            "question": "max_drop" if self.max_bytes is None else "max_bytes",
+            "max_drop": self.max_drop, "max_bytes": self.max_bytes,
+            "target_dev_accuracy": goal if self.max_bytes is None else None,
             "target_met": met, "state": state, "budget_minutes": self.budget_minutes,
             "trials": sum(t["method"] != "uncompressed" for t in rows), "seconds": time.perf_counter() - self.start,
             "searched": self.searched, "r_range": [self.lo, self.hi],
@@ -549,7 +596,7 @@ class Search:
         summary = self.save(final)
         data = self.tuner.data(self.key)
         tests = {self.base_cell.id: deployable_accuracy(self.tuner.export_dir(self.base_cell), data, "test")}
-        if summary["chosen"]:
+        if summary["chosen"] and summary["chosen"]["method"] != "uncompressed":
             chosen = self.cell(summary["chosen"]["method"], summary["chosen"]["R"])
             tests[chosen.id] = deployable_accuracy(self.tuner.export_dir(chosen), data, "test")
         return self.save(final, tests)
@@ -557,10 +604,12 @@ class Search:
 
 def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, budget_minutes=None,
              scheduler=None, jobs=1, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
-             progress=True, on_trial=None, vectors=None):
+             progress=True, on_trial=None, vectors=None, max_bytes=None):
     """Run the search described in the module docstring (a Search); returns the summary (also in --out).
 
     `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
+    `max_bytes`, when given, asks the size question instead of the tolerance's: the most accurate
+    model whose export is at most that many bytes (`max_drop` is then unused);
     `base_from` a saved model to start from instead of training one; `vectors` the LSTM's
     word-vector file (default: the data folder's GloVe subset); `scheduler` None (this machine,
     `jobs` worker processes), "local" (a dask LocalCluster of `jobs` workers) or a dask scheduler's
@@ -569,8 +618,8 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
     called after the base model and after every trial (studio.jobs draws its progress bar from it):
     the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
     and at most how many more the searches need."""
-    check_settings(model, max_drop, budget_minutes, None, r_range, jobs)
-    search = Search(data, model, out, max_drop=max_drop, base_from=base_from, vectors=vectors,
+    check_settings(model, max_drop, budget_minutes, max_bytes, r_range, jobs)
+    search = Search(data, model, out, max_drop=max_drop, max_bytes=max_bytes, base_from=base_from, vectors=vectors,
                     budget_minutes=budget_minutes, quick=quick, methods=methods, r_range=r_range, device=device)
     try:
         return search.run(scheduler, jobs, progress, on_trial)

@@ -157,13 +157,14 @@ def cmd_export(args):
 
 
 def cmd_autotune(args):
-    from .autotune import autotune, check_settings  # onnx and the search load only here
+    from .autotune import autotune, check_settings, parse_bytes  # onnx and the search load only here
     # Before the data is read: a bad setting is an error, not a run with a meaningless target.
-    check_settings(args.model, args.max_drop, args.budget_minutes, None, (args.r_min, args.r_max), args.jobs)
+    max_bytes = None if args.max_bytes is None else parse_bytes(args.max_bytes)
+    check_settings(args.model, args.max_drop, args.budget_minutes, max_bytes, (args.r_min, args.r_max), args.jobs)
     summary = autotune(args.data, args.model, args.out, args.max_drop, base_from=args.base_from,
                        budget_minutes=args.budget_minutes, scheduler=args.scheduler, jobs=args.jobs,
                        quick=args.quick, r_range=(args.r_min, args.r_max), device=args.device or "auto",
-                       progress=not args.quiet, vectors=args.vectors)
+                       progress=not args.quiet, vectors=args.vectors, max_bytes=max_bytes)
     print((Path(args.out) / "SUMMARY.md").read_text(encoding="utf-8"), end="")
     return summary
 
@@ -217,12 +218,15 @@ def build_parser():
     precision.add_argument("--fp16", action="store_true", help="weights stored as float16 (fp32 arithmetic)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("autotune", help="the smallest deployable model within --max-drop points of the base on dev")
+    p = sub.add_parser("autotune", help="the smallest deployable model within --max-drop points of the base on dev, "
+                       "or the most accurate one of at most --max-bytes")
     _add_data(p)
     p.add_argument("--model", choices=["dan", "lstm"], default="dan")
     p.add_argument("--from", dest="base_from", help="a saved model to start from instead of training the base")
     p.add_argument("--vectors", help="GloVe-format file for the LSTM (default: the data folder's glove.6B.100d subset)")
     p.add_argument("--max-drop", type=float, default=1.0, help="accuracy points below the base allowed (dev)")
+    p.add_argument("--max-bytes", help="ask instead for the most accurate model whose export is at most this size "
+                   "(bytes, or 500kB, 0.5MB); --max-drop is then unused")
     p.add_argument("--budget-minutes", type=float, help="no trial starts after this (ends within it plus one trial)")
     p.add_argument("--out", required=True, help="a new or empty folder, or an earlier autotune's (resumed)")
     p.add_argument("--scheduler", help="'local' (a dask LocalCluster of --jobs workers) or a dask scheduler address")

@@ -3,12 +3,13 @@ saved model and a truthful summary, a missed target said plainly, resume without
 budget, the bisection, and an --out that is not autotune's left alone."""
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
+from conftest import write_split
 from lmf import autotune as at
 from lmf.autotune import FORMAT, R_MAX, R_MIN, autotune, candidates, choose, next_probe
-from conftest import write_split
 from lmf.cli import main
 from lmf.names import QUICK
 from lmf.runtime import Predictor
@@ -338,3 +339,64 @@ def test_vectors_reaches_the_lstm(tiny_dir, tmp_path, capsys):
     assert json.loads((out / "autotune.json").read_text())["vectors"] == str(vectors)
     assert main([*argv, "--out", str(tmp_path / "out2"), "--vectors", str(tmp_path / "none.txt")]) == 2
     assert "vectors file not found" in capsys.readouterr().err
+
+
+def test_choose_under_a_size():
+    """Under 1000 bytes: A (900, 0.85) and B (500, 0.80) fit and A is more accurate: A, met. Under
+    400: none fits, so the smallest (B), not met. The base counts like any trial: under 6000 it
+    fits and is the most accurate (0.99)."""
+    from lmf.autotune import choose_under
+    trials = [{"method": "uncompressed", "R": 0, "bytes": 5000, "dev_accuracy": 0.99, "status": "ok"},
+              {"method": "lmf", "R": 80, "bytes": 900, "dev_accuracy": 0.85, "status": "ok"},
+              {"method": "lmf", "R": 90, "bytes": 500, "dev_accuracy": 0.80, "status": "ok"},
+              {"method": "hmf", "R": 90, "bytes": None, "dev_accuracy": None, "status": "error: rank"}]
+    assert choose_under(trials, 1000) == (trials[1], True)
+    assert choose_under(trials, 400) == (trials[2], False)
+    assert choose_under(trials, 6000) == (trials[0], True)
+
+
+def scripted_sizes(monkeypatch):
+    """Exports of the LMF model at R weigh 10000 - 100 R bytes (R = 80: 2000) and score 0.9 - R / 1000
+    on dev; the base weighs 10000 and scores 0.95 (test accuracy stays real)."""
+    def r_of(export_dir):
+        match = at.re.search(r"-R(\d+)-", export_dir.name + "-")
+        return int(match.group(1)) if match else 0
+    real = at.deployable_accuracy
+    monkeypatch.setattr(at, "size_on_disk", lambda d: 10000 - 100 * r_of(Path(d)))
+    monkeypatch.setattr(at, "deployable_accuracy", lambda d, data, split: real(d, data, split) if split == "test"
+                        else (0.95 if r_of(Path(d)) == 0 else 0.9 - r_of(Path(d)) / 1000))
+
+
+def test_the_size_question_finds_the_smallest_r_that_fits(tiny_dir, tmp_path, monkeypatch):
+    """--max-bytes 2000 with the sizes of scripted_sizes over R in [70, 95]: bytes fall as R grows,
+    so the bisection seeks the smallest R that fits, 80: 83 fits, 76 does not, 80 fits, 78 and 79 do
+    not. The base (10000 bytes) does not fit; the most accurate fitting trial is R = 80."""
+    scripted_sizes(monkeypatch)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_bytes=2000, **{**SMALL, "methods": ["lmf"], "r_range": (70, 95)})
+    assert [int(r["R"]) for r in rows(out) if r["method"] == "lmf"] == [76, 78, 79, 80, 83]
+    assert summary["question"] == "max_bytes" and summary["max_bytes"] == 2000 and summary["target_met"]
+    assert (summary["chosen"]["method"], summary["chosen"]["R"], summary["chosen"]["bytes"]) == ("lmf", 80, 2000)
+    assert summary["target_dev_accuracy"] is None
+    assert {r["R"]: r["within_target"] for r in rows(out)} == {
+        "0": "False", "76": "False", "78": "False", "79": "False", "80": "True", "83": "True"}
+    text = (out / "SUMMARY.md").read_text()
+    assert "at most 2,000 bytes" in text and "Target met. The most accurate model that fits: Online LMF" in text
+
+
+def test_the_base_is_chosen_when_it_fits_and_is_the_most_accurate(tiny_dir, tmp_path, monkeypatch):
+    """--max-bytes 10000: everything fits (the bisection walks down to 70: 83, 76, 73, 71, 70) and
+    the base, 0.95 on dev, is the most accurate: it is the answer, with its test accuracy."""
+    scripted_sizes(monkeypatch)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_bytes=10000, **{**SMALL, "methods": ["lmf"], "r_range": (70, 95)})
+    assert sorted(int(r["R"]) for r in rows(out) if r["method"] == "lmf") == [70, 71, 73, 76, 83]
+    assert summary["chosen"]["method"] == "uncompressed" and summary["chosen"]["bytes_fraction"] == 1.0
+    assert summary["chosen"]["test_accuracy"] == summary["base"]["test_accuracy"] is not None
+    assert "The most accurate model that fits: the base itself" in (out / "SUMMARY.md").read_text()
+
+
+@pytest.mark.parametrize("size, message", [("0", "size limit (max bytes) 0"), ("lots", "size 'lots'")])
+def test_the_cli_refuses_a_bad_size(tmp_path, capsys, size, message):
+    assert main(["autotune", "--data", "sst2", "--out", str(tmp_path / "out"), "--max-bytes", size]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "out").exists()
