@@ -1,19 +1,34 @@
 """Writing without ever leaving half a file: every file and folder this package writes goes through here.
 
-A file is written to a temporary sibling and renamed into place (`write_atomic`); a folder is
+A file is written inside a temporary sibling and renamed into place (`write_atomic`); a folder is
 built beside its target and swapped in (`replace_dir`), and only ever replaces a folder that this
-package made (`owned` decides), never a folder of someone else's files. What lands gets the usual
-permissions for the umask (tempfile alone would leave it private to the owner).
+package made (`owned` decides), never a folder of someone else's files. Several files and folders
+that must change together (a publication into artifacts/) are staged first and renamed in one go,
+undone if one rename fails (`staging`, `swap`). What lands gets the usual permissions for the
+umask (tempfile alone would leave it private to the owner), and a symbolic link is never followed.
 
-Standard library only. Deliberately not here: what a saved model holds (lmf.artifacts).
+Every temporary is a folder named `<target name>.tmp-<random>` holding a MARK file (the process
+that made it, the target, what it moved aside); a process killed mid-write leaves one behind, and
+the next write of the same target removes it (`clean_temporaries`), putting back a folder that was
+moved aside and not replaced. A user's `foo.tmp-bar` has no MARK and is never touched.
+
+Writers of one artifacts folder (the sweep's assemble, a job's publish) take its lock (`locked`).
+
+Standard library only. Deliberately not here: what a saved model holds (lmf.artifacts), which
+folder is whose (lmf.layout).
 """
+import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 _UMASK = None
+TMP = ".tmp-"  # between a target's name and the random part of its temporaries' names
+MARK = ".lmf-temporary"  # inside every temporary folder this package makes
 
 
 def umask():
@@ -34,21 +49,158 @@ def default_mode(directory=False):
     return (0o777 if directory else 0o666) & ~umask()
 
 
-def write_atomic(path, save):
-    """Run `save(tmp)` on a temporary sibling of `path`, give it the usual mode and rename it into
-    place: a crash or a failed save never leaves a truncated file where a good one (or none) was.
-    The one way this package writes a single file (text, JSON, a plot, a fastText model)."""
+def _read_mark(work):
+    mark = Path(work) / MARK
+    try:
+        if mark.is_symlink() or not mark.is_file():
+            return None
+        value = json.loads(mark.read_text(encoding="utf-8"))
+        return value if isinstance(value, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _write_mark(work, name, aside=None):
+    """MARK in `work`: this process, the name of the target it is a temporary of (`name`), and what
+    `swap` moved aside ({name in work: target relative to work's parent})."""
+    mark = {"pid": os.getpid(), "host": socket.gethostname(), "for": name, "aside": aside or {}}
+    (Path(work) / MARK).write_text(json.dumps(mark), encoding="utf-8")
+
+
+def _running(mark):
+    """Whether the process that made a temporary may still be using it: it runs on this host under
+    its pid (another host's process cannot be checked, so it counts as running)."""
+    if mark.get("host") != socket.gethostname():
+        return True
+    pid = mark.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def is_temporary(path):
+    """Whether `path` is a temporary folder this package made (its name has TMP, it holds MARK)."""
+    path = Path(path)
+    return TMP in path.name and not path.is_symlink() and path.is_dir() and _read_mark(path) is not None
+
+
+def clean_temporaries(path):
+    """Remove the temporaries of `path` (its siblings `<name>.tmp-*` holding MARK for `path`)
+    whose process is gone: what a kill -9 left. A folder such a process had moved aside and not yet
+    replaced is put back first. Returns the removed folders; anything without MARK stays."""
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        return []
+    removed = []
+    for entry in os.scandir(parent):
+        if not entry.name.startswith(path.name + TMP) or entry.is_symlink() or not entry.is_dir():
+            continue
+        work = Path(entry.path)
+        mark = _read_mark(work)
+        if mark is None or mark.get("for") != path.name or _running(mark):
+            continue
+        for aside, target in (mark.get("aside") or {}).items():
+            aside, target = str(aside), Path(str(target))
+            if "/" in aside or ".." in target.parts or target.is_absolute():
+                continue  # not what swap records: never follow a path out of the parent
+            if os.path.lexists(work / aside) and not os.path.lexists(parent / target):
+                os.replace(work / aside, parent / target)
+        shutil.rmtree(work, ignore_errors=True)
+        removed.append(work)
+    return removed
+
+
+@contextmanager
+def staging(path):
+    """A new temporary folder beside `path` (marked, named after it), removed when the block ends
+    whatever happens; build things in it, then `swap` them into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp-")
-    os.close(fd)
+    clean_temporaries(path)
+    work = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + TMP))
     try:
-        save(tmp)
-        os.chmod(tmp, default_mode())  # mkstemp's 0o600 would outlive the save
-        os.replace(tmp, path)
+        _write_mark(work, path.name)
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _give_default_modes(top):
+    """The umask's default modes for a staged file or folder and everything under it; a symbolic
+    link is skipped (chmod would change what it points to)."""
+    top = Path(top)
+    if top.is_symlink():
+        return
+    top.chmod(default_mode(directory=top.is_dir()))
+    if top.is_dir():
+        for folder, dirs, files in os.walk(top):
+            for name in dirs + files:
+                item = Path(folder) / name
+                if not item.is_symlink():
+                    item.chmod(default_mode(directory=name in dirs))
+
+
+def swap(work, moves):
+    """Put each staged file or folder of `moves` [(staged, target)] at its target as one change:
+    the old target (if any) is moved aside into `work` (a `staging` folder beside the targets'
+    common parent), then the staged one renamed in; `staged` None only removes the target. If a
+    rename fails, every earlier one is undone (old ones back, new ones out) and the error raised;
+    a process killed in between leaves the old ones recorded in MARK for `clean_temporaries`."""
+    work = Path(work)
+    base = work.parent
+    moves = [(None if s is None else Path(s), Path(t)) for s, t in moves]
+    aside = {f"old-{i}": os.path.relpath(target, base) for i, (_, target) in enumerate(moves)}
+    _write_mark(work, (_read_mark(work) or {}).get("for") or work.name.split(TMP)[0], aside)
+    for staged, _ in moves:
+        if staged is not None:
+            _give_default_modes(staged)
+    done, made = [], []
+    try:
+        for i, (staged, target) in enumerate(moves):
+            old = work / f"old-{i}"
+            done.append((staged, target, old))
+            if os.path.lexists(target):
+                os.replace(target, old)
+            if staged is not None:
+                missing = [p for p in [target.parent, *target.parent.parents] if not os.path.lexists(p)]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made += missing
+                os.replace(staged, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for staged, target, old in reversed(done):  # each step tried, whatever an earlier one did
+            with suppress(OSError):
+                if staged is not None and not os.path.lexists(staged) and os.path.lexists(target):
+                    os.replace(target, staged)
+            with suppress(OSError):
+                if os.path.lexists(old) and not os.path.lexists(target):
+                    os.replace(old, target)
+        for folder in made:  # deepest first: the folders made for a target, now empty again
+            with suppress(OSError):
+                folder.rmdir()
         raise
+
+
+def write_atomic(path, save):
+    """Run `save(tmp)` on a temporary file of the same name (inside a `staging` folder), give it the
+    usual mode and rename it into place: a crash or a failed save never leaves a truncated file
+    where a good one (or none) was. The one way this package writes a single file (text, JSON, a
+    plot, a fastText model)."""
+    path = Path(path)
+    with staging(path) as work:
+        tmp = work / path.name
+        tmp.touch()
+        save(str(tmp))
+        if tmp.is_symlink() or not tmp.is_file():
+            raise OSError(f"{path}: the writer left no file to put in place")
+        os.chmod(tmp, default_mode())
+        os.replace(tmp, path)
     return path
 
 
@@ -67,29 +219,35 @@ def replace_dir(path, build, owned):
     An existing `path` is replaced only when `owned(path)` says this package made it (an lmf
     model, an artifacts folder) or it is an empty folder; anything else raises FileExistsError and
     is left as it was. The old folder is moved aside before the new one takes its name and removed
-    after, so a crash leaves one complete folder under one of the two names, never none."""
+    after, so a crash leaves one complete folder under one of the two names, never none (and the
+    next write puts an old one moved aside back, `clean_temporaries`)."""
     path = Path(path)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise FileExistsError(f"{path} exists and is not a folder; choose another output path")
     if path.is_dir() and any(path.iterdir()) and not owned(path):
-        raise FileExistsError(f"{path} holds files lmf did not write; choose an empty or new folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-"))
-    old = None
-    try:
-        build(tmp)
-        for file in [tmp, *tmp.rglob("*")]:
-            file.chmod(default_mode(directory=file.is_dir()))
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=path.name + ".tmp-old-"))
-            os.replace(path, old / path.name)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not path.exists():
-            os.replace(old / path.name, path)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        entries = sorted(os.listdir(path))
+        shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+        raise FileExistsError(f"{path} holds files lmf did not write ({shown}); choose an empty or new folder")
+    with staging(path) as work:
+        new = work / "new"
+        new.mkdir()
+        build(new)
+        swap(work, [(new, path)])
     return path
+
+
+@contextmanager
+def locked(path):
+    """Hold the lock of folder `path` for the block: every writer of an artifacts folder (the
+    sweep's assemble, a job's publish) takes it, so none loses another's rows. The lock is the file
+    `.<name>.lock` beside the folder, not in it (a folder replaced whole would take it along),
+    flock'd exclusively; it is released when the block ends or the process dies."""
+    path = Path(path)
+    parent = path.parent.resolve()
+    parent.mkdir(parents=True, exist_ok=True)
+    with open(parent / f".{path.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
