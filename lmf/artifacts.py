@@ -2,12 +2,13 @@
 
     model.safetensors   the weights (integers plus scales when the config says `bits`)
     meta.json           config, vocabulary (words and training counts), label names, metrics
-    manifest.json       sha256 of the two files above
+    manifest.json       format "lmf-model" and the sha256 of the two files above
 
 A save writes into a temporary sibling directory and renames it into place (`lmf.atomic.replace_dir`, the
 one directory swap), so a crash never leaves a half-written model where a good one is expected. It
-only ever replaces nothing, an empty directory or another saved model, never a user's folder, a
-file or the model being read (`check_output`); what lands there gets the usual
+only ever replaces nothing, an empty directory or another saved model holding nothing but what lmf
+wrote (lmf.layout.refusal: its manifest's format and every file's sha256), never a user's folder,
+a file or the model being read (`check_output`); what lands there gets the usual
 permissions for the umask (tempfile alone would leave it private to the owner). A load checks
 every hash first and fails with ArtifactError naming the file, for a meta.json that describes no
 model as much as for a corrupt file. Weights are read with safetensors only: nothing on disk
@@ -26,7 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .atomic import replace_dir
-from .layout import MANIFEST, META, WEIGHTS, ArtifactError, file_sha256
+from .layout import MANIFEST, META, MODEL_FORMAT, WEIGHTS, ArtifactError, file_sha256, is_lmf_output, refusal
 from .data import Vocab
 from .models import build_model
 from .quantize import INT_DTYPES, SCALE_SUFFIX, dequantize_state_dict, quantize_state_dict
@@ -45,11 +46,12 @@ class SavedModel:
 
 def check_output(path, keep=()):
     """Raise ArtifactError unless a model may be saved at directory `path`: nothing there, an empty
-    directory, or a saved model (a directory holding only model files, meta.json or manifest.json
-    among them) that is none of `keep` (the model being read) and holds none of them.
+    directory, or a saved model holding nothing but what lmf wrote (lmf.layout.refusal) that is
+    none of `keep` (the model being read) and holds none of them.
 
-    Saving replaces what is there, so anything else (a user's folder, a file, the source model's
-    parent) is refused rather than deleted. The CLI calls this before it trains, save_model again."""
+    Saving replaces what is there, so anything else (a user's folder, a file, a saved model with a
+    file added or changed, the source model's parent) is refused rather than deleted, naming what
+    is not lmf's. The CLI calls this before it trains, save_model again."""
     path = Path(path)
     target = path.resolve()
     for kept in keep:
@@ -59,12 +61,10 @@ def check_output(path, keep=()):
                                 "save the new model somewhere else")
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise ArtifactError(f"{path}: exists and is not a directory; refusing to replace it with a model")
-    if not path.exists():
-        return
-    names = {p.name for p in path.iterdir()}
-    if names and not (names <= {WEIGHTS, META, MANIFEST} and names & {META, MANIFEST}):
-        raise ArtifactError(f"{path}: a directory that is not a saved model ({len(names)} entries, e.g. "
-                            f"{sorted(names)[0]!r}); refusing to replace it: give an empty or new directory")
+    why = refusal(path, MANIFEST, MODEL_FORMAT)
+    if why:
+        raise ArtifactError(f"{why}: it is not a saved model of lmf's alone, so it is not replaced; "
+                            "give an empty or new directory")
 
 
 def save_model(path, model, vocab, label_names, metrics=None, keep=()):
@@ -83,15 +83,17 @@ def save_model(path, model, vocab, label_names, metrics=None, keep=()):
         meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
                 "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
-        manifest = {name: file_sha256(tmp / name) for name in (WEIGHTS, META)}
+        manifest = {"format": MODEL_FORMAT, "format_version": 1,
+                    "files": {name: file_sha256(tmp / name) for name in (WEIGHTS, META)}}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
     return replace_dir(path, fill, owned=is_saved_model)
 
 
 def is_saved_model(path):
-    """True when `path` holds a saved model's description and manifest (a folder lmf wrote)."""
-    return (Path(path) / META).is_file() and (Path(path) / MANIFEST).is_file()
+    """True when `path` holds a saved model and nothing else (lmf.layout.is_lmf_output: its
+    manifest says so, and lists every other file there with a matching sha256)."""
+    return is_lmf_output(path, MANIFEST, MODEL_FORMAT)
 
 
 def verify(path):
@@ -106,10 +108,14 @@ def verify(path):
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path / MANIFEST}: holds a JSON {_kind(manifest)}, not an object of file "
                             f"hashes ({{\"{WEIGHTS}\": sha256, \"{META}\": sha256}})")
+    if "format" in manifest and manifest["format"] != MODEL_FORMAT:
+        raise ArtifactError(f"{path / MANIFEST}: format {manifest['format']!r}, not a saved model's "
+                            f"{MODEL_FORMAT!r} (an export is run with lmf.runtime, not loaded here)")
+    files = manifest["files"] if isinstance(manifest.get("files"), dict) else manifest  # flat: before the marker
     for name in (WEIGHTS, META):
         if not (path / name).is_file():
             raise ArtifactError(f"{path / name}: missing")
-        if manifest.get(name) != file_sha256(path / name):
+        if files.get(name) != file_sha256(path / name):
             raise ArtifactError(f"{path / name}: sha256 does not match manifest.json; "
                                 "the file is corrupt or was changed after saving")
 

@@ -6,6 +6,7 @@ size at every step. Deliberately not here: any logic the app or the sweep would 
 """
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 from dataclasses import fields, replace
 
@@ -121,6 +122,18 @@ def cmd_evaluate(args):
     _report(str(saved.path), saved.model, data, saved.path)
 
 
+# Characters that end or break a line of output (newlines, tabs, other control characters, the
+# Unicode line and paragraph separators) or cannot be printed (lone surrogates from undecodable
+# arguments): an echoed text shows them escaped, so one text is one line of three tab-separated fields.
+_BREAKING = {"Cc", "Cs", "Zl", "Zp"}
+
+
+def one_line(text):
+    """`text` with every character of _BREAKING written as its Python escape (a newline as \\n, a
+    tab as \\t, ESC as \\x1b) and backslashes doubled, so the line reads back unambiguously."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in _BREAKING or c == "\\" else c for c in text)
+
+
 def cmd_classify(args):
     # A text with no token (empty, spaces, zero-width characters) has nothing to classify: the model
     # would answer with its prior, which reads like a prediction; lmf.runtime refuses it the same
@@ -130,7 +143,7 @@ def cmd_classify(args):
     if blank:
         raise ValueError(f"classify: text {blank[0]} of {len(args.text)} is empty or only spaces; "
                          "give words to classify")
-    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    texts = args.text or [line.rstrip("\r\n") for line in sys.stdin]
     if not args.text:
         lines, texts = len(texts), [text for text in texts if tokenize(text)]
         if texts and len(texts) < lines:
@@ -145,7 +158,7 @@ def cmd_classify(args):
             print(f"warning: no word of {text[:80]!r} is in the model's vocabulary; its label is a guess",
                   file=sys.stderr)
     for text, (label, prob) in zip(texts, classify(saved.model, saved.vocab, saved.label_names, clipped)):
-        print(f"{label}\t{prob:.3f}\t{text[:80]}")
+        print(f"{one_line(label)}\t{prob:.3f}\t{one_line(text[:80])}")
 
 
 def cmd_export(args):

@@ -33,7 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .artifacts import load_model
 from .atomic import replace_dir
-from .layout import file_sha256, has_format
+from .layout import file_sha256, is_lmf_output, refusal
 from .runtime import FORMAT, MANIFEST, MODEL, TOKENIZER
 from .tokenize import PAD_ID, settings
 
@@ -219,8 +219,9 @@ def quantize_int8(fp32_path, int8_path):
 
 
 def is_export(path):
-    """True when `path` holds a manifest.json saying it is an lmf export."""
-    return has_format(path, MANIFEST, FORMAT)
+    """True when `path` holds an lmf export and nothing else (lmf.layout.is_lmf_output: manifest.json
+    says so and lists every other file there with a matching sha256)."""
+    return is_lmf_output(path, MANIFEST, FORMAT)
 
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -230,12 +231,16 @@ def export_model(model_dir, out, int8=False, precision=None):
     """Export the saved model in `model_dir` to directory `out` (see the module docstring); returns
     `out`. `precision` is "fp32" (the default), "fp16" (weights stored as float16) or "int8"
     (quantize_int8); `int8=True` is short for precision="int8". An existing `out` is replaced only
-    if it is empty or an earlier lmf export."""
+    if it is empty or an earlier lmf export holding nothing else (lmf.layout.refusal, the rule
+    every --out follows): a file added to it, or one changed, is named and kept."""
     precision = precision or ("int8" if int8 else "fp32")
     if precision not in PRECISIONS:
         raise ExportError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
     int8 = precision == "int8"
     out = Path(out)
+    why = refusal(out, MANIFEST, FORMAT)  # before the model is read and the graph built
+    if why:
+        raise ExportError(f"{why}; an existing --out is replaced only when it holds nothing but an earlier lmf export")
     saved = load_model(model_dir)
     onnx_model = build_onnx(saved.model, fp16=precision == "fp16")
     tokenizer = {"itos": saved.vocab.itos, "label_names": saved.label_names, "tokenizer": settings()}

@@ -4,11 +4,17 @@
       results.csv  schedules.csv  sweep.json  spectra.json  REPORT.md  size_vs_accuracy.png
       curves/<cell id>.csv          a retraining curve (step, dev_accuracy, lr)
       models/<cell id>/             a saved model (lmf.artifacts): model.safetensors, meta.json, manifest.json
+      published.json                which job published each data set of its own (studio.jobs)
 
 A cell id names one run of the sweep, e.g. `sst2-dan-lmf-R90-s0`. Every reader raises ArtifactError,
 whose message names what is missing and the command that regenerates it. Model names that come
 from a file (results.csv, a URL) are resolved with `model_dir`, which refuses anything outside
 `models/` and symbolic links.
+
+What lmf may replace (`refusal`, `is_lmf_output`): a folder lmf writes whole (a saved model, an
+export) is recognised by its manifest, which names the format and lists every other file in the
+folder with its sha256. lmf replaces such a folder only while it holds exactly that (nothing
+added, nothing changed), and names whatever else it finds when it refuses.
 
 Standard library only, so that the app's home page can read the folder before torch loads.
 Deliberately not here: reading weights (lmf.artifacts), results.csv's schema (lmf.results), or
@@ -19,6 +25,7 @@ import io
 import json
 import os
 import re
+import shutil
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -26,7 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "python scripts/precompute.py"
 WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"  # a saved model's files
+MODEL_FORMAT = "lmf-model"  # a saved model's manifest.json: {"format": MODEL_FORMAT, "files": {name: sha256}}
+# Saved models written before the format marker (the shipped artifacts/models) have a manifest of
+# exactly {name: sha256} for these files: still lmf's own.
+LEGACY_FILES = {MODEL_FORMAT: {WEIGHTS, META}}
 RESULTS, SCHEDULES, SWEEP, SPECTRA = "results.csv", "schedules.csv", "sweep.json", "spectra.json"
+PUBLISHED = "published.json"  # {data set name: {"job": id, "models": [cell ids]}}, written by studio.jobs
 REPORT, PLOT = "REPORT.md", "size_vs_accuracy.png"
 MODELS_DIR, CURVES_DIR = "models", "curves"
 EXPORT_MODEL = "model.onnx"  # an export's graph (lmf.export, lmf.runtime)
@@ -134,6 +146,80 @@ def has_format(path, marker, fmt):
     return (read_json(Path(path) / marker) or {}).get("format") == fmt
 
 
+def manifest_files(manifest, fmt):
+    """The {file name: sha256} that a parsed manifest of format `fmt` lists, or None when it is not
+    one: {"format": fmt, "files": {...}}, or for a saved model the flat manifest written before the
+    format marker (exactly LEGACY_FILES)."""
+    if not isinstance(manifest, dict):
+        return None
+    if manifest.get("format") == fmt and isinstance(manifest.get("files"), dict):
+        files = manifest["files"]
+    elif "format" not in manifest and set(manifest) == LEGACY_FILES.get(fmt):
+        files = manifest
+    else:
+        return None
+    return files if all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()) else None
+
+
+def _manifest_of(path, marker, fmt):
+    file = Path(path) / marker
+    return None if file.is_symlink() else manifest_files(read_json(file), fmt)
+
+
+def foreign_files(path, marker, fmt):
+    """The entries of folder `path` that lmf did not write as an output of format `fmt`: every
+    entry, unless `marker` is a manifest of that format (manifest_files); then each entry it does
+    not list, and each listed one that is not a plain file or whose sha256 differs (changed since).
+    [] for an absent or empty folder: nothing there would be lost."""
+    path = Path(path)
+    if not path.is_dir() or path.is_symlink():
+        return [path.name] if os.path.lexists(path) else []
+    entries = sorted(os.listdir(path))
+    files = _manifest_of(path, marker, fmt) if entries else None
+    if files is None:
+        return entries
+    foreign = []
+    for name in entries:
+        item = path / name
+        if name == marker:
+            continue
+        if name not in files:
+            foreign.append(name)
+        elif item.is_symlink() or not item.is_file():
+            foreign.append(f"{name} (not a plain file)")
+        elif file_sha256(item) != files[name]:
+            foreign.append(f"{name} (changed since lmf wrote it)")
+    return foreign
+
+
+def is_lmf_output(path, marker, fmt):
+    """Whether folder `path` holds an lmf output of format `fmt` and nothing else: its manifest
+    `marker` names the format, and every other file there is listed with a matching sha256."""
+    path = Path(path)
+    return (path.is_dir() and not path.is_symlink() and _manifest_of(path, marker, fmt) is not None
+            and not foreign_files(path, marker, fmt))
+
+
+def refusal(path, marker, fmt):
+    """None when lmf may put its output of format `fmt` at `path` (nothing there, an empty folder,
+    or an earlier such output holding nothing else: is_lmf_output), else why not, naming what is
+    not lmf's. The one rule for every --out: train, compress, quantize, export, autotune's folders."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        return f"{path} exists and is not a folder"
+    foreign = foreign_files(path, marker, fmt)
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    return f"{path} holds files lmf did not write ({shown})"
+
+
+def is_artifacts_dir(path):
+    """An artifacts folder lmf assembled (sweep.assemble): it holds results.csv or sweep.json."""
+    path = Path(path)
+    return not path.is_symlink() and ((path / RESULTS).is_file() or (path / SWEEP).is_file())
+
+
 def read_sweep_info(directory):
     """sweep.json (command, quick, hardware), or {} when absent or unreadable."""
     return read_json(Path(directory) / SWEEP, {})
@@ -184,6 +270,15 @@ def verified_files(path):
                                 "the file is corrupt or was changed after saving")
         files.append(file)
     return files + [path / MANIFEST]
+
+
+def copy_model(path, dst):
+    """Copy the saved model or export at `path` to the new folder `dst`: only the plain files its
+    manifest lists, each checked (verified_files), never a link or what a link points to."""
+    Path(dst).mkdir(parents=True)
+    for file in verified_files(path):
+        shutil.copy2(file, Path(dst) / file.name, follow_symlinks=False)
+    return Path(dst)
 
 
 def zip_model(path):

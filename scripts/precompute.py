@@ -7,7 +7,9 @@
     python scripts/precompute.py --scheduler local        # the cells on a dask.distributed cluster
 
 Finished cells are kept under --work, so a killed run picks up where it stopped; the artifacts
-folder is replaced as a whole at the end (sweep.assemble).
+folder is replaced as a whole at the end (sweep.assemble), keeping what lmf did not write where it
+is. An --out it could not replace without losing someone's files is refused before any cell runs
+(`error:` naming them, status 2).
 """
 import argparse
 import shlex
@@ -17,11 +19,11 @@ from contextlib import nullcontext
 
 from tqdm.auto import tqdm
 
-from sweep.assemble import assemble
+from sweep.assemble import assemble, carry_plan
 from lmf.data import DataError
 from lmf.names import DATASETS, MODELS, check_dataset_name
 from sweep.grid import plan
-from lmf.layout import ROOT
+from lmf.layout import ROOT, ArtifactError
 from lmf.trial import dask_client, run_cells, run_cells_dask
 from sweep.runner import Runner
 
@@ -56,6 +58,11 @@ def main(argv=None):
         except ValueError as e:
             p.error(str(e))
 
+    try:  # what would stop the assembly at the end stops the run now, before hours of cells
+        carry_plan(args.out, set(datasets))
+    except (FileExistsError, ValueError) as e:
+        p.error(str(e))
+
     work = args.work or str(ROOT / "runs" / ("sweep-quick" if args.quick else "sweep"))
     runner = Runner(work, args.quick, args.device, data=dirs, vectors=args.vectors)
     stages = plan(datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
@@ -83,9 +90,14 @@ def main(argv=None):
                 bar.set_postfix_str(f"{cell.id} {seconds:.0f}s")
     bar.close()
     command = "python scripts/precompute.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    assemble(runner, stages, args.out, time.perf_counter() - start, command.strip(), args.device)
+    try:
+        assemble(runner, stages, args.out, time.perf_counter() - start, command.strip(), args.device)
+    except (FileExistsError, ValueError, ArtifactError) as e:  # the folder changed during the run
+        print(f"error: {e} (the finished cells are kept in {work}: run again to assemble them)", file=sys.stderr)
+        return 2
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

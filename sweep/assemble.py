@@ -7,9 +7,14 @@ leaves half a folder. The datasets this sweep ran replace theirs; rows, curves a
 other datasets already in the folder are carried over, so a sweep on one more dataset
 (`--data DIR --name NAME`) adds it next to the others. Quick and full results never mix.
 
+What lmf did not write is kept where it is (`carry_plan`: a user's notes.txt, their folder, a
+symbolic link, copied as they are; a link is never followed, so nothing from outside the folder is
+copied in); what the sweep would have to remove or write over that is not lmf's is refused by
+name before anything is written. The folder's lock (lmf.atomic.locked) is held from reading what
+is kept to the swap, as studio.jobs' publish holds it: a job publishing meanwhile loses no row.
+
 Deliberately not here: running cells (sweep.runner) or the report's contents (sweep.report).
 """
-import json
 import os
 import platform
 import shutil
@@ -18,22 +23,21 @@ from pathlib import Path
 
 import torch
 
-from lmf.artifacts import load_model
-from lmf.atomic import write_json_atomic
+from lmf.artifacts import is_saved_model, load_model
+from lmf.atomic import is_temporary, locked, replace_dir, write_json_atomic
 from lmf.compress import embedding_spectrum
 from lmf.names import DEFAULT_TOLERANCE, QUICK
 from lmf.methods import Cell
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES
-from lmf.layout import (CURVES_DIR, EXPORT_MODEL, MANIFEST, MODELS_DIR, RESULTS, SCHEDULES, SPECTRA, SWEEP, WEIGHTS,
-                        file_sha256, read_sweep_info, tool_versions)
+from lmf.layout import (CURVES_DIR, EXPORT_MODEL, MANIFEST, MODEL_FORMAT, MODELS_DIR, PLOT, PUBLISHED, REPORT, RESULTS,
+                        SCHEDULES, SPECTRA, SWEEP, WEIGHTS, copy_model, file_sha256, foreign_files, is_artifacts_dir, read_json,
+                        read_sweep_info, tool_versions)
 from lmf.metrics import size_on_disk
 from .report import write_report
 from lmf.results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
 
 
-def is_artifacts_dir(path):
-    """A folder this package assembled: it holds results.csv or sweep.json."""
-    return (Path(path) / RESULTS).is_file() or (Path(path) / SWEEP).is_file()
+OWN_FILES = (RESULTS, SCHEDULES, SWEEP, SPECTRA, REPORT, PLOT, PUBLISHED)  # what lmf writes at the top of the folder
 
 
 def _dataset_of(name):
@@ -139,15 +143,98 @@ def write_spectra(out):
     loading torch (lmf.layout.read_spectrum)."""
     spectra = {}
     for path in sorted((Path(out) / MODELS_DIR).glob("*-uncompressed-s0")):
+        if not is_saved_model(path):  # a folder of someone else's, carried over as it was
+            continue
         values = embedding_spectrum(load_model(path).model)
-        spectra[path.name] = {"weights_sha256": json.loads((path / MANIFEST).read_text())[WEIGHTS],
+        spectra[path.name] = {"weights_sha256": file_sha256(path / WEIGHTS),
                               "singular_values": [float(f"{v:.6g}") for v in values.tolist()]}
     write_json_atomic(Path(out) / SPECTRA, spectra)
 
 
+def _copy_as_is(src, dst):
+    """Copy a file, folder or symbolic link to `dst` as it is: a link stays a link (never followed,
+    so nothing from outside the folder is copied in)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        shutil.copytree(src, dst, symlinks=True)
+    else:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def published_names(out):
+    """{data set name: job id} of the data sets jobs published into `out` (studio.jobs)."""
+    record = read_json(Path(out) / PUBLISHED, {})
+    return {name: (entry or {}).get("job") if isinstance(entry, dict) else None for name, entry in record.items()}
+
+
+def _not_lmf(item):
+    """Why a models/ or curves/ entry is not lmf's, for a message."""
+    if item.is_symlink():
+        return "a symbolic link"
+    if item.is_dir():
+        foreign = foreign_files(item, MANIFEST, MODEL_FORMAT)
+        return "holds " + ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    return "not a saved model" if item.parent.name == MODELS_DIR else "not a curve lmf wrote"
+
+
+def carry_plan(out, datasets):
+    """What a sweep of `datasets` keeps of the artifacts folder `out`, or why it cannot replace it.
+
+    Returns {"models": [...], "curves": [...], "foreign": [...]}: the saved models and curves of
+    other data sets (copied over), and everything lmf did not write (a user's notes, a folder of
+    theirs, a symbolic link), kept where it is: copied as it is, a link as a link. lmf's own files
+    are rewritten. FileExistsError, naming them, for what the sweep would have to remove or write
+    over: anything under models/ or curves/ of these data sets that is not lmf's (a saved model
+    with a file added or changed: lmf.layout.refusal's rule), a link or folder where lmf writes a
+    file, a folder that is not an artifacts folder; ValueError for a data set a job published."""
+    out = Path(out)
+    plan = {"models": [], "curves": [], "foreign": []}
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise FileExistsError(f"{out} exists and is not a folder; choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return plan
+    if not is_artifacts_dir(out):
+        entries = sorted(os.listdir(out))
+        raise FileExistsError(f"{out} holds files lmf did not write ({', '.join(entries[:5])}"
+                              f"{f' and {len(entries) - 5} more' if len(entries) > 5 else ''}): it is not an "
+                              f"artifacts folder (no {RESULTS} or {SWEEP}); choose an empty or new folder")
+    taken = sorted(set(published_names(out)) & set(datasets))
+    if taken:
+        raise ValueError(f"{out}: the data set name {taken[0]!r} was published there by a Your data job; "
+                         "give the sweep's --name another name")
+    blocking = []
+    for entry in sorted(out.iterdir()):
+        if entry.name in OWN_FILES:
+            if entry.is_symlink() or not entry.is_file():
+                blocking.append(f"{entry.name} (not a plain file)")
+        elif entry.name in (MODELS_DIR, CURVES_DIR):
+            if entry.is_symlink() or not entry.is_dir():
+                blocking.append(f"{entry.name} (not a folder)")
+                continue
+            for item in sorted(entry.iterdir()):
+                if entry.name == MODELS_DIR:
+                    lmf = is_saved_model(item) or (item.is_dir() and not item.is_symlink() and not any(item.iterdir()))
+                else:
+                    lmf = item.suffix == ".csv" and item.is_file() and not item.is_symlink()
+                if _dataset_of(item.name) not in datasets:
+                    plan[entry.name if lmf else "foreign"].append(item)
+                elif not lmf:
+                    blocking.append(f"{entry.name}/{item.name} ({_not_lmf(item)})")
+        elif not is_temporary(entry):
+            plan["foreign"].append(entry)
+    if blocking:
+        raise FileExistsError(f"{out}: lmf would have to replace or remove what it did not write: "
+                              f"{'; '.join(blocking)}. Move these out of the folder (or use another --out) "
+                              "and run again")
+    return plan
+
+
 def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
-    """Write the artifacts folder `out` from the finished cells of `stages` (all must be done)."""
-    from lmf.atomic import replace_dir
+    """Write the artifacts folder `out` from the finished cells of `stages` (all must be done),
+    holding `out`'s lock (lmf.atomic.locked, as a job's publish does) from reading what it keeps
+    (carry_plan) to the swap, so a row published meanwhile is never lost."""
     out = Path(out)
     cells = [c for stage in stages for c in stage]
     unfinished = [c.id for c in cells if not runner.done(c)]
@@ -156,8 +243,15 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
     records = [stamped(runner, c, runner.record(c)) for c in cells]
     rows, schedule_rows, curves = collect(records)
     ours = {c.dataset for c in cells}
+    with locked(out):
+        plan = carry_plan(out, ours)
+        _assemble(runner, out, cells, records, rows, schedule_rows, curves, ours, plan, wall_seconds, command, device)
+    return out
+
+
+def _assemble(runner, out, cells, records, rows, schedule_rows, curves, ours, plan, wall_seconds, command, device):
     previous = read_sweep_info(out) if is_artifacts_dir(out) else {}
-    carried = {"rows": [], "schedules": [], "curves": [], "models": [], "earlier": []}
+    carried = {"rows": [], "schedules": [], "earlier": []}
     if is_artifacts_dir(out) and (out / RESULTS).is_file():
         old_rows = [r for r in read_results(out, older=True) if r["dataset"] not in ours]
         if old_rows and bool(previous.get("quick")) != runner.quick:
@@ -171,10 +265,6 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
                   file=sys.stderr)
         if (out / SCHEDULES).is_file():
             carried["schedules"] = [r for r in read_schedules(out) if r["dataset"] not in ours]
-        for folder, key in ((CURVES_DIR, "curves"), (MODELS_DIR, "models")):
-            if (out / folder).is_dir():
-                carried[key] = [p for p in (out / folder).iterdir()
-                                if not p.is_symlink() and _dataset_of(p.name) not in ours]
         if old_rows:
             carried["earlier"] = previous.get("earlier", []) + [{k: v for k, v in previous.items() if k != "earlier"}]
 
@@ -186,15 +276,22 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
             r["dataset"], r["model"], r["schedule"], r["seed"])), list(SCHEDULE_SCHEMA))
         for name, curve in curves.items():
             write_rows(tmp / CURVES_DIR / f"{name}.csv", curve, ["dev_accuracy", "lr", "step"])
-        for path in carried["curves"]:
+        for path in plan["curves"]:
             (tmp / CURVES_DIR).mkdir(exist_ok=True)
-            shutil.copy2(path, tmp / CURVES_DIR / path.name)
-        for path in carried["models"]:
-            shutil.copytree(path, tmp / MODELS_DIR / path.name, symlinks=False)
+            shutil.copy2(path, tmp / CURVES_DIR / path.name, follow_symlinks=False)
+        for path in plan["models"]:
+            if is_saved_model(path):
+                copy_model(path, tmp / MODELS_DIR / path.name)
+            else:  # an empty folder
+                (tmp / MODELS_DIR / path.name).mkdir(parents=True)
+        for path in plan["foreign"]:
+            _copy_as_is(path, tmp / path.relative_to(out))
+        if (out / PUBLISHED).is_file() and not (out / PUBLISHED).is_symlink():
+            shutil.copy2(out / PUBLISHED, tmp / PUBLISHED)
         recommended = recommended_sources(rows)
         for cell in cells:
             if shipped(cell, runner.quick) or (cell.id in recommended and not cell.is_latency):
-                shutil.copytree(runner.model_dir(cell), tmp / MODELS_DIR / cell.id)
+                copy_model(runner.model_dir(cell), tmp / MODELS_DIR / cell.id)
         write_spectra(tmp)
         write_json_atomic(tmp / SWEEP, {
             "command": command, "quick": runner.quick, "wall_seconds": wall_seconds,
@@ -209,4 +306,3 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
                   "budget for artifacts/; ship fewer models (grid.APP_REDUCTIONS, grid.APP_EXT)", file=sys.stderr)
 
     replace_dir(out, build, owned=is_artifacts_dir)
-    return out

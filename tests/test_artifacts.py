@@ -28,6 +28,13 @@ def leftovers(directory):
     return sorted(p.name for p in directory.iterdir() if ".tmp-" in p.name)
 
 
+def rehash(directory, name):
+    """Write `name`'s new sha256 into the saved model's manifest, as a tamperer would."""
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["files"][name] = file_sha256(directory / name)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
 @pytest.mark.parametrize("make", [lambda: model("dan"), lambda: model("lstm"),
                                   lambda: compress_model(model("lstm"), 50)])
 def test_roundtrip_same_logits(tmp_path, make):
@@ -84,9 +91,7 @@ def test_weights_that_do_not_fit_config(tmp_path):
     meta = json.loads(meta_path.read_text())
     meta["config"]["vocab_size"] = 6
     meta_path.write_text(json.dumps(meta))
-    manifest = json.loads((tmp_path / "m" / MANIFEST).read_text())
-    manifest[META] = file_sha256(meta_path)
-    (tmp_path / "m" / MANIFEST).write_text(json.dumps(manifest))
+    rehash(tmp_path / "m", META)
     with pytest.raises(ArtifactError, match="cannot rebuild"):
         load_model(tmp_path / "m")
 
@@ -134,6 +139,25 @@ def test_save_refuses_what_is_not_a_model(tmp_path):
     with torch.no_grad():
         assert torch.equal(load_model(tmp_path / "mixed").model(IDS), model()(IDS))
     assert leftovers(tmp_path) == []
+
+
+def test_saved_manifest_names_its_format_and_old_ones_still_count(tmp_path):
+    """manifest.json says format "lmf-model" beside the two files' sha256 (issue 22.1: lmf's own
+    output is recognised by more than two file names). A model saved before the marker (a flat
+    {file: sha256} manifest, as artifacts/models ships) still loads and is still replaced by a
+    save; a saved model whose meta.json a user edited is not (named as changed), and stays."""
+    save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
+    manifest = json.loads((tmp_path / "m" / MANIFEST).read_text())
+    assert manifest["format"] == "lmf-model" and sorted(manifest["files"]) == [META, WEIGHTS]
+    (tmp_path / "m" / MANIFEST).write_text(json.dumps(manifest["files"]))  # the old, flat form
+    load_model(tmp_path / "m")
+    assert artifacts.is_saved_model(tmp_path / "m")
+    save_model(tmp_path / "m", model(seed=1), VOCAB, ["neg", "pos"])
+    meta = tmp_path / "m" / META
+    meta.write_text(meta.read_text().replace('"neg"', '"negative"'))
+    with pytest.raises(ArtifactError, match=r"meta\.json \(changed since lmf wrote it\)"):
+        save_model(tmp_path / "m", model(seed=2), VOCAB, ["neg", "pos"])
+    assert '"negative"' in meta.read_text() and leftovers(tmp_path) == []
 
 
 def test_save_refuses_the_source_model_and_its_parent(tmp_path):
@@ -240,9 +264,7 @@ def rewrite_meta(directory, change):
     meta = json.loads(meta_path.read_text())
     change(meta)
     meta_path.write_text(json.dumps(meta))
-    manifest = json.loads((directory / MANIFEST).read_text())
-    manifest[META] = file_sha256(meta_path)
-    (directory / MANIFEST).write_text(json.dumps(manifest))
+    rehash(directory, META)
 
 
 @pytest.mark.parametrize("change, file, why", [
@@ -290,9 +312,7 @@ def rewrite_weights(directory, change):
     tensors = load_file(directory / WEIGHTS)
     change(tensors)
     save_file(tensors, directory / WEIGHTS)
-    manifest = json.loads((directory / MANIFEST).read_text())
-    manifest[WEIGHTS] = file_sha256(directory / WEIGHTS)
-    (directory / MANIFEST).write_text(json.dumps(manifest))
+    rehash(directory, WEIGHTS)
 
 
 @pytest.mark.parametrize("bits, change, why", [

@@ -283,7 +283,7 @@ def test_out_refuses_user_files_and_the_source_models_parent(pipeline, tiny_dir,
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
     code, out, err = run("train", "--data", tiny_dir, "--max-steps", 1, "--out", mine, "--quiet")
-    assert code == 2 and err.startswith(f"error: {mine}: a directory that is not a saved model") and out == ""
+    assert code == 2 and err.startswith(f"error: {mine} holds files lmf did not write (notes.txt)") and out == ""
     assert (mine / "notes.txt").read_text() == "keep me"
     parent = tmp_path / "parent"
     shutil.copytree(pipeline[1]["dan"], parent / "m")
@@ -293,6 +293,48 @@ def test_out_refuses_user_files_and_the_source_models_parent(pipeline, tiny_dir,
     load_model(parent / "m")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "parent"]
     assert sorted(p.name for p in parent.iterdir()) == ["m"]
+
+
+def test_a_folder_that_only_looks_like_a_model_is_kept(pipeline, tiny_dir, tmp_path):
+    """Issue 22.1: `train --out DIR` replaced a user's folder holding only a meta.json and a
+    manifest.json of their own (two file names were the whole test), while `export` refused it.
+    Both now follow lmf.layout.refusal: the manifest must say format lmf-model and list every other
+    file with its sha256. The user's folder: exit 2 naming both files, both kept as they were. A
+    model lmf saved (the pipeline's) is still replaced by a new training."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "meta.json").write_text('{"project": "thesis"}')
+    (mine / "manifest.json").write_text('{"meta.json": "my notes"}')
+    code, out, err = run("train", "--data", tiny_dir, "--max-steps", 1, "--out", mine, "--quiet")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {mine} holds files lmf did not write (manifest.json, meta.json)"), err
+    code, out, err = run("export", pipeline[1]["dan"], "--out", mine)
+    assert code == 2 and "holds files lmf did not write (manifest.json, meta.json)" in err
+    assert (mine / "meta.json").read_text() == '{"project": "thesis"}'
+    assert sorted(p.name for p in mine.iterdir()) == ["manifest.json", "meta.json"]
+    earlier = tmp_path / "earlier"
+    shutil.copytree(pipeline[1]["dan"], earlier)
+    code, out, err = run("train", "--data", tiny_dir, "--max-steps", 1, "--out", earlier, "--quiet")
+    assert code == 0, err
+    load_model(earlier)
+    (earlier / "notes.txt").write_text("mine now")
+    code, out, err = run("quantize", pipeline[1]["dan"], "--data", tiny_dir, "--out", earlier)
+    assert code == 2 and "(notes.txt)" in err and (earlier / "notes.txt").read_text() == "mine now"
+
+
+def test_classify_prints_one_line_per_text(pipeline):
+    """Issue 22.3: `classify MODEL $'good\\nbad movie'` printed two lines for one text. The echoed
+    text shows a newline, a tab, a carriage return, ESC and U+2028 (a line separator) escaped as
+    Python writes them (a backslash doubled, so it reads back unambiguously): one line of three
+    tab-separated fields per text, whatever it holds."""
+    path = pipeline[1]["dan-r50"]
+    texts = ["good\nbad movie", "a\tfilm\r", "bad \x1b[31mfilm\u2028end", "back\\slash film"]
+    code, out, err = run("classify", path, *texts)
+    assert code == 0, err
+    lines = out.splitlines()  # str.splitlines breaks at \r and \u2028 too
+    assert len(lines) == 4 and all(len(line.split("\t")) == 3 for line in lines)
+    assert [line.split("\t")[2] for line in lines] == [
+        "good\\nbad movie", "a\\tfilm\\r", "bad \\x1b[31mfilm\\u2028end", "back\\\\slash film"]
 
 
 # ---------------------------------------------------------------- README: `error:` and status 2, never a traceback

@@ -147,6 +147,31 @@ def test_out_directory_rules(zoo, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]  # no temporary left behind
 
 
+def test_reexport_keeps_a_users_file(zoo, tmp_path, capsys):
+    """Issue 23.2: `export M --out E; echo n > E/notes.txt; export M --int8 --out E` deleted
+    notes.txt. An earlier export is replaced only while it holds nothing but what lmf wrote: with
+    notes.txt added, or tokenizer.json changed, the second export exits 2 naming the file and E is
+    as it was; once E holds only the export again, it is replaced."""
+    saved = str(zoo["dan-lmf"]["saved"])
+    out = tmp_path / "E"
+    assert main(["export", saved, "--out", str(out)]) == 0
+    (out / "notes.txt").write_text("n\n")
+    capsys.readouterr()
+    assert main(["export", saved, "--int8", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out} holds files lmf did not write (notes.txt)"), err
+    assert (out / "notes.txt").read_text() == "n\n" and json.loads((out / "manifest.json").read_text())["precision"] == "fp32"
+    (out / "notes.txt").unlink()
+    tokenizer = (out / "tokenizer.json").read_text()
+    (out / "tokenizer.json").write_text(tokenizer.replace('"label_names"', '"label_names" '))
+    assert main(["export", saved, "--int8", "--out", str(out)]) == 2
+    assert "tokenizer.json (changed since lmf wrote it)" in capsys.readouterr().err
+    (out / "tokenizer.json").write_text(tokenizer)
+    assert main(["export", saved, "--int8", "--out", str(out)]) == 0
+    assert json.loads((out / "manifest.json").read_text())["precision"] == "int8" and is_export(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["E"]
+
+
 def test_cli_export(zoo, tmp_path, capsys):
     saved = zoo["lstm-lmf"]["saved"]
     assert main(["export", str(saved), "--out", str(tmp_path / "e"), "--int8"]) == 0

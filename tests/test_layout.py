@@ -108,3 +108,57 @@ def test_messages_name_the_folder_not_the_server_path(tmp_path):
     """An error may reach a browser: it names the artifacts folder by its last component only."""
     message = str(layout.missing("`results.csv` is missing", tmp_path / "deep" / "artifacts"))
     assert "`artifacts`" in message and str(tmp_path) not in message and layout.REGENERATE in message
+
+
+def test_lmf_output_is_its_manifest_and_nothing_else(tmp_path):
+    """lmf.layout's one rule for replacing a folder (issues 22.1, 23.2). A folder whose manifest
+    says format "lmf-model" and lists its two files with their sha256 is lmf's; adding notes.txt,
+    changing a listed file or losing the format marker makes it someone's, and refusal names what
+    is not lmf's. An absent or empty folder may always be written."""
+    path = tmp_path / "m"
+    path.mkdir()
+    for name in ("model.safetensors", "meta.json"):
+        (path / name).write_bytes(name.encode())
+    files = {n: layout.file_sha256(path / n) for n in ("model.safetensors", "meta.json")}
+    (path / layout.MANIFEST).write_text(json.dumps({"format": layout.MODEL_FORMAT, "files": files}))
+    assert layout.is_lmf_output(path, layout.MANIFEST, layout.MODEL_FORMAT)
+    assert layout.refusal(path, layout.MANIFEST, layout.MODEL_FORMAT) is None
+    assert not layout.is_lmf_output(path, layout.MANIFEST, "lmf-export")  # another format's folder
+    (path / "notes.txt").write_text("mine")
+    (path / "meta.json").write_text("changed")
+    assert not layout.is_lmf_output(path, layout.MANIFEST, layout.MODEL_FORMAT)
+    assert layout.refusal(path, layout.MANIFEST, layout.MODEL_FORMAT) == (
+        f"{path} holds files lmf did not write (meta.json (changed since lmf wrote it), notes.txt)")
+    (path / "notes.txt").unlink()
+    (path / "meta.json").write_bytes(b"meta.json")
+    (path / layout.MANIFEST).write_text(json.dumps({"files": files}))
+    assert layout.foreign_files(path, layout.MANIFEST, layout.MODEL_FORMAT) == [
+        "manifest.json", "meta.json", "model.safetensors"]
+    assert layout.refusal(tmp_path / "absent", layout.MANIFEST, layout.MODEL_FORMAT) is None
+    (tmp_path / "empty").mkdir()
+    assert layout.refusal(tmp_path / "empty", layout.MANIFEST, layout.MODEL_FORMAT) is None
+    assert not layout.is_lmf_output(tmp_path / "empty", layout.MANIFEST, layout.MODEL_FORMAT)
+
+
+def test_a_model_saved_before_the_format_marker_is_still_lmfs(tmp_path):
+    """The shipped artifacts/models have a flat manifest {model.safetensors: sha256, meta.json:
+    sha256} and no format: still lmf's when it lists exactly those two files, matching. A user's
+    flat manifest of just meta.json is not (the issue's folder of a meta.json and a manifest.json)."""
+    shipped = layout.ROOT / "artifacts" / "models" / "sst2-dan-lmf-R90-s0"
+    assert "format" not in json.loads((shipped / layout.MANIFEST).read_text())
+    assert layout.is_lmf_output(shipped, layout.MANIFEST, layout.MODEL_FORMAT)
+    mine = saved_folder(tmp_path / "mine", {"meta.json": b'{"project": "thesis"}'})
+    assert layout.foreign_files(mine, layout.MANIFEST, layout.MODEL_FORMAT) == ["manifest.json", "meta.json"]
+
+
+def test_copy_model_copies_only_what_the_manifest_lists(tmp_path):
+    """A model copied for publishing or assembling: the listed plain files and the manifest; a
+    symbolic link in their place (to a file outside) is refused, never followed."""
+    path = saved_folder(tmp_path / "m", {"model.safetensors": b"w", "meta.json": b"{}"})
+    assert sorted(p.name for p in layout.copy_model(path, tmp_path / "copy").iterdir()) == [
+        "manifest.json", "meta.json", "model.safetensors"]
+    (tmp_path / "secret").write_bytes(b"{}")
+    (path / "meta.json").unlink()
+    os.symlink(tmp_path / "secret", path / "meta.json")
+    with pytest.raises(ArtifactError, match="not a plain file"):
+        layout.copy_model(path, tmp_path / "copy2")
