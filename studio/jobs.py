@@ -12,9 +12,20 @@ lives on disk, so a browser reload or a new server finds it as it was:
 
 `python -m studio.jobs JOB_DIR` (started by `start` in its own session, so a server stop does
 not take it down) runs lmf.autotune.autotune on data/<name> and then `publish`es: results.csv of
-the job's artifacts folder gets a row for the base and one for the chosen model (the rows of the
-same dataset and model are replaced, every other line is kept as it was), and both saved models
-go to models/<cell id>, where the home page offers them for download.
+the job's artifacts folder gets a row for the base and one for the chosen model (every other line
+is kept as it was), and both saved models go to models/<cell id>, where the home page offers them
+for download. It acts only on a folder create_job made (`job_folder`: job.json of format lmf-job
+naming the folder, nothing else there); anything else is refused with `error:` and status 2,
+nothing written. The settings in job.json are checked again on every run with create_job's rules
+(`check_job`, `check_settings`): a job.json edited afterwards fails the job, naming the setting.
+
+A data set name belongs to one job: create_job gives a name already used (by the sweep, by
+results.csv or models/, by another job) a free one, `name_2` and so on, and says so in job.json's
+`renamed` (`free_name` tells the page beforehand). published.json of the artifacts folder records
+which job published each name; publishing replaces only its own job's rows and models, never the
+sweep's data sets nor anything no job published. A publication is all or nothing: the models and
+files are staged beside the artifacts folder, then renamed in together under the folder's lock
+(lmf.atomic: the lock sweep.assemble takes too), and put back as they were if a rename fails.
 
 A job whose status is queued or running but whose process is gone (the machine restarted, the
 process was killed) is marked failed by `mark_stale`, with the reason; `start` on it resumes
@@ -25,8 +36,8 @@ load when a job is created or run. Deliberately not here: the search (lmf.autotu
 (lmf.data), Streamlit (studio/pages/your_data.py).
 """
 import csv
-import fcntl
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -36,12 +47,16 @@ import time
 import traceback
 from pathlib import Path
 
-from lmf.atomic import replace_dir, write_json_atomic
-from lmf.names import check_dataset_name
-from lmf.layout import MODELS_DIR, RESULTS, ROOT, artifacts_dir, model_dir, read_json, saved_config
+from lmf.atomic import is_temporary, locked, replace_dir, staging, swap, write_json_atomic
+from lmf.names import DATASETS, MAX_NAME_CHARS, check_dataset_name
+from lmf.layout import (MANIFEST, MODEL_FORMAT, MODELS_DIR, PUBLISHED, RESULTS, ROOT, artifacts_dir, copy_model,
+                        is_artifacts_dir, model_dir, read_json, read_sweep_info, refusal, saved_config)
 from lmf.results import RESULT_COLUMNS, read_results, write_rows
 
 JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
+JOB_FORMAT = "lmf-job"  # job.json's "format": a folder create_job made
+JOB_ENTRIES = {JOB, LOG, DATA, OUT}  # all a job folder holds (and lmf.atomic's temporaries)
+_JOB_ID = re.compile(r"\d{8}-\d{6}-[a-z][a-z0-9_]*-[0-9a-f]{6}")
 ACTIVE = ("queued", "running")
 SUFFIXES = (".tsv", ".csv")
 NEVER_STARTED_SECONDS = 120  # a queued job with no process after this was never started
@@ -52,8 +67,36 @@ def jobs_dir():
     return Path(os.environ.get("LMF_JOBS_DIR", ROOT / "runs" / "jobs"))
 
 
+class JobError(ValueError):
+    """A folder that is not a job lmf made, or a job whose publication would replace another's results."""
+
+
 def is_job_dir(path):
-    return (Path(path) / JOB).is_file()
+    """Whether `path` is a job folder create_job made (job_folder's rule)."""
+    try:
+        job_folder(path)
+        return True
+    except JobError:
+        return False
+
+
+def job_folder(path):
+    """The job in folder `path` (job.json with `dir`), read only, when create_job made the folder:
+    a real folder (not a link) whose job.json says format lmf-job and names the folder as its id,
+    holding nothing but a job's entries (JOB_ENTRIES). Anything else is a JobError, so that
+    `python -m studio.jobs /etc` neither writes there nor creates a missing path."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        raise JobError(f"{path}: no such job folder (not a folder{', a symbolic link' if path.is_symlink() else ''})")
+    path = path.resolve()
+    job = None if (path / JOB).is_symlink() else read_json(path / JOB)
+    if job is None or job.get("format") != JOB_FORMAT or job.get("id") != path.name or not _JOB_ID.fullmatch(path.name):
+        raise JobError(f"{path}: not a job folder lmf made (no {JOB} of format {JOB_FORMAT!r} naming this folder); "
+                       "python -m studio.jobs runs only jobs the Your data page created")
+    extra = sorted(p.name for p in path.iterdir() if p.name not in JOB_ENTRIES and not is_temporary(p))
+    if extra:
+        raise JobError(f"{path}: holds what a job folder does not ({', '.join(extra[:5])}); not run")
+    return {**job, "dir": str(path)}
 
 
 def read_job(job_dir):
@@ -75,12 +118,93 @@ def _log(job_dir, line):
         f.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
 
 
-def check_settings(name, model, max_drop, budget_minutes):
+def check_settings(name, model, max_drop, budget_minutes, quick=False, methods=None):
     """ValueError, said plainly, for a setting the job could not run with: the data set name's rule
-    (lmf.names) and autotune's own check, the one the CLI runs too (lmf.autotune.check_settings)."""
-    from lmf.autotune import check_settings as check_autotune  # torch loads only when a job is made
+    (lmf.names), autotune's own check, the one the CLI runs too (lmf.autotune.check_settings), and
+    what a job adds (a budget: a job never runs unbounded; quick true or false; methods lmf's
+    names). create_job applies it, and every run applies it again to job.json (check_job)."""
+    from lmf.autotune import check_settings as check_autotune  # torch loads only when a job is made or run
+    from lmf.methods import METHODS
+    if not isinstance(name, str):
+        raise ValueError(f"dataset name {name!r}: give a name (text)")
     check_dataset_name(name)
+    if budget_minutes is None:
+        raise ValueError("time budget: give a number of minutes above 0")
     check_autotune(model, max_drop, budget_minutes)
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick {quick!r}: true or false")
+    if methods is not None and (not isinstance(methods, list) or not methods
+                                or not all(isinstance(m, str) and m in METHODS for m in methods)):
+        raise ValueError(f"methods {methods!r}: a list of lmf's method names ({', '.join(METHODS)})")
+
+
+def check_artifacts(path):
+    """ValueError unless a job may publish into `path`: an absolute path to an artifacts folder,
+    an empty folder, or nothing yet (never a folder of other files, a file or a link)."""
+    if not isinstance(path, str) or not Path(path).is_absolute():
+        raise ValueError(f"artifacts {path!r}: give the absolute path of an artifacts folder")
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise ValueError(f"artifacts {path}: not a folder")
+    if path.is_dir() and any(path.iterdir()) and not is_artifacts_dir(path):
+        raise ValueError(f"artifacts {path}: not an artifacts folder (no results.csv or sweep.json)")
+
+
+def check_job(job):
+    """ValueError unless every setting of `job` (job.json, with `dir`) is one create_job would
+    have written: check_settings, check_artifacts, and its data under data/<name>."""
+    check_settings(job.get("name"), job.get("model"), job.get("max_drop"), job.get("budget_minutes"),
+                   job.get("quick"), job.get("methods"))
+    check_artifacts(job.get("artifacts"))
+    data = Path(job["dir"]) / DATA / job["name"]
+    if data.is_symlink() or not data.is_dir():
+        raise ValueError(f"no data for {job['name']!r} in the job folder (data/{job['name']})")
+    return job
+
+
+def used_names(artifacts=None, root=None):
+    """{data set name: who uses it} for every name a new job must not take: lmf's own data sets,
+    the sweep's (sweep.json, earlier runs included), those with rows in results.csv or models in
+    models/, those jobs published (published.json) and those of the jobs under `root`."""
+    art = Path(artifacts or artifacts_dir())
+    used = {name: "lmf's own data set" for name in DATASETS}
+    info = read_sweep_info(art)
+    for run in [info] + [e for e in info.get("earlier") or [] if isinstance(e, dict)]:
+        for name in run.get("datasets") or []:
+            used.setdefault(str(name), "the sweep's")
+    for name, entry in (read_json(art / PUBLISHED) or {}).items():
+        used[name] = f"published by job {entry.get('job') if isinstance(entry, dict) else '?'}"
+    try:
+        with open(art / RESULTS, newline="", encoding="utf-8-sig") as f:
+            for row in csv.DictReader(f):
+                used.setdefault(row.get("dataset") or "", "rows in results.csv")
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    if (art / MODELS_DIR).is_dir():
+        for path in (art / MODELS_DIR).iterdir():
+            used.setdefault(path.name.split("-", 1)[0], "models in the artifacts folder")
+    for job in list_jobs(root, refresh=False):
+        used.setdefault(str(job.get("name")), f"job {job.get('id')}")
+    return used
+
+
+def free_name(name, artifacts=None, root=None):
+    """(the name a new job on data set `name` gets, None or a sentence saying why it differs): `name`
+    itself when nobody uses it (used_names), else the first free `name_2`, `name_3`, ... (cut to
+    lmf.names.MAX_NAME_CHARS). ValueError for a name lmf cannot use at all (check_dataset_name).
+    The Your data page calls it to tell the user before the job is created; create_job uses it."""
+    check_dataset_name(name)
+    used = used_names(artifacts, root)
+    if name not in used:
+        return name, None
+    n = 2
+    while True:
+        suffix = f"_{n}"
+        candidate = name[:MAX_NAME_CHARS - len(suffix)] + suffix
+        if candidate not in used:
+            return candidate, (f"the name {name!r} is already used ({used[name]}); this job's results are "
+                               f"published as {candidate!r}, so nothing of the earlier ones is replaced")
+        n += 1
 
 
 def _upload_name(name):
@@ -133,25 +257,30 @@ def create_job(files, name, model="dan", max_drop=1.0, budget_minutes=30.0, quic
     (queued) in one step; returns the job id. Nothing is written for bad settings or a bad file.
     `quick` runs autotune with the sweep's quick sizes (a tiny run: tests, a first look);
     `methods` narrows autotune's search; `artifacts` is where the job publishes (default
-    lmf.layout.artifacts_dir())."""
-    check_settings(name, model, max_drop, budget_minutes)
+    lmf.layout.artifacts_dir()). A name already used (free_name) is replaced by a free one, said in
+    job.json's `renamed` (`requested_name` keeps the one asked for)."""
+    check_settings(name, model, max_drop, budget_minutes, bool(quick), methods)
     root = Path(root or jobs_dir()).resolve()
-    job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{secrets.token_hex(3)}"
+    art = str(Path(artifacts or artifacts_dir()).resolve())
+    check_artifacts(art)
     with tempfile.TemporaryDirectory(prefix="lmf-upload-") as tmp:
         data = check_upload(files, tmp)
-        job = {"id": job_id, "name": name, "model": model, "max_drop": float(max_drop),
-               "budget_minutes": float(budget_minutes), "quick": bool(quick), "methods": methods,
-               "artifacts": str(Path(artifacts or artifacts_dir()).resolve()),
-               "files": {split: Path(str(n)).name for split, (n, _) in files.items()},
-               "status": "queued", "progress": 0.0, "created": time.time(), "started": None, "finished": None,
-               "pid": None, "error": None, "summary": None}
+        with locked(root):  # two jobs created at once never take the same free name
+            given, renamed = free_name(name, art, root)
+            job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{given}-{secrets.token_hex(3)}"
+            job = {"format": JOB_FORMAT, "id": job_id, "name": given, "requested_name": name, "renamed": renamed,
+                   "model": model, "max_drop": float(max_drop), "budget_minutes": float(budget_minutes),
+                   "quick": bool(quick), "methods": methods, "artifacts": art,
+                   "files": {split: Path(str(n)).name for split, (n, _) in files.items()},
+                   "status": "queued", "progress": 0.0, "created": time.time(), "started": None, "finished": None,
+                   "pid": None, "error": None, "summary": None}
 
-        def build(folder):
-            shutil.copytree(data, folder / DATA / name)
-            (folder / LOG).write_text("", encoding="utf-8")
-            write_json_atomic(folder / JOB, job)
+            def build(folder):
+                shutil.copytree(data, folder / DATA / given)
+                (folder / LOG).write_text("", encoding="utf-8")
+                write_json_atomic(folder / JOB, job)
 
-        replace_dir(root / job_id, build, owned=is_job_dir)
+            replace_dir(root / job_id, build, owned=lambda path: False)  # a new id: nothing is replaced
     return job_id
 
 
@@ -262,9 +391,19 @@ def summary_md(job):
 def run_job(folder):
     """Run the job in `folder` here (`python -m studio.jobs` calls it in the background process):
     autotune on its data, progress into job.json after every trial, then publish. Returns the job;
-    a failure is recorded in job.json (status failed, the error) and log.txt (the traceback)."""
+    a failure is recorded in job.json (status failed, the error) and log.txt (the traceback).
+
+    JobError, with nothing written, for a folder create_job did not make (job_folder); a job whose
+    job.json no longer passes create_job's checks (check_job: edited since) fails without running."""
     from lmf.autotune import autotune
-    folder = Path(folder).resolve()
+    job = job_folder(folder)
+    folder = Path(job["dir"])
+    try:
+        check_job(job)
+    except (ValueError, KeyError, TypeError) as e:
+        _log(folder, f"not run: job.json holds a setting create_job would not have written: {e}")
+        return _update(folder, status="failed", finished=time.time(), pid=None,
+                       error=f"job.json holds a setting create_job would not have written: {e}")
     job = _update(folder, status="running", pid=os.getpid(), started=time.time(), error=None)
     _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, at most "
                  f"{job['max_drop']:g} points below the base, {job['budget_minutes']:g} min"
@@ -327,13 +466,51 @@ def stamp_exports(rows, sources):
         row["bytes_fraction"] = row["size_bytes"] / rows[0]["size_bytes"]
 
 
+def _published(art):
+    """published.json of artifacts folder `art`: {data set name: {"job": id, "models": [cell ids]}}."""
+    record = read_json(Path(art) / PUBLISHED) or {}
+    return {name: entry for name, entry in record.items() if isinstance(entry, dict)}
+
+
+def _claim(art, job, cells):
+    """The cell ids of `job`'s earlier publication in `art` (to replace), after checking that its
+    name is its own: not lmf's or the sweep's data set, not another job's, with no rows or models
+    that no job published, and its earlier models unchanged. JobError naming what stands in the way."""
+    name = job["name"]
+    check_dataset_name(name)
+    info = read_sweep_info(art)
+    sweeps = set(info.get("datasets") or []).union(*[e.get("datasets") or [] for e in info.get("earlier") or []
+                                                      if isinstance(e, dict)])
+    if name in sweeps:
+        raise JobError(f"{name!r} is a data set of the sweep in the artifacts folder; a job never replaces its results")
+    entry = _published(art).get(name)
+    if entry is not None and entry.get("job") != job["id"]:
+        raise JobError(f"{name!r} was published by job {entry.get('job')}; a job never replaces another's "
+                       "results (create the job again: it gets a free name)")
+    earlier = [c for c in (entry or {}).get("models") or [] if isinstance(c, str)]
+    if entry is None and (art / RESULTS).is_file() and any(r["dataset"] == name for r in read_results(art)):
+        raise JobError(f"results.csv has rows of {name!r} that no job published; a job never replaces them")
+    models = art / MODELS_DIR
+    for path in sorted(models.iterdir()) if models.is_dir() else []:
+        if path.name.split("-", 1)[0] != name:
+            continue
+        if path.name not in earlier:
+            if path.name in cells or entry is None:
+                raise JobError(f"models/{path.name} was not published by this job; a job never replaces it")
+        elif refusal(path, MANIFEST, MODEL_FORMAT):
+            raise JobError(f"{refusal(path, MANIFEST, MODEL_FORMAT)}; publishing would replace it")
+    return earlier
+
+
 def publish(job, out, summary):
-    """Put an autotune's outcome into the job's artifacts folder beside the other datasets: the
-    saved models first (models/<cell id>), then results.csv rewritten atomically with this dataset
-    and model's rows replaced, then the models of an earlier publication that are no longer named
-    removed. Every other line of results.csv is written back as it was read. One publisher at a
-    time (a lock in the jobs folder): two jobs ending together must not lose each other's rows."""
-    from lmf.artifacts import is_saved_model, load_model
+    """Put an autotune's outcome into the job's artifacts folder beside the other datasets: its two
+    saved models (models/<cell id>), results.csv with this job's rows replaced (every other line
+    written back as it was read), published.json recording them, and the models of its earlier
+    publication that are no longer named removed: all staged beside the folder, then renamed in
+    together (lmf.atomic.swap: a failure puts everything back). Under the artifacts folder's lock
+    (lmf.atomic.locked, the one sweep.assemble takes): nobody's rows are lost. Only the job's own
+    name is touched (_claim); JobError otherwise, with nothing changed."""
+    from lmf.artifacts import load_model
     from .deploy import source_of
     from lmf.metrics import count_parameters
     name, model, art = job["name"], job["model"], Path(job["artifacts"])
@@ -347,31 +524,38 @@ def publish(job, out, summary):
         # The home page's cards need params (and the rank, for a factorization), counted as the sweep counts them.
         row.update(params=count_parameters(load_model(source).model), rank=(saved_config(source) or {}).get("rank"))
     stamp_exports(rows, sources)
-    lock = Path(job["dir"]).parent / ".publish.lock"
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        for cell, source in sources.items():
-            replace_dir(model_dir(art, cell), lambda tmp, s=source: shutil.copytree(s, tmp, dirs_exist_ok=True),
-                        owned=is_saved_model)
+    with locked(art):
+        earlier = _claim(art, job, set(sources))
         kept = []
         if (art / RESULTS).is_file():
             read_results(art)  # a damaged results.csv is an ArtifactError naming the line, not overwritten
             with open(art / RESULTS, newline="", encoding="utf-8-sig") as f:
-                kept = [r for r in csv.DictReader(f) if (r["dataset"], r["model"]) != (name, model)]
-        write_rows(art / RESULTS, kept + rows, RESULT_COLUMNS)
-        for path in (art / MODELS_DIR).glob(f"{name}-{model}-*"):
-            if path.name not in sources and is_saved_model(path):
-                shutil.rmtree(path)
+                kept = [r for r in csv.DictReader(f) if r["dataset"] != name]
+        record = {**(read_json(art / PUBLISHED) or {}),
+                  name: {"job": job["id"], "model": model, "models": sorted(sources), "published": time.time()}}
+        with staging(art) as work:
+            moves = []
+            for cell, source in sources.items():
+                moves.append((copy_model(source, work / MODELS_DIR / cell), model_dir(art, cell)))
+            moves += [(None, model_dir(art, cell)) for cell in earlier if cell not in sources]
+            write_rows(work / RESULTS, kept + rows, RESULT_COLUMNS)
+            write_json_atomic(work / PUBLISHED, record)
+            moves += [(work / RESULTS, art / RESULTS), (work / PUBLISHED, art / PUBLISHED)]
+            swap(work, moves)
     return rows
 
 
 def main(argv=None):
     """`python -m studio.jobs JOB_DIR`: run one job (the background process `start` launches);
-    exit 0 when it is done, 2 with the error when it failed."""
+    exit 0 when it is done, 2 with the error when it failed or JOB_DIR is not a job folder."""
     import argparse
     parser = argparse.ArgumentParser(prog="python -m studio.jobs", description="run a Your data job: autotune, then publish")
     parser.add_argument("job_dir")
-    job = run_job(parser.parse_args(argv).job_dir)
+    try:
+        job = run_job(parser.parse_args(argv).job_dir)
+    except JobError as e:  # not a job folder lmf made: nothing was written
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if job["status"] != "done":
         print(f"error: job {job['id']} failed: {job['error']}", file=sys.stderr)
         return 2

@@ -187,3 +187,125 @@ def test_a_folder_of_user_files_is_never_replaced(tmp_path):
     with pytest.raises(FileExistsError, match="did not write"):
         assemble(runner, [[]], tmp_path / "out")
     assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+# ---------------------------------------------------------------- what lmf replaces is only its own (issues 21, 23)
+
+def copy_of(out, target):
+    import shutil
+    shutil.copytree(out, target, symlinks=True)
+    return target
+
+
+@pytest.mark.slow
+def test_a_rerun_keeps_foreign_files_and_never_follows_a_link(swept, tmp_path):
+    """Issue 23.1: a sweep re-run deleted a user's notes.txt in artifacts/ and turned a
+    `models/evil/passwd -> /etc/passwd` link into a plain copy of /etc/passwd. Now both are kept
+    where they were, the link still a link, as are a user's folder and a link at the top. A
+    temporary a killed assembly left (marked, its process gone) is removed; a user's
+    `artifacts.tmp-mine` is not (issue 23.3)."""
+    from lmf import atomic
+    out, work = swept
+    target = copy_of(out, tmp_path / "artifacts")
+    (target / "notes.txt").write_text("mine")
+    (target / "mine" / "deep").mkdir(parents=True)
+    (target / "mine" / "deep" / "a.txt").write_text("a")
+    (target / "models" / "evil").mkdir()
+    os.symlink("/etc/passwd", target / "models" / "evil" / "passwd")
+    os.symlink("/etc/hostname", target / "hostname")
+    leftover = tmp_path / "artifacts.tmp-k1ll3d"  # as a kill -9 inside the build leaves it
+    (leftover / "new").mkdir(parents=True)
+    (leftover / "new" / "results.csv").write_bytes(b"x" * 1000)
+    atomic._write_mark(leftover, "artifacts")
+    mark = json.loads((leftover / atomic.MARK).read_text())
+    (leftover / atomic.MARK).write_text(json.dumps({**mark, "pid": dead_pid()}))
+    (tmp_path / "artifacts.tmp-mine").mkdir()
+    assemble(Runner(work, quick=True), plan(["sst2"], ["dan"], quick=True), target)
+    assert (target / "notes.txt").read_text() == "mine" and (target / "mine" / "deep" / "a.txt").read_text() == "a"
+    link = target / "models" / "evil" / "passwd"
+    assert link.is_symlink() and os.readlink(link) == "/etc/passwd"
+    assert (target / "hostname").is_symlink() and os.readlink(target / "hostname") == "/etc/hostname"
+    assert len(read_results(target)) == 15
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".artifacts.lock", "artifacts", "artifacts.tmp-mine"]
+
+
+@pytest.mark.slow
+def test_what_the_sweep_would_remove_is_refused_by_name(swept, tmp_path):
+    """A user's file inside a model folder of a data set the sweep replaces (the sweep would
+    delete it with the old model), and a link where lmf writes REPORT.md: FileExistsError naming
+    both, the folder as it was; precompute.py says so with `error:` and status 2 before any cell
+    runs (the work folder is a fresh one: nothing was trained)."""
+    out, work = swept
+    target = copy_of(out, tmp_path / "artifacts")
+    (target / "models" / "sst2-dan-lmf-R90-s0" / "notes.txt").write_text("mine")
+    (target / "REPORT.md").unlink()
+    os.symlink("/etc/hostname", target / "REPORT.md")
+    before = sorted((p.relative_to(target), p.is_symlink()) for p in target.rglob("*"))
+    with pytest.raises(FileExistsError) as e:
+        assemble(Runner(work, quick=True), plan(["sst2"], ["dan"], quick=True), target)
+    assert "models/sst2-dan-lmf-R90-s0 (holds notes.txt)" in str(e.value) and "REPORT.md (not a plain file)" in str(e.value)
+    assert sorted((p.relative_to(target), p.is_symlink()) for p in target.rglob("*")) == before
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "precompute.py"), "--quick", "--out", str(target), "--work",
+         str(tmp_path / "fresh-work"), "--datasets", "sst2", "--models", "dan"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "error: " in proc.stderr and "notes.txt" in proc.stderr
+    assert not (tmp_path / "fresh-work").exists()
+
+
+@pytest.mark.slow
+def test_publish_and_assemble_at_once_lose_no_row(swept, tmp_path, monkeypatch):
+    """Issue 21.9: studio.jobs.publish and sweep.assemble took different locks, so a job that
+    published while an assembly was building had its rows dropped by the swap. Both now take
+    lmf.atomic.locked(artifacts). Here the publish starts while the assembly is inside its build
+    (at write_report) and the build waits until the publish has finished or is waiting for the
+    lock: every row is there at the end, the sweep's 15 and the job's 2, and both its models."""
+    import shutil
+    import threading
+    import sweep.assemble as assemble_module
+    from studio import jobs
+    out, work = swept
+    target = copy_of(out, tmp_path / "artifacts")
+    auto = tmp_path / "autotune"
+    shutil.copytree(out / "models" / "sst2-dan-uncompressed-s0", auto / "base")
+    shutil.copytree(out / "models" / "sst2-dan-lmf-R90-s0", auto / "chosen")
+    measured = {"bytes": 1000, "dev_accuracy": 0.5, "test_accuracy": 0.5}
+    summary = {"base": measured, "base_saved_model_dir": "base", "saved_model_dir": "chosen",
+               "chosen": {**measured, "method": "lmf", "R": 90, "bytes_fraction": 0.1}}
+    job = {"id": "20260101-000000-mine-abcdef", "name": "mine", "model": "dan", "artifacts": str(target),
+           "dir": str(tmp_path / "jobs" / "20260101-000000-mine-abcdef")}
+    waiting, ended, errors = threading.Event(), threading.Event(), []
+    real_locked = getattr(jobs, "locked", None)
+
+    def announced(path):
+        waiting.set()
+        return real_locked(path)
+    monkeypatch.setattr(jobs, "locked", announced, raising=False)
+
+    def publish():
+        try:
+            jobs.publish(job, auto, summary)
+        except Exception as e:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(e)
+        finally:
+            ended.set()
+    real_report, thread = assemble_module.write_report, threading.Thread(target=publish)
+
+    def report_meanwhile(tmp):
+        thread.start()
+        while not (waiting.is_set() or ended.is_set()):
+            ended.wait(0.05)
+        return real_report(tmp)
+    monkeypatch.setattr(assemble_module, "write_report", report_meanwhile)
+    assemble(Runner(work, quick=True), plan(["sst2"], ["dan"], quick=True), target)
+    thread.join()
+    assert errors == []
+    rows = read_results(target)
+    assert [r["dataset"] for r in rows].count("sst2") == 15 and [r["dataset"] for r in rows].count("mine") == 2
+    assert (target / "models" / "mine-dan-uncompressed-s0").is_dir() and (target / "models" / "mine-dan-lmf-R90-s0").is_dir()
+
+
+def dead_pid():
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid

@@ -4,6 +4,7 @@ published beside the other datasets of a copy of results.csv; the background pro
 process is gone marked failed; lmf.data.split_file's 80/10/10."""
 import csv
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -16,7 +17,7 @@ from studio import jobs
 from lmf.artifacts import is_saved_model
 from lmf.data import DataError, load_directory, split_file
 from studio.deploy import export_row, source_of
-from lmf.results import read_results
+from lmf.results import RESULT_COLUMNS, read_results, write_rows
 
 QUICK = {"quick": True, "methods": ["lmf"], "budget_minutes": 1.0}
 
@@ -202,3 +203,132 @@ def test_split_file_80_10_10_per_label(tmp_path):
     write_split(tmp_path / "few.tsv", ["sentence", "label"], [("x", "a"), ("y", "b")])
     with pytest.raises(DataError, match="too few examples to split 80/10/10"):
         split_file(tmp_path / "few.tsv", tmp_path / "three")
+
+
+# ---------------------------------------------------------------- what a job may touch (issues 21, 22, 23)
+
+def test_an_edited_job_json_is_checked_again_and_publishes_nothing(tiny_dir, artifacts, tmp_path):
+    """Issue 22.6: editing a job's name to `sst2` (its data folder renamed to match) and running it
+    replaced 13 of the sweep's SST-2 rows and deleted sst2-dan models, exit 0. Every run checks
+    job.json with create_job's rules: the job fails naming the setting, exit 2, and the artifacts
+    folder is byte for byte as it was. So does a tolerance edited to NaN's JSON stand-in, a string."""
+    root = tmp_path / "jobs"
+    job_id = jobs.create_job(uploads(tiny_dir), "edited", artifacts=artifacts, root=root, **QUICK)
+    folder = jobs.job_dir(job_id, root)
+    before = {p.name: p.read_bytes() for p in artifacts.iterdir()}
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "data" / "edited").rename(folder / "data" / "sst2")
+    (folder / "job.json").write_text(json.dumps({**job, "name": "sst2"}))
+    assert jobs.main([str(folder)]) == 2
+    failed = jobs.status(job_id, root)
+    assert failed["status"] == "failed" and "lmf's own SST-2" in failed["error"]
+    (folder / "job.json").write_text(json.dumps({**job, "name": "edited", "max_drop": "1"}))
+    (folder / "data" / "sst2").rename(folder / "data" / "edited")
+    assert jobs.main([str(folder)]) == 2 and "tolerance" in jobs.status(job_id, root)["error"]
+    assert {p.name: p.read_bytes() for p in artifacts.iterdir()} == before
+
+
+def test_publishing_never_touches_the_sweeps_or_anyone_elses_results(finished, tmp_path):
+    """publish itself refuses (JobError, nothing changed) a job named after lmf's own data set,
+    one named after a data set of the sweep.json's runs, one whose name has rows in results.csv
+    that no job published, and another job's name: only the job recorded in published.json for
+    a name may replace that name's rows and models."""
+    job, art, _ = finished
+    summary = json.loads((Path(job["dir"]) / "autotune" / "summary.json").read_text())
+    assert json.loads((art / "published.json").read_text())["mine"]["job"] == job["id"]
+    art2 = tmp_path / "artifacts"
+    shutil.copytree(art, art2)
+    rows = read_results(art2)
+    write_rows(art2 / "results.csv", rows + [{**rows[0], "dataset": "trec"}], RESULT_COLUMNS)
+    (art2 / "sweep.json").write_text(json.dumps({"datasets": ["sst2"], "earlier": [{"datasets": ["cr"]}]}))
+    before = {p.relative_to(art2): p.read_bytes() for p in art2.rglob("*") if p.is_file()}
+    for name, other_id, why in [("sst2", job["id"], "lmf's own SST-2"), ("cr", job["id"], "data set of the sweep"),
+                                ("trec", job["id"], "no job published"), ("mine", "20260101-000000-mine-abcdef",
+                                                                          f"published by job {job['id']}")]:
+        with pytest.raises(ValueError, match=why):
+            jobs.publish({**job, "name": name, "id": other_id, "artifacts": str(art2)}, Path(job["dir"]) / "autotune",
+                         summary)
+    assert {p.relative_to(art2): p.read_bytes() for p in art2.rglob("*") if p.is_file()} == before
+    assert not list(tmp_path.glob("artifacts.tmp-*"))
+
+
+def test_a_second_job_of_the_same_name_gets_a_new_one(finished, tiny_dir, tmp_path):
+    """Issues 21.3/21.4: a second job named `mine` replaced the first one's rows and model folder.
+    free_name tells the page beforehand, and create_job gives the job `mine_2`, saying so in
+    job.json (`renamed`); a third, while the second is not published yet, gets `mine_3`."""
+    job, art, _ = finished
+    root = tmp_path / "jobs"
+    given, why = jobs.free_name("mine", art, root)
+    assert given == "mine_2" and why.startswith(f"the name 'mine' is already used (published by job {job['id']})")
+    assert jobs.free_name("fresh", art, root) == ("fresh", None)
+    second = jobs.status(jobs.create_job(uploads(tiny_dir), "mine", artifacts=art, root=root, **QUICK), root)
+    assert (second["name"], second["requested_name"]) == ("mine_2", "mine") and "'mine_2'" in second["renamed"]
+    assert (Path(second["dir"]) / "data" / "mine_2").is_dir()
+    third = jobs.status(jobs.create_job(uploads(tiny_dir), "mine", artifacts=art, root=root, **QUICK), root)
+    assert third["name"] == "mine_3" and f"job {second['id']}" in jobs.free_name("mine_2", art, root)[1]
+
+
+@pytest.mark.parametrize("make", ["missing", "etc", "symlink", "no format", "other id", "extra file"])
+def test_only_a_job_folder_lmf_made_is_run(make, finished, tmp_path, capsys):
+    """Issue 21.9: `python -m lmf jobs-run /etc` wrote /etc/job.json, a missing path was created,
+    then a raw KeyError. Now each of: a missing path, a folder of other files, a symbolic link to
+    a job, a job.json without lmf's format, one naming another folder, a job folder with a file
+    added: `error:`, exit 2, nothing written anywhere."""
+    job, _, _ = finished
+    real = Path(job["dir"])
+    target = tmp_path / "target"
+    if make == "etc":
+        target.mkdir()
+        (target / "passwd").write_text("root:x:0:0")
+    elif make == "symlink":
+        target.symlink_to(real)
+    elif make != "missing":
+        shutil.copytree(real, target)
+        settings = json.loads((target / "job.json").read_text())
+        if make == "no format":
+            settings.pop("format")
+        if make == "extra file":
+            target = target.rename(tmp_path / real.name)
+            (target / "notes.txt").write_text("mine")
+        (target / "job.json").write_text(json.dumps(settings))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert jobs.main([str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()} == before
+    assert target.exists() == (make != "missing")
+
+
+def test_a_failed_publish_changes_nothing(finished, tmp_path, monkeypatch):
+    """Issue 23.3: a publish that failed after copying its models left orphan folders in models/.
+    Now the models, results.csv and published.json are staged and renamed in together: a failure
+    while staging (writing results.csv) or while renaming (the last rename, results.csv's)
+    leaves the artifacts folder byte for byte as it was, with no temporary beside it."""
+    from lmf import atomic
+    job, _, text = finished
+    summary = json.loads((Path(job["dir"]) / "autotune" / "summary.json").read_text())
+    for failure in ("staging", "renaming"):
+        art2 = tmp_path / failure / "artifacts"
+        art2.mkdir(parents=True)
+        (art2 / "results.csv").write_text(text)  # as it was before the job published
+        before = {p.relative_to(art2): p.read_bytes() for p in art2.rglob("*") if p.is_file()}
+        real_replace = os.replace
+
+        def broken_write(*args, **kwargs):
+            raise OSError("disk full")
+
+        def broken_replace(src, dst, failed=[]):
+            if Path(dst) == art2 / "results.csv" and not failed:  # once: putting it back works
+                failed.append(dst)
+                raise OSError("rename failed")
+            return real_replace(src, dst)
+        with monkeypatch.context() as m:
+            if failure == "staging":
+                m.setattr(jobs, "write_rows", broken_write)
+            else:
+                m.setattr(atomic.os, "replace", broken_replace)
+            with pytest.raises(OSError):
+                jobs.publish({**job, "artifacts": str(art2)}, Path(job["dir"]) / "autotune", summary)
+        assert {p.relative_to(art2): p.read_bytes() for p in art2.rglob("*") if p.is_file()} == before
+        assert not [p.name for p in art2.parent.iterdir() if ".tmp-" in p.name], failure
+        assert sorted(p.name for p in art2.iterdir()) == ["results.csv"], failure
