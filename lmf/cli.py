@@ -59,6 +59,8 @@ def _report(label, model, data, path=None):
 def _load_data(args, saved=None):
     """The --data set; for a saved model, seen through that model's vocabulary and labels."""
     data = load_dataset(args.data)
+    for note in data.notes:  # rows the loader skipped (empty texts): said, never silent
+        print(f"note: {note}", file=sys.stderr)
     if saved is not None:
         data.vocab = saved.vocab  # a saved model brings its own vocabulary
         # ... and its own class order: without this, accuracy and retraining would pair an output

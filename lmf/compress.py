@@ -12,6 +12,13 @@ floor(p d)-dimensional table (DAN-RAND). Either way the model trains from there 
 Large vocabularies: above RANDOMIZED_MIN_ENTRIES entries the truncated SVD (`factorize`, used by
 every method here) is randomized, seeded and within a fraction of a percent of the optimum.
 
+Same seed, same bytes on any thread count: LAPACK's SVD and the GEMMs split their float sums by the
+intra-op thread count (SST-2's DAN embedding factorized under 1 and 2 threads gave different
+W_a), so every SVD here runs on lmf.metrics.RESULT_THREADS threads. The singular vectors' signs
+are left as LAPACK gives them: on one thread they are reproducible, and flipping them, harmless to
+the float model, would move every int8 export's activation range (ONNX Runtime quantizes
+activations asymmetrically) and so its numbers.
+
 HMF (`hmf_compress_model`) and whole-model LMF (`compress_whole_model`) live here too; GroupReduce
 is in groupreduce.py.
 
@@ -24,7 +31,9 @@ import torch
 
 from torch import nn
 
+from .metrics import torch_threads
 from .models import FactorizedEmbedding, FactorizedLinear, HybridEmbedding, default_config, new_model
+from .quantize import check_unquantized
 
 
 class Infeasible(ValueError):
@@ -80,9 +89,12 @@ RANDOMIZED_OVERSAMPLE = 10
 RANDOMIZED_POWER_ITERATIONS = 4
 
 
+@torch_threads()
 def factorize(W, k, seed=0):
     """(W_a, W_b) with W_a = U_k (m x k, orthonormal columns) and W_b = S_k V_k^T (k x n),
     singular values descending, so W_a W_b is the best rank-k approximation of W (Eckart-Young).
+    Computed on lmf.metrics.RESULT_THREADS threads: the same W gives the same bytes whatever the
+    caller's thread count.
 
     Up to RANDOMIZED_MIN_ENTRIES entries (every classifier in the paper) this is the exact SVD.
     Above it, when k + RANDOMIZED_OVERSAMPLE is at most a fifth of min(m, n), it is the
@@ -127,6 +139,7 @@ def _randomized_svd(W, k, seed):
     return Vh.T.contiguous(), (S[:, None] * U.T).contiguous()  # W = A^T ~ Vh^T diag(S) U^T
 
 
+@torch_threads()
 def singular_values(W):
     return torch.linalg.svdvals(W.detach().float())
 
@@ -159,10 +172,8 @@ def with_embedding(model, embedding, reduction_pct, **config):
     own. R always counts from the full V x d table (the model's weight_matrix), so R = 50 of a
     model compressed at R = 90 would grow it (4.40 -> 8.31 MB on SST-2's DAN); R = 98 of it
     shrinks it further, and is allowed."""
-    if model.config.get("bits"):
-        raise ValueError(f"the model is {model.config['bits']}-bit quantized; compressing it would give a "
-                         "full-precision copy of its rounded weights: compress the unquantized model, "
-                         "then quantize the result")
+    check_unquantized(model, "compressing it would give a full-precision copy of its rounded weights: compress "
+                             "the unquantized model, then quantize the result")
     old = sum(p.numel() for p in model.embedding.parameters())
     new = sum(p.numel() for p in embedding.parameters())
     if new > old:
@@ -196,6 +207,7 @@ def offline_dim(reduction_pct, embed_dim):
     return max(1, floor_exact(fraction_for_reduction(reduction_pct) * embed_dim))
 
 
+@torch_threads()
 def project_vectors(vectors, dim):
     """Pretrained vectors (V x d) projected onto their top `dim` right singular vectors: W V_k."""
     _, _, Vh = torch.linalg.svd(vectors.float(), full_matrices=False)

@@ -1,9 +1,23 @@
 """Text classification data: splits, vocabulary, padded id tensors, GloVe vectors (tokens: lmf.tokenize).
 
 A dataset is three splits (train, dev, test) of (text, label) pairs plus the label names and a
-vocabulary built from the training split only, as the paper does. Named datasets (`sst2`,
-`clinc150`) resolve from `$LMF_DATA_DIR` (the layout of the shared data folder) and otherwise from
-the Hugging Face Hub; any directory holding train/dev/test as TSV or CSV files works too.
+vocabulary built from the training split only, as the paper does. Any directory holding
+train/dev/test as TSV or CSV files works; the named datasets (`sst2`, `clinc150`) are read from the
+data folder, which `data_folder()` finds by one rule for the app, the CLI, the scripts and the
+tests: `$LMF_DATA_DIR` when set, else `../shared/data` beside the repository when it exists, else
+none, and then they come from the Hugging Face Hub. An unreachable Hub fails in well under a
+second (a TCP probe before the Hub client, whose retries take 25 s), once per process.
+
+What a data file must hold, each a DataError naming the file (and the line or the numbers):
+- a header naming one text column (TEXT_COLUMNS) and one label column (LABEL_COLUMNS): two of
+  either (`label` twice, or `sentence` beside `text`) is ambiguous and refused, naming them;
+- rows of the header's width with a non-blank label; rows whose text has no word (empty, spaces,
+  only invisible characters: lmf.tokenize finds no token) are skipped, not refused, and counted in
+  the dataset's `notes` (the CLI prints them): there is nothing in them to learn or classify, and
+  a spreadsheet export often ends in such rows;
+- at least 2 classes in the training split, and not too many for the examples: at most
+  MAX_CLASSES, and above FEW_CLASSES classes at least MIN_EXAMPLES_PER_CLASS training examples per
+  class on average (`check_classes`).
 
 Deliberately not here: models, training loops, or any caching on disk. Loading SST-2 takes about a
 second; the vocabulary is rebuilt each time so that it can never drift from the data it came from.
@@ -20,6 +34,7 @@ from pathlib import Path
 import torch
 
 # The tokenizer lives in lmf.tokenize (the runtime uses it without torch).
+from .layout import ROOT
 from .tokenize import MAX_TOKENS, PAD, PAD_ID, UNK, encode, tokenize, unknown_tokens
 
 TEXT_COLUMNS = ("sentence", "text")
@@ -31,6 +46,17 @@ NAMED = {
     "clinc150": ("clinc150", {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}, None),
 }
 SPLITS = ("train", "dev", "test")
+# The data folder beside the repository (the layout of the shared machines and of CI), used when
+# LMF_DATA_DIR is not set.
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def data_folder():
+    """The folder the named datasets are read from: $LMF_DATA_DIR when set, else SHARED_DATA when
+    it exists, else None (the named datasets then come from the Hugging Face Hub)."""
+    if os.environ.get("LMF_DATA_DIR"):
+        return Path(os.environ["LMF_DATA_DIR"])
+    return SHARED_DATA if SHARED_DATA.is_dir() else None
 
 
 class DataError(ValueError):
@@ -92,6 +118,7 @@ class TextDataset:
     test: Split
     label_names: list
     vocab: Vocab = None
+    notes: list = field(default_factory=list)  # what loading changed, for the user: skipped rows
     _encoded: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -131,7 +158,7 @@ class TextDataset:
         n_eval = n_eval or n_train
         cut = lambda s, n: Split(s.texts[:n], s.labels[:n])
         return TextDataset(self.name, cut(self.train, n_train), cut(self.dev, n_eval),
-                           cut(self.test, n_eval), self.label_names)
+                           cut(self.test, n_eval), self.label_names, notes=list(self.notes))
 
 
 # ---------------------------------------------------------------- reading files
@@ -167,8 +194,15 @@ def _read_table(path):
 def _columns(header, path):
     """Indices of the text and label columns, found by name (TEXT_COLUMNS, LABEL_COLUMNS). A first
     line naming neither is taken for a missing header: read as one, its example would be lost and
-    its columns guessed."""
+    its columns guessed. A header naming two of either is ambiguous (which one holds the labels?):
+    a DataError naming both, with their positions."""
     lowered = [h.strip().lower() for h in header]
+    for kind, names in (("text", TEXT_COLUMNS), ("label", LABEL_COLUMNS)):
+        found = [i for i, h in enumerate(lowered) if h in names]
+        if len(found) > 1:
+            named = " and ".join(f"{header[i].strip()!r} (column {i + 1})" for i in found)
+            raise DataError(f"{path}: the header names {len(found)} {kind} columns, {named}; keep one "
+                            f"(the {kind} column is the one named {' or '.join(names)})")
     text = next((lowered.index(c) for c in TEXT_COLUMNS if c in lowered), None)
     label = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
     if text is None and label is None:
@@ -192,12 +226,13 @@ def _find_split_file(directory, split, filename=None):
 
 
 def _read_split(path):
-    """(texts, labels) of one split file. Every row has exactly the header's fields (a tab inside
-    a TSV text would otherwise shift a word into the label) and a non-blank label (a blank one
-    would silently become a class of its own)."""
+    """(texts, labels, note) of one split file; `note` says which rows were skipped, else None.
+    Every row has exactly the header's fields (a tab inside a TSV text would otherwise shift a
+    word into the label) and a non-blank label (a blank one would silently become a class of its
+    own). A row whose text has no word is skipped and counted (see the module docstring)."""
     header, rows = _read_table(path)
     text_col, label_col = _columns(header, path)
-    texts, labels = [], []
+    texts, labels, skipped = [], [], []
     for line_no, row in rows:
         if len(row) != len(header):
             hint = " (a tab inside the text?)" if Path(path).suffix == ".tsv" and len(row) > len(header) else ""
@@ -205,11 +240,48 @@ def _read_split(path):
         label = row[label_col].strip()
         if not label:
             raise DataError(f"{path}: line {line_no} has a blank label")
+        if not tokenize(row[text_col]):
+            skipped.append(line_no)
+            continue
         texts.append(row[text_col])
         labels.append(label)
     if not texts:
+        if skipped:
+            raise DataError(f"{path}: no example has a word (all {len(skipped)} rows have an empty text)")
         raise DataError(f"{path}: the split is empty (a header and no examples)")
-    return texts, labels
+    note = None
+    if skipped:
+        lines = ", ".join(map(str, skipped[:5])) + (", ..." if len(skipped) > 5 else "")
+        note = (f"{path}: skipped {len(skipped)} row(s) whose text has no word (line(s) {lines}); "
+                f"{len(texts):,} kept")
+    return texts, labels, note
+
+
+# How many classes a dataset may have (check_classes). The output layer and every saved model grow
+# with the class count (a 100,000-class upload made 4.3 GB of models for a dev accuracy of 0.00 %).
+# CLINC150, the widest of lmf's own, has 150 classes of 100 training examples each.
+MAX_CLASSES = 1000
+FEW_CLASSES = 20  # up to this many, any number of examples is allowed (toy sets cost nothing)
+MIN_EXAMPLES_PER_CLASS = 5  # above FEW_CLASSES, the least average of training examples per class
+
+
+def check_classes(n_classes, n_train, source):
+    """DataError, naming `source` and the numbers, unless a training split of `n_train` examples in
+    `n_classes` classes can train a classifier: at least 2 classes, at most MAX_CLASSES, and above
+    FEW_CLASSES at least MIN_EXAMPLES_PER_CLASS examples per class on average. Worked examples:
+    CLINC150's 150 classes on 15,000 examples (100 each) pass; 500 classes on 1,000 examples (2
+    each) need 2,500; 100,000 classes are over 1,000 whatever the examples; 3 classes on 4
+    examples pass (a toy); 1 class never does."""
+    if n_classes < 2:
+        raise DataError(f"{source}: every training example has the same label (1 class); a classifier needs "
+                        "at least 2 classes")
+    if n_classes > MAX_CLASSES:
+        raise DataError(f"{source}: {n_classes:,} classes; lmf trains at most {MAX_CLASSES:,} (one output per "
+                        "class: merge rare classes, or keep the frequent ones)")
+    if n_classes > FEW_CLASSES and n_train < MIN_EXAMPLES_PER_CLASS * n_classes:
+        raise DataError(f"{source}: {n_classes:,} classes for {n_train:,} training examples ({n_train / n_classes:.1f} "
+                        f"per class); above {FEW_CLASSES} classes give at least {MIN_EXAMPLES_PER_CLASS} per class "
+                        f"on average ({MIN_EXAMPLES_PER_CLASS * n_classes:,} examples), or fewer classes")
 
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -225,7 +297,7 @@ def split_file(path, out_dir, seed=0):
     Returns {split: path}."""
     from .atomic import write_text_atomic
     path = Path(path)
-    _read_split(path)  # the same checks and messages as a train/dev/test file
+    _read_split(path)  # the same checks and messages as a train/dev/test file (empty texts: skipped at load)
     header, rows = _read_table(path)
     label_col = _columns(header, path)[1]
     by_label = {}
@@ -272,14 +344,16 @@ def load_directory(directory, name=None, files=None, label_names=None):
 
     `files` maps split -> file name (default `<split>.tsv` or `<split>.csv`). Labels become ids in
     sorted order; `label_names` renames those sorted labels (SST-2's 0/1 -> negative/positive).
+    The dataset's `notes` say which rows were skipped; its classes pass check_classes.
     """
     files = files or {}
     raw = {s: (_find_split_file(directory, s, files.get(s)),) for s in SPLITS}
     raw = {s: (path,) + _read_split(path) for s, (path,) in raw.items()}
     classes = _sort_labels(raw["train"][2])
+    check_classes(len(classes), len(raw["train"][1]), raw["train"][0])
     index = {label: i for i, label in enumerate(classes)}
     splits = {}
-    for s, (path, texts, labels) in raw.items():
+    for s, (path, texts, labels, _) in raw.items():
         unseen = sorted(set(labels) - set(index))
         if unseen:
             raise DataError(f"{path}: label(s) {unseen[:5]} do not occur in the training split")
@@ -287,25 +361,60 @@ def load_directory(directory, name=None, files=None, label_names=None):
     if label_names is not None and len(label_names) != len(classes):
         label_names = None
     return TextDataset(name or Path(directory).name, splits["train"], splits["dev"], splits["test"],
-                       list(label_names or classes))
+                       list(label_names or classes), notes=[note for *_, note in raw.values() if note])
+
+
+HUB_PROBE_SECONDS = 3.0
+# The first failure to reach the Hub in this process (a DataError), raised again at once by every
+# later load: each try costs the Hub client about 25 s of retries, and a page retried it per visit.
+_hub_failure = None
+
+
+def _hub_unreachable():
+    """Why the Hub (or the HTTPS proxy in the way) does not accept a TCP connection within
+    HUB_PROBE_SECONDS, else None. Skipped (None) in offline mode (HF_HUB_OFFLINE), where the Hub
+    client reads its local cache without the network."""
+    import socket
+    import urllib.parse
+    import urllib.request
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return None
+    endpoint = urllib.request.getproxies().get("https") or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    url = urllib.parse.urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as e:
+        return f"{host}:{port} unreachable: {e}"
+    return None
 
 
 def _load_from_hub(name):
-    """The named dataset from the Hugging Face Hub (needs network access and `pip install datasets`)."""
+    """The named dataset from the Hugging Face Hub (needs network access and `pip install datasets`).
+    Fails fast: a TCP probe first (_hub_unreachable), and a failure is remembered for the process."""
+    global _hub_failure
+    if _hub_failure is not None:
+        raise DataError(str(_hub_failure))
     try:
         from datasets import load_dataset as hub_load
     except ImportError as e:
         raise DataError(f"dataset {name!r}: set LMF_DATA_DIR to a data folder, or install `datasets` "
                         "to fetch it from the Hugging Face Hub") from e
-    try:
-        if name == "sst2":
-            phrases = hub_load("stanfordnlp/sst2", split="train")  # GLUE's phrase-level training set
-            sentences = hub_load("SetFit/sst2")  # sentence-level dev and test, test labels included
-        else:
-            hub = hub_load("clinc_oos", "plus")
-    except Exception as e:  # the Hub's errors differ by version (ConnectionError, OSError, its own)
-        raise DataError(f"dataset {name!r} could not be fetched from the Hugging Face Hub ({type(e).__name__}: "
-                        f"{str(e)[:200]}); set LMF_DATA_DIR to a data folder that holds it") from e
+    where = "no data folder (LMF_DATA_DIR is not set and there is no ../shared/data beside the repository)"
+    problem = _hub_unreachable()
+    if problem is None:
+        try:
+            if name == "sst2":
+                phrases = hub_load("stanfordnlp/sst2", split="train")  # GLUE's phrase-level training set
+                sentences = hub_load("SetFit/sst2")  # sentence-level dev and test, test labels included
+            else:
+                hub = hub_load("clinc_oos", "plus")
+        except Exception as e:  # the Hub's errors differ by version (ConnectionError, OSError, its own)
+            problem = f"{type(e).__name__}: {str(e)[:200]}"
+    if problem is not None:
+        _hub_failure = DataError(f"dataset {name!r} could not be fetched from the Hugging Face Hub ({problem}); "
+                                 f"{where}: set LMF_DATA_DIR to a data folder that holds it")
+        raise DataError(str(_hub_failure))
     if name == "sst2":
         train = Split(list(phrases["sentence"]), list(phrases["label"]))
         dev = Split(list(sentences["validation"]["text"]), list(sentences["validation"]["label"]))
@@ -327,7 +436,7 @@ def _load_from_hub(name):
 def load_dataset(name_or_path, data_dir=None, sst2_train="phrases"):
     """Load `sst2`, `clinc150` or a directory of train/dev/test files.
 
-    Named datasets come from `data_dir` (default `$LMF_DATA_DIR`) if set, else from the Hub.
+    Named datasets come from `data_dir` (default: data_folder()) if there is one, else from the Hub.
     `sst2_train="sentences"` trains SST-2 on the 6,920 full sentences instead of the 67k phrases.
     """
     if name_or_path not in NAMED:
@@ -335,7 +444,7 @@ def load_dataset(name_or_path, data_dir=None, sst2_train="phrases"):
             raise DataError(f"{name_or_path!r} is neither a known dataset ({', '.join(NAMED)}) "
                             "nor a directory")
         return load_directory(name_or_path)
-    data_dir = data_dir or os.environ.get("LMF_DATA_DIR")
+    data_dir = data_dir or data_folder()
     if not data_dir:
         return _load_from_hub(name_or_path)
     folder, files, label_names = NAMED[name_or_path]
@@ -346,7 +455,8 @@ def load_dataset(name_or_path, data_dir=None, sst2_train="phrases"):
 
 
 def default_vectors_path(data_dir=None):
-    data_dir = data_dir or os.environ.get("LMF_DATA_DIR")
+    """The GloVe subset of the data folder (`data_dir`, default data_folder()), or None without one."""
+    data_dir = data_dir or data_folder()
     return Path(data_dir) / "vectors" / "glove.6B.100d.subset.txt" if data_dir else None
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .compress import Infeasible, floor_exact, fraction_for_reduction, with_embedding
+from .metrics import torch_threads
 from .models import GroupEmbedding
 from .tokenize import PAD_ID
 
@@ -81,6 +82,7 @@ def _errors(W, bases):
     return torch.cat([norms - ((W @ B.T) ** 2).sum(1, keepdim=True) for B in bases], 1).clamp(min=0)
 
 
+@torch_threads()  # its SVDs and products on one thread count: the same fit whatever the caller's
 def groupreduce(W, counts, p, blocks=5, rounds=2):
     """Fit GroupReduce to an embedding W (V x d) with training `counts`, at fraction p of V d.
     Returns a dict: blocks (word ids per block), ranks, W_a and W_b per block, scale, rounds_kept,

@@ -28,23 +28,16 @@ Deliberately not here: exporting, accuracy, or tables (scripts/bench_latency.py)
 import statistics
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 
 
-@contextmanager
 def torch_threads(n):
-    """torch's intra-op threads set to `n` inside, restored after; nothing when torch is not loaded
-    (an ONNX-only measurement never imports it)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    """lmf.metrics.torch_threads(n) (the one thread pin) when torch is loaded; nothing when it is
+    not (an ONNX-only measurement never imports torch, and this keeps it so)."""
+    if "torch" not in sys.modules:
+        return nullcontext()
+    from .metrics import torch_threads as pin
+    return pin(n)
 
 
 def _ns(fn, arg):

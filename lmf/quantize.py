@@ -75,10 +75,23 @@ def dequantize_state_dict(tensors):
     return state
 
 
+def check_unquantized(model, consequence):
+    """ValueError when `model` is quantized already (its config records `bits`): `consequence` says
+    what doing it again would give and what to do instead. The one check for every operation that
+    needs the float model (compress.with_embedding for every compression, quantize_model)."""
+    if model.config.get("bits"):
+        raise ValueError(f"the model is {model.config['bits']}-bit quantized; {consequence}")
+
+
 def quantize_model(model, bits):
     """A copy of `model` whose every floating weight is rounded to `bits`-bit fixed point
-    (the original is untouched); its config records `bits` so that saving stores integers."""
+    (the original is untouched); its config records `bits` so that saving stores integers.
+
+    A model quantized already is refused (check_unquantized): 8 -> 16 bits stored its 8-bit values
+    in twice the bytes (2.72 -> 5.32 MB on SST-2's DAN, not one value finer), 16 -> 8 rounds twice."""
     _check_bits(bits)
+    check_unquantized(model, f"quantizing it to {bits} bits would round what is rounded already (8 -> 16 "
+                             "bits doubles the bytes and keeps the 8-bit values): quantize the unquantized model")
     quantized = copy.deepcopy(model)
     with torch.no_grad():
         for param in quantized.parameters():

@@ -4,8 +4,21 @@ One function, `train`, serves the command line, the precompute sweep and the app
 retraining: SGD, Adam or AdaGrad; a schedule from schedules.py applied every step; L2 weight
 decay; dev accuracy every `eval_every` mini-batches; the weights that scored best on dev restored
 at the end. `on_step` and `on_eval` callbacks see progress (the app draws its curve from them) and
-can stop training early by returning True. A loss or weight that is NaN or infinite stops it with
-TrainingDiverged (the model gets its best weights back first), so a diverged model is never returned.
+can stop training early by returning True.
+
+A diverged run raises TrainingDiverged (the model gets its best weights back first), so it is never
+returned, saved or published as a success. Diverged means either
+- a loss or weight that is NaN or infinite (checked at every step and every evaluation), or
+- a blow-up that stays finite: the last evaluation window's mean training loss is above LOSS_BLOWUP
+  times ln C (the loss of a uniform guess over C classes) AND the last dev accuracy is at chance
+  (no better than the majority class's rate plus `chance_margin`) or far below the run's best
+  (more than that margin under it). Both halves are needed: a short run that has not learnt
+  yet ends at chance with a loss near ln C (the quick sweep: 12 steps, loss about 0.69 for 2
+  classes), and a run whose loss is high but whose accuracy holds has not blown up.
+  Worked example (SST-2, DAN, Adam at a constant 1e6, 500 steps): the window losses are 4.9e28
+  and 1.2e29, far above 10 ln 2 = 6.9; dev ends at 48.4 % against a majority rate of
+  444 / 872 = 50.9 % with a margin of 2 sqrt(0.509 x 0.491 / 872) = 3.4 points, so at chance;
+  its best, 52.3 %, was the starting weights. TrainingDiverged, nothing kept.
 
 Deliberately not here: model construction, compression, saving to disk.
 """
@@ -21,7 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .metrics import accuracy
+from .metrics import RESULT_THREADS, accuracy, majority_rate, torch_threads
 from .schedules import ScheduledLR, make_schedule
 
 
@@ -148,7 +161,44 @@ def make_optimizer(name, params, weight_decay):
 
 
 class TrainingDiverged(ValueError):
-    """A loss or weight became NaN or infinite: the settings (usually the learning rate) are wrong."""
+    """Training blew up (see the module docstring: a NaN or infinite loss or weight, or an exploded
+    loss with dev accuracy at chance or far below its best): the settings (usually the learning
+    rate) are wrong. A ValueError, so the CLI exits 2 and autotune and the app's jobs record it as a
+    failed trial."""
+
+
+# The finite blow-up rule of the module docstring: a mean training loss above LOSS_BLOWUP x ln C has
+# exploded (a model guessing uniformly scores ln C, and training only lowers the loss from there), and
+# dev accuracies within CHANCE_SIGMAS binomial standard errors of each other are not told apart.
+LOSS_BLOWUP = 10.0
+CHANCE_SIGMAS = 2.0
+
+
+def chance_margin(rate, n):
+    """CHANCE_SIGMAS standard errors of an accuracy near `rate` measured on `n` examples:
+    2 sqrt(rate (1 - rate) / n); 2 sqrt(0.509 x 0.491 / 872) = 0.034 on SST-2's dev set."""
+    return CHANCE_SIGMAS * math.sqrt(rate * (1 - rate) / max(1, n))
+
+
+def blown_up(history, best_dev, dev_labels, num_classes):
+    """Why the run ending with `history` has blown up (a phrase for TrainingDiverged), else None:
+    the finite half of the module docstring's rule."""
+    last = history[-1]
+    ceiling = LOSS_BLOWUP * math.log(max(2, num_classes))
+    if last["loss"] is None or not last["loss"] > ceiling:
+        return None
+    chance = majority_rate(dev_labels)
+    margin = chance_margin(chance, len(dev_labels))
+    dev = last["dev_accuracy"]
+    loss = (f"the training loss rose to {last['loss']:.3g} (above {LOSS_BLOWUP:g} x ln {num_classes} = "
+            f"{ceiling:.3g}, {LOSS_BLOWUP:g} times a uniform guess's) and dev accuracy ended at {dev:.1%} at step "
+            f"{last['step']}")
+    if dev <= chance + margin:
+        return (f"{loss}, no better than always answering the majority class ({chance:.1%}, within "
+                f"{100 * margin:.1f} points)")
+    if dev < best_dev - margin:
+        return f"{loss}, far below its best of {best_dev:.1%}"
+    return None
 
 
 def nonfinite_weight(model):
@@ -168,11 +218,12 @@ class TrainResult:
 
 # CPU kernels (the LSTM's, the GEMMs' blocking) split their float sums by the intra-op thread count,
 # so the same seed gave different weights under 1 and 2 threads. Training always runs on this many
-# threads, so a seed means one model on any machine. The cost, measured: 300 steps of the SST-2 DAN
+# threads (lmf.metrics.RESULT_THREADS, as the SVDs and evaluation do), so a seed means one model on
+# any thread count. The cost, measured: 300 steps of the SST-2 DAN
 # recipe (batch 128) on a 2-core machine shared with other jobs took 15.2 s and 19.2 s on 1 thread,
 # 143.9 s and 192.7 s on 2 (oversubscribed); an idle machine can gain at most the second core back.
 # Parallel work belongs to processes, one per run, as the sweep does.
-TRAIN_THREADS = 1
+TRAIN_THREADS = RESULT_THREADS
 
 
 def step_count(config, n_train):
@@ -196,12 +247,8 @@ def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
     """Train `model` in place on data.train, evaluating on data.dev; returns a TrainResult whose
     model holds the best-on-dev weights (the starting weights count as step 0). Runs on
     TRAIN_THREADS intra-op threads and gives the caller's thread count back afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
-    try:
+    with torch_threads(TRAIN_THREADS):
         return _train(model, data, config, on_step, on_eval, progress)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _train(model, data, config, on_step, on_eval, progress):
@@ -274,6 +321,8 @@ def _train(model, data, config, on_step, on_eval, progress):
                 best_state = copy.deepcopy(model.state_dict())
             if on_eval and on_eval(record):
                 stop = True
+    if (why := blown_up(history, best_dev, data.dev.labels, len(data.label_names))) is not None:
+        diverged(why)
     bar.close()
     model.load_state_dict(best_state)
     model.eval()

@@ -29,7 +29,7 @@ from lmf.data import load_dataset, pad_batch
 from lmf.export import export_model
 from sweep.fasttext_baseline import fasttext_accuracy, fasttext_contestant, load_fasttext
 from lmf.latency import measure, onnx_contestant, torch_contestant
-from lmf.metrics import size_on_disk
+from lmf.metrics import fraction_correct, size_on_disk
 from lmf.runtime import Predictor
 from lmf.tokenize import Encoder, encode
 
@@ -65,7 +65,7 @@ def bench_dataset(name, tmp, n_single):
     rows, checks, contestants = [], [], {}
 
     def accuracy(labels):
-        return 100 * float(np.mean([a == b for a, b in zip(labels, gold)]))
+        return 100 * fraction_correct(labels, gold)
 
     for kind in MODELS[name]:
         model_dir = artifacts_dir() / "models" / f"{name}-{kind}-s0"

@@ -1,9 +1,10 @@
 """Shared fixtures: the data folder, SST-2 (full and a 200-example slice), a tiny TSV directory and a
 handwritten toy dataset small enough to reason about by hand.
 
-The data folder comes from $LMF_DATA_DIR; when that is unset, ../shared/data beside the repository
-(the layout CI uses) is tried. Tests that need data fail (not skip) without it, so a misconfigured
-CI can never pass by skipping.
+The data folder is found as the app and the CLI find it (lmf.data.data_folder: $LMF_DATA_DIR, else
+../shared/data beside the repository, the layout CI uses), and exported as LMF_DATA_DIR for the
+subprocesses tests start. Tests that need data fail (not skip) without it, so a misconfigured CI
+can never pass by skipping.
 """
 import os
 from pathlib import Path
@@ -11,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmf.data import Split, TextDataset, load_dataset
+from lmf.data import Split, TextDataset, data_folder, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
-if not os.environ.get("LMF_DATA_DIR") and (ROOT.parent / "shared" / "data" / "sst2").is_dir():
-    os.environ["LMF_DATA_DIR"] = str(ROOT.parent / "shared" / "data")
+if data_folder() is not None:
+    os.environ["LMF_DATA_DIR"] = str(data_folder())
 
 
 @pytest.fixture(scope="session")

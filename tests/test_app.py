@@ -143,6 +143,7 @@ def test_home_without_data_says_how_to_get_it(app, monkeypatch):
     """No LMF_DATA_DIR and no Hub: the SVD-only accuracy is not measured, and the page says to set
     LMF_DATA_DIR or install `datasets`, not to regenerate the (sound) artifacts."""
     monkeypatch.delenv("LMF_DATA_DIR")
+    monkeypatch.setattr("lmf.data.SHARED_DATA", Path("/nonexistent"))  # nor ../shared/data beside the repository
     monkeypatch.setattr("lmf.data._load_from_hub", lambda name: (_ for _ in ()).throw(
         __import__("lmf.data").data.DataError("no hub in tests")))
     at = app.run()

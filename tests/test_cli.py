@@ -354,6 +354,7 @@ def test_issue_10_tracebacks_are_errors(pipeline, tiny_dir, tmp_path, monkeypatc
     without CUDA), an --out under a file, a manifest.json holding a list. Each is now an `error:`
     line naming the cause, status 2, nothing on stdout, nothing saved."""
     monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setattr("lmf.data.SHARED_DATA", tmp_path / "no-data-folder")  # nor ../shared/data
     (tmp_path / "a-file").write_text("not a folder")
     shutil.copytree(pipeline[1]["dan"], tmp_path / "listed")
     (tmp_path / "listed" / "manifest.json").write_text("[1, 2]")
@@ -383,4 +384,57 @@ def test_compress_refuses_what_would_not_shrink(pipeline, tiny_dir, tmp_path, so
     code, out, err = run("compress", pipeline[1][source], "--data", tiny_dir, "--reduction", reduction,
                          "--no-retrain", "--out", tmp_path / "x")
     assert code == 2 and err.startswith(f"error: {message}")
+    assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- issues 21-23: no silently wrong model
+
+def test_a_blown_up_training_saves_nothing(tiny_dir, tmp_path):
+    """Issue 22.2: `train --optimizer adam --schedule constant --lr-ub 1e6` ended with exit 0 and
+    a saved model at chance (weights near 2e7): the loss stayed finite. Now the exploded loss with
+    dev accuracy at chance is a divergence (lmf.train's rule): status 2, an error saying so,
+    nothing saved."""
+    code, out, err = run("train", "--data", tiny_dir, "--optimizer", "adam", "--schedule", "constant",
+                         "--lr-ub", 1e6, "--max-steps", 6, "--eval-every", 2, "--out", tmp_path / "x", "--quiet")
+    assert code == 2 and err.startswith("error: training diverged: the training loss rose to"), err
+    assert "no better than always answering the majority class" in err and "trained" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_class_or_two_label_columns_train_nothing(tmp_path):
+    """Issue 21: a one-class training split was trained and saved (exit 0), and a header naming
+    the label column twice was accepted. Both: status 2, the file named, nothing saved."""
+    for name, header, rows in (("one", ["sentence", "label"], [("good film", "pos"), ("great film", "pos")]),
+                               ("twice", ["sentence", "label", "label"], [("good film", "pos", "neg")] * 2)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for split in ("train", "dev", "test"):
+            write_split(folder / f"{split}.tsv", header, rows)
+        code, out, err = run("train", "--data", folder, "--max-steps", 1, "--out", tmp_path / f"{name}-model", "--quiet")
+        assert code == 2 and err.startswith(f"error: {folder / 'train.tsv'}: "), err
+        assert not (tmp_path / f"{name}-model").exists()
+    assert "every training example has the same label (1 class)" in run(
+        "train", "--data", tmp_path / "one", "--out", tmp_path / "m", "--quiet")[2]
+
+
+def test_empty_text_rows_are_skipped_with_a_note(tmp_path):
+    """Issue 21: 100 empty-text rows were trained on without a word. The 4 toy rows plus 100 empty
+    ones: the model trains on the 4 (the CLI's line says 4 training examples, not 104) and stderr
+    has one note with the count."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_split(folder / "train.tsv", ["sentence", "label"], TOY_TRAIN + [("", "0")] * 100)
+    write_split(folder / "dev.tsv", ["sentence", "label"], TOY_TEST)
+    write_split(folder / "test.tsv", ["sentence", "label"], TOY_TEST)
+    code, out, err = run("train", "--data", folder, "--max-steps", 2, "--out", tmp_path / "m", "--quiet")
+    assert code == 0, err
+    assert f"note: {folder / 'train.tsv'}: skipped 100 row(s) whose text has no word" in err
+    assert "dan on data: 4 training examples" in out
+
+
+def test_a_quantized_model_is_not_quantized_again(pipeline, tiny_dir, tmp_path):
+    """Issue 23.7: the 8-bit model re-quantized to 16 bits doubled its bytes (2.72 -> 5.32 MB)
+    holding the same values. Refused as compressing a quantized model is: status 2, nothing saved."""
+    code, out, err = run("quantize", pipeline[1]["dan-q8"], "--data", tiny_dir, "--bits", 16, "--out", tmp_path / "x")
+    assert code == 2 and err.startswith("error: the model is 8-bit quantized; quantizing it to 16 bits"), err
     assert not (tmp_path / "x").exists()

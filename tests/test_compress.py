@@ -397,3 +397,36 @@ def test_hmf_of_an_lmf_model_has_no_rank():
     hmf = hmf_compress_model(compress_model(small("dan"), 50), 50)
     assert hmf.config["rank"] is None and hmf.config["hmf_rank"] >= 1
     assert rebuilds(hmf)
+
+
+# ---------------------------------------------------------------- issue 23: one SVD, whatever the thread count
+
+COMPRESS_ON = ("import sys, torch; torch.set_num_threads(int(sys.argv[1])); from lmf.cli import main; "
+               "sys.exit(main(sys.argv[2:]))")
+
+
+def test_compress_gives_the_same_bytes_on_1_or_2_threads(tiny_dir, tmp_path):
+    """Issue 23: `compress --no-retrain` under OMP_NUM_THREADS=1 and 2 wrote different weights:
+    LAPACK's SVD splits its sums by thread count (a 2,000 x 300 table already differs). A DAN
+    with a 2,000-word vocabulary compressed at R = 90 in two processes, one with 1 thread
+    (environment and torch.set_num_threads), one with 2: the saved files are byte for byte equal."""
+    import os
+    import subprocess
+    import sys
+    from lmf.artifacts import save_model
+    from lmf.data import Vocab
+    words = [f"w{i}" for i in range(1998)]
+    torch.manual_seed(0)
+    model = build_model(default_config("dan", 2000, 2))
+    save_model(tmp_path / "model", model, Vocab(["<pad>", "<unk>"] + words, [0, 0] + [1] * 1998), ["0", "1"])
+    saved = {}
+    for threads in (1, 2):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        out = tmp_path / f"r90-{threads}"
+        proc = subprocess.run([sys.executable, "-c", COMPRESS_ON, str(threads), "compress", str(tmp_path / "model"),
+                               "--data", str(tiny_dir), "--reduction", "90", "--no-retrain", "--out", str(out)],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        saved[threads] = {f.name: f.read_bytes() for f in sorted(out.iterdir())}
+    assert sorted(saved[1]) == ["manifest.json", "meta.json", "model.safetensors"]
+    assert [name for name in saved[1] if saved[1][name] != saved[2][name]] == []

@@ -1,12 +1,15 @@
 """lmf.data: reading splits, every bad input as a DataError naming the file, tokenisation, the
 vocabulary, padded batches and GloVe vectors."""
+import socket
 import sys
 
 import pytest
 import torch
 
-from conftest import write_split
-from lmf.data import DataError, Vocab, default_vectors_path, load_dataset, load_directory, load_vectors, pad_batch
+import lmf.data
+from conftest import ROOT, write_split
+from lmf.data import (DataError, Vocab, data_folder, default_vectors_path, load_dataset, load_directory, load_vectors,
+                      pad_batch)
 from lmf.tokenize import PAD, PAD_ID, UNK, UNK_ID, tokenize
 
 GOOD = [("good movie", 1), ("bad movie", 0)]
@@ -52,10 +55,18 @@ def test_named_dataset_from_data_dir_argument(data_dir, monkeypatch):
     assert len(load_dataset("sst2", data_dir=data_dir).dev) == 872
 
 
-def test_hub_fallback_without_datasets_is_a_clear_error(monkeypatch):
-    """No LMF_DATA_DIR and no `datasets` package (None in sys.modules makes the import fail even
-    where it is installed): a DataError telling the user both ways out."""
+@pytest.fixture
+def no_data_folder(monkeypatch, tmp_path):
+    """Neither LMF_DATA_DIR nor a ../shared/data beside the repository (SHARED_DATA pointed at a
+    folder that does not exist), and no Hub failure remembered from an earlier test."""
     monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setattr(lmf.data, "SHARED_DATA", tmp_path / "no-such-folder")
+    monkeypatch.setattr(lmf.data, "_hub_failure", None)
+
+
+def test_hub_fallback_without_datasets_is_a_clear_error(no_data_folder, monkeypatch):
+    """No data folder and no `datasets` package (None in sys.modules makes the import fail even
+    where it is installed): a DataError telling the user both ways out."""
     monkeypatch.setitem(sys.modules, "datasets", None)
     with pytest.raises(DataError, match="LMF_DATA_DIR") as err:
         load_dataset("sst2")
@@ -330,7 +341,7 @@ def hub_folder(tmp_path):
                 ).save_to_disk(tmp_path / "clinc_oos-plus")
 
 
-def test_hub_fallback_reads_the_hubs_format(tmp_path, monkeypatch):
+def test_hub_fallback_reads_the_hubs_format(tmp_path, no_data_folder, monkeypatch):
     """Without LMF_DATA_DIR the named datasets come from the Hub. Here datasets.load_dataset is
     pointed at local copies in the Hub's format (datasets.load_from_disk), so the conversion runs
     for real: SST-2 trains on the phrases and keeps SetFit's sentence-level dev and test; CLINC150
@@ -341,7 +352,7 @@ def test_hub_fallback_reads_the_hubs_format(tmp_path, monkeypatch):
     def local(name, config=None, split=None):
         suffix = (f"-{config}" if config else "") + (f"-{split}" if split else "")
         return datasets.load_from_disk(str(tmp_path / (name.replace("/", "-") + suffix)))
-    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no probe of the network: the Hub client reads local copies
     monkeypatch.setattr(datasets, "load_dataset", local)
     sst2 = load_dataset("sst2")
     assert sst2.train.texts == ["a fine film", "dull", "great fun"] and sst2.train.labels == [1, 0, 1]
@@ -351,13 +362,129 @@ def test_hub_fallback_reads_the_hubs_format(tmp_path, monkeypatch):
     assert clinc.train.texts == ["rain today", "wake me at 7"] and clinc.train.labels == [1, 0]
 
 
-def test_an_unreachable_hub_is_a_clear_error(monkeypatch):
-    """No network: the Hub client's own error becomes a DataError that says how to use local data."""
+def test_an_unreachable_hub_is_a_clear_error(no_data_folder, monkeypatch):
+    """No network, though the probe got through: the Hub client's own error becomes a DataError
+    that says how to use local data."""
     import datasets
 
     def offline(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'stanfordnlp/sst2' on the Hub (LocalEntryNotFoundError)")
-    monkeypatch.delenv("LMF_DATA_DIR", raising=False)
+    monkeypatch.setattr(lmf.data, "_hub_unreachable", lambda: None)
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(DataError, match="could not be fetched from the Hugging Face Hub.*set LMF_DATA_DIR"):
         load_dataset("sst2")
+
+
+# ---------------------------------------------------------------- issue 21: one rule for where data is found
+
+def test_data_folder_is_the_variable_else_shared_data_beside_the_repository(tmp_path, monkeypatch):
+    """LMF_DATA_DIR wins when set; unset, <repo>/../shared/data is used when it exists (the layout
+    of CI and the shared machines, where the tests already looked); neither: None (the Hub)."""
+    assert lmf.data.SHARED_DATA == ROOT.parent / "shared" / "data"
+    monkeypatch.setenv("LMF_DATA_DIR", str(tmp_path / "mine"))
+    monkeypatch.setattr(lmf.data, "SHARED_DATA", tmp_path / "shared")
+    assert data_folder() == tmp_path / "mine"
+    monkeypatch.delenv("LMF_DATA_DIR")
+    assert data_folder() is None
+    (tmp_path / "shared").mkdir()
+    assert data_folder() == tmp_path / "shared"
+    assert default_vectors_path() == tmp_path / "shared" / "vectors" / "glove.6B.100d.subset.txt"
+
+
+def test_started_without_the_variable_the_shared_folder_is_read(data_dir, monkeypatch):
+    """Issue 21: started as the README says (no LMF_DATA_DIR), the app retried the Hub for 25 s
+    while ../shared/data sat beside the repository. Now load_dataset reads the shared folder, and
+    the Hub is never asked (its loader would fail the test)."""
+    monkeypatch.delenv("LMF_DATA_DIR")
+    monkeypatch.setattr(lmf.data, "SHARED_DATA", data_dir)
+    monkeypatch.setattr(lmf.data, "_load_from_hub", lambda name: pytest.fail("the Hub was asked"))
+    assert len(load_dataset("sst2").dev) == 872
+
+
+def test_an_unreachable_hub_fails_fast_and_once(no_data_folder, monkeypatch):
+    """Issue 21: with no network the Hub client retried for 25 s on every visit. Now a TCP probe
+    (refused here) fails before the client is called, and the failure is remembered for the process:
+    a second load neither probes again nor calls the client. HF_HUB_OFFLINE=1 skips the probe (the
+    client then reads only its local cache)."""
+    import datasets
+    probes, calls = [], []
+
+    def refuse(address, timeout=None):
+        probes.append((address, timeout))
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append(a))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for _ in range(2):
+        with pytest.raises(DataError, match=r"'sst2' could not be fetched from the Hugging Face Hub \(huggingface"
+                                            r"\.co:443 unreachable: .*refused\); no data folder .*set LMF_DATA_DIR"):
+            load_dataset("sst2")
+    assert calls == [] and len(probes) == 1 and probes[0][1] <= 5
+    monkeypatch.setattr(lmf.data, "_hub_failure", None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert lmf.data._hub_unreachable() is None and len(probes) == 1
+
+
+# ---------------------------------------------------------------- issues 21 and 23: what a data set must hold
+
+@pytest.mark.parametrize("header, named", [
+    (("sentence", "label", "label"), r"2 label columns, 'label' \(column 2\) and 'label' \(column 3\)"),
+    (("label", "text", "intent"), r"2 label columns, 'label' \(column 1\) and 'intent' \(column 3\)"),
+    (("sentence", "text", "label"), r"2 text columns, 'sentence' \(column 1\) and 'text' \(column 2\)"),
+])
+def test_two_label_or_text_columns_are_an_error_naming_them(tmp_path, header, named):
+    """Issue 21: a header naming the label column twice was read from the first one, silently.
+    Which column holds the labels is ambiguous: a DataError naming both, with their positions."""
+    rows = [("good movie", "1", "0"), ("bad movie", "0", "1")]
+    with pytest.raises(DataError, match=rf"train.tsv: the header names {named}; keep one"):
+        load_directory(make_dir(tmp_path, rows, rows, rows, header=header))
+
+
+def test_rows_with_empty_text_are_skipped_and_counted(tmp_path):
+    """Issue 21: 100 empty-text rows were trained on without a word. They are skipped (nothing in
+    them to learn), and the dataset's notes say so: train.tsv has 2 good rows, then 100 rows whose
+    text is empty or only spaces and direction marks (lines 4 to 103: line 1 is the header); dev
+    and test have none, so one note."""
+    empty = [("", "1"), ("   ", "0"), ("\u200e\u200f", "1")] * 33 + [("", "0")]
+    data = load_directory(make_dir(tmp_path, GOOD + empty))
+    assert data.train.texts == ["good movie", "bad movie"] and len(data.dev) == 2
+    assert data.notes == [f"{tmp_path / 'train.tsv'}: skipped 100 row(s) whose text has no word "
+                          "(line(s) 4, 5, 6, 7, 8, ...); 2 kept"]
+    assert data.subset(1).notes == data.notes
+
+
+def test_a_split_of_only_empty_texts_is_an_error(tmp_path):
+    with pytest.raises(DataError, match=r"dev.tsv: no example has a word \(all 2 rows have an empty text\)"):
+        load_directory(make_dir(tmp_path, dev=[("", 1), (" ", 0)]))
+
+
+def test_one_class_is_an_error(tmp_path):
+    """Issue 21: a training split whose every label is "pos" was trained and saved with exit 0."""
+    rows = [("good movie", "pos"), ("great film", "pos")]
+    with pytest.raises(DataError, match=r"train.tsv: every training example has the same label \(1 class\)"):
+        load_directory(make_dir(tmp_path, rows, rows, rows))
+
+
+def test_100000_classes_are_refused(tmp_path):
+    """Issue 23: 100,000 classes (one example each) were accepted, trained and published: 4.3 GB
+    on disk for a dev accuracy of 0.00 %. More than MAX_CLASSES = 1,000 is a DataError naming the
+    count and the limit."""
+    train = [(f"text {i}", f"class{i}") for i in range(100_000)]
+    with pytest.raises(DataError, match=r"train.tsv: 100,000 classes; lmf trains at most 1,000"):
+        load_directory(make_dir(tmp_path, train, train[:2], train[:2]))
+
+
+@pytest.mark.parametrize("classes, per_class, ok", [(150, 100, True), (500, 2, False), (21, 4, False),
+                                                    (21, 5, True), (20, 1, True), (3, 1, True)])
+def test_many_classes_need_examples(tmp_path, classes, per_class, ok):
+    """Above FEW_CLASSES = 20 classes, at least 5 training examples per class on average:
+    CLINC150's shape (150 x 100) passes; 500 classes x 2 = 1,000 examples needs 2,500; 21 x 4 = 84
+    needs 105; 21 x 5 = 105 passes; 20 classes of 1 and 3 of 1 are toys, allowed."""
+    train = [(f"text {i}", f"c{c}") for c in range(classes) for i in range(per_class)]
+    directory = make_dir(tmp_path, train, train[:2], train[:2])
+    if ok:
+        assert len(load_directory(directory).label_names) == classes
+    else:
+        with pytest.raises(DataError, match=rf"{classes:,} classes for {classes * per_class:,} training examples "
+                                            rf"\({per_class:.1f} per class\); above 20 classes give at least 5"):
+            load_directory(directory)

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from lmf.metrics import (accuracy, classify, count_parameters, flops_dense, flops_factorized,
-                         predict, size_on_disk)
+from lmf.metrics import (RESULT_THREADS, accuracy, classify, count_parameters, flops_dense, flops_factorized,
+                         fraction_correct, majority_rate, predict, size_on_disk, torch_threads)
 from lmf.models import build_model, default_config
 
 
@@ -77,3 +77,39 @@ def test_count_parameters():
     """DAN V = 10, d = 4, 2 classes: 40 + (4*1024 + 1024) + (1024*512 + 512) + (512*2 + 2)
     = 40 + 5,120 + 524,800 + 1,026 = 530,986."""
     assert count_parameters(always_positive()) == 530_986
+
+
+def test_fraction_correct_and_majority_rate():
+    """The one accuracy: [1, 0, None, 1] against [1, 1, 0, 1] is 2 / 4 (None, no prediction, is
+    wrong); label names work as ids do; no examples give 0.0; lengths must match. The majority rate
+    of [a, b, b, c] is 2 / 4 (always answering b)."""
+    assert fraction_correct([1, 0, None, 1], [1, 1, 0, 1]) == 0.5
+    assert fraction_correct(["pos", "neg"], ["pos", "pos"]) == 0.5 and fraction_correct([], []) == 0.0
+    with pytest.raises(ValueError, match="3 predictions for 2 examples"):
+        fraction_correct([1, 1, 1], [1, 1])
+    assert majority_rate(["a", "b", "b", "c"]) == 0.5 and majority_rate([]) == 0.0
+
+
+def test_predict_runs_on_the_result_thread_count_and_restores_the_callers():
+    """predict (so accuracy and classify) computes on RESULT_THREADS threads, so a near tie breaks
+    alike on any machine, and gives the caller's count back; torch_threads restores it on an error."""
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))  # predict finds the device from a parameter
+
+        def forward(self, ids):
+            seen.append(torch.get_num_threads())
+            return torch.zeros(len(ids), 2)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        predict(Spy(), torch.ones(3, 2, dtype=torch.long))
+        assert seen == [RESULT_THREADS] and torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), torch_threads(1):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -99,3 +99,24 @@ def test_an_infeasible_cell_is_recorded_not_run(tmp_path, monkeypatch):
     assert runner.done(Cell("sst2", "dan", "lmf", 90))
     stack = runner.run(Cell("sst2", "dan", "lmf_int8", 90))
     assert stack["rows"] == [] and "its source sst2-dan-lmf-R90-s0 was not run" in stack["skipped"]
+
+
+def test_the_same_cells_on_1_or_2_threads_give_the_same_records_and_bytes(tmp_path):
+    """Issue 23: `precompute.py --quick --jobs 1` (one process on every core) and `--jobs 2` (one
+    thread per worker) differed in 33 values: the SVDs and GroupReduce's fit split their float sums
+    by thread count (GroupReduce's weighted error came out 977346.6875 vs 977346.75). The quick
+    SST-2 DAN's parent, then LMF, HMF and GroupReduce at R = 90, run under 1 and under 2 torch
+    threads: equal records but for the seconds, and byte-equal saved weights and exports."""
+    from lmf.trial import run_cells
+    stages = [[Cell("sst2", "dan", "uncompressed")],
+              [Cell("sst2", "dan", method, 90) for method in ("lmf", "hmf", "groupreduce")]]
+    runners = {threads: Runner(tmp_path / f"t{threads}", quick=True) for threads in (1, 2)}
+    for threads, runner in runners.items():
+        for stage in stages:
+            list(run_cells(runner, stage, jobs=1, threads=threads))
+    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
+    for cell in [c for stage in stages for c in stage]:
+        assert strip(runners[1].record(cell)) == strip(runners[2].record(cell)), cell.id
+        for folder in (runners[1].model_dir(cell), runners[1].export_dir(cell)):
+            twin = runners[2].work / folder.relative_to(runners[1].work)
+            assert {f.name: f.read_bytes() for f in folder.iterdir()} == {f.name: f.read_bytes() for f in twin.iterdir()}

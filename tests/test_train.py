@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from lmf.data import load_dataset
-from lmf.metrics import accuracy
+from lmf.metrics import accuracy, majority_rate
 from lmf.models import new_model
 from lmf.schedules import make_schedule
-from lmf.train import (ADAGRAD_LR, RECIPES, TrainConfig, TrainingDiverged, make_optimizer, recipe, retrain_recipe,
-                       train, with_schedule)
+from lmf.train import (ADAGRAD_LR, RECIPES, TrainConfig, TrainingDiverged, chance_margin, make_optimizer,
+                       nonfinite_weight, recipe, retrain_recipe, train, with_schedule)
 
 
 def fresh(data, seed=0):
@@ -205,6 +205,46 @@ def test_nonfinite_weight_stops_training_at_the_evaluation(tiny):
     with pytest.raises(TrainingDiverged, match="weight 'out.weight' is NaN or infinite after step 2"):
         train(model, tiny, config(), on_step=poison, progress=False)
     assert torch.isfinite(model.out.weight).all()
+
+
+def test_a_blown_up_run_at_chance_is_refused(tiny):
+    """Issue 22: Adam at a constant 1e6 ended with exit 0, weights near 2e7 and dev 49.7 % on a
+    balanced binary set: only a NaN loss was caught. The loss stays finite (Adam's steps are about
+    the rate, 1e6 per weight) but its window mean is far above 10 ln 2 = 6.9, and dev accuracy ends
+    no better than always answering the majority class (tiny's dev set, 200 examples: a margin of
+    2 sqrt(p (1 - p) / 200), about 7 points). TrainingDiverged names both; the model is given
+    its best weights back, all finite."""
+    model = fresh(tiny)
+    with pytest.raises(TrainingDiverged, match=r"training diverged: the training loss rose to \S+ \(above 10 x ln 2 = "
+                                               r"6.93.*no better than always answering the majority class.*\(adam, "
+                                               r"learning rate up to 1e\+06\); no model was kept"):
+        train(model, tiny, config(optimizer="adam", schedule="constant", lr_ub=1e6), progress=False)
+    assert nonfinite_weight(model) is None and not model.training
+
+
+def test_a_blown_up_run_far_below_its_best_is_refused(tiny, monkeypatch):
+    """The other half of the rule: dev accuracy scripted as 0.9 for the starting weights, then
+    0.7, 0.65, 0.65 under the same blow-up. 0.65 is above chance (the majority rate of tiny's dev
+    set plus its margin, under 0.6) but more than the margin below the best, 0.9: refused too."""
+    scores = iter([0.9, 0.7, 0.65, 0.65])
+    monkeypatch.setattr("lmf.train.accuracy", lambda model, data, split: next(scores))
+    assert majority_rate(tiny.dev.labels) + chance_margin(majority_rate(tiny.dev.labels), len(tiny.dev)) < 0.6
+    with pytest.raises(TrainingDiverged, match=r"dev accuracy ended at 65.0% at step 6, far below its best of 90.0%"):
+        train(fresh(tiny), tiny, config(optimizer="adam", schedule="constant", lr_ub=1e6), progress=False)
+
+
+def test_a_run_that_has_not_learnt_yet_is_not_refused(tiny):
+    """A legitimate short run at chance: a constant rate of 1e-7 moves nothing in 6 steps, so dev
+    accuracy stays near the majority rate, but the loss stays near ln 2 = 0.69 (a tenth of the
+    blow-up line), so it is a result, not a divergence (the quick sweep's 12-step runs are such)."""
+    result = train(fresh(tiny), tiny, config(schedule="constant", lr_ub=1e-7), progress=False)
+    assert result.steps == 6 and all(h["loss"] < 1.0 for h in result.history[1:])
+
+
+def test_chance_margin_worked_example():
+    """2 sqrt(0.509 x 0.491 / 872) = 0.0339 (SST-2's dev set); 2 sqrt(0.25 / 150) = 0.0816."""
+    assert chance_margin(444 / 872, 872) == pytest.approx(0.0339, abs=1e-4)
+    assert chance_margin(0.5, 150) == pytest.approx(0.0816, abs=1e-4)
 
 
 # ---------------------------------------------------------------- the same seed, whatever the thread count
