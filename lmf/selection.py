@@ -1,11 +1,13 @@
 """What a choice of R stands for, and which model to recommend within a tolerance.
 
-`precomputed_selection` is the retrained model the sweep measured at R (or the uncompressed one at
-R = 0): its numbers are seed 0's, the run whose model the app ships and serves as a download
-(the mean over seeds rides along for the caption); `svd_only_selection` compresses the
-uncompressed model at any other R on the spot and exports it (SVD only, not retrained, and
-labelled so); `recommend` picks the model to ship within X points (smallest, then fastest,
-one-seed results flagged); `verdict` says in one sentence what a choice means.
+One accuracy per model: `model_summary` gives each model (method, R) seed 0's numbers, the run whose
+model the app ships and serves as a download, with the spread over the sweep's other seeds beside
+them (shown in tooltips, never as a second accuracy). `precomputed_selection` is the retrained
+model the sweep measured at R (or the uncompressed one at R = 0); `svd_only_selection` compresses
+the uncompressed model at any other R on the spot and exports it (SVD only, not retrained, and
+labelled so); `recommend` picks the model to ship: the smallest whose dev accuracy is within X
+points of the uncompressed model's, by `within_tolerance`, autotune's own test, so a job's chosen
+model is what the home page recommends; `verdict` says in one sentence what a choice means.
 
 Standard library at import (the home page calls precomputed_selection before torch loads); the
 SVD-only path imports torch when called. Deliberately not here: Streamlit code, results.csv's
@@ -13,7 +15,7 @@ reading (lmf.results).
 """
 from dataclasses import dataclass
 
-from .results import find
+from .results import find, summarize
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Selection:
     accuracy_std: float = None
     eager_latency_ms: float = None
     export_dir: object = None  # SVD only: the export built on the spot (the download)
+    dev_accuracy: float = None
 
     @property
     def label(self):
@@ -41,22 +44,42 @@ class Selection:
                 "svd_only": f"SVD only, R={self.reduction}% (not retrained)"}[self.kind]
 
 
-def precomputed_selection(summary, reduction, rows):
+def model_summary(rows, dataset=None, model=None):
+    """One dict per model (dataset, model, method, R) of results.csv's `rows` (only `dataset` and
+    `model`'s when given), in lmf.results.summarize's shape and units (accuracies in percent):
+    seed 0's numbers, the model shipped and downloaded, so that every card, chart and table shows
+    one accuracy per model; `seeds`, `mean_accuracy` and `accuracy_std` describe the spread over
+    every seed the sweep ran (for tooltips); `row` is the seed-0 results row itself. Without a
+    seed-0 row (a hand-made results.csv) the numbers are the mean's and `row` is None.
+
+    Worked example: seeds 0, 1, 2 of one model at 82 %, 84 %, 86 % test accuracy give accuracy 82.0
+    (seed 0's), mean_accuracy 84.0, accuracy_std 2.0 (the sample standard deviation) and seeds 3."""
+    rows = [r for r in rows if (dataset is None or r["dataset"] == dataset) and (model is None or r["model"] == model)]
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["model"], r["method"], r["embedding_reduction_pct"]), []).append(r)
+    out = []
+    for mean in summarize(rows):
+        group = groups[(mean["dataset"], mean["model"], mean["method"], mean["embedding_reduction_pct"])]
+        first = next((r for r in group if r["seed"] == 0), None)
+        shown = mean if first is None else summarize([first])[0]
+        out.append({**shown, "seeds": mean["seeds"], "mean_accuracy": mean["accuracy"],
+                    "accuracy_std": mean["accuracy_std"], "row": first})
+    return out
+
+
+def precomputed_selection(models, reduction):
     """The Selection for R=0 (uncompressed) or an R of the LMF grid, None for any other R: the
-    seed-0 row of `rows` (results.csv) for its numbers, so that the cards describe the model that
-    is shipped and downloaded, with the summary row's mean and spread over seeds beside them
-    (without a seed-0 row, the mean's numbers and `row` None: nothing to download)."""
+    model_summary row's numbers (seed 0's, so that the cards describe the model that is shipped and
+    downloaded; its `row` None when there is no seed 0, and then nothing to download)."""
     kind = "uncompressed" if reduction == 0 else "lmf"
-    mean = find(summary, kind, None if reduction == 0 else reduction)
-    if mean is None:
+    m = find(models, kind, None if reduction == 0 else reduction)
+    if m is None:
         return None
-    row = seed_row(rows, mean["dataset"], mean["model"], kind, 0, reduction)
-    # Without a seed-0 row (a hand-made results.csv): the mean's numbers, and nothing to download.
-    shown = mean if row is None else {**row, **{c: None if row[c] is None else 100 * row[c]
-                                                 for c in ("accuracy", "accuracy_before_retrain")}}
-    return Selection(kind, reduction, shown["rank"], int(shown["params"] or 0), shown["size_bytes"], shown["accuracy"],
-                     shown["accuracy_before_retrain"], shown["latency_ms_b1"], shown["latency_ratio_b1"],
-                     mean["seeds"], row, mean["accuracy"], mean["accuracy_std"], shown["eager_latency_ms_b1"])
+    return Selection(kind, reduction, m["rank"], int(m["params"] or 0), m["size_bytes"], m["accuracy"],
+                     m["accuracy_before_retrain"], m["latency_ms_b1"], m["latency_ratio_b1"], m["seeds"], m.get("row"),
+                     m.get("mean_accuracy", m["accuracy"]), m["accuracy_std"], m["eager_latency_ms_b1"],
+                     dev_accuracy=m["dev_accuracy"])
 
 
 def svd_only_selection(saved, reduction, out, test_data=None):
@@ -78,31 +101,55 @@ SIZE_TIE = 0.05  # sizes within 5 % of the smallest acceptable one count as equa
 
 @dataclass
 class Recommendation:
-    row: dict  # the summary row recommended
-    candidates: int  # summary rows within the tolerance
-    one_seed: bool  # its accuracy is one run's: no spread known, it may not hold for another seed
+    row: dict  # the model_summary row recommended
+    candidates: int  # models within the tolerance
+    judged_on: str  # "dev" (as autotune judges), or "test" where results.csv records no dev accuracy
     reason: str
 
 
-def recommend(summary, tolerance_points, size_tie=SIZE_TIE):
-    """The model to ship among those (any method, any R) whose mean test accuracy is within
-    `tolerance_points` of the uncompressed model's: the smallest; among the ones within
-    `size_tie` of that size, the fastest measured (latency at batch 1; unmeasured last), then
-    the one measured over more seeds, then the more accurate. None without an uncompressed row."""
-    base = find(summary, "uncompressed")
+def within_tolerance(accuracy, base_accuracy, tolerance_points):
+    """Whether `accuracy` (a fraction) is at most `tolerance_points` points below `base_accuracy`.
+    The very expression of autotune's target (the base's dev accuracy minus max_drop / 100), so the
+    two agree even at the boundary: 0.89 against a base of 0.90 at 1 point is within, whatever
+    floating point makes of 0.90 - 0.01, because both sides compute it alike."""
+    return accuracy >= base_accuracy - tolerance_points / 100
+
+
+def _fraction(row, column):
+    """A model's `column` accuracy as a fraction: its seed-0 results row's own value (the number
+    autotune compared, unrounded), else the summary's percent / 100 (a summary over seeds)."""
+    raw = row.get("row")
+    if raw is not None:
+        return raw.get(column)
+    return None if row.get(column) is None else row[column] / 100
+
+
+def recommend(models, tolerance_points, size_tie=SIZE_TIE):
+    """The model to ship among `models` (model_summary rows of one dataset and model: any method,
+    any R) whose dev accuracy is within `tolerance_points` of the uncompressed model's
+    (within_tolerance, autotune's test; test accuracy where results.csv has no dev accuracy for the
+    uncompressed model): the smallest; among the ones within `size_tie` of that size, the fastest
+    measured (latency at batch 1; unmeasured last), then the one measured over more seeds, then the
+    more accurate. None without an uncompressed row."""
+    base = find(models, "uncompressed")
     if base is None:
         return None
-    ok = [r for r in summary if r["accuracy"] is not None and r["accuracy"] >= base["accuracy"] - tolerance_points]
+    column = "dev_accuracy" if _fraction(base, "dev_accuracy") is not None else "accuracy"
+    floor = _fraction(base, column)
+    ok = [r for r in models if _fraction(r, column) is not None
+          and within_tolerance(_fraction(r, column), floor, tolerance_points)] or [base]
     smallest = min(r["size_bytes"] for r in ok)
     tied = [r for r in ok if r["size_bytes"] <= smallest * (1 + size_tie)]
-    best = min(tied, key=lambda r: (r["latency_ms_b1"] is None, r["latency_ms_b1"] or 0, -r["seeds"], -r["accuracy"],
-                                    r["size_bytes"]))
+    best = min(tied, key=lambda r: (r["latency_ms_b1"] is None, r["latency_ms_b1"] or 0, -r["seeds"],
+                                    -_fraction(r, column), r["size_bytes"]))
+    split = "dev" if column == "dev_accuracy" else "test"
+    within = f"within {tolerance_points:g} point{'' if tolerance_points == 1 else 's'} of the uncompressed model on {split}"
     if len(tied) == 1:
-        reason = f"the smallest of the {len(ok)} models within {tolerance_points:.1f} points"
+        reason = f"the smallest of the {len(ok)} models {within}"
     else:
         reason = (f"the fastest of the {len(tied)} models within {100 * size_tie:.0f} % of the smallest size, "
-                  f"among the {len(ok)} within {tolerance_points:.1f} points")
-    return Recommendation(best, len(ok), best["seeds"] < 2, reason)
+                  f"among the {len(ok)} {within}")
+    return Recommendation(best, len(ok), split, reason)
 
 
 def verdict(selection, base):
@@ -131,20 +178,19 @@ def seed_row(rows, dataset, model, method="uncompressed", seed=0, reduction=0):
                  and r["seed"] == seed and r["embedding_reduction_pct"] == reduction), None)
 
 
-def table_rows(summary, selected=None):
-    """The home page's sortable table: one dict per summary row, smallest first, numbers kept as
-    numbers (so the columns sort); `Selected` marks the row equal to `selected` (method, R) and
-    `Note` says when an accuracy is one seed's."""
+def table_rows(models, selected=None):
+    """The home page's sortable table: one dict per model_summary row, smallest first, numbers kept
+    as numbers (so the columns sort); `Selected` marks the row equal to `selected` (method, R);
+    accuracies are seed 0's, `± std` the spread over seeds (None for one seed)."""
     from .methods import method_label
     out = []
-    for r in sorted(summary, key=lambda r: r["size_bytes"]):
+    for r in sorted(models, key=lambda r: r["size_bytes"]):
         key = (r["method"], r["embedding_reduction_pct"])
         out.append({
             "Selected": key == selected, "Method": method_label(r["method"]), "R (%)": r["embedding_reduction_pct"],
             "Rank / width": r["rank"] if r["rank"] is not None else r["width"],
             "Size (MB)": r["size_bytes"] / 1e6,
             "% of bytes": None if r["bytes_fraction"] is None else 100 * r["bytes_fraction"],
-            "Test acc. (%)": r["accuracy"], "± std": r["accuracy_std"], "Seeds": r["seeds"],
-            "Note": "one seed" if r["seeds"] < 2 else "",
-            "ms / sentence": r["latency_ms_b1"], "Latency ratio": r["latency_ratio_b1"]})
+            "Dev acc. (%)": r["dev_accuracy"], "Test acc. (%)": r["accuracy"], "± std": r["accuracy_std"],
+            "Seeds": r["seeds"], "ms / sentence": r["latency_ms_b1"], "Latency ratio": r["latency_ratio_b1"]})
     return out

@@ -2,8 +2,8 @@
 
     python scripts/bench_live.py [--artifacts DIR] [--json PATH] [--screenshot PATH]
 
-1. The plain loop: lmf.train.train on the model compressed at the page's default R, with the
-   page's default settings (studio.live.live_config), no callbacks, on the job's thread count
+1. The plain loop: lmf.train.train on the model the page opens on (studio.live.story_case: the
+   shipped pair and R where the SVD's cost and its recovery are largest), with the page's default settings (studio.live.live_config), no callbacks, on the job's thread count
    (studio.live.TORCH_THREADS); steps per second from its TrainResult.seconds. Run before and after the browser part (the
    machine is shared, its load drifts), the mean is the reference.
 2. The app: `streamlit run app.py` on a free loopback port, headless Chromium opens Retrain live
@@ -95,7 +95,8 @@ def main(argv=None):
     from lmf.artifacts import load_model
     import torch
 
-    from studio.live import DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS, evaluation_data
+    from lmf.results import pairs, read_results
+    from studio.live import DEFAULT_STEPS, TORCH_THREADS, evaluation_data, story_case
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", default=str(layout.artifacts_dir()))
@@ -104,15 +105,18 @@ def main(argv=None):
     args = p.parse_args(argv)
     artifacts = Path(args.artifacts)
     quick = bool(layout.read_sweep_info(artifacts).get("quick"))
-    # The page's defaults: sidebar SST-2 / DAN, R and step budget from studio.live.
-    saved = load_model(layout.model_path(artifacts, "sst2", "dan"))
-    data = evaluation_data("sst2", saved.vocab, saved.label_names, quick)
-    print(f"artifacts: {artifacts} (quick: {quick}); SST-2 DAN, R={DEFAULT_REDUCTION}, {DEFAULT_STEPS} steps")
+    # What the page opens on: the story case (a session's first visit), the default step budget.
+    rows = read_results(artifacts)
+    shipped = [pair for pair in pairs(rows) if layout.model_path(artifacts, *pair).is_dir()]
+    dataset, model, reduction, _ = story_case(rows, shipped)
+    saved = load_model(layout.model_path(artifacts, dataset, model))
+    data = evaluation_data(dataset, saved.vocab, saved.label_names, quick)
+    print(f"artifacts: {artifacts} (quick: {quick}); {dataset} {model}, R={reduction}, {DEFAULT_STEPS} steps")
     # The reference runs on the job's thread count (the same settings); torch's default (one thread
     # per core) is timed too, for the record: on a busy 2-core machine it is many times slower.
     cores = torch.get_num_threads()
-    plain = [plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS)]
-    default = plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, cores)
+    plain = [plain_rate(saved, data, reduction, DEFAULT_STEPS, TORCH_THREADS)]
+    default = plain_rate(saved, data, reduction, DEFAULT_STEPS, cores)
     print(f"plain train(): {plain[0]:.1f} steps/s on {TORCH_THREADS} thread(s) ({default:.1f} on torch's default {cores})")
 
     from playwright.sync_api import sync_playwright
@@ -126,7 +130,7 @@ def main(argv=None):
                 page.screenshot(path=args.screenshot, full_page=True)
         finally:
             browser.close()
-    plain.append(plain_rate(saved, data, DEFAULT_REDUCTION, DEFAULT_STEPS, TORCH_THREADS))
+    plain.append(plain_rate(saved, data, reduction, DEFAULT_STEPS, TORCH_THREADS))
     print(f"plain train() again: {plain[1]:.1f} steps/s")
 
     out = {**live, "plain_steps_per_second": statistics.mean(plain), "plain_runs": plain,
@@ -134,7 +138,7 @@ def main(argv=None):
            "rate_ratio": live["job_steps_per_second"] / statistics.mean(plain),
            # the machine's load drifts: the ratio against the slower and the faster plain run
            "rate_ratio_range": [live["job_steps_per_second"] / max(plain), live["job_steps_per_second"] / min(plain)],
-           "dataset": "sst2", "model": "dan", "reduction": DEFAULT_REDUCTION, "budget": DEFAULT_STEPS, "quick": quick,
+           "dataset": dataset, "model": model, "reduction": reduction, "budget": DEFAULT_STEPS, "quick": quick,
            "targets": TARGETS, "load_average": os.getloadavg()}
     ok = {"rate_ratio": out["rate_ratio"] >= TARGETS["rate_ratio"],
           "redraws_per_second": out["redraws_per_second"] >= TARGETS["redraws_per_second"],

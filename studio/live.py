@@ -31,14 +31,14 @@ from lmf.data import DataError, TextDataset, load_dataset
 from lmf.names import QUICK
 from lmf.train import retrain_recipe, with_schedule
 
-# Defaults of the live page, measured with LiveJob on the full dev sets (seed 0, CALR, half-cycle
-# 50, 300 steps). SST-2's DAN hardly notices the SVD at any R the slider offers: dev 81.9 % before,
-# 81.5 (R=90, k=29), 81.0 (R=95, k=14), 81.0 (R=98, k=5), 81.2 % (R=99, k=2) right after it, and
-# retraining then wanders within +-0.7 points (a few of its 872 dev sentences), whatever the R: a
-# bag-of-words sentiment model needs about one direction of its embedding. CLINC150's DAN (150
-# intents) does show it: R=95 drops dev from 90.4 to 56.7 % and the first cycle brings it back to
-# 79.7 % by step 118 (R=90: 77.9 -> 86.1 %). So R=95: the drop is plain where there is one.
-# A half-cycle of steps/6 fits three full CALR cycles in any budget (50 for the default 300).
+# Defaults of the live page. The R a pair opens at is its story_case's (from results.csv);
+# DEFAULT_REDUCTION is the fallback for a pair results.csv has no retrained LMF row for. Measured
+# with LiveJob on the full dev sets (seed 0, CALR, half-cycle 50, 300 steps): SST-2's DAN hardly
+# notices the SVD at any R the slider offers (dev 81.9 % before, 81.0 % at R=95 right after it,
+# within the noise of its 872 dev sentences), while CLINC150's LSTM at R=90 drops from 90.7 to
+# 29.5 % and 300 steps bring it back to 81.9 % (42 s on the 2-core machine), its DAN at R=95 from
+# 90.3 to 55.2 % and back to 84.3 % (25 s). A half-cycle of steps/6 fits three full CALR cycles in
+# any budget (50 for the default 300).
 DEFAULT_REDUCTION = 95
 DEFAULT_STEPS = 300
 CYCLES = 3

@@ -52,9 +52,13 @@ DATA_HINT = ("set `LMF_DATA_DIR` to the data folder (`export LMF_DATA_DIR=/path/
 
 
 def public(message):
-    """`message` with the server's folders (artifacts, data, repository, home) cut to their last
-    component: an error box reaches any visitor, and a server path tells them nothing they can use."""
-    roots = [art_dir(), os.environ.get("LMF_DATA_DIR"), str(layout.ROOT), str(Path.home())]
+    """`message` with the server's folders (artifacts, data, jobs, repository, home, temporary
+    files) cut to their last component: an error box reaches any visitor, and a server path tells
+    them nothing they can use."""
+    from .jobs import jobs_dir
+    import tempfile
+    roots = [art_dir(), os.environ.get("LMF_DATA_DIR"), str(jobs_dir()), str(layout.ROOT), str(Path.home()),
+             tempfile.gettempdir()]
     for root in sorted({str(Path(r).resolve()) for r in roots if r} | {r for r in roots if r}, key=len, reverse=True):
         if len(root) > 1:
             message = message.replace(root, Path(root).name or root)
@@ -142,10 +146,14 @@ def _config(directory, dataset, model, version):
 
 
 def config(dataset, model):
-    """The uncompressed model's config from its meta.json (no weights loaded), or None; cached,
-    since meta.json carries the whole vocabulary and the home page asks on every rerun."""
+    """The uncompressed model's config from its meta.json (no weights loaded), or None (also when
+    its folder cannot be served: a name that is no cell id, a symbolic link); cached, since meta.json
+    carries the whole vocabulary and the home page asks on every rerun."""
     directory = art_dir()
-    return _config(directory, dataset, model, model_version(layout.model_path(directory, dataset, model)))
+    try:
+        return _config(directory, dataset, model, model_version(layout.model_path(directory, dataset, model)))
+    except ArtifactError:
+        return None
 
 
 @st.cache_resource(show_spinner=False)
@@ -211,12 +219,17 @@ def _download_problem(directory, version, row):
 
 def download_problem(row):
     """Why the row's export cannot be served (studio.deploy.check_row: cheap, no export), or None;
-    cached per saved-model version, since it hashes the saved model's weights."""
+    cached per saved-model version, since it hashes the saved model's weights. A model folder that
+    cannot be named (a data set name that is no cell id) or is a symbolic link is such a reason."""
     directory = art_dir()
-    return _download_problem(directory, _source_version(directory, row), row)
+    try:
+        version = _source_version(directory, row)
+    except ArtifactError as e:
+        return str(e)
+    return _download_problem(directory, version, row)
 
 
-@st.cache_resource(show_spinner="Loading data…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)  # the pages show their own spinner, in place
 def _eval_data(directory, dataset, model, quick, version, data_dir=None):
     from .live import evaluation_data
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
@@ -236,7 +249,7 @@ def eval_data(dataset, model):
         return None
 
 
-@st.cache_resource(show_spinner="Compressing with SVD…", max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)  # the home page shows its own spinner, in place
 def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
     from lmf.selection import svd_only_selection
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
@@ -275,22 +288,75 @@ def spectrum(dataset, model):
 
 # ---------------------------------------------------------------- the shared selection
 
+def select(dataset, model):
+    """Make (dataset, model) the sidebar's selection from the next run on (the selectors are drawn
+    before any page, so a page asks for it and reruns: Streamlit forbids changing a drawn widget)."""
+    st.session_state["select_next"] = (dataset, model)
+
+
 def choose_dataset_model(results_rows=None, where=st.sidebar):
-    """Dataset and model selectboxes (in the sidebar; kept across pages). Options come from
-    results.csv when it is readable, else from the sweep's full list."""
+    """Dataset and model selectboxes (in the sidebar; kept across pages, and bound to the URL's
+    ?dataset=&model=, so a reload or a shared link keeps the choice). Options come from results.csv
+    when it is readable, else from the sweep's full list."""
     if results_rows is not None:
         available = lmf_results.pairs(results_rows)
     else:
         available = [(d, m) for d in DATASETS for m in MODELS]
+    pending = st.session_state.pop("select_next", None)
+    if pending is not None:
+        st.session_state["dataset"], st.session_state["model"] = pending
     datasets = list(dict.fromkeys(d for d, _ in available))
-    dataset = where.selectbox("Dataset", datasets, format_func=dataset_name, key="dataset",
+    if "dataset" in st.session_state and st.session_state["dataset"] not in datasets:
+        st.session_state.pop("dataset")
+    dataset = where.selectbox("Dataset", datasets, format_func=dataset_name, key="dataset", bind="query-params",
                               index=datasets.index(DEFAULT_DATASET) if DEFAULT_DATASET in datasets else 0)
     models = [m for d, m in available if d == dataset]
-    if st.session_state.get("model") not in models:
-        st.session_state.pop("model", None)
-    model = where.selectbox("Model", models, format_func=model_name, key="model",
+    if "model" in st.session_state and st.session_state["model"] not in models:
+        st.session_state.pop("model")
+    model = where.selectbox("Model", models, format_func=model_name, key="model", bind="query-params",
                             index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0)
     return dataset, model
+
+
+def unknown_page(requested, url_paths):
+    """`requested` (a URL path the browser asked for) when no page answers to it, else None."""
+    requested = (requested or "").strip("/")
+    return requested if requested and requested not in url_paths else None
+
+
+def missing_page(pages):
+    """The URL path of this run's request when no page of `pages` has it (a mistyped link: Streamlit
+    then runs the default page without a word), else None. Read from the run's request, which
+    names the page by its URL path only when the browser opened a URL (a click names its hash)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "pages_manager", None)
+    if manager is None or manager.intended_page_script_hash:
+        return None
+    return unknown_page(manager.intended_page_name, [p.url_path for p in pages])
+
+
+# What the paper's terms mean, for help texts (a tooltip where the term appears).
+TERMS = {
+    "seed 0": "The sweep trains each model with a few random starts (seeds 0, 1, 2). Seed 0's model is the one "
+              "shipped and downloaded, so its numbers are the ones shown; the other seeds only give the spread.",
+    "SVD only": "The uncompressed model's embedding replaced by its truncated SVD (two thin matrices) and used as "
+                "it is, without retraining: what the compression alone costs.",
+    "rank k": "The width of the two thin matrices that replace the embedding: k = floor(p m n / (m + n)) for an "
+              "m x n embedding keeping a share p = 1 - R of its weights (the paper's eq. 5).",
+    "R": "R = 1 - p: the share of the embedding's weights removed (R = 90 keeps 10 % of them).",
+    "baseline 1": "The paper's first baseline: the uncompressed model with every weight stored in 8 or 16 bits.",
+    "baseline 2": "The paper's second baseline, offline SVD: the embedding made small before training (floor(p d) "
+                  "dimensions: the pretrained vectors projected on their top singular vectors, or a random table), "
+                  "then the model trained from there as usual.",
+    "dev": "The development set: the held-out sentences used to choose models (and to judge the tolerance). "
+           "The test set is used only to report accuracy.",
+}
+
+
+def terms(*names):
+    """The TERMS named, as one help text."""
+    return "\n\n".join(f"**{name}**: {TERMS[name]}" for name in names)
 
 
 def quick_notice():

@@ -57,13 +57,14 @@ def shipped(cell, quick):
 
 def recommended_sources(rows):
     """Cell ids of the saved models the recommended rows' exports are made from (one per dataset
-    and model: lmf.selection.recommend at lmf.names.DEFAULT_TOLERANCE), so the app can serve them."""
-    from lmf.results import pairs, summary_for
-    from lmf.selection import recommend
+    and model: lmf.selection.recommend at lmf.names.DEFAULT_TOLERANCE on seed 0's models, as the
+    home page recommends), so the app can serve them."""
+    from lmf.results import pairs
+    from lmf.selection import model_summary, recommend
     ids = set()
     rows = [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]  # as results.csv reads back: every column
     for dataset, model in pairs(rows):
-        best = recommend(summary_for(rows, dataset, model), DEFAULT_TOLERANCE)
+        best = recommend(model_summary(rows, dataset, model), DEFAULT_TOLERANCE)
         if best is not None:
             ids.add(Cell(dataset, model, best.row["method"], best.row["embedding_reduction_pct"]).deployed_from.id)
     return ids

@@ -14,7 +14,7 @@ from app_fixtures import quick_artifacts  # noqa: F401  (fixture)
 from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 
 VIEWPORT = {"width": 1280, "height": 720}
-PAGES = [("", "Choose a compression ratio"), ("retrain", "Retrain live"), ("schedules", "Learning-rate schedules"),
+PAGES = [("", "Choose a compressed model"), ("retrain", "Retrain live"), ("schedules", "Learning-rate schedules"),
          ("playground", "Playground"), ("analysis", "Analysis: when is LMF smaller"), ("your-data", "Your data")]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
@@ -87,6 +87,47 @@ def test_home_buttons_and_dataset_switch(server, browser):
         # both charts, redrawn for CLINC150 (stale elements of the SST-2 run go when the run ends)
         page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2", timeout=30_000)
         no_exception(page, "")
+    finally:
+        page.close()
+
+
+def test_the_answer_is_above_the_fold(server, browser):
+    """At 1280x720 the recommended model's heading, its four cards and its download button are all
+    within the first 720 pixels, before anything about exploring R."""
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(server)
+        page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
+        wait_idle(page)
+        heading = page.locator("h3", has_text="Ship:").first
+        download = page.locator('[data-testid="stDownloadButton"]').first
+        cards = page.locator('[data-testid="stMetric"]')
+        bottoms = [heading.bounding_box(), download.bounding_box()] + [cards.nth(i).bounding_box() for i in range(4)]
+        assert all(box and box["y"] + box["height"] <= VIEWPORT["height"] for box in bottoms), bottoms
+        explore = page.get_by_role("heading", name="Explore a reduction R").first.bounding_box()
+        assert explore["y"] > download.bounding_box()["y"], "exploring R comes after the answer"
+        assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0, "no warning under the answer"
+        no_exception(page, "")
+    finally:
+        page.close()
+
+
+def test_a_reload_keeps_the_data_set_and_a_mistyped_page_is_named(server, browser):
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{server}/playground?dataset=CLINC150&model=LSTM")
+        page.get_by_role("heading", name="Playground").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        page.reload()
+        page.get_by_role("heading", name="Playground").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        values = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').evaluate_all(
+            "inputs => inputs.map(i => i.value)")
+        assert values == ["CLINC150", "LSTM"], values
+        page.goto(f"{server}/playgrund")
+        page.get_by_role("heading", name="No such page").first.wait_for(timeout=60_000)
+        assert page.get_by_text("There is no page at /playgrund").count() == 1
+        assert page.locator('[data-testid="stPageLink"]').count() == 6, "a link to every page"
     finally:
         page.close()
 

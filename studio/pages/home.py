@@ -1,6 +1,14 @@
-"""Home: pick a reduction R and see, above the fold at 1280x720, what it means in one sentence and
-where it sits on the size-vs-accuracy chart; below, side-by-side comparison, the recommendation,
-the spectrum, every result in a sortable table and the download.
+"""Home: the answer first. Above the fold at 1280x720: the model to ship for the chosen data set and
+accuracy tolerance (lmf.selection.recommend: the smallest whose dev accuracy is within the
+tolerance, as autotune judges), in plain words, with its bytes, dev and test accuracy and latency
+against the uncompressed model and fastText.zip, and its download. Below, exploring R (a fragment:
+a new R redraws only that part, its spinner in place): what one R means, the size-vs-accuracy
+chart, side-by-side comparison, every model in a sortable table, the spectrum, the download.
+
+One accuracy per model everywhere: seed 0's, the model downloaded (lmf.selection.model_summary);
+the spread over seeds is in tooltips. A model folder that cannot be served (a data set name that
+is no cell id, a symbolic link) is named in an error box where its download would be, and the rest
+of the page is drawn.
 
 The cards, the verdict and the table read only the standard-library modules of lmf; Plotly (and
 pandas) load with the first chart, torch only for an R off the retrained grid (SVD-only) or
@@ -8,75 +16,40 @@ artifacts without spectra.json.
 """
 import streamlit as st
 
-from studio import deploy
-from lmf import names
-from sweep import grid
-from lmf import layout, results as lmf_results
+from lmf import layout, names
 from lmf.layout import ArtifactError
-from lmf.methods import METHODS
-from lmf.selection import precomputed_selection, recommend, seed_row, table_rows, verdict
+from lmf.methods import METHODS, method_label
+from lmf.results import find, grid_reductions
+from lmf.selection import model_summary, precomputed_selection, recommend, table_rows, verdict
+from studio import deploy, ui
+from sweep import grid
 from sweep.tables import describe
-from studio import ui
 
 MAX_REDUCTION = 98  # beyond it eq. 5 leaves a rank of 1-2
 OTHER = "other"
 
-st.title("Choose a compression ratio")
-ui.quick_notice()
+# What each method does, in plain words ({p}: the share of the embedding's weights kept).
+PLAIN = {
+    "uncompressed": "the trained model as it is, every weight in 32 bits",
+    "lmf": "its embedding replaced by two thin matrices from a truncated SVD (keeping {p} % of its weights), "
+           "then retrained",
+    "offline_svd": "trained from the start with a narrower embedding ({p} % of the weights)",
+    "quant16": "every weight stored in 16 bits",
+    "quant8": "every weight stored in 8 bits",
+    "hmf": "its embedding's frequent words kept whole and the rest factorized ({p} % of its weights), then "
+           "retrained",
+    "groupreduce": "its embedding factorized per group of words by frequency ({p} % of its weights), then retrained",
+    "lmf_whole": "every weight matrix replaced by two thin ones from a truncated SVD ({p} % of the weights), then "
+                 "retrained",
+    "lmf_int8": "LMF at {p} % of the embedding's weights, retrained, then every weight stored in 8 bits",
+    "groupreduce_int8": "GroupReduce at {p} % of the embedding's weights, retrained, then stored in 8 bits",
+    "lmf_whole_int8": "every weight matrix factorized ({p} % of the weights) and retrained, then stored in 8 bits",
+}
 
-results = ui.results()
-if results is None:
-    st.stop()
-dataset, model = ui.selected()
-summary = lmf_results.summary_for(results, dataset, model)
-base = lmf_results.find(summary, "uncompressed")
-if base is None:
-    st.warning(f"results.csv has no uncompressed row for {ui.dataset_name(dataset)} / {ui.model_name(model)}.")
-    st.stop()
-retrained = lmf_results.grid_reductions(summary)
 
-# ------------------------------------------------------------ the choice of R
-# Buttons for the retrained R values (a click on 98 lands on 98, which a 0-98 slider did not
-# promise), and "other R" for an SVD-only look anywhere in between.
-choices = [0] + retrained + [OTHER]
-if st.session_state.get("reduction") not in choices:  # another dataset/model retrained other R values
-    st.session_state.pop("reduction", None)
-default = names.DEFAULT_REDUCTION if names.DEFAULT_REDUCTION in retrained else (retrained or [0])[-1]
-pick_col, other_col = st.columns([4, 1], vertical_alignment="bottom")
-pick = pick_col.segmented_control(
-    "Reduction R of the embedding's parameters (%): retrained values, or another R (SVD only)",
-    choices, default=default, required=True, key="reduction",
-    format_func=lambda r: "0 = uncompressed" if r == 0 else ("other R…" if r == OTHER else f"{r}"),
-    help="R = 1 - p: the share of the embedding's weights removed. The retrained models were measured by the sweep; "
-         "any other R is the uncompressed model's embedding factorized on the spot (SVD only, not retrained).")
-if pick == OTHER:
-    reduction = other_col.number_input("Other R (%)", 1, MAX_REDUCTION, 80, key="reduction_other")
-else:
-    reduction = pick
-st.session_state["chosen_reduction"] = reduction  # the live retraining page starts from it
-
-selection = precomputed_selection(summary, reduction, results)
-if selection is None:
-    try:
-        with st.spinner(f"Compressing the embedding with a truncated SVD at R={reduction}% …"):
-            selection = ui.svd_only(dataset, model, reduction)[1]
-    except (ArtifactError, ValueError) as e:
-        ui.show_error(e)
-        st.stop()
-
-# The cards describe seed 0's models (the ones shipped and downloaded; an SVD-only model is cut from
-# the seed-0 uncompressed model), so they are compared with the seed-0 uncompressed model: like with like.
-seed0 = seed_row(results, dataset, model)
-reference = {**base, "accuracy": 100 * seed0["accuracy"], "size_bytes": seed0["size_bytes"]} if seed0 else base
-st.markdown(f"#### {verdict(selection, reference)}")
-if selection.kind != "svd_only" and selection.seeds > 1:
-    st.caption(f"Seed 0's model, the one you download. Over {selection.seeds} seeds: "
-               f"{selection.mean_accuracy:.2f} ± {selection.accuracy_std:.2f} % test accuracy.")
-if selection.kind == "svd_only":
-    st.caption("**SVD only, not retrained**: compared with the seed-0 uncompressed model it was cut from "
-               f"({reference['accuracy']:.2f} %). "
-               + ("Accuracy measured on the test set now; latency not measured." if selection.accuracy is not None
-                  else f"The dataset is not available here, so accuracy is not shown: {ui.DATA_HINT}"))
+def plain(row):
+    text = PLAIN.get(row["method"], method_label(row["method"]))
+    return text.format(p=100 - row["embedding_reduction_pct"])
 
 
 def tone(delta, color="normal"):
@@ -88,164 +61,300 @@ def arrow(delta):
     return "off" if abs(delta) < 0.005 else "auto"
 
 
-chart_col, cards_col = st.columns([3, 1])
-with cards_col:
-    share = 100 * selection.size_bytes / reference["size_bytes"]
-    st.metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB", f"{share - 100:+.0f}% bytes",
-              tone(round(share - 100), "inverse"), border=True, delta_arrow=arrow(round(share - 100)),
-              help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json): the download below.")
-    if selection.accuracy is not None:
-        delta = selection.accuracy - reference["accuracy"]
-        st.metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{delta:+.2f} pts", tone(delta), border=True,
-                  delta_arrow=arrow(delta),
-                  help="The deployable export's, on ONNX Runtime (seed 0); against the seed-0 uncompressed model."
-                  if selection.kind != "svd_only" else "Measured now (torch; the export computes the same); "
-                  "against the seed-0 uncompressed model.")
-    else:
-        st.metric("Test accuracy", "n/a", "dataset not available", delta_color="off", delta_arrow="off", border=True)
-    if selection.latency_ms is not None:
-        change = 100 * (selection.latency_ratio - 1)
-        st.metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"{change:+.0f}% time",
-                  tone(round(change), "inverse"), border=True, delta_arrow=arrow(round(change)),
-                  help="The deployable export on ONNX Runtime, end to end (text in, label out, tokenizer included): "
-                  "median over the first 300 test sentences (100 in a quick sweep) at batch 1, one thread, "
-                  "measured by the sweep"
-                  + (f"; the same model in eager PyTorch: {selection.eager_latency_ms:.3f} ms."
-                     if selection.eager_latency_ms is not None else "."))
-    else:
-        st.metric("Latency per sentence", "n/a", "not measured (SVD only)", delta_color="off", delta_arrow="off",
-                  border=True)
-    config = ui.config(dataset, model) if selection.rank else None
-    embed_dim = config.get("embed_dim") if config else None
-    st.metric("Rank k", "full" if selection.rank is None else str(selection.rank),
-              f"of d = {embed_dim}" if embed_dim else None, delta_color="off", delta_arrow="off", border=True,
-              help="Eq. (5): k = floor(p m n / (m + n)) with p = 1 - R.")
+def change_color(points):
+    """An accuracy change's colour: green for a gain, red for a loss, none when it shows as zero."""
+    return "off" if abs(points) < 0.005 else "green" if points > 0 else "red"
 
-from studio.charts import energy_kept, size_accuracy_figure, spectrum_figure  # noqa: E402  (Plotly after the cards)
 
-with chart_col:
-    others = lmf_results.reference_summary(results, dataset)  # fastText: what a user would pick instead
-    st.plotly_chart(size_accuracy_figure(summary, others, (selection.size_bytes, selection.accuracy, selection.label),
-                                         height=360), key="size_accuracy")
-if selection.accuracy_before_retrain is not None and selection.kind == "lmf":
-    st.caption(f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy. "
-               "Click a legend group's title to hide or show the whole group.")
+def spread(row):
+    """The spread over seeds, for a tooltip: the one accuracy shown is seed 0's."""
+    if row["seeds"] > 1 and row["accuracy_std"] is not None:
+        return (f" Over the sweep's {row['seeds']} seeds (the same recipe, other random starts): "
+                f"{row['mean_accuracy']:.2f} ± {row['accuracy_std']:.2f} % test accuracy.")
+    return " The sweep trained this model once (seed 0), so there is no spread to show."
 
-# ------------------------------------------------------------ side by side
-st.markdown("#### Compare side by side")
-keys = {f"{r['method']}|{r['embedding_reduction_pct']}": r for r in sorted(summary, key=lambda r: r["size_bytes"])}
-tolerance = st.session_state.get("tolerance", names.DEFAULT_TOLERANCE)
-best = recommend(summary, tolerance)
-chosen_key = f"{selection.kind}|{reduction}"
-defaults = list(dict.fromkeys(k for k in ("uncompressed|0", chosen_key,
-                                           best and f"{best.row['method']}|{best.row['embedding_reduction_pct']}")
-                              if k in keys))
-compare = st.multiselect("Models to compare (up to three)", list(keys), default=defaults, max_selections=3,
-                         format_func=lambda k: describe(keys[k]), key="compare_" + "_".join([dataset, model] + defaults))
-for col, key in zip(st.columns(3), compare):
-    row = keys[key]
-    with col.container(border=True):
-        st.markdown(f"**{describe(row)}**")
-        delta = row["accuracy"] - base["accuracy"]
-        st.metric("Test accuracy", f"{row['accuracy']:.2f} %", f"{delta:+.2f} pts", tone(delta), delta_arrow=arrow(delta))
-        latency = ("latency not measured" if row["latency_ms_b1"] is None else
-                   f"{row['latency_ms_b1']:.3f} ms (×{row['latency_ratio_b1']:.2f})")
-        st.caption(f"{row['size_bytes'] / 1e6:.2f} MB ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes)"
-                   f" · {latency} · " + (f"{row['seeds']} seeds" if row["seeds"] > 1 else ":orange[one seed]"))
 
-def download_export(row, key, note):
-    """A download button for the row's deployable export, or the error that says why there is none.
-    The export is rebuilt from the shipped model and checked against the sweep's sha256 when the
-    button is pressed (studio.deploy.zip_row), not on every run of the page: the cheap checks
-    (studio.deploy.check_row) run here, so the button only shows when the rebuild will succeed."""
+def speed(ratio):
+    """A latency ratio to the uncompressed model in words: '2.4x faster', 'as fast', '1.3x slower'."""
+    return "as fast" if 0.95 <= ratio <= 1.05 else f"{1 / ratio:.1f}x faster" if ratio < 1 else f"{ratio:.1f}x slower"
+
+
+def download_export(row, key, note, what):
+    """A download button for the seed-0 results row's deployable export, or the error that says
+    why there is none (naming `what`, the model). The export is rebuilt from the shipped model and
+    checked against the sweep's sha256 when the button is pressed (studio.deploy.zip_row), not on
+    every run of the page: the cheap checks (studio.deploy.check_row) run here, so the button only
+    shows when the rebuild will succeed."""
     problem = ui.download_problem(row)
     if problem:
-        ui.show_error(ArtifactError(problem))
+        ui.show_error(ArtifactError(f"{what} cannot be downloaded: {problem}"))
         return
     name = ui.row_key(row)
     precision = METHODS[row["method"]].deploy
-    st.download_button(f"Download {name}.zip (ONNX, {precision})", lambda: deploy.zip_row(directory, row),
-                       file_name=f"{name}.zip", mime="application/zip", on_click="ignore", key=key)
-    st.caption(note + " Run it with `lmf.runtime.Predictor(folder).predict(texts)`: numpy and onnxruntime, no torch.")
+    st.download_button(f"Download the model (ONNX, {precision}, zip)", lambda: deploy.zip_row(directory, row),
+                       file_name=f"{name}.zip", mime="application/zip", on_click="ignore", key=key,
+                       icon=":material/download:", type="primary" if key == "download_recommended" else "secondary",
+                       help=f"{name}.zip")
+    st.caption((note + " " if note else "") + f"`{name}.zip`: run it with `lmf.runtime.Predictor(folder).predict(texts)`"
+               " (numpy and onnxruntime, no torch).")
 
 
-# ------------------------------------------------------------ recommendation | spectrum
+st.title("Choose a compressed model")
+ui.quick_notice()
+
+results = ui.results()
+if results is None:
+    st.stop()
+dataset, model = ui.selected()
 directory = ui.art_dir()
-rec_col, spectrum_col = st.columns(2)
-with rec_col:
-    st.markdown("#### Recommendation")
-    tolerance = st.slider("Accept an accuracy loss of at most (points)", 0.0, 5.0, names.DEFAULT_TOLERANCE, 0.1,
-                          key="tolerance")
-    best = recommend(summary, tolerance)
-    row = best.row
-    st.success(f"**{describe(row)}**: {row['size_bytes'] / 1e6:.2f} MB "
-               f"({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the bytes), {row['accuracy']:.2f} % "
-               f"({row['accuracy'] - base['accuracy']:+.2f} points), "
-               + (f"{row['latency_ms_b1']:.3f} ms per sentence" if row["latency_ms_b1"] is not None else "latency not measured")
-               + f" — {best.reason}.", icon=":material/check_circle:")
-    if best.one_seed:
-        st.warning("This accuracy is one seed's: the sweep measured no spread for it, so the margin to the "
-                   "tolerance may not hold for another training run.", icon=":material/casino:")
-    rec_r = row["embedding_reduction_pct"]
-    if row["method"] in ("lmf", "uncompressed") and rec_r != reduction:
-        st.button(f"Select R={rec_r} above", key="select_recommended",
-                  on_click=lambda: st.session_state.update(reduction=rec_r))
-    rec_row = seed_row(results, dataset, model, row["method"], 0, rec_r)
-    if rec_row is not None and deploy.is_shipped(directory, rec_row):
-        download_export(rec_row, "download_recommended",
-                        f"Seed 0's export: {100 * rec_row['accuracy']:.2f} % test accuracy, "
-                        f"{rec_row['size_bytes'] / 1e6:.2f} MB.")
+models = model_summary(results, dataset, model)  # one row per model: seed 0's numbers, the spread beside
+base = find(models, "uncompressed")
+if base is None:
+    st.warning(f"results.csv has no uncompressed row for {ui.dataset_name(dataset)} / {ui.model_name(model)}.")
+    st.stop()
+ftz = find(model_summary(results, dataset, "fasttext"), "fasttext_ftz")
+
+# ------------------------------------------------------------ the answer
+head_col, tolerance_col = st.columns([3, 1], vertical_alignment="bottom")
+tolerance = tolerance_col.slider(
+    "Accuracy you may lose (points, on dev)", 0.0, max(5.0, float(st.session_state.get("tolerance") or 0)),
+    names.DEFAULT_TOLERANCE, 0.1, key="tolerance",
+    help="The recommended model is the smallest whose dev accuracy is at most this many points below the "
+         "uncompressed model's: the rule autotune applies on the Your data page.\n\n" + ui.terms("dev"))
+best = recommend(models, tolerance)
+rec = best.row
+with head_col:
+    st.markdown(f"### Ship: {describe(rec)}")
+    st.caption(f"{plain(rec).capitalize()}: {best.reason}."
+               + ("" if best.judged_on == "dev" else " results.csv records no dev accuracy here, so test decides."))
+
+share = 100 * rec["size_bytes"] / base["size_bytes"]
+dev_delta = None if rec["dev_accuracy"] is None or base["dev_accuracy"] is None else rec["dev_accuracy"] - base["dev_accuracy"]
+test_delta = rec["accuracy"] - base["accuracy"]
+others = f" fastText.zip: {ftz['size_bytes'] / 1e6:.2f} MB." if ftz else ""
+size_card, dev_card, test_card, latency_card = st.columns(4)
+smaller = share < 99.95
+size_card.metric(
+    "Size", f"{rec['size_bytes'] / 1e6:.2f} MB", f"{share:.1f} %" if smaller else "100 %",
+    "green" if smaller else "off", border=True, delta_arrow="down" if smaller else "off", delta_description="of the bytes",
+    help=f"Bytes of the download (model.onnx, tokenizer.json, manifest.json). The uncompressed model: "
+         f"{base['size_bytes'] / 1e6:.2f} MB." + others)
+if rec["dev_accuracy"] is not None:
+    dev_card.metric(
+        "Dev accuracy", f"{rec['dev_accuracy']:.2f} %", f"{dev_delta:+.2f} pts" if dev_delta is not None else None,
+        change_color(dev_delta or 0), border=True, delta_arrow=arrow(dev_delta or 0),
+        help=f"Judged here: at most {tolerance:g} points below the uncompressed model's "
+             + (f"{base['dev_accuracy']:.2f} %. " if base["dev_accuracy"] is not None else "(not recorded). ")
+             + "Seed 0's model, the one you download.\n\n" + ui.terms("dev", "seed 0"))
+else:
+    dev_card.metric("Dev accuracy", "n/a", "not recorded", "off", border=True, delta_arrow="off")
+test_card.metric(
+    "Test accuracy", f"{rec['accuracy']:.2f} %", f"{test_delta:+.2f} pts", change_color(test_delta), border=True,
+    delta_arrow=arrow(test_delta),
+    help=f"Seed 0's model, the one you download, on the test set; the uncompressed model: {base['accuracy']:.2f} %."
+         + spread(rec) + (f" fastText.zip: {ftz['accuracy']:.2f} %." if ftz else "") + "\n\n" + ui.terms("seed 0"))
+if rec["latency_ms_b1"] is not None:
+    ratio = rec["latency_ratio_b1"] or (rec["latency_ms_b1"] / base["latency_ms_b1"] if base["latency_ms_b1"] else 1)
+    latency_card.metric(
+        "Latency per sentence", f"{rec['latency_ms_b1']:.3f} ms", speed(ratio),
+        "off" if 0.95 <= ratio <= 1.05 else "green" if ratio < 1 else "red", border=True,
+        delta_arrow="off" if 0.95 <= ratio <= 1.05 else "down" if ratio < 1 else "up",
+        help="Against the uncompressed model. The download on ONNX Runtime, end to end (text in, label out, tokenizer "
+             "included): median over the first 300 test sentences (100 in a quick sweep) at batch 1, one thread, "
+             "measured by the sweep."
+             + (f" The uncompressed model: {base['latency_ms_b1']:.3f} ms." if base["latency_ms_b1"] else "")
+             + (f" fastText.zip: {ftz['latency_ms_b1']:.3f} ms." if ftz and ftz["latency_ms_b1"] else ""))
+else:
+    latency_card.metric("Latency per sentence", "n/a", "not measured", "off", border=True, delta_arrow="off",
+                        help="Autotune (the Your data page) measures size and accuracy, not latency.")
+
+download_col, note_col = st.columns([2, 3], vertical_alignment="top")
+with download_col:
+    rec_row = rec.get("row")
+    if rec_row is None:
+        st.caption("results.csv has no seed-0 row for this model, so there is no model to download.")
+    elif deploy.is_shipped(directory, rec_row) or ui.download_problem(rec_row):
+        download_export(rec_row, "download_recommended", "", describe(rec))
     else:
         st.caption("Its model is not shipped in artifacts/models (the app ships LMF at R = "
-                   f"{', '.join(map(str, grid.APP_REDUCTIONS))}, the uncompressed model and what they make); "
-                   "`scripts/precompute.py` makes it.")
-with spectrum_col:
-    st.markdown("#### Singular values of the embedding")
-    spectrum_box = st.container()  # filled last: without spectra.json it needs the model, and so torch
+                   f"{', '.join(map(str, grid.APP_REDUCTIONS))}, the uncompressed model and the model recommended "
+                   "at the default tolerance); `scripts/precompute.py` makes it.")
+with note_col:
+    def cells(row):
+        dev = "–" if row["dev_accuracy"] is None else f"{row['dev_accuracy']:.2f} %"
+        ms = "–" if row["latency_ms_b1"] is None else f"{row['latency_ms_b1']:.3f} ms"
+        return f"{row['size_bytes'] / 1e6:.2f} MB | {dev} | {row['accuracy']:.2f} % | {ms}"
+    st.markdown("| Against | Size | Dev | Test | Latency |\n|---|--:|--:|--:|--:|\n"
+                f"| Uncompressed | {cells(base)} |\n" + (f"| fastText.zip | {cells(ftz)} |\n" if ftz else ""))
+    st.caption("The cards' deltas are against the uncompressed model. Every accuracy on this page is **seed 0's**: "
+               "the model you download (the spread over the sweep's other seeds is in the tooltips).",
+               help=ui.terms("seed 0", "dev"))
 
-# ------------------------------------------------------------ table
-st.markdown("#### All results")
-import pandas as pd  # noqa: E402  (loaded by the charts already)
-
-frame = pd.DataFrame(table_rows(summary, (selection.kind, reduction)))
-numbers = ["Rank / width", "Size (MB)", "% of bytes", "Test acc. (%)", "± std", "ms / sentence", "Latency ratio"]
-frame[numbers] = frame[numbers].astype(float)  # None -> NaN: shown as "–", sorted last
-highlight = lambda r: ["background-color: rgba(214, 39, 40, 0.15)" if r["Selected"] else ""] * len(r)  # noqa: E731
-st.dataframe(frame.style.apply(highlight, axis=1).format(
-    {"Size (MB)": "{:.3f}", "% of bytes": "{:.1f}", "Test acc. (%)": "{:.2f}", "± std": "{:.2f}",
-     "ms / sentence": "{:.3f}", "Latency ratio": "{:.2f}", "Rank / width": "{:.0f}"}, na_rep="–"),
-    hide_index=True, key="results_table",
-    column_config={"Selected": st.column_config.CheckboxColumn("Selected", width="small"),
-                   "Note": st.column_config.TextColumn("Note", help="One seed: no spread measured.")})
-st.caption("Click a column header to sort. The selected model is highlighted; ± std is over seeds (none for one seed).")
-
-# ------------------------------------------------------------ download
-st.markdown("#### Download the selected model")
-if selection.kind == "svd_only":
-    name = selection.export_dir.name
-    st.download_button(f"Download {name}.zip (SVD only, not retrained; ONNX, fp32)",
-                       lambda: layout.zip_model(selection.export_dir), file_name=f"{name}.zip",
-                       mime="application/zip", on_click="ignore", key="download")
-    st.caption("The uncompressed model's embedding factorized at this R and exported now: the model the cards "
-               "above describe. Run it with `lmf.runtime.Predictor(folder).predict(texts)`.")
-elif selection.row is not None and deploy.is_shipped(directory, selection.row):
-    download_export(selection.row, "download", "The model the cards above describe (seed 0).")
-else:
-    st.info(f"The retrained model at R={reduction} was measured by the sweep but is not shipped in artifacts/ "
-            f"(it ships LMF at R = {', '.join(map(str, grid.APP_REDUCTIONS))} to stay small). Retrain it on the "
-            "**Retrain live** page and download it there, or pick **other R** above for an SVD-only model.",
-            icon=":material/cloud_off:")
+st.divider()
 
 
-# ------------------------------------------------------------ spectrum (filled last)
-with spectrum_box:
-    try:
-        values = ui.spectrum(dataset, model)  # spectra.json, or the model itself (torch) without it
-    except ArtifactError as e:
-        ui.show_error(e)
-        values = None
-    if values is not None:
-        k = selection.rank or len(values)
-        st.plotly_chart(spectrum_figure(values, k, height=300), key="spectrum")
-        st.caption(f"The top k = {k} of {len(values)} singular values keep **{100 * energy_kept(values, k):.1f} %** "
-                   "of the embedding's energy (sum of σ²) — before retraining.")
+# ------------------------------------------------------------ exploring R
+@st.fragment
+def explore():
+    """What one R means, in detail. A fragment: choosing an R redraws this part only, and an R off
+    the grid (SVD-only, compressed and measured on the spot) shows its spinner here."""
+    st.subheader("Explore a reduction R", help=ui.terms("R", "SVD only"))
+    retrained = grid_reductions(models)
+    # Buttons for the retrained R values (a click on 98 lands on 98, which a 0-98 slider did not
+    # promise), and "other R" for an SVD-only look anywhere in between.
+    choices = [0] + retrained + [OTHER]
+    if st.session_state.get("reduction") not in choices:  # another dataset/model retrained other R values
+        st.session_state.pop("reduction", None)
+    default = names.DEFAULT_REDUCTION if names.DEFAULT_REDUCTION in retrained else (retrained or [0])[-1]
+    pick_col, other_col = st.columns([4, 1], vertical_alignment="bottom")
+    pick = pick_col.segmented_control(
+        "Reduction R of the embedding's parameters (%): retrained values, or another R (SVD only)",
+        choices, default=default, required=True, key="reduction",
+        format_func=lambda r: "0 = uncompressed" if r == 0 else ("other R…" if r == OTHER else f"{r}"),
+        help="The retrained models were measured by the sweep; any other R is the uncompressed model's embedding "
+             "factorized on the spot.\n\n" + ui.terms("R", "SVD only"))
+    reduction = other_col.number_input("Other R (%)", 1, MAX_REDUCTION, 80, key="reduction_other") if pick == OTHER \
+        else pick
+
+    selection = precomputed_selection(models, reduction)
+    if selection is None:
+        try:
+            with st.spinner(f"Compressing the embedding with a truncated SVD at R = {reduction} % and measuring it "
+                            "on the test set (the first time also loads the data set)…"):
+                selection = ui.svd_only(dataset, model, reduction)[1]
+        except (ArtifactError, ValueError) as e:
+            ui.show_error(e)
+            return
+    # The cards describe seed 0's models (the ones shipped and downloaded; an SVD-only model is cut
+    # from the seed-0 uncompressed model), compared with the seed-0 uncompressed model: like with like.
+    st.markdown(f"#### {verdict(selection, base)}")
+    if selection.kind == "svd_only":
+        st.caption("**SVD only, not retrained**: compared with the seed-0 uncompressed model it was cut from "
+                   f"({base['accuracy']:.2f} %). "
+                   + ("Accuracy measured on the test set now; latency not measured." if selection.accuracy is not None
+                      else f"The dataset is not available here, so accuracy is not shown: {ui.DATA_HINT}"),
+                   help=ui.terms("SVD only"))
+
+    chart_col, cards_col = st.columns([3, 1])
+    with cards_col:
+        size_share = 100 * selection.size_bytes / base["size_bytes"]
+        st.metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB", f"{size_share - 100:+.0f}% bytes",
+                  tone(round(size_share - 100), "inverse"), border=True, delta_arrow=arrow(round(size_share - 100)),
+                  help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json): the download below.")
+        if selection.accuracy is not None:
+            delta = selection.accuracy - base["accuracy"]
+            st.metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{delta:+.2f} pts", tone(delta), border=True,
+                      delta_arrow=arrow(delta),
+                      help=("Seed 0's model, the one you download, on ONNX Runtime; against the seed-0 uncompressed "
+                            "model." + (spread(find(models, selection.kind, None if reduction == 0 else reduction))
+                                        if selection.row is not None else "")
+                            if selection.kind != "svd_only" else "Measured now (torch; the export computes the same); "
+                            "against the seed-0 uncompressed model.") + "\n\n" + ui.terms("seed 0"))
+        else:
+            st.metric("Test accuracy", "n/a", "dataset not available", delta_color="off", delta_arrow="off",
+                      border=True)
+        if selection.latency_ms is not None:
+            change = 100 * (selection.latency_ratio - 1) if selection.latency_ratio else 0
+            st.metric("Latency per sentence", f"{selection.latency_ms:.3f} ms", f"{change:+.0f}% time",
+                      tone(round(change), "inverse"), border=True, delta_arrow=arrow(round(change)),
+                      help="The deployable export on ONNX Runtime, end to end (text in, label out, tokenizer "
+                      "included): median over the first 300 test sentences (100 in a quick sweep) at batch 1, one "
+                      "thread, measured by the sweep"
+                      + (f"; the same model in eager PyTorch: {selection.eager_latency_ms:.3f} ms."
+                         if selection.eager_latency_ms is not None else "."))
+        else:
+            st.metric("Latency per sentence", "n/a",
+                      "not measured (SVD only)" if selection.kind == "svd_only" else "not measured",
+                      delta_color="off", delta_arrow="off", border=True)
+        config = ui.config(dataset, model) if selection.rank else None
+        embed_dim = config.get("embed_dim") if config else None
+        st.metric("Rank k", "full" if selection.rank is None else str(selection.rank),
+                  f"of d = {embed_dim}" if embed_dim else None, delta_color="off", delta_arrow="off", border=True,
+                  help=ui.terms("rank k"))
+
+    from studio.charts import energy_kept, size_accuracy_figure, spectrum_figure  # Plotly after the cards
+
+    with chart_col:
+        st.plotly_chart(size_accuracy_figure(models, model_summary(results, dataset, "fasttext"),
+                                             (selection.size_bytes, selection.accuracy, selection.label), height=360),
+                        key="size_accuracy")
+    st.caption(("" if selection.accuracy_before_retrain is None or selection.kind != "lmf" else
+                f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy. ")
+               + "One point per model, seed 0's (hover for the spread over seeds). Click a legend group's title to "
+               "hide or show it.", help=ui.terms("baseline 1", "baseline 2", "seed 0"))
+
+    # ------------------------------------------------------------ side by side
+    st.markdown("#### Compare side by side")
+    keys = {f"{r['method']}|{r['embedding_reduction_pct']}": r for r in sorted(models, key=lambda r: r["size_bytes"])}
+    defaults = list(dict.fromkeys(k for k in ("uncompressed|0", f"{selection.kind}|{reduction}",
+                                               f"{rec['method']}|{rec['embedding_reduction_pct']}") if k in keys))
+    compare = st.multiselect("Models to compare (up to three)", list(keys), default=defaults, max_selections=3,
+                             format_func=lambda k: describe(keys[k]),
+                             key="compare_" + "_".join([dataset, model] + defaults))
+    for col, key in zip(st.columns(3), compare):
+        row = keys[key]
+        with col.container(border=True):
+            st.markdown(f"**{describe(row)}**")
+            delta = row["accuracy"] - base["accuracy"]
+            st.metric("Test accuracy", f"{row['accuracy']:.2f} %", f"{delta:+.2f} pts", tone(delta),
+                      delta_arrow=arrow(delta), help="Seed 0's model." + spread(row))
+            latency = ("latency not measured" if row["latency_ms_b1"] is None else
+                       f"{row['latency_ms_b1']:.3f} ms" + (f" (×{row['latency_ratio_b1']:.2f})"
+                                                           if row["latency_ratio_b1"] is not None else ""))
+            dev = "" if row["dev_accuracy"] is None else f" · dev {row['dev_accuracy']:.2f} %"
+            st.caption(f"{row['size_bytes'] / 1e6:.2f} MB ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the "
+                       f"bytes){dev} · {latency}")
+
+    # ------------------------------------------------------------ table
+    st.markdown("#### All models")
+    import pandas as pd  # loaded by the charts already
+
+    frame = pd.DataFrame(table_rows(models, (selection.kind, reduction)))
+    numbers = ["Rank / width", "Size (MB)", "% of bytes", "Dev acc. (%)", "Test acc. (%)", "± std", "ms / sentence",
+               "Latency ratio"]
+    frame[numbers] = frame[numbers].astype(float)  # None -> NaN: shown as "–", sorted last
+    highlight = lambda r: ["background-color: rgba(214, 39, 40, 0.15)" if r["Selected"] else ""] * len(r)  # noqa: E731
+    st.dataframe(frame.style.apply(highlight, axis=1).format(
+        {"Size (MB)": "{:.3f}", "% of bytes": "{:.1f}", "Dev acc. (%)": "{:.2f}", "Test acc. (%)": "{:.2f}",
+         "± std": "{:.2f}", "ms / sentence": "{:.3f}", "Latency ratio": "{:.2f}", "Rank / width": "{:.0f}"}, na_rep="–"),
+        hide_index=True, key="results_table",
+        column_config={"Selected": st.column_config.CheckboxColumn("Selected", width="small"),
+                       "± std": st.column_config.NumberColumn("± std", help="The spread of test accuracy over the "
+                                                              "sweep's seeds (none for one seed)."),
+                       "Test acc. (%)": st.column_config.NumberColumn("Test acc. (%)", help=ui.TERMS["seed 0"])})
+    st.caption("Click a column header to sort. The selected model is highlighted. Accuracies are seed 0's.")
+
+    spectrum_col, download_col = st.columns(2)
+    with download_col:
+        st.markdown("#### Download the selected model")
+        if selection.kind == "svd_only":
+            name = selection.export_dir.name
+            st.download_button(f"Download {name}.zip (SVD only, not retrained; ONNX, fp32)",
+                               lambda: layout.zip_model(selection.export_dir), file_name=f"{name}.zip",
+                               mime="application/zip", on_click="ignore", key="download")
+            st.caption("The uncompressed model's embedding factorized at this R and exported now: the model the cards "
+                       "above describe. Run it with `lmf.runtime.Predictor(folder).predict(texts)`.")
+        elif selection.row is not None and (deploy.is_shipped(directory, selection.row)
+                                            or ui.download_problem(selection.row)):
+            download_export(selection.row, "download", "The model the cards above describe (seed 0).",
+                            selection.label)
+        else:
+            st.info(f"The retrained model at R={reduction} was measured by the sweep but is not shipped in artifacts/ "
+                    f"(it ships LMF at R = {', '.join(map(str, grid.APP_REDUCTIONS))} to stay small). Retrain it on "
+                    "the **Retrain live** page and download it there, or pick **other R** above for an SVD-only "
+                    "model.", icon=":material/cloud_off:")
+    with spectrum_col:
+        st.markdown("#### Singular values of the embedding")
+        try:
+            values = ui.spectrum(dataset, model)  # spectra.json, or the model itself (torch) without it
+        except ArtifactError as e:
+            ui.show_error(e)
+            values = None
+        if values is not None:
+            k = selection.rank or len(values)
+            st.plotly_chart(spectrum_figure(values, k, height=300), key="spectrum")
+            st.caption(f"The top k = {k} of {len(values)} singular values keep **{100 * energy_kept(values, k):.1f} %** "
+                       "of the embedding's energy (sum of σ²) — before retraining.", help=ui.terms("rank k"))
+
+
+explore()

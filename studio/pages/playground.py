@@ -1,6 +1,7 @@
 """Playground: one sentence through every shipped variant's deployable model (ONNX Runtime, int8 and
 fp16 for real), side by side: prediction, confidence, size and latency (median of repeated runs),
-with the variants that disagree with the uncompressed model marked."""
+with the variants that disagree with the uncompressed model marked. What the text holds (unknown
+words, a text cut to the models' length) is said above the cards, where it is seen."""
 import streamlit as st
 
 from lmf import names
@@ -76,33 +77,8 @@ except ValueError as e:  # no token the tokenizer keeps: nothing for any model t
     st.warning(f"Nothing to classify: {e}. Type words, not only spaces or symbols.", icon=":material/help:")
     st.stop()
 
-# Disagreements are with the uncompressed model; when it could not load there is nothing to mark.
-base_name = next((name for name, row in listed if row["method"] == "uncompressed"), None)
-first = predictions.get(base_name)
-disagree = 0
-per_row = 4
-for start in range(0, len(listed), per_row):
-    for col, (name, row) in zip(st.columns(per_row), listed[start:start + per_row]):
-        if name in failed:
-            with col:
-                st.markdown(f"**{name}**")
-                ui.show_error(failed[name])
-            continue
-        pred = predictions[name]
-        differs = first is not None and pred.label != first.label
-        disagree += differs
-        with col.container(border=True):
-            st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
-            st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
-            st.caption(f"{100 * pred.confidence:.1f} % confident · {row['size_bytes'] / 1e6:.2f} MB · "
-                       f"{pred.latency_ms:.3f} ms")
-
-st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "
-           "outside SST-2; other R values). Their numbers are on the home page.")
-
-if disagree:
-    st.warning(f"{disagree} compressed variant(s) disagree with the uncompressed model's "
-               f"**{first.label}** (marked *disagrees*).", icon=":material/compare_arrows:")
+# What the text holds comes before the cards: ten cards fill the screen, and a warning under them
+# (no known word, a text cut short) goes unseen.
 seen = next(iter(predictions.values()))  # tokens and unknown words are the same for every variant
 if seen.truncated:
     st.warning(f"The text has {seen.tokens:,} tokens; the models read the first {MAX_TOKENS} "
@@ -114,9 +90,36 @@ if seen.tokens and len(seen.unknown) == len(set(tokenize(text)[:MAX_TOKENS])):  
 elif seen.unknown:
     more = f" … and {len(seen.unknown) - 40} more" if len(seen.unknown) > 40 else ""
     st.markdown("**Unknown words** (not in the training vocabulary, read as `<unk>`):")
-    st.text(", ".join(seen.unknown[:40]) + more)
+    st.text(", ".join(seen.unknown[:40]) + more)  # text, not Markdown: a typed word is never markup
 elif seen.tokens:
     st.caption("Every word is in the vocabulary.")
+
+# Disagreements are with the uncompressed model; when it could not load there is nothing to mark.
+base_name = next((name for name, row in listed if row["method"] == "uncompressed"), None)
+first = predictions.get(base_name)
+disagree = sum(first is not None and name in predictions and predictions[name].label != first.label
+               for name, _ in listed)
+if disagree:
+    st.warning(f"{disagree} compressed variant(s) disagree with the uncompressed model's "
+               f"**{first.label}** (marked *disagrees*).", icon=":material/compare_arrows:")
+per_row = 4
+for start in range(0, len(listed), per_row):
+    for col, (name, row) in zip(st.columns(per_row), listed[start:start + per_row]):
+        if name in failed:
+            with col:
+                st.markdown(f"**{name}**")
+                ui.show_error(failed[name])
+            continue
+        pred = predictions[name]
+        differs = first is not None and pred.label != first.label
+        with col.container(border=True):
+            st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
+            st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
+            st.caption(f"{100 * pred.confidence:.1f} % confident · {row['size_bytes'] / 1e6:.2f} MB · "
+                       f"{pred.latency_ms:.3f} ms")
+
+st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "
+           "outside SST-2; other R values). Their numbers are on the home page.")
 st.caption(f"Each card runs the deployable export the home page's numbers describe (seed 0), on ONNX Runtime "
            f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, pad, run, softmax), "
            "interleaved across the cards, on this server's CPU (lmf.latency). Sizes are the exports' bytes "
