@@ -2,17 +2,26 @@
 
     python -m lmf autotune --data DIR_OR_NAME --model dan --max-drop 1.0 [--budget-minutes 30] --out DIR
 
-The base model is trained with the recipe (or taken from --from). Then every compression method of
-lmf.methods that compresses the uncompressed model and retrains (LMF, HMF, GroupReduce, whole-model
-LMF for the DAN) and every `+ int8` stack on one of them is searched over R in [R_MIN, R_MAX] by
-bisection: accuracy falls as R grows, so each method's largest R still within the target is its
-smallest model. A trial is one cell of lmf.trial, made exactly as the sweep makes it
-(Trials.trial: make, then the retraining recipe), saved, exported as it would be deployed
-(lmf.export; int8 for the stacks) and scored on dev through the export (lmf.runtime). Its size is
-the export directory's bytes. The target is the base export's dev accuracy minus --max-drop points.
-The chosen model is the smallest trial within the target; when none is within it, the trial with
-the best dev accuracy, and the summary says the target was missed. Test accuracy is measured for
-the base and the chosen model only, at the end.
+First the base model. Its learning rate and width are chosen on dev, within the same budget, by a
+coordinate search of a few recipes (BaseRecipe, base_recipes): the DAN's small shape (64-d, hidden
+256 and 128) at three learning rates, then the paper's shape (300-d, 1024 and 512) at the best rate
+and the next lower one; its epochs by early stopping (training ends once dev accuracy has not
+risen for PATIENCE evaluations, the best-on-dev weights kept). It trains the fast way (Tuner: a 4x
+wider batch, dev accuracy every epoch), as does every retraining after it. The best base on dev is
+the reference: the one compressed and measured against. --no-tune-base trains the one base and
+every retraining with lmf.train's recipes instead, as the sweep does; --from takes a saved model
+as the base (retrained the fast way unless --no-tune-base).
+
+Then every compression method of lmf.methods that compresses the uncompressed model and retrains
+(LMF, HMF, GroupReduce, whole-model LMF for the DAN) and every `+ int8` stack on one of them is
+searched over R in [R_MIN, R_MAX] by bisection: accuracy falls as R grows, so each method's largest
+R still within the target is its smallest model. A trial is one cell of lmf.trial (Trials.trial:
+make, then retrain), saved, exported as it would be deployed (lmf.export; int8 for the stacks) and
+scored on dev through the export (lmf.runtime). Its size is the export directory's bytes. The
+target is the reference base export's dev accuracy minus --max-drop points. The chosen model is the
+smallest trial within the target; when none is within it, the trial with the best dev accuracy,
+and the summary says the target was missed. Test accuracy is measured for the base and the chosen
+model only, at the end.
 
 The size question (--max-bytes N, fastText's -autotune-modelsize) asks instead for the most
 accurate deployable model whose export is at most N bytes: bytes fall as R grows, so each method's
@@ -25,7 +34,8 @@ a run cut off at any point still has a model and a true summary:
     model/          the chosen model as a deployable export (lmf.runtime.Predictor reads it)
     saved_model/    the lmf saved model (lmf.artifacts) the export is made from: the chosen model, or
                     for a `+ int8` stack the retrained fp32 model its int8 export quantizes
-    trials.csv      one row per trial: method, R, bytes, dev_accuracy, seconds, status, within_target
+    trials.csv      one row per trial: base (its recipe's name), method, R, bytes, dev_accuracy, seconds,
+                    status, within_target, steps (trained) and best_step (the weights kept)
     summary.json, SUMMARY.md   base, chosen, target met or not, in plain words, and `warnings`: what
                     makes the numbers mean little (a split of one class, a dev or test set where one
                     example is worth more than a point or the tolerance, a base no better than the
@@ -33,14 +43,16 @@ a run cut off at any point still has a model and a true summary:
     autotune.json   what was tuned (data, model, --from, --vectors): marks the folder as autotune's
     autotune.lock   the pid of the run using the folder, flock'd while it runs: a second autotune on
                     the same --out is refused while the first runs (a dead run's lock is free)
-    work/           the trials' cells, saved models and exports (lmf.trial's layout)
-A restart with the same --out resumes: finished trials (trials.csv) are not run again and the base
-model is reused. A folder that is not an earlier autotune output is never written into.
+    work/           the trials' cells, saved models and exports (lmf.trial's layout), one folder
+                    per base recipe under work/bases/ when the base is tuned
+A restart with the same --out resumes: finished trials (trials.csv), bases included, are not run
+again; once a compressed trial exists the reference base is settled. A folder that is not an earlier autotune output is never written into.
 
 The budget: no trial starts once --budget-minutes have passed, nor one that would surely overrun
-(its kind's fastest trial so far, retraining or int8 stacking, would end past the budget). Trials
-start in rounds of at most one per worker, so the run ends within the budget plus at most one
-trial's time (the base model is always trained: nothing can be searched without it).
+(its kind's fastest trial so far, training or int8 stacking, would end past the budget); no other
+base starts once it would end past BASE_SHARE of the budget. Trials start in rounds of at most one
+per worker, so the run ends within the budget plus at most one trial's time (one base is always
+trained: nothing can be searched without it).
 
 Deliberately not here: building models (lmf.trial, lmf.methods), exporting (lmf.export).
 """
@@ -54,8 +66,10 @@ import shutil
 import time
 from collections import Counter
 from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from .artifacts import ArtifactError, is_saved_model
@@ -65,15 +79,18 @@ from .export import is_export
 from .layout import has_format
 from .methods import METHODS, Cell, method_label
 from .metrics import size_on_disk
+from .models import build_model, default_config
 from .names import MODELS
 from .results import write_rows
+from .train import recipe
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
 
 R_MIN, R_MAX = 50, 99
 MARKER, TRIALS, SUMMARY, SUMMARY_MD = "autotune.json", "trials.csv", "summary.json", "SUMMARY.md"
 LOCK = "autotune.lock"
 MODEL, SAVED = "model", "saved_model"
-TRIAL_COLUMNS = ["method", "R", "bytes", "dev_accuracy", "seconds", "status", "within_target"]
+TRIAL_COLUMNS = ["base", "method", "R", "bytes", "dev_accuracy", "seconds", "status", "within_target", "steps",
+                 "best_step"]
 FORMAT = "lmf-autotune"
 
 
@@ -96,10 +113,89 @@ def next_probe(passed, failed, lo=R_MIN, hi=R_MAX):
     return None if a > b else (a + b + 1) // 2
 
 
+# How autotune trains a base it tunes (tune_base), and every retraining then: lmf.train's recipes
+# with a batch BATCH_SCALE times theirs (fewer optimizer steps over the whole embedding table per
+# epoch: on MPQA a DAN epoch took 2.3 s at batch 128 and 1.1 s at 512), dev accuracy every epoch (at
+# most every EVAL_STEPS steps), and early stopping once PATIENCE evaluations in a row bring no better
+# dev accuracy (lmf.trial.stop_after), within BASE_EPOCHS / RETRAIN_EPOCHS and MAX_STEPS. The
+# retraining's rates are RETRAIN_LR_SCALE times the recipe's (a 4x batch takes a larger step).
+# Without tune_base (or with --from) the base is trained as the sweep trains it, and so is everything.
+BATCH_SCALE = 4
+EVAL_STEPS = 100
+PATIENCE = 4
+BASE_EPOCHS, RETRAIN_EPOCHS, MAX_STEPS = 30, 10, 3000
+RETRAIN_LR_SCALE = 2
+# The base recipes tried, by coordinate search (base_recipes): first the first shape at each
+# learning rate (the recipe's lr_ub times each scale, in this order, lr_lb keeping the recipe's ratio
+# to it), then the other shapes at the best of those rates and the next lower one. DAN shapes:
+# (embedding dimension, hidden sizes), a small one and the paper's; the LSTM keeps its shape (its
+# dimension is its word vectors').
+LR_SCALES = {"dan": (3, 10, 1), "lstm": (2, 4, 1)}
+BASE_SHARE = 0.4  # of the budget, after which no other base starts (once one is trained)
+SHAPES = {"dan": ((64, (256, 128)), (300, (1024, 512))), "lstm": ((None, None),)}
+
+
+@dataclass(frozen=True)
+class BaseRecipe:
+    """One way to train the base: its learning rate's upper bound and, for the DAN, its embedding
+    dimension and hidden sizes (None: the model's defaults). `name` is its folder under
+    work/bases/ and its trials.csv `base`."""
+    lr: float
+    embed_dim: int = None
+    hidden: tuple = None
+
+    @property
+    def name(self):
+        shape = (f"d{self.embed_dim}-h{'x'.join(map(str, self.hidden))}-" if self.hidden else "")
+        return f"{shape}lr{self.lr:g}"
+
+
+def base_recipes(arch):
+    """The BaseRecipes of the coordinate search for `arch`, by stage: (stage 1: the first shape at
+    each learning rate, stage 2: a function of stage 1's best rate giving the other shapes at that
+    rate and at the next lower one of the rates, as a larger model often wants a smaller step).
+    DAN: the small shape at 0.03, 0.1, 0.01; if 0.03 is best, the paper's shape at 0.03 and 0.01."""
+    rates = [recipe(arch).lr_ub * s for s in LR_SCALES[arch]]
+    first, *others = SHAPES[arch]
+
+    def second(best):
+        lower = [lr for lr in rates if lr < best]
+        return [BaseRecipe(lr, *shape) for shape in others for lr in [best, *([max(lower)] if lower else [])]]
+    return [BaseRecipe(lr, *first) for lr in rates], second
+
+
 class Tuner(Trials):
     """Trials whose cells are autotune's: the model made as the sweep makes it (Trials.trial:
     built, saved, exported as deployed), then scored on dev through the export. A trial that
-    cannot be made (an R a method cannot reach, a diverged retraining) is recorded with its error."""
+    cannot be made (an R a method cannot reach, a diverged retraining) is recorded with its error.
+    `fast` trains the base and every retraining the fast way above (training_recipe, early
+    stopping), the base with the learning rate and shape of `base` (a BaseRecipe) when one is
+    given; without `fast`, everything trains as the sweep trains."""
+
+    def __init__(self, *args, base=None, fast=False, **kwargs):
+        super().__init__(*args, patience=PATIENCE if fast else None, **kwargs)
+        self.base, self.fast = base, fast
+
+    def training_recipe(self, cell, retrain=False):
+        plain = super().training_recipe(cell, retrain)
+        if not self.fast:
+            return plain
+        batch = plain.batch_size * BATCH_SCALE
+        per_epoch = max(1, -(-len(self.data(cell.dataset).train) // batch))
+        if retrain:
+            lr_ub, epochs = plain.lr_ub * RETRAIN_LR_SCALE, RETRAIN_EPOCHS
+        else:
+            lr_ub, epochs = self.base.lr if self.base else plain.lr_ub, BASE_EPOCHS
+        return replace(plain, batch_size=batch, lr_ub=lr_ub, lr_lb=lr_ub * plain.lr_lb / plain.lr_ub, epochs=epochs,
+                       min_steps=0, max_steps=MAX_STEPS, eval_every=min(per_epoch, EVAL_STEPS))
+
+    def _new(self, cell, data):
+        if self.base is None or self.base.hidden is None or cell.method != "uncompressed":
+            return super()._new(cell, data)
+        # The DAN in the recipe's shape, as lmf.models.new_model makes one (seeded, then built).
+        torch.manual_seed(cell.seed)
+        config = default_config(cell.model, len(data.vocab), len(data.label_names), self.base.embed_dim)
+        return build_model({**config, "hidden": list(self.base.hidden)})
 
     def run(self, cell, progress=False):
         start = time.perf_counter()
@@ -114,7 +210,9 @@ class Tuner(Trials):
                 shutil.copytree(self.vocab_from, self.model_dir(cell))
                 self.deploy(cell)
             else:
-                self.trial(cell, data, progress)
+                made = self.trial(cell, data, progress)
+                if made.result is not None:
+                    record.update(steps=made.result.steps, best_step=made.result.best_step)
             record.update(bytes=size_on_disk(self.export_dir(cell)),
                           dev_accuracy=deployable_accuracy(self.export_dir(cell), data, "dev"), status="ok")
         except (ValueError, ArtifactError) as e:  # DataError, ExportError, TrainingDiverged are ValueErrors
@@ -122,6 +220,28 @@ class Tuner(Trials):
         record["seconds"] = time.perf_counter() - start
         write_json_atomic(self.cell_file(cell), record)
         return record
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A trial of the search: a cell made from base `base` (its Tuner's)."""
+    base: str
+    cell: Cell
+
+    @property
+    def id(self):
+        return f"{self.base}-{self.cell.id}"
+
+
+class Tuners:
+    """The Tuner of each base, as one `trials` object for lmf.trial.run_cells (picklable: it goes to
+    the worker processes): runs a Probe with its base's Tuner."""
+
+    def __init__(self, tuners):
+        self.tuners = tuners
+
+    def run(self, probe, progress=False):
+        return self.tuners[probe.base].run(probe.cell, progress)
 
 
 def _is_number(x):
@@ -187,9 +307,11 @@ def _prepare(out, settings):
         earlier = json.loads((out / MARKER).read_text(encoding="utf-8"))
         same = {k: earlier.get(k) for k in settings} == settings
         if not same:
+            hint = (" (an autotune made before bases were tuned resumes with --no-tune-base)"
+                    if settings.get("tune_base") and "tune_base" not in earlier else "")
             raise FileExistsError(f"{out} holds an autotune of other settings ({earlier.get('data')}, "
-                                  f"{earlier.get('model')}, quick={earlier.get('quick')}, from={earlier.get('from')}); "
-                                  "use another --out to tune this one")
+                                  f"{earlier.get('model')}, quick={earlier.get('quick')}, from={earlier.get('from')}, "
+                                  f"tune_base={bool(earlier.get('tune_base'))}); use another --out to tune this one{hint}")
         return out
     try:
         replace_dir(out, lambda tmp: write_json_atomic(tmp / MARKER, {"format": FORMAT, **settings}),
@@ -207,7 +329,7 @@ def _lock(out):
     is left in place when the run ends: removing it could let a third run lock a new file while a
     second still holds the old one."""
     path = Path(out) / LOCK
-    handle = open(path, "a+", encoding="utf-8")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held open: the lock lasts as long as it)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -226,8 +348,9 @@ def _lock(out):
     return handle
 
 
-def _read_trials(out):
-    """The finished trials of an earlier run: {(method, R): row}; an unreadable file counts as none."""
+def _read_trials(out, default_base):
+    """The finished trials of an earlier run: {(base, method, R): row}; a row without a base (written
+    before bases were tuned) is `default_base`'s; an unreadable file counts as none."""
     path = Path(out) / TRIALS
     if not path.is_file():
         return {}
@@ -235,11 +358,13 @@ def _read_trials(out):
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             try:
-                rows[(row["method"], int(row["R"]))] = {
-                    "method": row["method"], "R": int(row["R"]), "status": row["status"],
+                base = row.get("base") or default_base
+                rows[(base, row["method"], int(row["R"]))] = {
+                    "base": base, "method": row["method"], "R": int(row["R"]), "status": row["status"],
                     "bytes": int(row["bytes"]) if row["bytes"] else None,
                     "dev_accuracy": float(row["dev_accuracy"]) if row["dev_accuracy"] else None,
-                    "seconds": float(row["seconds"])}
+                    "seconds": float(row["seconds"]),
+                    **{k: int(row[k]) if row.get(k) else None for k in ("steps", "best_step")}}
             except (KeyError, ValueError):
                 continue  # a damaged row is run again
     return rows
@@ -333,7 +458,13 @@ def summary_text(s):
         lines.append(f"**Warning:** {warning}")
     if warnings:
         lines.append("")
-    lines.append(f"Base (uncompressed {s['model']}, fp32 export): {base['bytes']:,} bytes, dev {_points(base['dev_accuracy'])}"
+    how = ""
+    if s.get("tune_base"):
+        how = f"; {base['recipe']}, the best on dev of {s['base_trials']} base recipe(s) tried"
+    if base.get("best_step") is not None:
+        how += f"; its best dev accuracy at step {base['best_step']} of {base['steps']}"
+    lines.append(f"Base (uncompressed {s['model']}, fp32 export{how}): {base['bytes']:,} bytes, "
+                 f"dev {_points(base['dev_accuracy'])}"
                  + (f", test {_points(base['test_accuracy'])}" if base.get("test_accuracy") is not None else "") + ".")
     by_size = s.get("question") == "max_bytes"
     if by_size:
@@ -370,7 +501,8 @@ def summary_text(s):
                  + ("a more accurate model." if by_size else "a smaller model."))
     else:
         state = "The search was still running when this was written (or was cut off): this is the best so far."
-    lines.append(f"{state} {s['trials']} trial(s), {s['seconds']:.0f} s. Every trial: trials.csv.")
+    lines.append(f"{state} {s['trials']} compressed trial(s) after {s.get('base_trials', 1)} base trial(s), "
+                 f"{s['seconds']:.0f} s. Every trial: trials.csv.")
     if chosen is not None and chosen.get("test_accuracy") is None:
         lines.append("Test accuracy is measured for the base and the chosen model when the search ends.")
     return "\n".join(lines) + "\n"
@@ -379,13 +511,16 @@ def summary_text(s):
 class Search:
     """One autotune run: its settings, its trials so far and the model now in --out, in one object.
 
-    `trials` maps (method, R) to its trials.csv row; `best` is the cell id whose model is in
-    model/ and saved_model/ (so the folders are swapped only when the best changes). The methods
-    below are the steps of the module docstring: propose a round of probes, check each against
-    the budget, run them, record them, rewrite the best-so-far files."""
+    `trials` maps (base, method, R) to its trials.csv row and `tuners` each base's name to its
+    Tuner; the reference base, which the compressed models are made from and measured against, is
+    the best base on dev (`reference`); `best` is the probe id whose model is in model/ and
+    saved_model/ (so the folders are swapped only when the best changes). The methods below are the
+    steps of the module docstring: the base's search (base_proposals), then rounds of the
+    compression searches (proposals), each probe checked against the budget, run, recorded, saved."""
 
     def __init__(self, data, model, out, *, max_drop=1.0, max_bytes=None, base_from=None, vectors=None,
-                 budget_minutes=None, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto"):
+                 budget_minutes=None, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
+                 tune_base=True):
         self.start = time.perf_counter()
         self.model, self.max_drop, self.budget_minutes = model, max_drop, budget_minutes
         self.max_bytes = max_bytes  # None: the tolerance question (max_drop); else the size question
@@ -393,19 +528,28 @@ class Search:
         self.lo, self.hi = r_range
         self.key = _dataset_key(data)
         self.source = data if data in NAMED else str(Path(data).resolve())
+        # tune_base trains the fast way (Tuner); it tunes the base unless --from gives one.
+        self.fast, self.tune = bool(tune_base), bool(tune_base) and not base_from
         settings = {"data": self.source, "model": model, "quick": bool(quick),
                     "from": str(Path(base_from).resolve()) if base_from else None,
-                    "vectors": str(Path(vectors).resolve()) if vectors else None}
+                    "vectors": str(Path(vectors).resolve()) if vectors else None,
+                    **({"tune_base": True} if self.fast else {})}  # absent: the folders autotune made before
         self.out = _prepare(out, settings)
         self.lock = _lock(self.out)  # before reading trials.csv: another run may be writing it
-        self.base_from = base_from
-        self.tuner = Tuner(self.out / "work", quick, device, data={} if data in NAMED else {self.key: data},
-                           vectors=vectors, vocab_from=base_from)
+        self.base_from, self.quick, self.device, self.vectors = base_from, quick, device, vectors
+        self.data_dirs = {} if data in NAMED else {self.key: data}
+        if self.tune:
+            self.stages = base_recipes(model)
+            self.recipes = {r.name: r for r in self.stages[0] + [r for s in self.stages[0] for r in self.stages[1](s.lr)]}
+        else:
+            self.recipes = {"from" if base_from else "recipe": None}
+        self.tuners = {}
         self.searched = candidates(model, methods)
-        # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
-        self.trials = {k: t for k, t in _read_trials(self.out).items()
-                       if t["status"] != "ok" or is_saved_model(self.tuner.model_dir(self.cell(*k)))}
         self.base_cell = self.cell("uncompressed")
+        # A finished trial whose saved model is gone (an ok parent a stack needs) runs again.
+        rows = _read_trials(self.out, None if self.tune else next(iter(self.recipes)))
+        self.trials = {k: t for k, t in rows.items() if k[0] in self.recipes and
+                       (t["status"] != "ok" or is_saved_model(self.tuner(k[0]).model_dir(self.cell(*k[1:]))))}
         self.best = None
 
     def close(self):
@@ -417,10 +561,62 @@ class Search:
     def cell(self, method, reduction=0):
         return Cell(self.key, self.model, method, reduction)
 
+    def tuner(self, name):
+        """The Tuner of base `name`: work/bases/<name>/ when bases are tuned, else work/ itself."""
+        if name not in self.tuners:
+            work = self.out / "work" / "bases" / name if self.tune else self.out / "work"
+            self.tuners[name] = Tuner(work, self.quick, self.device, data=self.data_dirs, vectors=self.vectors,
+                                      vocab_from=self.base_from, base=self.recipes[name], fast=self.fast)
+        return self.tuners[name]
+
+    def data(self):
+        return self.tuner(next(iter(self.recipes))).data(self.key)
+
+    # ---------------------------------------------------------------- the base
+
+    def bases(self):
+        """The trials.csv rows of the bases tried, in the order of `recipes`."""
+        return [self.trials[(n, "uncompressed", 0)] for n in self.recipes if (n, "uncompressed", 0) in self.trials]
+
+    def best_base(self, names=None):
+        """The name of the best finished base on dev (of `names`), fewer bytes breaking a tie, or None."""
+        done = [t for t in self.bases() if t["status"] == "ok" and (names is None or t["base"] in names)]
+        return max(done, key=lambda t: (t["dev_accuracy"], -t["bytes"]))["base"] if done else None
+
+    @property
+    def reference(self):
+        return self.best_base()
+
     @property
     def base(self):
-        """The base model's trials.csv row, or None before it is trained."""
-        return self.trials.get(("uncompressed", 0))
+        """The reference base's trials.csv row, or None before a base is trained."""
+        return None if self.reference is None else self.trials[(self.reference, "uncompressed", 0)]
+
+    def base_proposals(self):
+        """The bases to train next. Without tuning, the one base until it is trained. With tuning, by
+        coordinate search: the first shape at every learning rate, then the other shapes at the best
+        of those rates; nothing once a compressed trial exists (the reference is then settled)."""
+        tried = {t["base"] for t in self.bases()}
+        if not self.tune:
+            return [] if self.base is not None else list(self.recipes)
+        if any(m != "uncompressed" for _, m, _ in self.trials):
+            return []
+        first, then = self.stages
+        todo = [r.name for r in first if r.name not in tried]
+        if todo:
+            return todo
+        best = self.best_base([r.name for r in first])
+        return [] if best is None else [r.name for r in then(self.recipes[best].lr) if r.name not in tried]
+
+    def base_fits(self):
+        """Whether another base may start: always until one is trained (nothing can be searched
+        without it); after that only within BASE_SHARE of the budget, by the fastest base so far."""
+        if self.deadline is None or self.base is None:
+            return True
+        seen = [t["seconds"] for t in self.bases() if t["seconds"] is not None]
+        return time.perf_counter() - self.start + min(seen) <= BASE_SHARE * self.deadline
+
+    # ---------------------------------------------------------------- the compression searches
 
     def target(self):
         return self.base["dev_accuracy"] - self.max_drop / 100
@@ -439,14 +635,14 @@ class Search:
         size the smallest R that fits is sought, so a fitting trial lies above it, and one that does
         not fit (or failed) below."""
         below, above = [], []
-        for (m, r), t in self.trials.items():
-            if m == name:
+        for (b, m, r), t in self.trials.items():
+            if b == self.reference and m == name:
                 inside = self.within(t)
                 (below if inside != (self.max_bytes is not None) else above).append(r)
         return below, above
 
     def proposals(self, round_no):
-        """This round's trials, in a rotating order of the methods so each gets its turn."""
+        """This round's probes, in a rotating order of the methods so each gets its turn."""
         picked, ids = [], set()
         turn = round_no % max(1, len(self.searched))
         for name in self.searched[turn:] + self.searched[:turn]:
@@ -455,172 +651,199 @@ class Search:
                 continue
             cell = self.cell(name, r)
             parent = METHODS[name].stacks_on
-            if parent and (parent, r) not in self.trials:
+            if parent and (self.reference, parent, r) not in self.trials:
                 cell = self.cell(parent, r)  # the stack waits for its parent's model
             if cell.id not in ids:
-                picked.append(cell)
+                picked.append(Probe(self.reference, cell))
                 ids.add(cell.id)
         return picked
 
     def remaining(self):
         """At most how many more probes the searches need (the progress bar's total)."""
-        left = 0
+        left = len(self.base_proposals())
+        if self.tune and left == len(self.stages[0]) - len(self.bases()):  # the second stage is still ahead
+            left += 2 * (len(SHAPES[self.model]) - 1)
+        if self.base is None:
+            return left + len(self.searched) * math.ceil(math.log2(self.hi - self.lo + 2))
         for name in self.searched:
             passed, failed = self.outcomes(name)
             a, b = max([self.lo - 1, *passed]) + 1, min([self.hi + 1, *failed]) - 1
             left += math.ceil(math.log2(b - a + 2)) if a <= b else 0
         return left
 
-    def record(self, cell):
-        """Take the finished cell's record into `trials`; returns its row."""
-        r = self.tuner.record(cell)
-        row = {k: r.get(k) for k in ("method", "R", "bytes", "dev_accuracy", "seconds", "status")}
-        self.trials[(cell.method, cell.reduction)] = row
+    def record(self, probe):
+        """Take the finished probe's record into `trials`; returns its row."""
+        r = self.tuner(probe.base).record(probe.cell)
+        row = {"base": probe.base, **{k: r.get(k) for k in ("method", "R", "bytes", "dev_accuracy", "seconds",
+                                                            "status", "steps", "best_step")}}
+        self.trials[(probe.base, probe.cell.method, probe.cell.reduction)] = row
         return row
 
-    def fits(self, cell):
-        """Whether `cell` may start now: before the budget, and not surely past it."""
+    def fits(self, probe):
+        """Whether `probe` may start now: before the budget, and not surely past it."""
         if self.deadline is None:
             return True
         elapsed = time.perf_counter() - self.start
-        kind = METHODS[cell.method].retrains or cell.method == "uncompressed"
-        seen = [t["seconds"] for (m, _), t in self.trials.items()
+        kind = METHODS[probe.cell.method].retrains or probe.cell.method == "uncompressed"
+        seen = [t["seconds"] for (_, m, _), t in self.trials.items()
                 if (METHODS[m].retrains or m == "uncompressed") == kind and t["seconds"] is not None]
         return elapsed < self.deadline and elapsed + (min(seen) if seen else 0) <= self.deadline
 
+    # ---------------------------------------------------------------- what --out shows
+
     def warnings(self):
         """What makes this run's numbers mean little (data_warnings, base_warning), for the summary."""
-        data = self.tuner.data(self.key)
+        data = self.data()
         found = data_warnings(data, self.max_drop)
-        if self.base is not None and self.base["status"] == "ok":
+        if self.base is not None:
             found += [w for w in [base_warning(data, self.base["dev_accuracy"])] if w]
         return found
 
     def save(self, state, tests=None):
-        """Rewrite trials.csv and, once the base is trained, the best-so-far model, summary.json and
-        SUMMARY.md; returns the summary (None before the base). `tests`: cell id -> test accuracy."""
-        rows = sorted(self.trials.values(), key=lambda t: (t["method"] != "uncompressed", t["method"], t["R"]))
-        if self.base is None:
-            write_rows(self.out / TRIALS, rows, TRIAL_COLUMNS)
-            return None
-        goal = self.target()
+        """Rewrite trials.csv and, once a base is trained, the best-so-far model, summary.json and
+        SUMMARY.md; returns the summary (None before a base). `tests`: probe id -> test accuracy."""
+        rows = sorted(self.trials.values(), key=lambda t: (t["method"] != "uncompressed", t["base"], t["method"], t["R"]))
+        reference = self.reference
         for t in rows:
-            counts = t["status"] == "ok" and (t["method"] != "uncompressed" or self.max_bytes is not None)
+            counts = (t["base"] == reference and t["status"] == "ok"
+                      and (t["method"] != "uncompressed" or self.max_bytes is not None))
             t["within_target"] = self.within(t) if counts else None
         write_rows(self.out / TRIALS, rows, TRIAL_COLUMNS)
-        chosen, met = choose(rows, goal) if self.max_bytes is None else choose_under(rows, self.max_bytes)
+        if reference is None:
+            return None
+        mine = [t for t in rows if t["base"] == reference]
+        chosen, met = choose(mine, self.target()) if self.max_bytes is None else choose_under(mine, self.max_bytes)
         pick = chosen or self.base
-        cell = self.cell(pick["method"], pick["R"])
-        if self.best != cell.id:  # the best so far changed: swap its two folders in
+        probe = Probe(reference, self.cell(pick["method"], pick["R"]))
+        tuner = self.tuner(reference)
+        if self.best != probe.id:  # the best so far changed: swap its two folders in
             replace_dir(self.out / MODEL,
-                        lambda tmp: shutil.copytree(self.tuner.export_dir(cell), tmp, dirs_exist_ok=True),
+                        lambda tmp: shutil.copytree(tuner.export_dir(probe.cell), tmp, dirs_exist_ok=True),
                         owned=is_export)
-            exported_from = self.tuner.model_dir(cell.deployed_from)
+            exported_from = tuner.model_dir(probe.cell.deployed_from)
             replace_dir(self.out / SAVED, lambda tmp: shutil.copytree(exported_from, tmp, dirs_exist_ok=True),
                         owned=is_saved_model)
-            self.best = cell.id
+            self.best = probe.id
         base, tests = self.base, tests or {}
+        training = tuner.config(self.base_cell)
         summary = {
             "data": self.source, "model": self.model,
             "question": "max_drop" if self.max_bytes is None else "max_bytes",
             "max_drop": self.max_drop, "max_bytes": self.max_bytes,
-            "target_dev_accuracy": goal if self.max_bytes is None else None,
+            "target_dev_accuracy": self.target() if self.max_bytes is None else None,
             "target_met": met, "state": state, "budget_minutes": self.budget_minutes,
-            "trials": sum(t["method"] != "uncompressed" for t in rows), "seconds": time.perf_counter() - self.start,
-            "searched": self.searched, "r_range": [self.lo, self.hi],
+            "trials": sum(t["method"] != "uncompressed" for t in rows), "base_trials": len(self.bases()),
+            "seconds": time.perf_counter() - self.start, "searched": self.searched, "r_range": [self.lo, self.hi],
+            "tune_base": self.tune,
             "base": {"bytes": base["bytes"], "dev_accuracy": base["dev_accuracy"],
-                     "test_accuracy": tests.get(self.base_cell.id)},
+                     "test_accuracy": tests.get(Probe(reference, self.base_cell).id), "recipe": reference,
+                     "steps": base.get("steps"), "best_step": base.get("best_step"),
+                     "lr_ub": None if self.base_from else training.lr_ub,
+                     "batch_size": None if self.base_from else training.batch_size},
             "chosen": None if chosen is None else {
                 "method": chosen["method"], "label": method_label(chosen["method"]), "R": chosen["R"],
                 "bytes": chosen["bytes"], "dev_accuracy": chosen["dev_accuracy"],
-                "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(cell.id),
+                "bytes_fraction": chosen["bytes"] / base["bytes"], "test_accuracy": tests.get(probe.id),
                 "drop_points": 100 * (base["dev_accuracy"] - chosen["dev_accuracy"])},
             "warnings": self.warnings(),
             "model_dir": MODEL, "saved_model_dir": SAVED,
-            "base_saved_model_dir": str(self.tuner.model_dir(self.base_cell).relative_to(self.out))}
+            "base_saved_model_dir": str(tuner.model_dir(self.base_cell).relative_to(self.out))}
         write_json_atomic(self.out / SUMMARY, summary)
         write_text_atomic(self.out / SUMMARY_MD, summary_text(summary))
         return summary
 
+    # ---------------------------------------------------------------- the run
+
     def run(self, scheduler=None, jobs=1, progress=True, on_trial=None):
-        """The base model, then rounds of probes until every search is over or the budget is spent;
-        then the test accuracies of the base and the chosen model. Returns the final summary."""
-        for line in self.tuner.notes(self.key, self.model):
+        """The base's search, then rounds of the compression searches, until every search is over
+        or the budget is spent; then the test accuracies of the base and the chosen model. Returns
+        the final summary."""
+        for line in self.tuner(next(iter(self.recipes))).notes(self.key, self.model):
             print(line)
         with (dask_client(scheduler, jobs) if scheduler else nullcontext()) as client:
             width = dask_workers(client) if client is not None else max(1, jobs)
 
-            def run(cells):
+            def run(probes):
+                tuners = Tuners({p.base: self.tuner(p.base) for p in probes})
                 if client is not None:
-                    yield from run_cells_dask(self.tuner, cells, client)
+                    yield from run_cells_dask(tuners, probes, client)
                 else:
-                    yield from run_cells(self.tuner, cells, min(width, len(cells)), threads=1)
+                    yield from run_cells(tuners, probes, min(width, len(probes)), threads=1)
 
-            bar = tqdm(total=1, desc="autotune", unit="trial", disable=not progress)
-            if self.base is None or self.base["status"] != "ok":
-                bar.set_postfix_str("training the base model" if not self.base_from else "exporting the base model")
-                for cell, _ in run([self.base_cell]):
-                    self.record(cell)
-                if self.base["status"] != "ok":
-                    self.save("finished")
-                    raise ValueError(f"the base model failed: {self.base['status']}")
-            bar.update(1)
-            self.save("running")
-            if on_trial:
-                on_trial(self.base, len(self.trials), self.remaining())
+            def ran(probe, bar):
+                row = self.record(probe)
+                bar.update(1)
+                summary = self.save("running")
+                if on_trial:
+                    on_trial(row, len(self.trials), self.remaining())
+                chosen = (summary or {}).get("chosen")
+                if chosen:
+                    bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "
+                                        f"dev {_points(chosen['dev_accuracy'])}")
+
+            bar = tqdm(total=self.remaining(), desc="autotune", unit="trial", disable=not progress)
+            trained = False
+            while (todo := self.base_proposals()) and self.base_fits():
+                bar.set_postfix_str("exporting the base model" if self.base_from else "training the base model")
+                for probe, _ in run([Probe(name, self.base_cell) for name in todo[:width]]):
+                    ran(probe, bar)
+                    trained = True
+            if self.base is None:
+                self.save("finished")
+                raise ValueError("the base model failed: " + "; ".join(
+                    (f"{t['base']}: " if self.tune else "") + t["status"] for t in self.bases()))
+            if not trained:  # resumed: the caller still hears of the base
+                self.save("running")
+                if on_trial:
+                    on_trial(self.base, len(self.trials), self.remaining())
             final, round_no = "finished", 0
             while True:
                 todo = self.proposals(round_no)
                 if not todo:
                     break
-                batch = [c for c in todo if self.fits(c)][:width]
+                batch = [p for p in todo if self.fits(p)][:width]
                 if not batch:
                     final = "budget"
                     break
                 bar.total = bar.n + self.remaining()
                 bar.refresh()
-                for cell, _ in run(batch):
-                    row = self.record(cell)
-                    bar.update(1)
-                    summary = self.save("running")
-                    if on_trial:
-                        on_trial(row, len(self.trials), self.remaining())
-                    chosen = summary["chosen"]
-                    if chosen:
-                        bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "
-                                            f"dev {_points(chosen['dev_accuracy'])}")
+                for probe, _ in run(batch):
+                    ran(probe, bar)
                 round_no += 1
             bar.close()
 
         # Test accuracy: the base and the chosen model only, through their exports.
         summary = self.save(final)
-        data = self.tuner.data(self.key)
-        tests = {self.base_cell.id: deployable_accuracy(self.tuner.export_dir(self.base_cell), data, "test")}
+        data, tuner = self.data(), self.tuner(self.reference)
+        tests = {Probe(self.reference, self.base_cell).id:
+                 deployable_accuracy(tuner.export_dir(self.base_cell), data, "test")}
         if summary["chosen"] and summary["chosen"]["method"] != "uncompressed":
-            chosen = self.cell(summary["chosen"]["method"], summary["chosen"]["R"])
-            tests[chosen.id] = deployable_accuracy(self.tuner.export_dir(chosen), data, "test")
+            chosen = Probe(self.reference, self.cell(summary["chosen"]["method"], summary["chosen"]["R"]))
+            tests[chosen.id] = deployable_accuracy(tuner.export_dir(chosen.cell), data, "test")
         return self.save(final, tests)
 
 
 def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, budget_minutes=None,
              scheduler=None, jobs=1, quick=False, methods=None, r_range=(R_MIN, R_MAX), device="auto",
-             progress=True, on_trial=None, vectors=None, max_bytes=None):
+             progress=True, on_trial=None, vectors=None, max_bytes=None, tune_base=True):
     """Run the search described in the module docstring (a Search); returns the summary (also in --out).
 
     `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
     `max_bytes`, when given, asks the size question instead of the tolerance's: the most accurate
-    model whose export is at most that many bytes (`max_drop` is then unused);
+    model whose export is at most that many bytes (`max_drop` is then unused); `tune_base` tunes the
+    base (and trains everything the fast way), False trains as the sweep does;
     `base_from` a saved model to start from instead of training one; `vectors` the LSTM's
     word-vector file (default: the data folder's GloVe subset); `scheduler` None (this machine,
     `jobs` worker processes), "local" (a dask LocalCluster of `jobs` workers) or a dask scheduler's
     address; `quick` the sweep's quick sizes and step counts (tests); `methods` narrows the
     searched methods; `r_range` the Rs searched. `on_trial(trial, finished, left)`, when given, is
-    called after the base model and after every trial (studio.jobs draws its progress bar from it):
-    the trial's trials.csv row, how many trials are finished (resumed ones and the base included)
-    and at most how many more the searches need."""
+    called after every base and every trial (studio.jobs draws its progress bar from it; a resumed
+    run calls it once for the base): the trial's trials.csv row, how many trials are finished
+    (resumed ones and the bases included) and at most how many more the searches need."""
     check_settings(model, max_drop, budget_minutes, max_bytes, r_range, jobs)
     search = Search(data, model, out, max_drop=max_drop, max_bytes=max_bytes, base_from=base_from, vectors=vectors,
-                    budget_minutes=budget_minutes, quick=quick, methods=methods, r_range=r_range, device=device)
+                    budget_minutes=budget_minutes, quick=quick, methods=methods, r_range=r_range, device=device,
+                    tune_base=tune_base)
     try:
         return search.run(scheduler, jobs, progress, on_trial)
     finally:

@@ -179,7 +179,8 @@ def cmd_autotune(args):
     summary = autotune(args.data, args.model, args.out, args.max_drop, base_from=args.base_from,
                        budget_minutes=args.budget_minutes, scheduler=args.scheduler, jobs=args.jobs,
                        quick=args.quick, r_range=(args.r_min, args.r_max), device=args.device or "auto",
-                       progress=not args.quiet, vectors=args.vectors, max_bytes=max_bytes)
+                       progress=not args.quiet, vectors=args.vectors, max_bytes=max_bytes,
+                       tune_base=not args.no_tune_base)
     print((Path(args.out) / "SUMMARY.md").read_text(encoding="utf-8"), end="")
     return summary
 
@@ -246,6 +247,9 @@ def build_parser():
     p.add_argument("--out", required=True, help="a new or empty folder, or an earlier autotune's (resumed)")
     p.add_argument("--scheduler", help="'local' (a dask LocalCluster of --jobs workers) or a dask scheduler address")
     p.add_argument("--jobs", type=int, default=1, help="trials run at once on this machine (worker processes)")
+    p.add_argument("--no-tune-base", action="store_true",
+                   help="train the base with the model's recipe, as the sweep does, instead of choosing its learning "
+                   "rate and width on dev; retrain without early stopping")
     p.add_argument("--r-min", type=int, default=50)
     p.add_argument("--r-max", type=int, default=99)
     p.add_argument("--quick", action="store_true", help="the sweep's quick sizes and step counts (tests)")

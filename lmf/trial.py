@@ -81,17 +81,39 @@ def cached_vectors(source, quick, vectors=None):
     return load_vectors(vectors or default_vectors_path(), cached_data(source, quick).vocab)
 
 
+def stop_after(patience):
+    """An on_eval callback for lmf.train.train that ends training once `patience` evaluations in a
+    row have not beaten the best dev accuracy so far (the starting weights' included): early
+    stopping, None for none. It depends on nothing but the dev accuracies, so a seed still gives one
+    model. Worked example, patience 2: dev 0.60, 0.70, 0.69, 0.70 stops at the fourth evaluation
+    (0.69 and 0.70 are not above 0.70); train keeps the weights of the second."""
+    if not patience:
+        return None
+    best, since = [float("-inf")], [0]
+
+    def on_eval(record):
+        if record["dev_accuracy"] > best[0]:
+            best[0], since[0] = record["dev_accuracy"], 0
+        else:
+            since[0] += 1
+        return since[0] >= patience
+    return on_eval
+
+
 class Trials:
     """Runs cells under `work`. `data` maps a dataset name to its directory (custom datasets; the
     names of lmf.data need no entry), `vectors` is the LSTM's word-vector file (default: the data
     folder's GloVe subset), `vocab_from` a saved model whose vocabulary the data is seen through
-    (autotune --from)."""
+    (autotune --from), `patience` stops training and retraining after that many evaluations
+    without a better dev accuracy (stop_after; None, the sweep's way: the recipe's steps in full)."""
 
-    def __init__(self, work="runs/sweep", quick=False, device="auto", data=None, vectors=None, vocab_from=None):
+    def __init__(self, work="runs/sweep", quick=False, device="auto", data=None, vectors=None, vocab_from=None,
+                 patience=None):
         self.work, self.quick, self.device = Path(work), quick, device
         self.data_dirs = {name: str(Path(path).resolve()) for name, path in (data or {}).items()}
         self.vectors = str(vectors) if vectors else None
         self.vocab_from = str(Path(vocab_from).resolve()) if vocab_from else None
+        self.patience = patience
 
     def data(self, dataset):
         """The dataset of cells named `dataset`, cached per process."""
@@ -144,8 +166,13 @@ class Trials:
     def record(self, cell):
         return json.loads(self.cell_file(cell).read_text())
 
+    def training_recipe(self, cell, retrain=False):
+        """The settings a cell trains (or retrains) with before its seed, device, schedule and the
+        quick sizes are applied: lmf.train's recipes (a subclass may train its own way)."""
+        return retrain_recipe(cell.model) if retrain else recipe(cell.model)
+
     def config(self, cell, retrain=False):
-        config = retrain_recipe(cell.model) if retrain else recipe(cell.model)
+        config = self.training_recipe(cell, retrain)
         config = with_schedule(replace(config, seed=cell.seed, device=self.device), cell.schedule)
         if self.quick:
             config = replace(config, max_steps=QUICK["max_steps"], min_steps=0, eval_every=4)
@@ -166,7 +193,8 @@ class Trials:
         weights as step 0 of its best-on-dev choice."""
         method = METHODS[cell.method]
         if method.source == "scratch":
-            result = train(self._new(cell, data), data, self.config(cell), progress=progress)
+            result = train(self._new(cell, data), data, self.config(cell), progress=progress,
+                           on_eval=stop_after(self.patience))
             return result.model, result.best_dev, result, {}
         parent = load_model(self.model_dir(cell.with_method(method.source))).model
         model = method.make(parent, cell.reduction, data.vocab)
@@ -176,7 +204,8 @@ class Trials:
                    "groupreduce": getattr(model, "groupreduce_info", None)}
         if before is not None:
             before(model)
-        result = train(model, data, self.config(cell, retrain=True), progress=progress)
+        result = train(model, data, self.config(cell, retrain=True), progress=progress,
+                       on_eval=stop_after(self.patience))
         return result.model, result.best_dev, result, details
 
     def trial(self, cell, data, progress=False, before=None, test=False, export=True):

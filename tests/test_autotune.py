@@ -334,7 +334,7 @@ def test_vectors_reaches_the_lstm(tiny_dir, tmp_path, capsys):
     assert main([*argv, "--out", str(out), "--vectors", str(vectors)]) == 0
     assert f"the word vectors ({vectors}) cover" in capsys.readouterr().out
     from lmf.layout import saved_config
-    [base] = (out / "work" / "models").glob("*-lstm-uncompressed-s0")
+    [base] = (out / "work").rglob("models/*-lstm-uncompressed-s0")
     assert saved_config(base)["embed_dim"] == 4
     assert json.loads((out / "autotune.json").read_text())["vectors"] == str(vectors)
     assert main([*argv, "--out", str(tmp_path / "out2"), "--vectors", str(tmp_path / "none.txt")]) == 2
@@ -378,7 +378,7 @@ def test_the_size_question_finds_the_smallest_r_that_fits(tiny_dir, tmp_path, mo
     assert summary["question"] == "max_bytes" and summary["max_bytes"] == 2000 and summary["target_met"]
     assert (summary["chosen"]["method"], summary["chosen"]["R"], summary["chosen"]["bytes"]) == ("lmf", 80, 2000)
     assert summary["target_dev_accuracy"] is None
-    assert {r["R"]: r["within_target"] for r in rows(out)} == {
+    assert {r["R"]: r["within_target"] for r in rows(out) if r["base"] == summary["base"]["recipe"]} == {
         "0": "False", "76": "False", "78": "False", "79": "False", "80": "True", "83": "True"}
     text = (out / "SUMMARY.md").read_text()
     assert "at most 2,000 bytes" in text and "Target met. The most accurate model that fits: Online LMF" in text
@@ -400,3 +400,141 @@ def test_the_base_is_chosen_when_it_fits_and_is_the_most_accurate(tiny_dir, tmp_
 def test_the_cli_refuses_a_bad_size(tmp_path, capsys, size, message):
     assert main(["autotune", "--data", "sst2", "--out", str(tmp_path / "out"), "--max-bytes", size]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_fast_recipes(tiny_dir, tmp_path):
+    """How a tuned base and every retraining train (Tuner with fast=True) on the 200-example
+    directory: batch 4 x 128 = 512, so ceil(200 / 512) = 1 step an epoch and dev accuracy every
+    step; the base at its recipe's rate with the recipe's lr_lb / lr_ub ratio (5e-4 / 1e-2 = 1/20)
+    for at most 30 epochs; the retraining at twice the retraining recipe's rates (2e-3, 2e-4) for at
+    most 10; early stopping after 4 evaluations without a better dev accuracy. Without fast, the
+    sweep's recipes as they are."""
+    from lmf.autotune import BaseRecipe, Tuner
+    from lmf.methods import Cell
+    from lmf.train import recipe
+    fast = Tuner(tmp_path, data={"tiny": str(tiny_dir)}, base=BaseRecipe(0.03, 64, (256, 128)), fast=True)
+    base, retrain = fast.config(Cell("tiny", "dan", "uncompressed")), fast.config(Cell("tiny", "dan", "lmf", 90), True)
+    assert (base.batch_size, base.lr_ub, base.lr_lb, base.epochs, base.min_steps, base.eval_every) == (
+        512, 0.03, pytest.approx(0.0015), 30, 0, 1)
+    assert (retrain.batch_size, retrain.lr_ub, retrain.lr_lb, retrain.epochs, retrain.eval_every) == (
+        512, pytest.approx(2e-3), pytest.approx(2e-4), 10, 1)
+    assert fast.patience == 4
+    plain = Tuner(tmp_path, data={"tiny": str(tiny_dir)})
+    assert plain.config(Cell("tiny", "dan", "uncompressed")) == recipe("dan") and plain.patience is None
+
+
+def test_a_tuned_base_is_one_model_per_seed(tiny_dir, tmp_path):
+    """The small DAN shape at lr 0.1 trained twice the fast way (early stopping included) gives the
+    same weights: stopping depends on dev accuracies alone. Its shape is the recipe's: 64-d, 256, 128."""
+    import torch
+    from lmf.autotune import BaseRecipe, Tuner
+    from lmf.methods import Cell
+    tuner = Tuner(tmp_path, data={"tiny": str(tiny_dir)}, base=BaseRecipe(0.1, 64, (256, 128)), fast=True)
+    cell = Cell("tiny", "dan", "uncompressed")
+    first, second = (tuner.build(cell, tuner.data("tiny"))[0].state_dict() for _ in range(2))
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert first["embedding.table.weight"].shape[1] == 64 and first["layers.1.weight"].shape == (128, 256)
+
+
+def scripted_bases(monkeypatch, dev):
+    """Dev accuracy by base recipe name (`dev`), 0.5 for every compressed model; test stays real."""
+    real = at.deployable_accuracy
+
+    def scripted(export_dir, data, split):
+        if split == "test":
+            return real(export_dir, data, split)
+        name = Path(export_dir).parent.parent.name
+        return dev[name] if "uncompressed" in Path(export_dir).name else 0.5
+    monkeypatch.setattr(at, "deployable_accuracy", scripted)
+
+
+BASE_DEV = {"d64-h256x128-lr0.03": 0.60, "d64-h256x128-lr0.1": 0.70, "d64-h256x128-lr0.01": 0.55,
+            "d300-h1024x512-lr0.1": 0.65, "d300-h1024x512-lr0.03": 0.68}
+
+
+def test_the_base_is_tuned_by_coordinate_search(tiny_dir, tmp_path, monkeypatch):
+    """Dev accuracies scripted by recipe: the small shape at lr 0.03, 0.1, 0.01 (the recipe's 1e-2
+    times 3, 10, 1) scores 0.60, 0.70, 0.55, so the paper's shape is tried at 0.1 and at the next
+    lower rate, 0.03 (0.65, 0.68), never at 0.01. The best, small at 0.1, is the reference: every
+    compressed trial is made from it, the target is 0.70 - 0.01, and trials.csv lists the five
+    bases with their steps."""
+    scripted_bases(monkeypatch, BASE_DEV)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
+    bases = [r for r in rows(out) if r["method"] == "uncompressed"]
+    assert {r["base"] for r in bases} == set(BASE_DEV) and all(int(r["steps"]) == 12 for r in bases)
+    assert summary["base"]["recipe"] == "d64-h256x128-lr0.1" and summary["base_trials"] == 5
+    assert summary["target_dev_accuracy"] == pytest.approx(0.69) and summary["tune_base"] is True
+    assert {r["base"] for r in rows(out) if r["method"] != "uncompressed"} == {"d64-h256x128-lr0.1"}
+    assert summary["base_saved_model_dir"].startswith("work/bases/d64-h256x128-lr0.1/models/")
+    assert "d64-h256x128-lr0.1, the best on dev of 5 base recipe(s) tried" in (out / "SUMMARY.md").read_text()
+
+
+def test_the_base_search_resumes(tiny_dir, tmp_path, monkeypatch):
+    """Killed after two bases (trials.csv holds only those): the rerun trains the other three, and
+    not the two it has, then the compressed trials."""
+    scripted_bases(monkeypatch, BASE_DEV)
+    out = tmp_path / "out"
+    autotune(str(tiny_dir), "dan", out, max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
+    kept = [r for r in rows(out) if r["base"] in ("d64-h256x128-lr0.03", "d64-h256x128-lr0.1")
+            and r["method"] == "uncompressed"]
+    from lmf.results import write_rows
+    write_rows(out / "trials.csv", kept, list(kept[0]))
+    built, build = [], at.Tuner.build
+
+    def counting(self, cell, *args, **kwargs):
+        built.append((self.base.name, cell.method))
+        return build(self, cell, *args, **kwargs)
+    monkeypatch.setattr(at.Tuner, "build", counting)
+    autotune(str(tiny_dir), "dan", out, max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
+    assert [b for b in built if b[1] == "uncompressed"] == [("d64-h256x128-lr0.01", "uncompressed"),
+                                                            ("d300-h1024x512-lr0.1", "uncompressed"),
+                                                            ("d300-h1024x512-lr0.03", "uncompressed")]
+    assert {b for b in built if b[1] != "uncompressed"} == {("d64-h256x128-lr0.1", "lmf")}
+
+
+def test_the_base_search_keeps_to_its_share_of_the_budget(tiny_dir, tmp_path, monkeypatch):
+    """Half a minute, every trial 4 s on a fake clock: bases may start while the time so far plus
+    the fastest base (4 s) stays within 0.4 x 30 = 12 s: at 0, 4 and 8 s (8 + 4 = 12), not at 12 s,
+    so the paper's shape is never tried; the compressed searches get the rest (a retraining starts
+    while the time so far plus 4 s is within 30 s)."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(at.time, "perf_counter", lambda: clock["now"])
+    run = at.Tuner.run
+
+    def slow(self, cell, progress=False):
+        record = run(self, cell, progress)
+        clock["now"] += 4.0
+        record["seconds"] = 4.0
+        at.write_json_atomic(self.cell_file(cell), record)
+        return record
+    monkeypatch.setattr(at.Tuner, "run", slow)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, budget_minutes=0.5, **{**SMALL, "methods": ["lmf"]})
+    assert sorted(r["base"] for r in rows(out) if r["method"] == "uncompressed") == [
+        "d64-h256x128-lr0.01", "d64-h256x128-lr0.03", "d64-h256x128-lr0.1"]
+    assert summary["trials"] >= 1 and clock["now"] <= 30 + 4
+
+
+def test_no_tune_base_trains_as_the_sweep_and_resumes_a_folder_made_before_bases_were_tuned(tiny_dir, tmp_path,
+                                                                                             monkeypatch, capsys):
+    """--no-tune-base: one base, "recipe", in work/ (the layout autotune always had), trained with
+    lmf.train's recipe (4 epochs of ceil(200 / 128) = 2 steps, under the quick cap of 12; no early
+    stopping). The same folder with trials.csv's base
+    column removed (as autotune wrote it before) resumes without training anything; the default
+    (tuning the base) refuses it and says how to resume it."""
+    out = tmp_path / "out"
+    argv = ["autotune", "--data", str(tiny_dir), "--out", str(out), "--quick", "--quiet", "--r-min", "88",
+            "--r-max", "95"]
+    assert main([*argv, "--no-tune-base"]) == 0
+    trials = rows(out)
+    assert [(r["base"], r["steps"]) for r in trials if r["method"] == "uncompressed"] == [("recipe", "8")]
+    assert (out / "work" / "models").is_dir() and not (out / "work" / "bases").exists()
+    assert "tune_base" not in json.loads((out / "autotune.json").read_text())
+    from lmf.results import write_rows
+    old_columns = ["method", "R", "bytes", "dev_accuracy", "seconds", "status", "within_target"]
+    write_rows(out / "trials.csv", trials, old_columns)
+    monkeypatch.setattr(at.Tuner, "build", lambda *a, **k: pytest.fail("trained again"))
+    assert main([*argv, "--no-tune-base"]) == 0
+    capsys.readouterr()
+    assert main(argv) == 2 and "resumes with --no-tune-base" in capsys.readouterr().err

@@ -60,3 +60,12 @@ def test_a_worker_that_starts_after_the_sweep_died_exits():
     assert out.returncode == 1 and "ran" not in out.stdout
     code = "import os; from lmf.trial import _die_with_parent; _die_with_parent(1, os.getppid()); print('ran')"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout == "ran\n"
+
+
+def test_stop_after_stops_when_dev_stops_rising():
+    """Patience 2: dev 0.60 (best), 0.70 (best), 0.69, 0.70 (neither above 0.70): the fourth
+    evaluation is the second in a row without a better one, so it stops there; None never stops."""
+    from lmf.trial import stop_after
+    on_eval = stop_after(2)
+    assert [on_eval({"dev_accuracy": d}) for d in (0.60, 0.70, 0.69, 0.70)] == [False, False, False, True]
+    assert stop_after(None) is None
