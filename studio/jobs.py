@@ -118,7 +118,7 @@ def _log(job_dir, line):
         f.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
 
 
-def check_settings(name, model, max_drop, budget_minutes, quick=False, methods=None):
+def check_settings(name, model, max_drop, budget_minutes, quick=False, methods=None, max_bytes=None):
     """ValueError, said plainly, for a setting the job could not run with: the data set name's rule
     (lmf.names), autotune's own check, the one the CLI runs too (lmf.autotune.check_settings), and
     what a job adds (a budget: a job never runs unbounded; quick true or false; methods lmf's
@@ -130,7 +130,7 @@ def check_settings(name, model, max_drop, budget_minutes, quick=False, methods=N
     check_dataset_name(name)
     if budget_minutes is None:
         raise ValueError("time budget: give a number of minutes above 0")
-    check_autotune(model, max_drop, budget_minutes)
+    check_autotune(model, max_drop, budget_minutes, max_bytes)
     if not isinstance(quick, bool):
         raise ValueError(f"quick {quick!r}: true or false")
     if methods is not None and (not isinstance(methods, list) or not methods
@@ -154,7 +154,7 @@ def check_job(job):
     """ValueError unless every setting of `job` (job.json, with `dir`) is one create_job would
     have written: check_settings, check_artifacts, and its data under data/<name>."""
     check_settings(job.get("name"), job.get("model"), job.get("max_drop"), job.get("budget_minutes"),
-                   job.get("quick"), job.get("methods"))
+                   job.get("quick"), job.get("methods"), job.get("max_bytes"))
     check_artifacts(job.get("artifacts"))
     data = Path(job["dir"]) / DATA / job["name"]
     if data.is_symlink() or not data.is_dir():
@@ -252,14 +252,15 @@ def check_upload(files, into):
 
 
 def create_job(files, name, model="dan", max_drop=1.0, budget_minutes=30.0, quick=False, methods=None,
-               artifacts=None, root=None):
+               artifacts=None, root=None, max_bytes=None):
     """Check the settings and the uploaded files (check_upload), then write the job's folder
     (queued) in one step; returns the job id. Nothing is written for bad settings or a bad file.
     `quick` runs autotune with the sweep's quick sizes (a tiny run: tests, a first look);
     `methods` narrows autotune's search; `artifacts` is where the job publishes (default
-    lmf.layout.artifacts_dir()). A name already used (free_name) is replaced by a free one, said in
+    lmf.layout.artifacts_dir()); `max_bytes` asks autotune's size question instead of the
+    tolerance's (the most accurate model of at most that many bytes). A name already used (free_name) is replaced by a free one, said in
     job.json's `renamed` (`requested_name` keeps the one asked for)."""
-    check_settings(name, model, max_drop, budget_minutes, bool(quick), methods)
+    check_settings(name, model, max_drop, budget_minutes, bool(quick), methods, max_bytes)
     root = Path(root or jobs_dir()).resolve()
     art = str(Path(artifacts or artifacts_dir()).resolve())
     check_artifacts(art)
@@ -270,7 +271,7 @@ def create_job(files, name, model="dan", max_drop=1.0, budget_minutes=30.0, quic
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{given}-{secrets.token_hex(3)}"
             job = {"format": JOB_FORMAT, "id": job_id, "name": given, "requested_name": name, "renamed": renamed,
                    "model": model, "max_drop": float(max_drop), "budget_minutes": float(budget_minutes),
-                   "quick": bool(quick), "methods": methods, "artifacts": art,
+                   "quick": bool(quick), "methods": methods, "artifacts": art, "max_bytes": max_bytes,
                    "files": {split: Path(str(n)).name for split, (n, _) in files.items()},
                    "status": "queued", "progress": 0.0, "created": time.time(), "started": None, "finished": None,
                    "pid": None, "error": None, "summary": None}
@@ -405,14 +406,17 @@ def run_job(folder):
         return _update(folder, status="failed", finished=time.time(), pid=None,
                        error=f"job.json holds a setting create_job would not have written: {e}")
     job = _update(folder, status="running", pid=os.getpid(), started=time.time(), error=None)
-    _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, at most "
-                 f"{job['max_drop']:g} points below the base, {job['budget_minutes']:g} min"
+    goal = (f"the most accurate model of at most {job['max_bytes']:,} bytes" if job.get("max_bytes") else
+            f"at most {job['max_drop']:g} points below the base")
+    _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, {goal}, "
+                 f"{job['budget_minutes']:g} min"
                  + (", quick" if job["quick"] else ""))
 
     def on_trial(trial, finished, left):
         what = (f"{trial['bytes']:,} bytes, dev {100 * trial['dev_accuracy']:.2f}%" if trial["status"] == "ok"
                 else trial["status"])
-        _log(folder, f"{trial['method']} R{trial['R']}: {what} ({trial['seconds']:.1f} s); "
+        which = f" ({trial['base']})" if trial["method"] == "uncompressed" and trial.get("base") else ""
+        _log(folder, f"{trial['method']}{which} R{trial['R']}: {what} ({trial['seconds']:.1f} s); "
                      f"{finished} trial(s) done, at most {left} to go")
         progress = max(read_job(folder).get("progress") or 0.0, finished / (finished + left))
         _update(folder, progress=min(0.95, progress))  # the test accuracies and publishing are left
@@ -420,7 +424,7 @@ def run_job(folder):
     try:
         summary = autotune(str(folder / DATA / job["name"]), job["model"], folder / OUT, job["max_drop"],
                            budget_minutes=job["budget_minutes"], quick=job["quick"], methods=job.get("methods"),
-                           progress=False, on_trial=on_trial)
+                           progress=False, on_trial=on_trial, max_bytes=job.get("max_bytes"))
         _log(folder, "search over; publishing into the artifacts folder")
         rows = publish(job, folder / OUT, summary)
     except Exception as e:  # noqa: BLE001  (any failure ends the job: said in job.json, traced in the log)
@@ -440,7 +444,7 @@ def result_rows(name, model, summary):
     rows = [{"dataset": name, "model": model, "method": "uncompressed", "embedding_reduction_pct": 0,
              "bytes_fraction": 1.0, "size_bytes": base["bytes"], "accuracy": base["test_accuracy"],
              "dev_accuracy": base["dev_accuracy"], "seed": 0}]
-    if chosen is not None:
+    if chosen is not None and chosen["method"] != "uncompressed":  # the size question may choose the base itself
         rows.append({"dataset": name, "model": model, "method": chosen["method"],
                      "embedding_reduction_pct": chosen["R"], "bytes_fraction": chosen["bytes_fraction"],
                      "size_bytes": chosen["bytes"], "accuracy": chosen["test_accuracy"],

@@ -22,11 +22,14 @@ def rows(out):
 
 
 def test_candidates_come_from_the_registry():
-    """The DAN gets the four retrained factorizations and the three int8 stacks on them (HMF has
-    no stack in lmf.methods); the LSTM has no whole-model LMF, nor its stack."""
-    assert candidates("dan") == ["lmf", "hmf", "groupreduce", "lmf_whole", "lmf_int8", "groupreduce_int8",
-                                 "lmf_whole_int8"]
-    assert candidates("lstm") == ["lmf", "hmf", "groupreduce", "lmf_int8", "groupreduce_int8"]
+    """The DAN gets the four retrained factorizations, vocabulary pruning and pruning + LMF, and the
+    five int8 stacks on them (HMF has no stack in lmf.methods); the LSTM has no whole-model LMF, nor
+    its stack; the n-gram DAN has the DAN's."""
+    assert candidates("dan") == ["lmf", "hmf", "groupreduce", "lmf_whole", "prune", "prune_lmf", "lmf_int8",
+                                 "groupreduce_int8", "lmf_whole_int8", "prune_int8", "prune_lmf_int8"]
+    assert candidates("lstm") == ["lmf", "hmf", "groupreduce", "prune", "prune_lmf", "lmf_int8", "groupreduce_int8",
+                                  "prune_int8", "prune_lmf_int8"]
+    assert candidates("dan_ngram") == candidates("dan")
 
 
 def test_bisection_probes():
@@ -538,3 +541,20 @@ def test_no_tune_base_trains_as_the_sweep_and_resumes_a_folder_made_before_bases
     assert main([*argv, "--no-tune-base"]) == 0
     capsys.readouterr()
     assert main(argv) == 2 and "resumes with --no-tune-base" in capsys.readouterr().err
+
+
+def test_a_job_asks_the_size_question(tiny_dir, tmp_path):
+    """studio.jobs takes max_bytes as a job setting (what the Your data page offers): checked with
+    autotune's own rule (0 is refused, nothing written), kept in job.json, passed to autotune; a
+    summary whose answer is the base itself gives one results.csv row, not the base twice."""
+    from studio import jobs
+    files = {s: (f"{s}.tsv", (tiny_dir / f"{s}.tsv").read_bytes()) for s in ("train", "dev", "test")}
+    art = tmp_path / "artifacts"
+    with pytest.raises(ValueError, match=r"size limit \(max bytes\) 0"):
+        jobs.create_job(files, "mine", max_bytes=0, artifacts=art, root=tmp_path / "jobs")
+    assert not (tmp_path / "jobs").exists()
+    job_id = jobs.create_job(files, "mine", max_bytes=500_000, artifacts=art, root=tmp_path / "jobs")
+    assert jobs.status(job_id, tmp_path / "jobs")["max_bytes"] == 500_000
+    base = {"bytes": 400_000, "dev_accuracy": 0.8, "test_accuracy": 0.79}
+    chosen = {**base, "method": "uncompressed", "R": 0, "bytes_fraction": 1.0}
+    assert [r["method"] for r in jobs.result_rows("mine", "dan", {"base": base, "chosen": chosen})] == ["uncompressed"]
