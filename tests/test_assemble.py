@@ -225,7 +225,7 @@ def test_a_rerun_keeps_foreign_files_and_never_follows_a_link(swept, tmp_path):
     link = target / "models" / "evil" / "passwd"
     assert link.is_symlink() and os.readlink(link) == "/etc/passwd"
     assert (target / "hostname").is_symlink() and os.readlink(target / "hostname") == "/etc/hostname"
-    assert len(read_results(target)) == 15
+    assert len(read_results(target)) == len(read_results(out))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".artifacts.lock", "artifacts", "artifacts.tmp-mine"]
 
 
@@ -259,7 +259,7 @@ def test_publish_and_assemble_at_once_lose_no_row(swept, tmp_path, monkeypatch):
     published while an assembly was building had its rows dropped by the swap. Both now take
     lmf.atomic.locked(artifacts). Here the publish starts while the assembly is inside its build
     (at write_report) and the build waits until the publish has finished or is waiting for the
-    lock: every row is there at the end, the sweep's 15 and the job's 2, and both its models."""
+    lock: every row is there at the end, the sweep's and the job's 2, and both its models."""
     import shutil
     import threading
     import sweep.assemble as assemble_module
@@ -301,7 +301,8 @@ def test_publish_and_assemble_at_once_lose_no_row(swept, tmp_path, monkeypatch):
     thread.join()
     assert errors == []
     rows = read_results(target)
-    assert [r["dataset"] for r in rows].count("sst2") == 15 and [r["dataset"] for r in rows].count("mine") == 2
+    assert [r["dataset"] for r in rows].count("sst2") == len(read_results(out))  # the sweep's, all of them
+    assert [r["dataset"] for r in rows].count("mine") == 2
     assert (target / "models" / "mine-dan-uncompressed-s0").is_dir() and (target / "models" / "mine-dan-lmf-R90-s0").is_dir()
 
 
