@@ -30,6 +30,7 @@ from .atomic import replace_dir
 from .layout import MANIFEST, META, MODEL_FORMAT, WEIGHTS, ArtifactError, file_sha256, is_lmf_output, refusal
 from .data import Vocab
 from .models import build_model
+from .ngrams import model_vocab
 from .quantize import INT_DTYPES, SCALE_SUFFIX, dequantize_state_dict, quantize_state_dict
 
 
@@ -74,6 +75,7 @@ def save_model(path, model, vocab, label_names, metrics=None, keep=()):
     check_output(path, keep)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = dict(model.config)
+    vocab = model_vocab(vocab, config)  # a pruned model keeps only the words it has rows for
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if config.get("bits"):
         state = quantize_state_dict(state, config["bits"])
@@ -139,7 +141,8 @@ CONFIG_TYPES = {"arch": (str,), "vocab_size": _SIZE, "num_classes": _SIZE, "embe
                 "hidden": (list, int), "dropout": _NUMBER, "word_dropout": _NUMBER,
                 "rank": _OPTIONAL_SIZE, "bits": _OPTIONAL_SIZE, "hmf_rank": _OPTIONAL_SIZE,
                 "hmf_dense_rows": _OPTIONAL_SIZE, "hidden_ranks": _OPTIONAL_LIST,
-                "group_sizes": _OPTIONAL_LIST, "group_ranks": _OPTIONAL_LIST}
+                "group_sizes": _OPTIONAL_LIST, "group_ranks": _OPTIONAL_LIST,
+                "ngrams": _OPTIONAL_SIZE, "buckets": _OPTIONAL_SIZE, "kept_words": _OPTIONAL_SIZE}
 
 
 def describe(meta):
@@ -228,6 +231,7 @@ def load_model(path, device="cpu"):
     try:
         model = build_model(config)
         model.load_state_dict(tensors)
+        vocab = model_vocab(vocab, config)  # an n-gram model's encodes its n-grams too (lmf.ngrams)
     except (KeyError, AttributeError, TypeError, ValueError, RuntimeError) as e:
         raise ArtifactError(f"{path}: cannot rebuild the model from {META} and {WEIGHTS} "
                             f"({_why(e)})") from e

@@ -15,7 +15,8 @@ from .compress import compress_model, offline_model
 from .data import DataError, default_vectors_path, load_dataset, load_vectors
 from .tokenize import MAX_TOKENS, clip_text, tokenize, unknown_tokens
 from .metrics import accuracy, classify, count_parameters, size_on_disk
-from .models import new_model
+from .models import KINDS, kind_arch, new_model
+from .ngrams import DEFAULT_BUCKETS
 from .quantize import quantize_model
 from .train import TrainConfig, pick_device, recipe, retrain_recipe, train
 
@@ -74,17 +75,22 @@ def cmd_train(args):
     data = _load_data(args)
     config = _config(recipe(args.model), args)
     vectors = None
-    if args.model == "lstm" and args.vectors != "none":
+    if kind_arch(args.model) == "lstm" and args.vectors != "none":
         vectors, coverage = load_vectors(args.vectors or default_vectors_path(), data.vocab)
         print(f"vectors: {vectors.shape[1]}-d, {coverage:.1%} of the vocabulary found")
     num_classes = len(data.label_names)
+    ngrams = {"ngrams": args.ngrams, "buckets": args.buckets}
     if args.offline_reduction:
+        if args.ngrams or args.buckets or args.model != kind_arch(args.model):
+            raise ValueError("--offline-reduction trains a plain DAN or LSTM: leave out --ngrams and --buckets")
         model = offline_model(args.model, len(data.vocab), num_classes, args.offline_reduction,
                               vectors, seed=config.seed)
     else:
-        model = new_model(args.model, len(data.vocab), num_classes, vectors, seed=config.seed)
+        model = new_model(args.model, len(data.vocab), num_classes, vectors, seed=config.seed, **ngrams)
+    extra = (f", {model.config['buckets']:,} buckets of {model.config['ngrams']}-grams"
+             if model.config.get("ngrams") else "")
     print(f"{args.model} on {data.name}: {len(data.train):,} training examples, "
-          f"vocabulary {len(data.vocab):,}, {num_classes} classes")
+          f"vocabulary {len(data.vocab):,}{extra}, {num_classes} classes")
     result = train(model, data, config, progress=not args.quiet)
     save_model(args.out, result.model, data.vocab, data.label_names,
                {"dev_accuracy": result.best_dev, "test_accuracy": accuracy(result.model, data, "test")})
@@ -191,9 +197,13 @@ def build_parser():
 
     p = sub.add_parser("train", help="train a DAN or LSTM classifier and save it")
     _add_data(p)
-    p.add_argument("--model", choices=["dan", "lstm"], default="dan")
+    p.add_argument("--model", choices=list(KINDS), default="dan",
+                   help="dan_ngram: a DAN reading hashed word bigrams too (--ngrams, --buckets change them)")
     p.add_argument("--vectors", help="GloVe-format file for the LSTM (default: the data folder's "
                    "glove.6B.100d subset; 'none' for random)")
+    p.add_argument("--ngrams", type=int, help="DAN: also read hashed word n-grams of 2 to N tokens (fastText's wordNgrams)")
+    p.add_argument("--buckets", type=int, help=f"DAN with n-grams: embedding rows they hash into "
+                   f"(default {DEFAULT_BUCKETS:,})")
     p.add_argument("--offline-reduction", type=float,
                    help="baseline 2: train with an embedding already reduced by this percent")
     p.add_argument("--out", required=True, help="directory to save the model in: new, empty or a saved model")

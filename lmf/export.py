@@ -1,7 +1,8 @@
 """Export a saved lmf model as a deployable directory that runs on ONNX Runtime without torch.
 
     model.onnx       the classifier: int64 token ids [batch, seq] padded with PAD_ID -> logits
-    tokenizer.json   vocabulary (itos), label names, lmf.tokenize.settings()
+    tokenizer.json   vocabulary (itos), label names, lmf.tokenize.settings() (and an n-gram model's
+                     lmf.ngrams.settings: its graph is a DAN's, its ids the words' then the n-grams')
     manifest.json    format "lmf-export", sha256 of the two files above, what was exported
 
 The graph is written by hand with onnx.helper from the model's weights rather than traced, so
@@ -35,6 +36,7 @@ from .artifacts import load_model
 from .atomic import replace_dir
 from .layout import file_sha256, is_lmf_output, refusal
 from .runtime import FORMAT, MANIFEST, MODEL, TOKENIZER
+from .ngrams import settings as ngram_settings
 from .tokenize import PAD_ID, settings
 
 FORMAT_VERSION = 1
@@ -218,6 +220,16 @@ def quantize_int8(fp32_path, int8_path):
         logging.disable(logging.NOTSET)
 
 
+def tokenizer_content(saved):
+    """tokenizer.json's object for a lmf.artifacts.SavedModel: its words (a pruned model's are only
+    the words it kept, lmf.prune), its labels and lmf.tokenize.settings(), to which an n-gram
+    model adds lmf.ngrams.settings, so that a runtime that cannot make its n-gram ids refuses it."""
+    tokenizer = settings()
+    if saved.config.get("ngrams"):
+        tokenizer = {**tokenizer, **ngram_settings(saved.config["ngrams"], saved.config["buckets"])}
+    return {"itos": saved.vocab.itos, "label_names": saved.label_names, "tokenizer": tokenizer}
+
+
 def is_export(path):
     """True when `path` holds an lmf export and nothing else (lmf.layout.is_lmf_output: manifest.json
     says so and lists every other file there with a matching sha256)."""
@@ -243,7 +255,7 @@ def export_model(model_dir, out, int8=False, precision=None):
         raise ExportError(f"{why}; an existing --out is replaced only when it holds nothing but an earlier lmf export")
     saved = load_model(model_dir)
     onnx_model = build_onnx(saved.model, fp16=precision == "fp16")
-    tokenizer = {"itos": saved.vocab.itos, "label_names": saved.label_names, "tokenizer": settings()}
+    tokenizer = tokenizer_content(saved)
 
     def fill(tmp):
         if int8:

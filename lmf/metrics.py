@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from .data import pad_batch
+from .ngrams import model_data, model_vocab
 
 RESULT_THREADS = 1  # intra-op threads of every computation whose result is kept (see the docstring)
 
@@ -76,12 +77,13 @@ def majority_rate(labels):
 
 def accuracy(model, data, split="test"):
     """Fraction of a TextDataset split that `model` labels correctly."""
-    ids, _, labels = data.encoded(split)
+    ids, _, labels = model_data(data, model).encoded(split)
     return fraction_correct(predict(model, ids).argmax(-1).tolist(), labels.tolist())
 
 
 def classify(model, vocab, label_names, texts):
     """[(label name, probability)] for raw texts."""
+    vocab = model_vocab(vocab, getattr(model, "config", None) or {})
     ids, _ = pad_batch([vocab.encode(t) for t in texts])
     probs = predict(model, ids)
     best = probs.argmax(-1)

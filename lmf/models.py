@@ -14,6 +14,11 @@ For models lmf does not define (lmf.embeddings puts these in place of their nn.E
 nn.EmbeddingBag layers): FactorizedEmbedding takes an nn.Embedding's padding, sparse and
 scale_grad_by_freq options, and `FactorizedEmbeddingBag` is the factorized nn.EmbeddingBag.
 
+A DAN may also read hashed word n-grams (config `ngrams` = n and `buckets` = B; model kind
+"dan_ngram", `KINDS`): its table is B rows longer, rows vocab_size - B onwards being the n-grams'
+(lmf.ngrams makes their ids), and nothing else changes. A new model's n-gram rows start at zero, so
+an n-gram training never saw adds nothing to a text's average.
+
 Every model is rebuilt from a plain JSON-able config (`build_model`), so artifacts store no code.
 Deliberately not here: training, compression or quantization logic.
 """
@@ -22,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from .ngrams import DEFAULT_BUCKETS, DEFAULT_NGRAMS, check as check_ngrams
 from .tokenize import PAD_ID
 
 
@@ -272,8 +278,34 @@ class LSTMClassifier(nn.Module):
         return self.out(self.dropout(hidden[-1]))
 
 
+# Model kinds beyond the two architectures: kind -> (architecture, config keys it adds).
+KINDS = {"dan": ("dan", {}), "lstm": ("lstm", {}),
+         "dan_ngram": ("dan", {"ngrams": DEFAULT_NGRAMS, "buckets": DEFAULT_BUCKETS})}
+
+
+def kind_arch(kind):
+    """The architecture of model kind `kind` ("dan_ngram" is a DAN): what recipes are keyed by."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown model {kind!r}: choose {', '.join(KINDS)}")
+    return KINDS[kind][0]
+
+
+def with_ngrams(config, n, buckets):
+    """A DAN `config` that also reads hashed n-grams of 2..n tokens into `buckets` more rows."""
+    check_ngrams(n, buckets)
+    if config["arch"] != "dan":
+        raise ValueError(f"n-grams are an option of the DAN, not of the {config['arch']}")
+    return {**config, "vocab_size": config["vocab_size"] + buckets, "ngrams": n, "buckets": buckets}
+
+
 def default_config(arch, vocab_size, num_classes, embed_dim=None):
-    """Section 5.2's models: DAN-RAND with 300-d embeddings; LSTM with 100-d (GloVe 6B here)."""
+    """Section 5.2's models: DAN-RAND with 300-d embeddings; LSTM with 100-d (GloVe 6B here).
+    `arch` may be any model kind of KINDS; `vocab_size` counts the words (an n-gram kind's config
+    adds its buckets)."""
+    if KINDS.get(arch, (None, {}))[1]:
+        extra = KINDS[arch][1]
+        return with_ngrams(default_config(KINDS[arch][0], vocab_size, num_classes, embed_dim),
+                           extra["ngrams"], extra["buckets"])
     if arch == "dan":
         return {"arch": "dan", "vocab_size": vocab_size, "num_classes": num_classes,
                 "embed_dim": embed_dim or 300, "rank": None, "hidden": [1024, 512], "dropout": 0.4,
@@ -286,6 +318,11 @@ def default_config(arch, vocab_size, num_classes, embed_dim=None):
 
 def build_model(config):
     """A freshly initialised model for `config` (see `default_config`); `rank` makes it factorized."""
+    if config.get("ngrams") or config.get("buckets"):
+        check_ngrams(config.get("ngrams"), config.get("buckets"))
+        if config["arch"] != "dan" or not config["vocab_size"] - config["buckets"] >= 2:
+            raise ValueError(f"n-grams need a DAN with PAD, UNK and words before its {config['buckets']} "
+                             f"bucket rows (arch {config['arch']!r}, vocab_size {config['vocab_size']})")
     embedding = make_embedding(config["vocab_size"], config["embed_dim"], config.get("rank"), config)
     if config["arch"] == "dan":
         model = DAN(embedding, config["num_classes"], tuple(config["hidden"]), config["dropout"],
@@ -298,13 +335,23 @@ def build_model(config):
     return model
 
 
-def new_model(arch, vocab_size, num_classes, vectors=None, embed_dim=None, seed=0):
-    """A fresh model; `vectors` (V x d, e.g. GloVe from data.load_vectors) initialise its embedding."""
+def new_model(arch, vocab_size, num_classes, vectors=None, embed_dim=None, seed=0, ngrams=None, buckets=None):
+    """A fresh model of kind `arch` (KINDS) for `vocab_size` words; `vectors` (V x d, e.g. GloVe
+    from data.load_vectors) initialise its embedding; `ngrams` and `buckets` add hashed n-grams to
+    a DAN (both, or neither: the kind's own)."""
     torch.manual_seed(seed)
     if vectors is not None:
         embed_dim = vectors.shape[1]
-    model = build_model(default_config(arch, vocab_size, num_classes, embed_dim))
-    if vectors is not None:
-        with torch.no_grad():
+    config = default_config(arch, vocab_size, num_classes, embed_dim)
+    if ngrams is not None or buckets is not None:
+        words = config["vocab_size"] - config.get("buckets", 0)
+        config = with_ngrams({**config, "vocab_size": words},
+                             config.get("ngrams", DEFAULT_NGRAMS) if ngrams is None else ngrams,
+                             config.get("buckets", DEFAULT_BUCKETS) if buckets is None else buckets)
+    model = build_model(config)
+    with torch.no_grad():
+        if vectors is not None:
             model.embedding.table.weight.copy_(vectors)
+        if config.get("buckets"):
+            model.embedding.table.weight[-config["buckets"]:] = 0.0
     return model

@@ -11,11 +11,13 @@ give one logit per label. Every failure is an ExportIntegrityError naming the fi
 `predict` takes a list (or tuple) of strings, nothing else: a bare string would be read as one
 text per character, and None or bytes as the words "none" or "b'...'". A text with no token
 (empty, spaces, only invisible characters: lmf.tokenize) is refused with a ValueError. Texts go
-through lmf.tokenize.Encoder (clip, normalise, tokens, ids), are padded per batch to the longest
-row with PAD_ID, and the logits become probabilities with a softmax in numpy.
+through lmf.tokenize.Encoder (clip, normalise, tokens, ids; for a model with hashed n-grams, whose
+tokenizer.json records lmf.ngrams.settings, lmf.ngrams.NgramEncoder: the same word ids, then the
+n-grams' ids), are padded per batch to the longest row with PAD_ID, and the logits become
+probabilities with a softmax in numpy.
 
-Imports: numpy, onnxruntime, the standard library, lmf.tokenize and lmf.layout (both standard
-library only). Deliberately not here: torch, exporting, timing.
+Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and lmf.layout (all
+standard library only). Deliberately not here: torch, exporting, timing.
 """
 import json
 import math
@@ -24,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from . import ngrams
+from .ngrams import NgramEncoder
 from .layout import ArtifactError, verified_files
 from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, settings, unknown_tokens
 
@@ -63,10 +67,11 @@ def _strings(value):
 
 
 def read_tokenizer(path):
-    """(itos, label_names) of an export's tokenizer.json, once its structure is what lmf.export
-    writes: an object with `itos` (distinct strings, PAD and UNK at their ids), `label_names`
-    (distinct strings) and `tokenizer`, exactly lmf.tokenize.settings()' keys with its values
-    (the Unicode version alone may differ: NFKC of rare characters). Anything else is an
+    """(itos, label_names, n-grams) of an export's tokenizer.json, once its structure is what
+    lmf.export writes: an object with `itos` (distinct strings, PAD and UNK at their ids),
+    `label_names` (distinct strings) and `tokenizer`, exactly lmf.tokenize.settings()' keys with its
+    values (the Unicode version alone may differ: NFKC of rare characters), plus an n-gram model's
+    lmf.ngrams.settings (n-grams: their (n, buckets), else None). Anything else is an
     ExportIntegrityError saying what, rather than a KeyError later, or numbers taken for words
     and every text read as unknown words without a warning."""
     tokenizer = _read_json(path)
@@ -75,6 +80,12 @@ def read_tokenizer(path):
     ours, theirs = settings(), tokenizer["tokenizer"]
     if not isinstance(theirs, dict):
         raise ExportIntegrityError(f"{path}: 'tokenizer' is not an object of settings")
+    try:
+        grams = ngrams.from_settings(theirs)
+    except ValueError as e:
+        raise ExportIntegrityError(f"{path}: {e}") from e
+    if grams:
+        ours = {**ours, **ngrams.settings(*grams)}
     # Compared with their types too: a pad_id of false would equal 0.
     differing = sorted(k for k in ours.keys() | theirs.keys() if k != "unicode_version"
                        and (theirs.get(k) != ours.get(k) or type(theirs.get(k)) is not type(ours.get(k))))
@@ -91,7 +102,7 @@ def read_tokenizer(path):
         raise ExportIntegrityError(f"{path}: 'itos' lists a word more than once")
     if not _strings(labels) or not labels or len(set(labels)) < len(labels):
         raise ExportIntegrityError(f"{path}: 'label_names' must be an array of distinct strings")
-    return itos, labels
+    return itos, labels, grams
 
 
 def _check_texts(texts):
@@ -111,9 +122,11 @@ class Predictor:
     def __init__(self, directory, threads=1):
         self.directory = Path(directory)
         self.manifest = verify_export(self.directory)
-        self.itos, self.label_names = read_tokenizer(self.directory / TOKENIZER)
+        self.itos, self.label_names, self.ngrams = read_tokenizer(self.directory / TOKENIZER)
         self.stoi = {word: i for i, word in enumerate(self.itos)}
-        self.encoder = Encoder(self.stoi)
+        # An n-gram model's ids follow its words': n-grams hashed into rows len(itos) onwards.
+        self.encoder = (NgramEncoder(self.stoi, *self.ngrams, offset=len(self.itos)) if self.ngrams
+                        else Encoder(self.stoi))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -127,16 +140,19 @@ class Predictor:
         self._check_model()
 
     def _check_model(self):
-        """The highest word id runs and gives one logit per label. ONNX Runtime does not show the
-        embedding's rows, and how ids index them depends on the model kind (HMF splits them over
-        two tables), so the check runs the id: it fails exactly when some word has no row."""
+        """The highest word id (and an n-gram model's highest bucket) runs and gives one logit per
+        label. ONNX Runtime does not show the embedding's rows, and how ids index them depends on
+        the model kind (HMF splits them over two tables), so the check runs the id: it fails
+        exactly when some word has no row."""
         quiet = ort.RunOptions()
         quiet.log_severity_level = 4  # the failure is reported below, not also logged by ONNX Runtime
+        highest = [len(self.itos) - 1] + ([len(self.itos) + self.ngrams[1] - 1] if self.ngrams else [])
+        buckets = f" and {self.ngrams[1]:,} n-gram buckets" if self.ngrams else ""
         try:
-            logits = self.session.run(self._outputs, {"ids": np.array([[len(self.itos) - 1]], np.int64)}, quiet)[0]
+            logits = self.session.run(self._outputs, {"ids": np.array([highest], np.int64)}, quiet)[0]
         except Exception as e:
             raise ExportIntegrityError(
-                f"{self.directory}: {TOKENIZER} lists {len(self.itos):,} words, more than {MODEL} has "
+                f"{self.directory}: {TOKENIZER} lists {len(self.itos):,} words{buckets}, more than {MODEL} has "
                 f"embedding rows for, or the model does not run ({str(e).splitlines()[0][:300]})") from e
         if logits.shape != (1, len(self.label_names)):
             raise ExportIntegrityError(f"{self.directory}: {MODEL} gives {logits.shape[-1]} logits per text, "

@@ -35,6 +35,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .metrics import RESULT_THREADS, accuracy, majority_rate, torch_threads
+from .models import kind_arch
+from .ngrams import model_data
 from .schedules import ScheduledLR, make_schedule
 
 
@@ -108,12 +110,12 @@ RETRAIN_RECIPES = {
 
 def recipe(arch):
     """The training settings we use for a model trained from scratch (a copy, safe to change)."""
-    return replace(RECIPES[arch])
+    return replace(RECIPES[kind_arch(arch)])
 
 
 def retrain_recipe(arch):
     """The settings for retraining a compressed model (the paper's online step)."""
-    return replace(RETRAIN_RECIPES[arch])
+    return replace(RETRAIN_RECIPES[kind_arch(arch)])
 
 
 # AdaGrad as Iyyer et al. and Tai et al. ran it: a constant rate, no cyclic schedule.
@@ -253,6 +255,7 @@ def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
 
 def _train(model, data, config, on_step, on_eval, progress):
     config = config or TrainConfig()
+    data = model_data(data, model)  # a pruned or n-gram model's ids (lmf.ngrams)
     seed_everything(config.seed)
     device = pick_device(config.device)
     model.to(device)

@@ -26,10 +26,10 @@ BASE = {"lmf.names", "lmf.layout", "lmf.atomic", "lmf.tokenize", "lmf.__init__"}
 # Inside the library, lower numbers are lower layers: a module imports only smaller numbers.
 LIBRARY_LAYERS = {
     "names": 0, "layout": 0, "atomic": 0, "tokenize": 0, "__init__": 0,
-    "data": 1, "quantize": 1, "schedules": 1, "runtime": 1,
-    "models": 2, "metrics": 2,
+    "data": 1, "quantize": 1, "schedules": 1, "ngrams": 1,
+    "models": 2, "metrics": 2, "runtime": 2,
     "compress": 3, "train": 3,
-    "groupreduce": 4, "artifacts": 4,
+    "groupreduce": 4, "artifacts": 4, "prune": 4,
     "latency": 5,
     "methods": 5, "export": 5, "embeddings": 5,
     "results": 6,

@@ -1,11 +1,12 @@
 """lmf.models: the two embeddings, DAN and LSTM, and rebuilding from a config; the factorized
-nn.Embedding options and nn.EmbeddingBag that lmf.embeddings gives foreign models."""
+nn.Embedding options and nn.EmbeddingBag that lmf.embeddings gives foreign models; the DAN's
+hashed n-gram rows."""
 import pytest
 import torch
 from torch import nn
 
 from lmf.models import (DAN, DenseEmbedding, FactorizedEmbedding, FactorizedEmbeddingBag, GroupEmbedding,
-                        LSTMClassifier, build_model, default_config, new_model)
+                        LSTMClassifier, build_model, default_config, kind_arch, new_model)
 
 
 def test_dense_mean_ignores_padding():
@@ -151,3 +152,39 @@ def test_new_model_uses_vectors_and_seed():
     assert torch.equal(model.embedding.table.weight, vectors)
     a, b, c = (new_model("dan", 30, 2, seed=s).out.weight for s in (1, 1, 2))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_ngram_dan_config_and_start():
+    """The n-gram DAN (kind dan_ngram, or --ngrams/--buckets on a DAN): 20 words and 16 buckets make
+    a 36-row table, the last 16 rows zero at the start (an n-gram training never saw adds nothing);
+    the config is the plain DAN's with the rows and the two settings added."""
+    kind = new_model("dan_ngram", 20, 2, embed_dim=8, seed=3, buckets=16)
+    option = new_model("dan", 20, 2, embed_dim=8, seed=3, ngrams=2, buckets=16)
+    plain = new_model("dan", 20, 2, embed_dim=8, seed=3)
+    assert kind.config == option.config == {**plain.config, "vocab_size": 36, "ngrams": 2, "buckets": 16}
+    table = kind.embedding.table.weight
+    assert table.shape == (36, 8) and table[20:].abs().sum() == 0
+    assert torch.equal(kind.out.weight, option.out.weight)  # one seed, one model, whichever way it is asked for
+    assert new_model("dan_ngram", 20, 2).config["buckets"] == 2 ** 14 and kind_arch("dan_ngram") == "dan"
+    # A bigram row read beside the words moves the average: ids 2, 3 and bucket row 20 + 5.
+    with torch.no_grad():
+        table[25] = 1.0
+    assert not torch.allclose(kind.eval()(torch.tensor([[2, 3, 25]])), kind(torch.tensor([[2, 3]])))
+
+
+def test_kinds_are_the_names_every_layer_reads():
+    from lmf.models import KINDS
+    from lmf.names import MODEL_KINDS
+    assert tuple(KINDS) == MODEL_KINDS
+
+
+def test_ngram_settings_are_refused_where_they_cannot_apply():
+    with pytest.raises(ValueError, match="n-grams are an option of the DAN, not of the lstm"):
+        new_model("lstm", 20, 2, ngrams=2)
+    for bad in ({"ngrams": 1}, {"buckets": 0}, {"ngrams": 2.5}):
+        with pytest.raises(ValueError, match="must be an integer"):
+            new_model("dan", 20, 2, **bad)
+    with pytest.raises(ValueError, match="words before its 30 bucket rows"):
+        build_model({**default_config("dan", 20, 2), "ngrams": 2, "buckets": 30})
+    with pytest.raises(ValueError, match="unknown model 'cnn'"):
+        kind_arch("cnn")

@@ -197,3 +197,57 @@ def test_runs_where_torch_cannot_be_imported(exported):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() in (["negative", "None"], ["positive", "None"])
+
+
+@pytest.fixture
+def ngram_export(toy, tmp_path):
+    """The toy vocabulary in an untrained DAN (16-d) that also reads bigrams hashed into 8 buckets
+    (rows 8..15, made random so that they count), exported in fp32 and int8; plus its saved dir."""
+    from lmf.artifacts import load_model
+    model = new_model("dan", len(toy.vocab), 2, embed_dim=16, ngrams=2, buckets=8)
+    import torch
+    torch.nn.init.normal_(model.embedding.table.weight.data[8:])
+    saved = save_model(tmp_path / "model", model.eval(), toy.vocab, toy.label_names)
+    return {precision: export_model(saved, tmp_path / precision, precision=precision)
+            for precision in ("fp32", "int8")}, load_model(saved)
+
+
+def test_ngram_export_gives_torch_s_logits_in_any_batch(ngram_export):
+    """Texts of one word (no bigram), unknown words (their bigrams still count), a cut at 256 tokens:
+    the runtime's ids are the saved vocabulary's (words, then 8 + bucket per bigram), and its
+    logits torch's (fp32 within 1e-5; int8 the same argmax), batched or one at a time."""
+    import torch
+    exports, saved = ngram_export
+    texts = ["good", "awful movie !", "great film , great film", "zzz bad qqq", "film " * 300, "bad movie"]
+    ids = [saved.vocab.encode(t) for t in texts]
+    assert ids[0] == [6] and ids[1][:3] == [4, 3, 1] and all(8 <= i < 16 for i in ids[1][3:]) and len(ids[1]) == 5
+    with torch.no_grad():
+        expected = np.concatenate([saved.model(torch.tensor([row])).numpy() for row in ids])
+    for precision, directory in exports.items():
+        predictor = Predictor(directory)
+        assert predictor.ngrams == (2, 8)
+        assert [np.frombuffer(e, np.int64).tolist() for e in predictor.encode(texts)] == ids
+        for batch_size in (1, 4, 64):
+            got = predictor.logits(texts, batch_size=batch_size)
+            if precision == "fp32":
+                np.testing.assert_allclose(got, expected, atol=1e-5)
+            assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+NGRAM_TOKENIZERS = {
+    "buckets without the rest": (lambda t: [t["tokenizer"].pop(k) for k in ("word_ngrams", "ngram_hash")] and None,
+                                 "n-gram settings buckets without word_ngrams, ngram_hash"),
+    "another hash": (lambda t: t["tokenizer"].update(ngram_hash="python-hash"), "not this lmf's"),
+    "n of 1": (lambda t: t["tokenizer"].update(word_ngrams=1), "ngrams must be an integer of at least 2"),
+    "more buckets than rows": (lambda t: t["tokenizer"].update(buckets=9),
+                               "lists 8 words and 9 n-gram buckets, more than model.onnx has"),
+}
+
+
+@pytest.mark.parametrize("variant", NGRAM_TOKENIZERS)
+def test_ngram_settings_are_checked(ngram_export, variant):
+    change, message = NGRAM_TOKENIZERS[variant]
+    directory = ngram_export[0]["fp32"]
+    rewrite_tokenizer(directory, change)
+    with pytest.raises(ExportIntegrityError, match=message):
+        Predictor(directory)
