@@ -11,12 +11,18 @@ Adding a method: write its compression function in its own module (as groupreduc
 add one `Method(...)` to METHODS below. The grid runs it at EXT_REDUCTIONS, the report and the
 app list it, and its `+ int8` stack is one more entry with `source="<name>"`.
 
+A method's `archs` are model kinds (lmf.models.KINDS): the n-gram DAN takes every method the DAN
+takes. Vocabulary pruning (lmf.prune) changes which words a model reads; its model says so in its
+config, so nothing else needs to know (lmf.ngrams.model_vocab).
+
 Standard library only. Deliberately not here: the compression maths (lmf.compress,
-lmf.groupreduce, lmf.quantize) or running anything (sweep.runner).
+lmf.groupreduce, lmf.quantize, lmf.prune) or running anything (sweep.runner).
 """
 from dataclasses import dataclass
 
 from .layout import LATENCY_METHODS, cell_id
+
+DANS = ("dan", "dan_ngram")  # the model kinds that are DANs (lmf.models.KINDS)
 
 
 def _lmf(model, reduction, vocab):
@@ -31,7 +37,23 @@ def _hmf(model, reduction, vocab):
 
 def _groupreduce(model, reduction, vocab):
     from .groupreduce import groupreduce_compress_model
-    return groupreduce_compress_model(model, vocab.counts, reduction)
+    return groupreduce_compress_model(model, _row_counts(model, vocab), reduction)
+
+
+def _row_counts(model, vocab):
+    """Training counts per embedding row: the words', then 0 for each n-gram bucket (lmf.ngrams:
+    their counts are not kept, so they rank as the rarest rows)."""
+    return list(vocab.counts) + [0] * (model.config.get("buckets") or 0)
+
+
+def _prune(model, reduction, vocab):
+    from .prune import prune_model
+    return prune_model(model, vocab.counts, reduction)
+
+
+def _prune_lmf(model, reduction, vocab):
+    from .prune import prune_lmf_model
+    return prune_lmf_model(model, vocab.counts, reduction)
 
 
 def _lmf_whole(model, reduction, vocab):
@@ -50,11 +72,11 @@ def _bits(bits):
 class Method:
     name: str
     label: str
-    group: str  # the chart's legend group: baseline | factorization | stacked | reference
+    group: str  # the chart's legend group: baseline | factorization | stacked | pruning | reference
     source: str  # "scratch" (trained from nothing), "uncompressed", or the method it stacks on
     make: object = None  # (parent model, R, vocab) -> new model; None for "scratch" and references
     retrains: bool = False  # retrained after `make` (the paper's online step)
-    archs: tuple = ("dan", "lstm")
+    archs: tuple = ("dan", "lstm", "dan_ngram")  # model kinds (lmf.models.KINDS) it applies to
     extension: bool = False  # beyond the paper's grid (left out by --core-only)
     reduction: str = "embedding"  # what R means: "embedding" parameters removed, or "none"
     # The deployable model's precision (lmf.export): fp32 exports the cell's own model; fp16 and
@@ -93,13 +115,21 @@ METHODS = {m.name: m for m in [
            extension=True, size="bytes of the deployable export directory, its per-word row map included",
            color="#9467bd", symbol="cross"),
     Method("lmf_whole", "Whole-model LMF", "factorization", "uncompressed", _lmf_whole, retrains=True,
-           archs=("dan",), extension=True, color="#8c564b", symbol="x"),
+           archs=DANS, extension=True, color="#8c564b", symbol="x"),
     Method("lmf_int8", "LMF + int8", "stacked", "lmf", _bits(8), extension=True, deploy="int8", color="#e377c2",
            symbol="circle-open"),
     Method("groupreduce_int8", "GroupReduce + int8", "stacked", "groupreduce", _bits(8), extension=True, deploy="int8",
            color="#17becf", symbol="cross-open"),
-    Method("lmf_whole_int8", "Whole-model LMF + int8", "stacked", "lmf_whole", _bits(8), archs=("dan",),
+    Method("lmf_whole_int8", "Whole-model LMF + int8", "stacked", "lmf_whole", _bits(8), archs=DANS,
            extension=True, deploy="int8", color="#bcbd22", symbol="x-open"),
+    Method("prune", "Vocabulary pruning", "pruning", "uncompressed", _prune, retrains=True, extension=True,
+           color="#f39c12", symbol="square-open"),
+    Method("prune_lmf", "Pruning + LMF", "pruning", "uncompressed", _prune_lmf, retrains=True, extension=True,
+           color="#16a085", symbol="diamond-open"),
+    Method("prune_int8", "Pruning + int8", "pruning", "prune", _bits(8), extension=True, deploy="int8",
+           color="#a04000", symbol="triangle-up-open"),
+    Method("prune_lmf_int8", "Pruning + LMF + int8", "pruning", "prune_lmf", _bits(8), extension=True, deploy="int8",
+           color="#0b5345", symbol="triangle-down-open"),
     Method("fasttext", "fastText", "reference", "scratch", archs=("fasttext",), extension=True, reduction="none",
            size="bytes of fastText's model.bin", color="#393b79", symbol="hexagon", line=False),
     Method("fasttext_ftz", "fastText.zip", "reference", "fasttext", archs=("fasttext",), extension=True,
@@ -109,7 +139,7 @@ METHODS = {m.name: m for m in [
 METHOD_ORDER = tuple(METHODS)  # the order tables and charts list them in
 REFERENCE_METHODS = tuple(name for name, m in METHODS.items() if m.group == "reference")
 GROUP_NAMES = {"baseline": "Baselines", "factorization": "Factorization", "stacked": "Factorization + int8",
-               "reference": "fastText (reference)"}
+               "pruning": "Vocabulary pruning (+ LMF, + int8)", "reference": "fastText (reference)"}
 
 
 def method_label(name):

@@ -18,18 +18,25 @@ from lmf.metrics import size_on_disk
 from lmf.models import new_model
 from lmf.quantize import quantize_model
 from lmf.runtime import Predictor
+from lmf.tokenize import settings
 
 # Different lengths in one batch (padding, the LSTM's sequence_lens), unknown words, a zero-width
 # space inside a word, punctuation only, and a text longer than MAX_TOKENS = 256 tokens.
 TEXTS = ["a gorgeous , witty , seductive movie .", "bad", "the film is n't good at all , really",
          "zzzunknownzzz qqq", "it 's a wonder\u200bful film", "!", "good " * 300]
 KINDS = ["dan-dense", "dan-lmf", "dan-offline", "dan-hmf", "dan-groupreduce", "dan-quant8", "dan-lmf_whole",
-         "lstm-dense", "lstm-lmf", "lstm-offline", "lstm-hmf", "lstm-groupreduce", "lstm-quant8"]
+         "lstm-dense", "lstm-lmf", "lstm-offline", "lstm-hmf", "lstm-groupreduce", "lstm-quant8",
+         "dan-prune", "lstm-prune", "dan_ngram-dense", "dan_ngram-lmf", "dan_ngram-prune_lmf"]
+BUCKETS = 256  # the n-gram DAN's, small for a fast test
 
 
 def make_models(vocab, R=90):
     """kind -> model (untrained: parity needs weights, not good ones) for DAN and LSTM: dense, LMF,
-    offline SVD, HMF, GroupReduce, 8-bit, and whole-model LMF (DAN only), at R = 90 %."""
+    offline SVD, HMF, GroupReduce, 8-bit, and whole-model LMF (DAN only), at R = 90 %; vocabulary
+    pruning (lmf.prune) of both; and the DAN with BUCKETS hashed bigrams (lmf.ngrams), dense, LMF
+    and pruned + LMF. The n-gram rows are random, not zero as new_model starts them, so that
+    parity covers them."""
+    from lmf.prune import prune_lmf_model, prune_model
     models = {}
     for arch in ("dan", "lstm"):
         torch.manual_seed(0)
@@ -41,6 +48,13 @@ def make_models(vocab, R=90):
         models[f"{arch}-groupreduce"] = groupreduce_compress_model(dense, vocab.counts, R)
         models[f"{arch}-quant8"] = quantize_model(dense, 8)
     models["dan-lmf_whole"] = compress_whole_model(models["dan-dense"], R)
+    for arch in ("dan", "lstm"):
+        models[f"{arch}-prune"] = prune_model(models[f"{arch}-dense"], vocab.counts, R)
+    grams = new_model("dan", len(vocab), 2, ngrams=2, buckets=BUCKETS)
+    torch.nn.init.normal_(grams.embedding.table.weight.data[-BUCKETS:])
+    models["dan_ngram-dense"] = grams
+    models["dan_ngram-lmf"] = compress_model(grams, R)
+    models["dan_ngram-prune_lmf"] = prune_lmf_model(grams, vocab.counts, R)
     return models
 
 
@@ -125,6 +139,40 @@ def test_factorized_structure_is_kept(zoo):
         node = producer[node.input[0]]
         chain.append(node.op_type)
     assert chain == ["Div", "ReduceSum", "Mul", "Gather"]  # mean of k-dimensional rows, then W_b
+
+
+def test_tokenizer_json_of_the_existing_kinds_is_unchanged(zoo):
+    """The byte-identity that artifacts/ relies on (studio.deploy rebuilds shipped exports and checks
+    their sha256): a plain model's tokenizer.json is exactly its words, labels and
+    lmf.tokenize.settings(), written as before; the n-gram keys appear only for n-gram models."""
+    saved = load_model(zoo["dan-dense"]["saved"])
+    for precision in ("fp32", "fp16", "int8"):
+        assert (zoo["dan-dense"][precision] / "tokenizer.json").read_text(encoding="utf-8") == json.dumps(
+            {"itos": saved.vocab.itos, "label_names": saved.label_names, "tokenizer": settings()}, ensure_ascii=False)
+    for kind in KINDS:
+        keys = json.loads((zoo[kind]["fp32"] / "tokenizer.json").read_text())["tokenizer"].keys()
+        assert keys - settings().keys() == ({"word_ngrams", "buckets", "ngram_hash"} if "ngram" in kind else set())
+
+
+def test_ngram_export_is_a_dan_graph_with_its_buckets(zoo):
+    """The n-gram DAN's graph is the DAN's, node for node; its table has V + BUCKETS rows and
+    tokenizer.json says how the bucket ids are made."""
+    ops = lambda kind: [n.op_type for n in onnx.load(zoo[kind]["fp32"] / "model.onnx").graph.node]
+    assert ops("dan_ngram-dense") == ops("dan-dense") and ops("dan_ngram-lmf") == ops("dan-lmf")
+    saved = load_model(zoo["dan_ngram-dense"]["saved"])
+    tokenizer = json.loads((zoo["dan_ngram-dense"]["fp32"] / "tokenizer.json").read_text())
+    assert tokenizer["tokenizer"]["word_ngrams"] == 2 and tokenizer["tokenizer"]["buckets"] == BUCKETS
+    assert saved.config["vocab_size"] == len(tokenizer["itos"]) + BUCKETS
+
+
+def test_pruned_export_lists_only_the_kept_words(zoo):
+    """R = 90 keeps a tenth of the rows: tokenizer.json lists those words only, the most frequent,
+    and is accordingly smaller than the dense model's."""
+    full = json.loads((zoo["dan-dense"]["int8"] / "tokenizer.json").read_text())["itos"]
+    kept = json.loads((zoo["dan-prune"]["int8"] / "tokenizer.json").read_text())["itos"]
+    assert kept == full[:len(full) // 10]
+    assert (zoo["dan-prune"]["int8"] / "tokenizer.json").stat().st_size < \
+        0.2 * (zoo["dan-dense"]["int8"] / "tokenizer.json").stat().st_size
 
 
 def test_quantized_model_exports_dequantized_weights(zoo):
