@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from sweep.assemble import assemble, carry_plan
 from lmf.data import DataError
-from lmf.names import DATASETS, MODELS, check_dataset_name
+from lmf.names import DATASETS, MODEL_KINDS, check_dataset_name
 from sweep.grid import plan
 from lmf.layout import ROOT, ArtifactError
 from lmf.trial import dask_client, run_cells, run_cells_dask
@@ -45,7 +45,7 @@ def main(argv=None):
     p.add_argument("--vectors", help="GloVe-format word vectors for the LSTM (default: the data folder's GloVe subset)")
     p.add_argument("--scheduler", help="run the cells on dask.distributed: 'local' (a LocalCluster of --jobs "
                    "workers) or a scheduler address such as tcp://host:8786")
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    p.add_argument("--models", nargs="+", default=list(MODEL_KINDS), choices=MODEL_KINDS)
     p.add_argument("--core-only", action="store_true",
                    help="only the core grid (no HMF, GroupReduce, int8 stacks, whole-model LMF, fastText)")
     args = p.parse_args(argv)

@@ -3,18 +3,20 @@
 Stages run in order; a cell only needs cells of earlier stages:
   1. uncompressed models (CALR, plus CLR and AdaGrad for Table 1) and offline-SVD models (baseline 2),
   2. every method that compresses an uncompressed model and retrains it (LMF, HMF, GroupReduce,
-     whole-model LMF: lmf.methods says which), 8/16-bit quantization, and fastText,
+     whole-model LMF, vocabulary pruning, pruning + LMF: lmf.methods says which), 8/16-bit
+     quantization, and fastText,
   3. latency: every core variant of one (dataset, model) timed in one process, interleaved,
   4. the int8 stacks (a stage-2 model quantized after training) and fastText.zip,
   5. latency_ext: the seed-0 extension variants timed together with the uncompressed model.
-`core_only` keeps the paper's grid (stages 1-3 without the extension methods).
+`core_only` keeps the paper's grid (stages 1-3 without the extension methods). Every model kind of
+lmf.names.MODEL_KINDS is planned: the paper's DAN and LSTM, and the DAN with hashed bigrams.
 
 Standard library only: the app reads what artifacts/ ships (APP_REDUCTIONS, APP_EXT) before torch
 loads. Deliberately not here: the names every layer shares (lmf.names), what a cell is
 (lmf.methods.Cell), running one (lmf.trial, sweep.runner) or writing artifacts/ (sweep.assemble).
 """
 from lmf.methods import METHODS, Cell, methods_where
-from lmf.names import DATASETS, MODELS, QUICK
+from lmf.names import DATASETS, MODEL_KINDS, MODELS, QUICK
 
 REDUCTIONS = (10, 30, 50, 70, 90, 95, 98)
 SEEDED_REDUCTIONS = (50, 90)  # these, and the uncompressed models, run with every seed
@@ -29,13 +31,14 @@ APP_EXT = {"methods": ("hmf", "groupreduce", "lmf_whole"), "reduction": 90, "dat
 ARTIFACTS_BUDGET_BYTES = 120 * 10**6
 
 
-def plan(datasets=DATASETS, models=MODELS, quick=False, core_only=False, full=False):
+def plan(datasets=DATASETS, models=MODEL_KINDS, quick=False, core_only=False, full=False):
     """The cells, as the stages of the module docstring.
 
     The default grid fits the 2-core CPU budget: the LSTM's offline-SVD baseline (a full LSTM
     training per cell, the costliest cells) runs only at the seeded R values, and CLR/AdaGrad
     (Table 1, an SST-2 table in the paper) are not run for the CLINC150 LSTM. `full=True` runs
-    every method at every R, for a machine with a GPU.
+    every method at every R, for a machine with a GPU. A model kind beyond the paper's (MODELS:
+    the n-gram DAN) gets the methods, not the paper's baselines: no offline SVD, no CLR/AdaGrad.
     """
     reductions = QUICK["reductions"] if quick else REDUCTIONS
     seeds = QUICK["seeds"] if quick else SEEDS
@@ -46,6 +49,8 @@ def plan(datasets=DATASETS, models=MODELS, quick=False, core_only=False, full=Fa
             cheap = full or quick or arch == "dan"
             offline = reductions if cheap else [r for r in reductions if r in SEEDED_REDUCTIONS]
             schedules = ("clr", "adagrad") if (cheap or ds == "sst2") else ()
+            if arch not in MODELS:
+                offline, schedules = (), ()
             stages[0] += [Cell(ds, arch, "uncompressed", 0, s) for s in seeds]
             stages[0] += [Cell(ds, arch, "uncompressed", 0, seeds[0], sched) for sched in schedules]
             stages[0] += [Cell(ds, arch, "offline_svd", r, s) for r in offline for s in seeded(r)]
