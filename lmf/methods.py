@@ -56,6 +56,11 @@ def _prune_lmf(model, reduction, vocab):
     return prune_lmf_model(model, vocab.counts, reduction)
 
 
+def _prune_lmf_whole(model, reduction, vocab):
+    from .prune import prune_lmf_model
+    return prune_lmf_model(model, vocab.counts, reduction, whole=True)
+
+
 def _lmf_whole(model, reduction, vocab):
     from .compress import compress_whole_model
     return compress_whole_model(model, reduction)
@@ -126,10 +131,14 @@ METHODS = {m.name: m for m in [
            color="#f39c12", symbol="square-open"),
     Method("prune_lmf", "Pruning + LMF", "pruning", "uncompressed", _prune_lmf, retrains=True, extension=True,
            color="#16a085", symbol="diamond-open"),
+    Method("prune_lmf_whole", "Pruning + whole-model LMF", "pruning", "uncompressed", _prune_lmf_whole,
+           retrains=True, archs=DANS, extension=True, color="#5b2c6f", symbol="x-open"),
     Method("prune_int8", "Pruning + int8", "pruning", "prune", _bits(8), extension=True, deploy="int8",
            color="#a04000", symbol="triangle-up-open"),
     Method("prune_lmf_int8", "Pruning + LMF + int8", "pruning", "prune_lmf", _bits(8), extension=True, deploy="int8",
            color="#0b5345", symbol="triangle-down-open"),
+    Method("prune_lmf_whole_int8", "Pruning + whole-model LMF + int8", "pruning", "prune_lmf_whole", _bits(8),
+           archs=DANS, extension=True, deploy="int8", color="#d98880", symbol="star-open"),
     Method("fasttext", "fastText", "reference", "scratch", archs=("fasttext",), extension=True, reduction="none",
            size="bytes of fastText's model.bin", color="#393b79", symbol="hexagon", line=False),
     Method("fasttext_ftz", "fastText.zip", "reference", "fasttext", archs=("fasttext",), extension=True,

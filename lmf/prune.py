@@ -22,9 +22,11 @@ Frequency rather than row norm: a rare word with a large row sways the average o
 it is in; a frequent one sways many. Measured on CR (README of this change): pruning by norm
 loses more dev accuracy than by count at the same K.
 
-`prune_lmf_model` stacks LMF on pruning at one R: it keeps sqrt(1 - R) of the words, then
+`prune_lmf_model` stacks LMF on pruning at one R: it keeps sqrt(1 - R) of the rows, then
 factorizes the pruned table to (1 - R) of the original table's parameters, so the two share the
-reduction evenly (at R = 90: 31.6 % of the words, rank for 31.6 % of their table).
+reduction evenly (at R = 90: 31.6 % of the words, rank for 31.6 % of their table); `whole=True`
+factorizes the DAN's hidden layers too, as whole-model LMF does, which a small export needs: the
+DAN's two hidden layers are 831,000 weights, 0.83 MB even in int8.
 
 Deliberately not here: the SVD (lmf.compress), training, which ids a model reads (lmf.ngrams).
 """
@@ -32,7 +34,8 @@ import math
 
 import torch
 
-from .compress import Infeasible, compress_model, floor_exact, fraction_for_reduction, with_embedding
+from .compress import (Infeasible, compress_model, compress_whole_model, floor_exact, fraction_for_reduction,
+                       with_embedding)
 from .models import DenseEmbedding
 from .quantize import check_unquantized
 from .tokenize import UNK_ID
@@ -87,9 +90,11 @@ def prune_model(model, counts, reduction_pct):
     return with_embedding(model, embedding, reduction_pct, **config)
 
 
-def prune_lmf_model(model, counts, reduction_pct):
+def prune_lmf_model(model, counts, reduction_pct, whole=False):
     """Pruning then LMF at one R (module docstring): sqrt(1 - R) of the rows kept by prune_model,
-    then the pruned table factorized to (1 - R) of the original table's parameters."""
+    then the pruned table factorized to (1 - R) of the original table's parameters; with `whole`,
+    whole-model LMF (lmf.compress.compress_whole_model), the DAN's hidden layers factorized at
+    that same fraction of their own."""
     p = fraction_for_reduction(reduction_pct)
     m = model.embedding.weight_matrix().shape[0]
     pruned = prune_model(model, counts, 100 * (1 - math.sqrt(p)))
@@ -97,4 +102,4 @@ def prune_lmf_model(model, counts, reduction_pct):
     f = p * m / rows  # of the pruned table's parameters, to keep p of the original's
     if not f < 1:
         raise Infeasible(f"R = {reduction_pct:g} % is reached by pruning alone ({rows:,} of {m:,} rows)")
-    return compress_model(pruned, 100 * (1 - f))
+    return (compress_whole_model if whole else compress_model)(pruned, 100 * (1 - f))

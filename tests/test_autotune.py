@@ -22,11 +22,12 @@ def rows(out):
 
 
 def test_candidates_come_from_the_registry():
-    """The DAN gets the four retrained factorizations, vocabulary pruning and pruning + LMF, and the
-    five int8 stacks on them (HMF has no stack in lmf.methods); the LSTM has no whole-model LMF, nor
-    its stack; the n-gram DAN has the DAN's."""
-    assert candidates("dan") == ["lmf", "hmf", "groupreduce", "lmf_whole", "prune", "prune_lmf", "lmf_int8",
-                                 "groupreduce_int8", "lmf_whole_int8", "prune_int8", "prune_lmf_int8"]
+    """The DAN gets the four retrained factorizations, vocabulary pruning, pruning + LMF and pruning
+    + whole-model LMF, and the six int8 stacks on them (HMF has no stack in lmf.methods); the LSTM
+    has no whole-model LMF, nor its stacks; the n-gram DAN has the DAN's."""
+    assert candidates("dan") == ["lmf", "hmf", "groupreduce", "lmf_whole", "prune", "prune_lmf", "prune_lmf_whole",
+                                 "lmf_int8", "groupreduce_int8", "lmf_whole_int8", "prune_int8", "prune_lmf_int8",
+                                 "prune_lmf_whole_int8"]
     assert candidates("lstm") == ["lmf", "hmf", "groupreduce", "prune", "prune_lmf", "lmf_int8", "groupreduce_int8",
                                   "prune_int8", "prune_lmf_int8"]
     assert candidates("dan_ngram") == candidates("dan")

@@ -11,21 +11,22 @@ def test_quick_plan():
     2 x (5 + 5 + 1) = 22, 2 x 12 = 24, 6.
 
     The extension (R = 90 only in quick mode): the DAN's stage 2 gains HMF, GroupReduce, whole-model
-    LMF, vocabulary pruning, pruning + LMF and fastText (per dataset) = 6, stage 4 holds the five
-    int8 stacks on them and fastText.zip = 6, stage 5 one latency_ext cell; the n-gram DAN gains
-    5, 5, 1 (fastText stands beside the DAN only); the LSTM 4 (HMF, GroupReduce, pruning, pruning +
-    LMF), 4 (their int8 stacks) and 1. Two datasets: 24 + 2 x (6 + 5 + 4) = 54, 2 x 15 = 30, 6."""
+    LMF, vocabulary pruning, pruning + LMF, pruning + whole-model LMF and fastText (per dataset) = 7,
+    stage 4 holds the six int8 stacks on them and fastText.zip = 7, stage 5 one latency_ext cell;
+    the n-gram DAN gains 6, 6, 1 (fastText stands beside the DAN only); the LSTM 4 (HMF,
+    GroupReduce, pruning, pruning + LMF), 4 (their int8 stacks) and 1. Two datasets:
+    24 + 2 x (7 + 6 + 4) = 58, 2 x 17 = 34, 6."""
     assert [len(s) for s in plan(quick=True, core_only=True)] == [22, 24, 6]
-    assert [len(s) for s in plan(quick=True)] == [22, 54, 6, 30, 6]
+    assert [len(s) for s in plan(quick=True)] == [22, 58, 6, 34, 6]
     core = plan(["sst2"], ["dan"], quick=True, core_only=True)
     one = plan(["sst2"], ["dan"], quick=True)
-    assert [len(s) for s in one] == [5, 10, 1, 6, 1]
+    assert [len(s) for s in one] == [5, 11, 1, 7, 1]
     assert one[0] == core[0] and one[1][:4] == core[1] and one[2] == core[2]  # core cells first, unchanged
-    assert len({c.id for stage in one for c in stage}) == 23  # every cell has its own file
+    assert len({c.id for stage in one for c in stage}) == 25  # every cell has its own file
     assert [c.method for c in one[3]] == ["lmf_int8", "groupreduce_int8", "lmf_whole_int8", "prune_int8",
-                                         "prune_lmf_int8", "fasttext_ftz"]
+                                         "prune_lmf_int8", "prune_lmf_whole_int8", "fasttext_ftz"]
     grams = plan(["sst2"], ["dan_ngram"], quick=True)
-    assert [len(s) for s in grams] == [1, 9, 1, 5, 1]
+    assert [len(s) for s in grams] == [1, 10, 1, 6, 1]
     assert {c.method for s in grams for c in s} >= {"uncompressed", "lmf", "prune", "prune_lmf_int8", "latency_ext"}
     assert not {c.method for s in grams for c in s} & {"offline_svd", "fasttext"}
 
@@ -41,16 +42,16 @@ def test_full_plan_seeds():
     reductions, 50 and 90 with 3 seeds: 5 + 2 * 3 = 11; LMF likewise 11; quantization 2 x 3 = 6;
     latency 1. Stage sizes per (dataset, model): 16, 17, 1.
 
-    The extension for the DAN: HMF, GroupReduce, whole-model LMF, pruning and pruning + LMF at
-    R = 90 (3 seeds), 95, 98 (seed 0): 5 x 5 = 25, plus 3 fastText seeds in stage 2; their five
-    int8 stacks 25 + 3 fastText.zip in stage 4; 1 latency_ext. The LSTM: 4 x 5 = 20, 20, 1. The
-    n-gram DAN: 3 uncompressed seeds; 17 + 25 = 42; 1; 25; 1.
+    The extension for the DAN: HMF, GroupReduce, whole-model LMF, pruning, pruning + LMF and
+    pruning + whole-model LMF at R = 90 (3 seeds), 95, 98 (seed 0): 6 x 5 = 30, plus 3 fastText
+    seeds in stage 2; their six int8 stacks 30 + 3 fastText.zip in stage 4; 1 latency_ext. The
+    LSTM: 4 x 5 = 20, 20, 1. The n-gram DAN: 3 uncompressed seeds; 17 + 30 = 47; 1; 30; 1.
 
     The default grid trims the LSTM's offline SVD to the seeded R (2 x 3 = 6, so stage 1 is
     5 + 6 = 11) and drops CLR/AdaGrad for the CLINC150 LSTM (3 + 6 = 9); --full restores 16."""
     assert [len(s) for s in plan(["sst2"], ["dan"], core_only=True)] == [16, 17, 1]
-    assert [len(s) for s in plan(["sst2"], ["dan"])] == [16, 45, 1, 28, 1]
+    assert [len(s) for s in plan(["sst2"], ["dan"])] == [16, 50, 1, 33, 1]
     assert [len(s) for s in plan(["sst2"], ["lstm"])] == [11, 37, 1, 20, 1]
-    assert [len(s) for s in plan(["sst2"], ["dan_ngram"])] == [3, 42, 1, 25, 1]
+    assert [len(s) for s in plan(["sst2"], ["dan_ngram"])] == [3, 47, 1, 30, 1]
     assert [len(s) for s in plan(["clinc150"], ["lstm"], core_only=True)] == [9, 17, 1]
     assert [len(s) for s in plan(["sst2"], ["lstm"], full=True)] == [16, 37, 1, 20, 1]

@@ -35,7 +35,7 @@ def test_every_make_returns_a_new_model_that_runs(name, kind):
     assert child is not parent and all(torch.equal(before[k], v) for k, v in parent.state_dict().items())
     assert child(torch.tensor([[2, 3, 4], [5, 0, 0]])).shape == (2, 2)
     assert ("bits" in child.config) == (name in ("quant16", "quant8", "lmf_int8", "groupreduce_int8", "lmf_whole_int8",
-                                                 "prune_int8", "prune_lmf_int8"))
+                                                 "prune_int8", "prune_lmf_int8", "prune_lmf_whole_int8"))
     assert child.config.get("ngrams") == (2 if kind == "dan_ngram" else None)
-    if name in ("prune", "prune_lmf") and kind == "dan_ngram":
+    if name in ("prune", "prune_lmf", "prune_lmf_whole") and kind == "dan_ngram":
         assert child.config["buckets"] < 16 and child.config["vocab_size"] == child.config["kept_words"] + child.config["buckets"]

@@ -87,6 +87,16 @@ def test_prune_then_lmf_shares_r():
     assert both.embedding.table.weight.shape == (30, 3)
 
 
+def test_prune_then_whole_model_lmf():
+    """The same split with whole-model LMF: the pruned table as above (rank 3), and the DAN's hidden
+    layers at the same fraction 0.3 of their own: 20 x 1024 -> k = floor(0.3 x 20,480 / 1,044) = 5,
+    1024 x 512 -> k = floor(0.3 x 524,288 / 1,536) = 102."""
+    vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(98)], [0, 0] + list(range(98, 0, -1)))
+    model = new_model("dan", 100, 2, embed_dim=20, seed=0)
+    both = prune_lmf_model(model, vocab.counts, 91, whole=True)
+    assert (both.config["kept_words"], both.config["rank"], both.config["hidden_ranks"]) == (30, 3, [5, 102])
+
+
 def test_refusals():
     """Pruning keeps rows of a dense table: a factorized model (compress first, prune never) and a
     quantized one are refused; so is a vocabulary shorter than the table."""
