@@ -848,3 +848,37 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
         return search.run(scheduler, jobs, progress, on_trial)
     finally:
         search.close()
+
+
+def remake(out, seed):
+    """The model the autotune in `out` chose, made again from nothing with another `seed`: its base
+    recipe trained (or --from's model taken), then its method's chain at its R (a stack's fp32
+    source first), each exported and measured on dev as a trial is, under work/ with the seed in the
+    cell ids; returns {"bytes", "dev_accuracy", "test_accuracy"} of the last. Seed 0 is the autotune's
+    own model: its numbers are summary.json's, so it is refused here (remaking it would rewrite the
+    search's own files). What it is for: the seed spread of a choice (scripts/bench_autotune.py),
+    not part of the search. ValueError when a step fails."""
+    out = Path(out)
+    if not (isinstance(seed, int) and seed > 0):
+        raise ValueError(f"seed {seed!r}: give a seed above 0 (seed 0's model is the autotune's own, in summary.json)")
+    if not is_autotune_dir(out):
+        raise ValueError(f"{out} is not an autotune's folder")
+    settings = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+    search = Search(settings["data"], settings["model"], out, max_drop=summary["max_drop"], base_from=settings["from"],
+                    vectors=settings.get("vectors"), quick=settings["quick"], tune_base=bool(settings.get("tune_base")))
+    try:
+        chosen = summary["chosen"] or {"method": "uncompressed", "R": 0}
+        chain = [chosen["method"]]
+        while METHODS[chain[-1]].source != "scratch":
+            chain.append(METHODS[chain[-1]].source)
+        tuner = search.tuner(summary["base"]["recipe"])
+        for method in reversed(chain):
+            cell = Cell(search.key, search.model, method, chosen["R"] if method != "uncompressed" else 0, seed=seed)
+            record = tuner.run(cell)
+            if record["status"] != "ok":
+                raise ValueError(f"{cell.id}: {record['status']}")
+        return {"bytes": record["bytes"], "dev_accuracy": record["dev_accuracy"],
+                "test_accuracy": deployable_accuracy(tuner.export_dir(cell), search.data(), "test")}
+    finally:
+        search.close()

@@ -559,3 +559,23 @@ def test_a_job_asks_the_size_question(tiny_dir, tmp_path):
     base = {"bytes": 400_000, "dev_accuracy": 0.8, "test_accuracy": 0.79}
     chosen = {**base, "method": "uncompressed", "R": 0, "bytes_fraction": 1.0}
     assert [r["method"] for r in jobs.result_rows("mine", "dan", {"base": base, "chosen": chosen})] == ["uncompressed"]
+
+
+def test_remake_the_choice_with_another_seed(tuned, tmp_path):
+    """The chosen model made again with seed 1 (its base recipe, then its method's chain at its R):
+    another model of the same architecture, so an export of the same bytes to a few (protobuf
+    writes some numbers in a length that depends on the value), with its own dev and test accuracy;
+    its cells carry the seed (-s1) beside the search's; trials.csv is untouched. Seed 0 is the
+    search's own model and is refused."""
+    import shutil
+    from lmf.autotune import remake
+    out = tmp_path / "out"
+    shutil.copytree(tuned[0], out)
+    before = (out / "trials.csv").read_text()
+    again = remake(out, 1)
+    chosen = tuned[1]["chosen"]
+    assert again["bytes"] == pytest.approx(chosen["bytes"], abs=64) and 0 <= again["test_accuracy"] <= 1
+    assert list(out.rglob(f"exports/*-{chosen['method']}-R{chosen['R']}-s1"))
+    assert (out / "trials.csv").read_text() == before
+    with pytest.raises(ValueError, match="seed 0"):
+        remake(out, 0)
