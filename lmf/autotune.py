@@ -69,7 +69,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
 from .artifacts import ArtifactError, is_saved_model
@@ -79,8 +78,9 @@ from .export import is_export
 from .layout import has_format
 from .methods import METHODS, Cell, method_label
 from .metrics import size_on_disk
-from .models import build_model, default_config
+from .models import new_model
 from .names import MODELS
+from .ngrams import DEFAULT_BUCKETS
 from .results import write_rows
 from .train import recipe
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
@@ -127,10 +127,12 @@ BASE_EPOCHS, RETRAIN_EPOCHS, MAX_STEPS = 30, 10, 3000
 RETRAIN_LR_SCALE = 2
 # The base recipes tried, by coordinate search (base_recipes): first the first shape at each
 # learning rate (the recipe's lr_ub times each scale, in this order, lr_lb keeping the recipe's ratio
-# to it), then the other shapes at the best of those rates and the next lower one. DAN shapes:
+# to it), then the other shapes at the best of those rates and the next lower one, then the best
+# so far with word pairs (hashed n-grams, lmf.ngrams: fastText's trick). DAN shapes:
 # (embedding dimension, hidden sizes), a small one and the paper's; the LSTM keeps its shape (its
 # dimension is its word vectors').
 LR_SCALES = {"dan": (3, 10, 1), "lstm": (2, 4, 1)}
+NGRAMS = 2  # the n-grams of the last stage (word pairs, fastText's advice for classification)
 BASE_SHARE = 0.4  # of the budget, after which no other base starts (once one is trained)
 SHAPES = {"dan": ((64, (256, 128)), (300, (1024, 512))), "lstm": ((None, None),)}
 
@@ -138,30 +140,37 @@ SHAPES = {"dan": ((64, (256, 128)), (300, (1024, 512))), "lstm": ((None, None),)
 @dataclass(frozen=True)
 class BaseRecipe:
     """One way to train the base: its learning rate's upper bound and, for the DAN, its embedding
-    dimension and hidden sizes (None: the model's defaults). `name` is its folder under
-    work/bases/ and its trials.csv `base`."""
+    dimension, hidden sizes and hashed word n-grams (lmf.ngrams: n, in DEFAULT_BUCKETS rows; None:
+    the model's defaults, words only). `name` is its folder under work/bases/ and its trials.csv
+    `base`."""
     lr: float
     embed_dim: int = None
     hidden: tuple = None
+    ngrams: int = None
 
     @property
     def name(self):
         shape = (f"d{self.embed_dim}-h{'x'.join(map(str, self.hidden))}-" if self.hidden else "")
-        return f"{shape}lr{self.lr:g}"
+        return f"{shape}lr{self.lr:g}" + (f"-ng{self.ngrams}" if self.ngrams else "")
 
 
 def base_recipes(arch):
     """The BaseRecipes of the coordinate search for `arch`, by stage: (stage 1: the first shape at
     each learning rate, stage 2: a function of stage 1's best rate giving the other shapes at that
-    rate and at the next lower one of the rates, as a larger model often wants a smaller step).
-    DAN: the small shape at 0.03, 0.1, 0.01; if 0.03 is best, the paper's shape at 0.03 and 0.01."""
+    rate and at the next lower one of the rates, as a larger model often wants a smaller step,
+    stage 3: a function of the best recipe so far giving it with word n-grams, for the DAN).
+    DAN: the small shape at 0.03, 0.1, 0.01; if 0.03 is best, the paper's shape at 0.03 and 0.01;
+    then the best of those five with word pairs."""
     rates = [recipe(arch).lr_ub * s for s in LR_SCALES[arch]]
     first, *others = SHAPES[arch]
 
     def second(best):
         lower = [lr for lr in rates if lr < best]
         return [BaseRecipe(lr, *shape) for shape in others for lr in [best, *([max(lower)] if lower else [])]]
-    return [BaseRecipe(lr, *first) for lr in rates], second
+
+    def third(best):
+        return [replace(best, ngrams=NGRAMS)] if arch == "dan" and not best.ngrams else []
+    return [BaseRecipe(lr, *first) for lr in rates], second, third
 
 
 class Tuner(Trials):
@@ -190,12 +199,12 @@ class Tuner(Trials):
                        min_steps=0, max_steps=MAX_STEPS, eval_every=min(per_epoch, EVAL_STEPS))
 
     def _new(self, cell, data):
-        if self.base is None or self.base.hidden is None or cell.method != "uncompressed":
+        base = self.base
+        if base is None or (base.hidden is None and not base.ngrams) or cell.method != "uncompressed":
             return super()._new(cell, data)
-        # The DAN in the recipe's shape, as lmf.models.new_model makes one (seeded, then built).
-        torch.manual_seed(cell.seed)
-        config = default_config(cell.model, len(data.vocab), len(data.label_names), self.base.embed_dim)
-        return build_model({**config, "hidden": list(self.base.hidden)})
+        return new_model(cell.model, len(data.vocab), len(data.label_names), embed_dim=base.embed_dim, seed=cell.seed,
+                         hidden=list(base.hidden) if base.hidden else None, ngrams=base.ngrams,
+                         buckets=DEFAULT_BUCKETS if base.ngrams else None)
 
     def run(self, cell, progress=False):
         start = time.perf_counter()
@@ -540,7 +549,9 @@ class Search:
         self.data_dirs = {} if data in NAMED else {self.key: data}
         if self.tune:
             self.stages = base_recipes(model)
-            self.recipes = {r.name: r for r in self.stages[0] + [r for s in self.stages[0] for r in self.stages[1](s.lr)]}
+            first, second, third = self.stages
+            shaped = first + [r for s in first for r in second(s.lr)]
+            self.recipes = {r.name: r for r in shaped + [r for s in shaped for r in third(s)]}
         else:
             self.recipes = {"from" if base_from else "recipe": None}
         self.tuners = {}
@@ -601,12 +612,32 @@ class Search:
             return [] if self.base is not None else list(self.recipes)
         if any(m != "uncompressed" for _, m, _ in self.trials):
             return []
-        first, then = self.stages
+        first, second, third = self.stages
         todo = [r.name for r in first if r.name not in tried]
         if todo:
             return todo
         best = self.best_base([r.name for r in first])
-        return [] if best is None else [r.name for r in then(self.recipes[best].lr) if r.name not in tried]
+        if best is None:
+            return []
+        todo = [r.name for r in second(self.recipes[best].lr) if r.name not in tried]
+        if todo:
+            return todo
+        best = self.best_base([r.name for r in self.recipes.values() if not r.ngrams])
+        return [r.name for r in third(self.recipes[best]) if r.name not in tried]
+
+    def bases_left(self):
+        """At most how many more bases the search trains: what is left of each stage, a stage not
+        reached yet at its largest."""
+        todo = self.base_proposals()
+        if not todo or not self.tune:
+            return len(todo)
+        tried = {t["base"] for t in self.bases()}
+        first, second, third = self.stages
+        left = sum(r.name not in tried for r in first)
+        best = None if left else self.best_base([r.name for r in first])
+        left += (2 * (len(SHAPES[self.model]) - 1) if best is None
+                 else sum(r.name not in tried for r in second(self.recipes[best].lr)))
+        return left + (0 if any(self.recipes[n].ngrams for n in tried) else len(third(first[0])))
 
     def base_fits(self):
         """Whether another base may start: always until one is trained (nothing can be searched
@@ -660,9 +691,7 @@ class Search:
 
     def remaining(self):
         """At most how many more probes the searches need (the progress bar's total)."""
-        left = len(self.base_proposals())
-        if self.tune and left == len(self.stages[0]) - len(self.bases()):  # the second stage is still ahead
-            left += 2 * (len(SHAPES[self.model]) - 1)
+        left = self.bases_left()
         if self.base is None:
             return left + len(self.searched) * math.ceil(math.log2(self.hi - self.lo + 2))
         for name in self.searched:

@@ -335,14 +335,18 @@ def build_model(config):
     return model
 
 
-def new_model(arch, vocab_size, num_classes, vectors=None, embed_dim=None, seed=0, ngrams=None, buckets=None):
+def new_model(arch, vocab_size, num_classes, vectors=None, embed_dim=None, seed=0, ngrams=None, buckets=None,
+              hidden=None):
     """A fresh model of kind `arch` (KINDS) for `vocab_size` words; `vectors` (V x d, e.g. GloVe
     from data.load_vectors) initialise its embedding; `ngrams` and `buckets` add hashed n-grams to
-    a DAN (both, or neither: the kind's own)."""
+    a DAN (both, or neither: the kind's own); `hidden` replaces default_config's hidden sizes (a
+    list for the DAN, an int for the LSTM: autotune tunes the width)."""
     torch.manual_seed(seed)
     if vectors is not None:
         embed_dim = vectors.shape[1]
     config = default_config(arch, vocab_size, num_classes, embed_dim)
+    if hidden is not None:
+        config["hidden"] = hidden
     if ngrams is not None or buckets is not None:
         words = config["vocab_size"] - config.get("buckets", 0)
         config = with_ngrams({**config, "vocab_size": words},

@@ -238,7 +238,10 @@ def deployable_accuracy(export_dir, data, split):
     predictor = Predictor(export_dir)
     part = data.split(split)
     keep = [i for i, text in enumerate(part.texts) if tokenize(text)]
-    labels = [label for label, _ in predictor.predict([part.texts[i] for i in keep], batch_size=256)] if keep else []
+    # Predictor.predict's own batch size: an int8 export quantizes its activations per batch, so a
+    # text's label can depend on the texts batched with it; the number reported is the one predict()
+    # gives by default.
+    labels = [label for label, _ in predictor.predict([part.texts[i] for i in keep])] if keep else []
     correct = sum(label == data.label_names[part.labels[i]] for i, label in zip(keep, labels))
     return correct / max(1, len(part.texts))
 

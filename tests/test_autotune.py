@@ -453,29 +453,35 @@ def scripted_bases(monkeypatch, dev):
 
 
 BASE_DEV = {"d64-h256x128-lr0.03": 0.60, "d64-h256x128-lr0.1": 0.70, "d64-h256x128-lr0.01": 0.55,
-            "d300-h1024x512-lr0.1": 0.65, "d300-h1024x512-lr0.03": 0.68}
+            "d300-h1024x512-lr0.1": 0.65, "d300-h1024x512-lr0.03": 0.68, "d64-h256x128-lr0.1-ng2": 0.72}
 
 
 def test_the_base_is_tuned_by_coordinate_search(tiny_dir, tmp_path, monkeypatch):
     """Dev accuracies scripted by recipe: the small shape at lr 0.03, 0.1, 0.01 (the recipe's 1e-2
     times 3, 10, 1) scores 0.60, 0.70, 0.55, so the paper's shape is tried at 0.1 and at the next
-    lower rate, 0.03 (0.65, 0.68), never at 0.01. The best, small at 0.1, is the reference: every
-    compressed trial is made from it, the target is 0.70 - 0.01, and trials.csv lists the five
-    bases with their steps."""
+    lower rate, 0.03 (0.65, 0.68), never at 0.01; then the best so far, small at 0.1, with word
+    pairs (0.72). That one is the reference: every compressed trial is made from it, the target is
+    0.72 - 0.01, and trials.csv lists the six bases with their steps. Its model reads hashed
+    2-grams in lmf.ngrams.DEFAULT_BUCKETS more rows."""
     scripted_bases(monkeypatch, BASE_DEV)
     out = tmp_path / "out"
     summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
     bases = [r for r in rows(out) if r["method"] == "uncompressed"]
     assert {r["base"] for r in bases} == set(BASE_DEV) and all(int(r["steps"]) == 12 for r in bases)
-    assert summary["base"]["recipe"] == "d64-h256x128-lr0.1" and summary["base_trials"] == 5
-    assert summary["target_dev_accuracy"] == pytest.approx(0.69) and summary["tune_base"] is True
-    assert {r["base"] for r in rows(out) if r["method"] != "uncompressed"} == {"d64-h256x128-lr0.1"}
-    assert summary["base_saved_model_dir"].startswith("work/bases/d64-h256x128-lr0.1/models/")
-    assert "d64-h256x128-lr0.1, the best on dev of 5 base recipe(s) tried" in (out / "SUMMARY.md").read_text()
+    best = "d64-h256x128-lr0.1-ng2"
+    assert summary["base"]["recipe"] == best and summary["base_trials"] == 6
+    assert summary["target_dev_accuracy"] == pytest.approx(0.71) and summary["tune_base"] is True
+    assert {r["base"] for r in rows(out) if r["method"] != "uncompressed"} == {best}
+    assert summary["base_saved_model_dir"].startswith(f"work/bases/{best}/models/")
+    assert f"{best}, the best on dev of 6 base recipe(s) tried" in (out / "SUMMARY.md").read_text()
+    from lmf.layout import saved_config
+    from lmf.ngrams import DEFAULT_BUCKETS
+    config = saved_config(out / summary["base_saved_model_dir"])
+    assert (config["ngrams"], config["buckets"], config["embed_dim"]) == (2, DEFAULT_BUCKETS, 64)
 
 
 def test_the_base_search_resumes(tiny_dir, tmp_path, monkeypatch):
-    """Killed after two bases (trials.csv holds only those): the rerun trains the other three, and
+    """Killed after two bases (trials.csv holds only those): the rerun trains the other four, and
     not the two it has, then the compressed trials."""
     scripted_bases(monkeypatch, BASE_DEV)
     out = tmp_path / "out"
@@ -493,8 +499,9 @@ def test_the_base_search_resumes(tiny_dir, tmp_path, monkeypatch):
     autotune(str(tiny_dir), "dan", out, max_drop=1.0, **{**SMALL, "methods": ["lmf"]})
     assert [b for b in built if b[1] == "uncompressed"] == [("d64-h256x128-lr0.01", "uncompressed"),
                                                             ("d300-h1024x512-lr0.1", "uncompressed"),
-                                                            ("d300-h1024x512-lr0.03", "uncompressed")]
-    assert {b for b in built if b[1] != "uncompressed"} == {("d64-h256x128-lr0.1", "lmf")}
+                                                            ("d300-h1024x512-lr0.03", "uncompressed"),
+                                                            ("d64-h256x128-lr0.1-ng2", "uncompressed")]
+    assert {b for b in built if b[1] != "uncompressed"} == {("d64-h256x128-lr0.1-ng2", "lmf")}
 
 
 def test_the_base_search_keeps_to_its_share_of_the_budget(tiny_dir, tmp_path, monkeypatch):
