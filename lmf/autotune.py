@@ -517,6 +517,11 @@ def summary_text(s):
     return "\n".join(lines) + "\n"
 
 
+def _kind(method):
+    """How a trial of `method` is timed for the budget: a base, a retraining or a stack (no training)."""
+    return "base" if method == "uncompressed" else "retrain" if METHODS[method].retrains else "stack"
+
+
 class Search:
     """One autotune run: its settings, its trials so far and the model now in --out, in one object.
 
@@ -709,13 +714,15 @@ class Search:
         return row
 
     def fits(self, probe):
-        """Whether `probe` may start now: before the budget, and not surely past it."""
+        """Whether `probe` may start now: before the budget, and not surely past it, by the fastest
+        trial so far of its kind (a base, a retraining, an int8 stack; none yet: it may start). A
+        base is no measure of a retraining: it trains three times the epochs (on CR, an LSTM base
+        took 141 s of a 3-minute budget, and once counted as a retraining's time it let none start)."""
         if self.deadline is None:
             return True
         elapsed = time.perf_counter() - self.start
-        kind = METHODS[probe.cell.method].retrains or probe.cell.method == "uncompressed"
         seen = [t["seconds"] for (_, m, _), t in self.trials.items()
-                if (METHODS[m].retrains or m == "uncompressed") == kind and t["seconds"] is not None]
+                if _kind(m) == _kind(probe.cell.method) and t["seconds"] is not None]
         return elapsed < self.deadline and elapsed + (min(seen) if seen else 0) <= self.deadline
 
     # ---------------------------------------------------------------- what --out shows

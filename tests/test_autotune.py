@@ -586,3 +586,25 @@ def test_remake_the_choice_with_another_seed(tuned, tmp_path):
     assert (out / "trials.csv").read_text() == before
     with pytest.raises(ValueError, match="seed 0"):
         remake(out, 0)
+
+
+def test_a_slow_base_does_not_stand_for_a_retraining(tiny_dir, tmp_path, monkeypatch):
+    """A budget of 0.2 minute = 12 s on a fake clock, the one base taking 8 s and every other trial
+    2 s: after the base (8 s) the LMF retraining may start, no retraining having been timed yet (the
+    base's 8 s would have said it ends at 16 s, past the budget, and none ran); it ends at 10 s,
+    when its int8 stack, not timed yet either, starts and ends at 12 s: then nothing starts."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(at.time, "perf_counter", lambda: clock["now"])
+    run = at.Tuner.run
+
+    def timed(self, cell, progress=False):
+        record = run(self, cell, progress)
+        record["seconds"] = 8.0 if cell.method == "uncompressed" else 2.0
+        clock["now"] += record["seconds"]
+        at.write_json_atomic(self.cell_file(cell), record)
+        return record
+    monkeypatch.setattr(at.Tuner, "run", timed)
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, budget_minutes=0.2, tune_base=False, **SMALL)
+    assert [(r["method"], r["R"]) for r in rows(out)] == [("uncompressed", "0"), ("lmf", "88"), ("lmf_int8", "88")]
+    assert summary["trials"] == 2 and summary["state"] == "budget" and clock["now"] == 12
