@@ -289,14 +289,19 @@ def compress_whole_model(model, reduction_pct):
     (0.1 * 524,288 / 1,536 = 34.1). The small softmax layer (512 x classes) stays dense."""
     if model.config["arch"] != "dan":
         raise ValueError("whole-model LMF is implemented for the DAN only")
-    p = fraction_for_reduction(reduction_pct)
-    compressed = compress_model(model, reduction_pct)
+    return factorize_hidden(compress_model(model, reduction_pct), fraction_for_reduction(reduction_pct))
+
+
+def factorize_hidden(model, p):
+    """`model`, a DAN (a copy already: changed in place and returned), with every hidden layer
+    factorized at eq. (5)'s rank for a fraction p of its weights: whole-model LMF's second half
+    (lmf.prune's pruning + whole-model LMF factorizes its embedding otherwise)."""
     ranks = []
-    for i, layer in enumerate(compressed.layers):
+    for i, layer in enumerate(model.layers):
         if not isinstance(layer, nn.Linear):
             raise ValueError("the model's hidden layers are already factorized")
         k = rank_for_fraction(p, layer.in_features, layer.out_features)
-        compressed.layers[i] = factorize_linear(layer, k)
+        model.layers[i] = factorize_linear(layer, k)
         ranks.append(k)
-    compressed.config = {**compressed.config, "hidden_ranks": ranks}
-    return compressed
+    model.config = {**model.config, "hidden_ranks": ranks}
+    return model

@@ -25,8 +25,8 @@ loses more dev accuracy than by count at the same K.
 `prune_lmf_model` stacks LMF on pruning at one R: it keeps sqrt(1 - R) of the rows, then
 factorizes the pruned table to (1 - R) of the original table's parameters, so the two share the
 reduction evenly (at R = 90: 31.6 % of the words, rank for 31.6 % of their table); `whole=True`
-factorizes the DAN's hidden layers too, as whole-model LMF does, which a small export needs: the
-DAN's two hidden layers are 831,000 weights, 0.83 MB even in int8.
+factorizes the DAN's hidden layers to (1 - R) of theirs too, as whole-model LMF at R does, which a
+small export needs: the DAN's two hidden layers are 831,000 weights, 0.83 MB even in int8.
 
 Deliberately not here: the SVD (lmf.compress), training, which ids a model reads (lmf.ngrams).
 """
@@ -34,8 +34,7 @@ import math
 
 import torch
 
-from .compress import (Infeasible, compress_model, compress_whole_model, floor_exact, fraction_for_reduction,
-                       with_embedding)
+from .compress import Infeasible, compress_model, factorize_hidden, floor_exact, fraction_for_reduction, with_embedding
 from .models import DenseEmbedding
 from .quantize import check_unquantized
 from .tokenize import UNK_ID
@@ -93,8 +92,9 @@ def prune_model(model, counts, reduction_pct):
 def prune_lmf_model(model, counts, reduction_pct, whole=False):
     """Pruning then LMF at one R (module docstring): sqrt(1 - R) of the rows kept by prune_model,
     then the pruned table factorized to (1 - R) of the original table's parameters; with `whole`,
-    whole-model LMF (lmf.compress.compress_whole_model), the DAN's hidden layers factorized at
-    that same fraction of their own."""
+    the DAN's hidden layers factorized to (1 - R) of theirs too, as whole-model LMF at R does."""
+    if whole and model.config["arch"] != "dan":
+        raise ValueError("whole-model LMF is implemented for the DAN only")
     p = fraction_for_reduction(reduction_pct)
     m = model.embedding.weight_matrix().shape[0]
     pruned = prune_model(model, counts, 100 * (1 - math.sqrt(p)))
@@ -102,4 +102,5 @@ def prune_lmf_model(model, counts, reduction_pct, whole=False):
     f = p * m / rows  # of the pruned table's parameters, to keep p of the original's
     if not f < 1:
         raise Infeasible(f"R = {reduction_pct:g} % is reached by pruning alone ({rows:,} of {m:,} rows)")
-    return (compress_whole_model if whole else compress_model)(pruned, 100 * (1 - f))
+    compressed = compress_model(pruned, 100 * (1 - f))
+    return factorize_hidden(compressed, p) if whole else compressed

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lmf.artifacts import load_model, save_model
-from lmf.compress import Infeasible, compress_model
+from lmf.compress import Infeasible, compress_model, compress_whole_model
 from lmf.data import Vocab
 from lmf.export import export_model
 from lmf.models import new_model
@@ -89,12 +89,13 @@ def test_prune_then_lmf_shares_r():
 
 def test_prune_then_whole_model_lmf():
     """The same split with whole-model LMF: the pruned table as above (rank 3), and the DAN's hidden
-    layers at the same fraction 0.3 of their own: 20 x 1024 -> k = floor(0.3 x 20,480 / 1,044) = 5,
-    1024 x 512 -> k = floor(0.3 x 524,288 / 1,536) = 102."""
+    layers at R's fraction 0.09 of their own, as whole-model LMF at R = 91 has them:
+    20 x 1024 -> k = floor(0.09 x 20,480 / 1,044) = 1, 1024 x 512 -> k = floor(0.09 x 524,288 / 1,536) = 30."""
     vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(98)], [0, 0] + list(range(98, 0, -1)))
     model = new_model("dan", 100, 2, embed_dim=20, seed=0)
     both = prune_lmf_model(model, vocab.counts, 91, whole=True)
-    assert (both.config["kept_words"], both.config["rank"], both.config["hidden_ranks"]) == (30, 3, [5, 102])
+    assert (both.config["kept_words"], both.config["rank"], both.config["hidden_ranks"]) == (30, 3, [1, 30])
+    assert both.config["hidden_ranks"] == compress_whole_model(model, 91).config["hidden_ranks"]
 
 
 def test_refusals():
