@@ -10,9 +10,10 @@ import unicodedata
 from pathlib import Path
 from dataclasses import fields, replace
 
-from .artifacts import ArtifactError, check_output, load_model, save_model
+from .artifacts import check_output, load_model, save_model
 from .compress import compress_model, offline_model
-from .data import DataError, default_vectors_path, load_dataset, load_vectors
+from .data import default_vectors_path, load_dataset, load_vectors
+from .errors import LmfError
 from .tokenize import MAX_TOKENS, clip_text, tokenize, unknown_tokens
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import KINDS, kind_arch, new_model
@@ -278,7 +279,7 @@ def main(argv=None):
         args.func(args)
     # The project's own errors, and the OS's (an unwritable --out, an unreadable file): a message,
     # status 2, no traceback. Anything else is a bug and keeps its traceback.
-    except (DataError, ArtifactError, ValueError, OSError) as e:
+    except (LmfError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

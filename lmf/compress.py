@@ -31,12 +31,13 @@ import torch
 
 from torch import nn
 
+from .errors import LmfError
 from .metrics import torch_threads
 from .models import FactorizedEmbedding, FactorizedLinear, HybridEmbedding, default_config, new_model
 from .quantize import check_unquantized
 
 
-class Infeasible(ValueError):
+class Infeasible(LmfError, ValueError):
     """A compression that cannot be made at this R for this shape (the budget is below rank 1):
     the sweep records such a cell as not run, with this message, rather than failing."""
 

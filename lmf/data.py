@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 # The tokenizer lives in lmf.tokenize (the runtime uses it without torch).
+from .errors import LmfError
 from .layout import ROOT
 from .tokenize import MAX_TOKENS, PAD, PAD_ID, UNK, encode, tokenize, unknown_tokens
 
@@ -59,7 +60,7 @@ def data_folder():
     return SHARED_DATA if SHARED_DATA.is_dir() else None
 
 
-class DataError(ValueError):
+class DataError(LmfError, ValueError):
     """Bad or missing data, with the file and the problem in the message."""
 
 

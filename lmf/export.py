@@ -32,6 +32,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from .errors import LmfError
 from .artifacts import load_model
 from .atomic import replace_dir
 from .layout import file_sha256, is_lmf_output, refusal
@@ -43,7 +44,7 @@ FORMAT_VERSION = 1
 OPSET = 17
 
 
-class ExportError(ValueError):
+class ExportError(LmfError, ValueError):
     """A model that cannot be exported, or an --out directory that must not be replaced."""
 
 

@@ -30,6 +30,8 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from .errors import LmfError
+
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "python scripts/precompute.py"
 WEIGHTS, META, MANIFEST = "model.safetensors", "meta.json", "manifest.json"  # a saved model's files
@@ -47,7 +49,7 @@ LATENCY_METHODS = ("latency", "latency_ext")  # cells that time other cells' mod
 _CELL_ID = re.compile(r"^[a-z0-9_.]+(-[A-Za-z0-9_.]+)*$")
 
 
-class ArtifactError(RuntimeError):
+class ArtifactError(LmfError, RuntimeError):
     """A file of artifacts/ (a saved model, results.csv, ...) that is missing, incomplete or corrupt."""
 
 

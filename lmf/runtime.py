@@ -34,7 +34,7 @@ from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, settings, unknown_token
 FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
 
 
-class ExportIntegrityError(RuntimeError):
+class ExportIntegrityError(ArtifactError):
     """An export directory that is incomplete, changed after export, or made for another tokenizer."""
 
 
@@ -57,7 +57,7 @@ def verify_export(directory):
         raise ExportIntegrityError(f"{directory / MANIFEST}: lists no sha256 for {', '.join(missing)}")
     try:
         verified_files(directory)
-    except ArtifactError as e:
+    except ArtifactError as e:  # the same failure, said as the export's own error
         raise ExportIntegrityError(str(e)) from e
     return manifest
 

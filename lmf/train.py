@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .errors import LmfError
 from .metrics import RESULT_THREADS, accuracy, majority_rate, torch_threads
 from .models import kind_arch
 from .ngrams import model_data
@@ -162,7 +163,7 @@ def make_optimizer(name, params, weight_decay):
     raise ValueError(f"unknown optimizer {name!r}: choose adam, sgd or adagrad")
 
 
-class TrainingDiverged(ValueError):
+class TrainingDiverged(LmfError, ValueError):
     """Training blew up (see the module docstring: a NaN or infinite loss or weight, or an exploded
     loss with dev accuracy at chance or far below its best): the settings (usually the learning
     rate) are wrong. A ValueError, so the CLI exits 2 and autotune and the app's jobs record it as a

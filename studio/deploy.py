@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from lmf.methods import Cell
+from lmf.errors import LmfError
 from lmf.layout import (EXPORT_MODEL as MODEL, EXPORT_TOOLS as TOOLS, REGENERATE, ArtifactError, file_sha256, model_dir,
                         read_sweep_info, tool_versions, verified_files)
 from lmf.methods import METHODS
@@ -73,12 +74,12 @@ def export_row(directory, row, out):
     the row's export_sha256; returns `out`. ArtifactError when check_row finds a problem, the export
     fails, or the rebuilt model differs from the measured one (then `out` is removed: nothing
     unverified is served)."""
-    from lmf.export import ExportError, export_model  # onnx and torch load only when a model is exported
+    from lmf.export import export_model  # onnx and torch load only when a model is exported
     check_row(directory, row)
     source, precision = source_of(directory, row)
     try:
         out = export_model(source, out, precision=precision)
-    except (ArtifactError, ExportError) as e:  # a saved model changed since the check, or one that cannot export
+    except LmfError as e:  # a saved model changed since the check (ArtifactError), or one that cannot export (ExportError)
         raise ArtifactError(f"{e}. Regenerate the artifacts with `{REGENERATE}`") from e
     if file_sha256(Path(out) / MODEL) != row["export_sha256"]:
         shutil.rmtree(out, ignore_errors=True)

@@ -47,6 +47,7 @@ import time
 import traceback
 from pathlib import Path
 
+from lmf.errors import LmfError
 from lmf.atomic import is_temporary, locked, replace_dir, staging, swap, write_json_atomic
 from lmf.names import DATASETS, MAX_NAME_CHARS, check_dataset_name
 from lmf.layout import (MANIFEST, MODEL_FORMAT, MODELS_DIR, PUBLISHED, RESULTS, ROOT, artifacts_dir, copy_model,
@@ -67,7 +68,7 @@ def jobs_dir():
     return Path(os.environ.get("LMF_JOBS_DIR", ROOT / "runs" / "jobs"))
 
 
-class JobError(ValueError):
+class JobError(LmfError, ValueError):
     """A folder that is not a job lmf made, or a job whose publication would replace another's results."""
 
 
