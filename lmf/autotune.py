@@ -119,7 +119,8 @@ def next_probe(passed, failed, lo=R_MIN, hi=R_MAX):
 # most every EVAL_STEPS steps), and early stopping once PATIENCE evaluations in a row bring no better
 # dev accuracy (lmf.trial.stop_after), within BASE_EPOCHS / RETRAIN_EPOCHS and MAX_STEPS. The
 # retraining's rates are RETRAIN_LR_SCALE times the recipe's (a 4x batch takes a larger step).
-# Without tune_base (or with --from) the base is trained as the sweep trains it, and so is everything.
+# With --from there is no base to train (its retrainings are fast); without tune_base everything
+# trains as the sweep trains.
 BATCH_SCALE = 4
 EVAL_STEPS = 100
 PATIENCE = 4
