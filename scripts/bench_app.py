@@ -7,7 +7,7 @@
    page) and the script run over. The same is timed for a bare script that draws as many Plotly
    charts and nothing else, which is the floor Streamlit and Plotly set on this machine. App and
    bare runs alternate (both see the same machine load); each run starts a fresh server and
-   browser page. Reported: each run, the medians and their ratio (target: <= 1.15).
+   browser page. Reported: each run, the medians and their ratio (target: <= 1.2).
 2. Playground: milliseconds per prediction (studio.playground.predict_all, what the page calls: the
    median of its repeated runs) for every Playground variant of each dataset and model, each a
    deployable export rebuilt by studio.deploy as the page rebuilds it.
@@ -24,7 +24,7 @@ from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, ROOT, serve
 
 VIEWPORT = {"width": 1280, "height": 720}
 HOME_CHARTS = 2  # size vs accuracy, spectrum
-TARGET = 1.15
+TARGET = 1.2  # issue 21.7
 SENTENCE = "it 's not a bad film , but it never quite finds its footing ."
 
 # The floor: a page with as many Plotly charts (of about as many points) and nothing else.

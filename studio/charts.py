@@ -5,8 +5,8 @@ the live retraining chart, redrawn a few times a second, is a Vega-Lite spec (se
                          groups from lmf.methods), with the selection marked
   spectrum_figure        the embedding's singular values with the rank k marked
   flop_ratio_figure      F_S / F_Q against p (section 4) with the chosen p marked
-  retrain_figure         dev accuracy while retraining, reference lines, the learning rate beneath
-                         (Vega-Lite)
+  retrain_figure         dev accuracy while retraining, reference lines, the learning rate on a second
+                         axis (Vega-Lite)
   schedule_figure        CLR and CALR learning rates by step
 
 Deliberately not here: Streamlit calls (the app's pages place these figures), reading files, or
@@ -153,10 +153,12 @@ def accuracy_extent(levels, min_span):
     return [round(low, 3), round(high, 3)]
 
 
-def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, earlier=(), height=440,
+def retrain_figure(history, lrs, total_steps, references=None, precomputed=None, earlier=(), height=380,
                    after_svd=None, min_span=0.0):
     """The live retraining chart as a Vega-Lite spec (a dict for st.vega_lite_chart): dev accuracy
-    (%) above, the learning rate beneath, both over steps 0..`total_steps`.
+    (%) on the left axis and, faint on the right axis, the learning rate, over steps 0..`total_steps`.
+    One layered view, as wide as the page: Vega-Lite fits only single and layered views to their
+    container (a vconcat of two panels ran off the page's right edge at 1280 px).
 
     `history` [(step, dev accuracy)] (fractions); `lrs` [(step, lr)]; `references` {name: dev
     accuracy in %} drawn as dotted rules; `after_svd` the dev accuracy (%) right after the SVD (the
@@ -202,34 +204,34 @@ def retrain_figure(history, lrs, total_steps, references=None, precomputed=None,
         refs.append({"accuracy": round(after_svd, 3), "series": AFTER_SVD, "dash": True})
     levels = [r["accuracy"] for r in refs] + [r["accuracy"] for r in acc]
     extent = [{"accuracy": a} for a in accuracy_extent(levels, min_span)] if levels else []
-    x = lambda axis: {"field": "step", "type": "quantitative", "axis": axis,  # noqa: E731
-                      "scale": {"domain": [0, total], "nice": False}}
+    x = {"field": "step", "type": "quantitative", "title": "mini-batch step", "axis": {"tickCount": 10},
+         "scale": {"domain": [0, total], "nice": False}}
     y = {"field": "accuracy", "type": "quantitative", "title": "dev accuracy (%)", "scale": {"zero": False}}
     color = {"field": "series", "type": "nominal", "title": None, "sort": names,
              "scale": {"domain": names, "range": colors}, "legend": {"orient": "top", "columns": 3}}
-    top = {"height": int(height * 0.62), "width": "container", "layer": [
-        {"data": {"name": "extent"}, "mark": {"type": "point", "opacity": 0}, "encoding": {"y": y}},
+    accuracy = {"layer": [
+        {"data": {"name": "extent"}, "mark": {"type": "point", "opacity": 0}, "encoding": {"x": x, "y": y}},
         *({"data": {"name": "refs"}, "transform": [{"filter": ("" if after else "!") + "datum.dash"}],
            "mark": {"type": "rule", "strokeWidth": 2 if after else 1.5, "strokeDash": [8, 4] if after else [2, 3]},
            "encoding": {"y": y, "color": color, "tooltip": [{"field": "series"}, {"field": "accuracy", "format": ".2f"}]}}
           for after in (False, True)),
         {"data": {"name": "accuracy"}, "mark": {"type": "line", "point": {"size": 25}, "clip": True},
-         "encoding": {"x": x({"labels": False, "ticks": False, "title": None, "tickCount": 10}), "y": y,
-                      "color": color, "strokeWidth": {"field": "w", "type": "quantitative", "scale": None},
+         "encoding": {"x": x, "y": y, "color": color,
+                      "strokeWidth": {"field": "w", "type": "quantitative", "scale": None},
                       "strokeDash": {"field": "dash", "type": "nominal", "legend": None,
                                      "scale": {"domain": [False, True], "range": [[1, 0], [6, 4]]}},
                       "tooltip": [{"field": "series"}, {"field": "step"}, {"field": "accuracy", "format": ".2f"}]}},
     ]}
-    bottom = {"height": int(height * 0.2), "width": "container", "data": {"name": "lr"},
-              "mark": {"type": "line", "color": LR_COLOR, "clip": True},
-              "encoding": {"x": x({"title": "mini-batch step", "tickCount": 10}),
-                           "y": {"field": "lr", "type": "quantitative", "title": "lr", "axis": {"format": ".0e"}},
-                           "tooltip": [{"field": "step"}, {"field": "lr", "format": ".2e"}]}}
+    rate = {"data": {"name": "lr"}, "mark": {"type": "line", "color": LR_COLOR, "opacity": 0.45, "strokeWidth": 1,
+                                             "clip": True},
+            "encoding": {"x": x, "y": {"field": "lr", "type": "quantitative", "title": "learning rate (green)",
+                                       "axis": {"orient": "right", "format": ".0e", "titleColor": LR_COLOR}},
+                         "tooltip": [{"field": "step"}, {"field": "lr", "format": ".2e"}]}}
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
             "datasets": {"accuracy": acc, "refs": refs, "extent": extent,
                          "lr": [{"step": s, "lr": lr} for s, lr in lrs]},
-            "vconcat": [top, bottom], "spacing": 8, "resolve": {"scale": {"color": "shared"}},
-            "padding": {"left": 5, "top": 5, "bottom": 5, "right": 20}}  # the last x label fits
+            "width": "container", "height": height, "autosize": {"type": "fit", "contains": "padding"},
+            "layer": [accuracy, rate], "resolve": {"scale": {"y": "independent"}}}
 
 
 def schedule_figure(curves, steps_per_epoch, epochs, height=380):

@@ -93,17 +93,19 @@ def test_retrain_chart_always_shows_the_three_levels():
     history = [(0, 0.552), (10, 0.70), (20, 0.80)]
     refs = {"uncompressed": 90.3}
     spec = retrain_figure(history, [(1, 1e-3)], 300, refs, after_svd=55.2, min_span=3.3)
-    top = spec["vconcat"][0]
+    top = spec["layer"][0]  # the accuracy layers; spec["layer"][1] is the learning rate, on its own axis
     assert AFTER_SVD in top["layer"][-1]["encoding"]["color"]["scale"]["domain"]
     levels = {r["series"]: r["accuracy"] for r in spec["datasets"]["refs"]}
     assert levels == {"uncompressed (90.3 %)": 90.3, AFTER_SVD: 55.2}
     low, high = (r["accuracy"] for r in spec["datasets"]["extent"])
     assert low < 55.2 and high > 90.3 and low < 70.0 < high
-    assert top["width"] == "container" and top["layer"][-1]["encoding"]["color"]["legend"]["orient"] == "top"
+    # one layered view (Vega-Lite fits only those to the page's width), the legend above it
+    assert spec["width"] == "container" and spec["autosize"]["type"] == "fit" and "vconcat" not in spec
+    assert top["layer"][-1]["encoding"]["color"]["legend"]["orient"] == "top"
     later = retrain_figure(history + [(30, 0.85)], [(1, 1e-3), (2, 1e-3)], 300, refs, after_svd=55.2, min_span=3.3)
     assert {k: v for k, v in later.items() if k != "datasets"} == {k: v for k, v in spec.items() if k != "datasets"}
     before_start = retrain_figure([], [], 300, refs, min_span=3.3)
-    assert AFTER_SVD in before_start["vconcat"][0]["layer"][-1]["encoding"]["color"]["scale"]["domain"]
+    assert AFTER_SVD in before_start["layer"][0]["layer"][-1]["encoding"]["color"]["scale"]["domain"]
 
 
 def test_retrain_chart_does_not_draw_noise_large():

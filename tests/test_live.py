@@ -151,15 +151,15 @@ def test_same_seed_same_history(saved, tiny):
 def test_retrain_figure_spec():
     """Two evaluations (step 0: 80 %, step 10: 85 %) of a 20-step budget, the sweep's curve to step
     30 (its step-30 row is past the budget: cut), one earlier run, two reference models. Every
-    series is named in one legend (colour domain), live last of the lines, references after it; both
-    panels span steps 0-20."""
+    series is named in one legend (colour domain), live last of the lines, references after it; the
+    accuracy and the learning rate span steps 0-20."""
     from studio.charts import AFTER_SVD, LIVE_COLOR, retrain_figure
     spec = retrain_figure([(0, 0.80), (10, 0.85)], [(1, 1e-4), (2, 2e-4)], 20, {"uncompressed": 86.0, "8-bit": 85.42},
                           [{"step": 0, "dev_accuracy": 0.8}, {"step": 30, "dev_accuracy": 0.9}],
                           [("run 1", [(0, 0.7)])])
-    top, bottom = spec["vconcat"]
+    top, rate = spec["layer"]
     line = top["layer"][-1]["encoding"]
-    assert line["x"]["scale"]["domain"] == bottom["encoding"]["x"]["scale"]["domain"] == [0, 20]
+    assert line["x"]["scale"]["domain"] == rate["encoding"]["x"]["scale"]["domain"] == [0, 20]
     assert line["color"]["scale"]["domain"] == ["precomputed (sweep)", "run 1", "live: dev accuracy",
                                                 "uncompressed (86.0 %)", "8-bit (85.4 %)", AFTER_SVD]
     assert line["color"]["scale"]["range"][2] == LIVE_COLOR

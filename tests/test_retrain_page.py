@@ -92,7 +92,7 @@ def test_page_opens_on_the_story_with_its_three_levels(quick_artifacts, monkeypa
     dataset, model, reduction = story(quick_artifacts)
     assert (at.sidebar.selectbox(key="dataset").value, at.sidebar.selectbox(key="model").value) == (dataset, model)
     assert at.slider(key=slider_key(at)).value == reduction
-    assert any("Opened on" in i.value for i in at.info)
+    assert any("Opened on" in c.value for c in at.caption)
     base = load_model(layout.model_path(quick_artifacts, dataset, model))
     data = live.evaluation_data(dataset, base.vocab, base.label_names, quick=True)
     expected = [f"{name} ({100 * accuracy(m, data, 'dev'):.1f} %)" for name, m in
@@ -100,7 +100,7 @@ def test_page_opens_on_the_story_with_its_three_levels(quick_artifacts, monkeypa
                  ("8-bit", quantize_model(base.model, 8)))]
     assert at.select_slider(key="live_steps").value == live.DEFAULT_STEPS
     spec, _ = chart(at)
-    line = spec["vconcat"][0]["layer"][-1]["encoding"]
+    line = spec["layer"][0]["layer"][-1]["encoding"]
     assert line["x"]["scale"]["domain"] == [0, live.DEFAULT_STEPS]
     assert line["color"]["scale"]["domain"][-4:] == expected + [AFTER_SVD]
     assert [b.key for b in at.button] == ["live_start"] and not at.button(key="live_start").disabled
@@ -152,7 +152,7 @@ def test_start_polls_to_done_and_shows_results(quick_artifacts, monkeypatch):
     assert any("Retrained 20 steps in" in s.value for s in at.success)
     assert len(at.get("download_button")) == 1
     spec, _ = chart(at)
-    assert spec["vconcat"][1]["encoding"]["x"]["scale"]["domain"] == [0, 20]
+    assert spec["layer"][1]["encoding"]["x"]["scale"]["domain"] == [0, 20]
     assert len([b for b in at.button if b.key == "live_stop"]) == 0  # Stop only while running
     assert not at.button(key="live_start").disabled
     # what happened, in one sentence, from the run's own curve: the uncompressed model's dev
@@ -245,7 +245,7 @@ def test_second_run_is_compared_with_the_first(quick_artifacts, monkeypatch):
     at.button(key="live_start").click().run()
     poll_until_finished(at)
     spec, data = chart(at)
-    names = spec["vconcat"][0]["layer"][-1]["encoding"]["color"]["scale"]["domain"]
+    names = spec["layer"][0]["layer"][-1]["encoding"]["color"]["scale"]["domain"]
     reduction = story(quick_artifacts)[2]
     assert f"R={reduction}%, CALR, 20 steps: {100 * first['test']:.1f} % test" in names
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2

@@ -65,7 +65,12 @@ run_id = st.query_params.get("run")
 if run_id and not any(job.id == run_id for _, _, job in jobs):
     found = lmf_live.find_job(run_id)  # a reload: the run goes on, and this page shows it again
     if found is not None:
-        jobs.append((found.data.name, found.saved.config["arch"], found))
+        pair = (found.data.name, found.saved.config["arch"])
+        jobs.append((*pair, found))
+        st.session_state["live_opened"] = True  # the run is what this visit is about, not the story
+        if pair != (dataset, model):
+            ui.select(*pair)
+            st.rerun()
 
 if not st.session_state.get("live_opened"):
     st.session_state["live_opened"] = True
@@ -77,13 +82,12 @@ if not st.session_state.get("live_opened"):
             st.rerun()
 story = st.session_state.get("live_story")
 if story is not None and story[:2] == (dataset, model):
-    st.info(f"Opened on **{ui.dataset_name(dataset)} · {ui.model_name(model)} at R = {story[2]} %**: of the shipped "
-            f"models, the one where the SVD costs the most accuracy and retraining wins the most of it back (the "
-            f"sweep's full runs: {story[3]:.1f} test points, results.csv). Choose another in the sidebar.",
-            icon=":material/auto_stories:")
+    st.caption(f":material/auto_stories: Opened on **{ui.dataset_name(dataset)} · {ui.model_name(model)} at R = "
+               f"{story[2]} %**, where the SVD costs the most and retraining wins the most back ({story[3]:.1f} test "
+               "points in the sweep's full runs, results.csv). Choose another in the sidebar.")
 
 own_case = lmf_live.story_case(rows, [(dataset, model)])
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns([3, 3, 3, 2], vertical_alignment="bottom")
 # Keyed by the pair: each data set and model starts at its own R where the story shows most.
 reduction = c1.slider("Reduction R (%)", 1, 98, own_case[2] if own_case else lmf_live.DEFAULT_REDUCTION,
                       key=f"live_reduction_{dataset}_{model}", help=ui.terms("R"))
@@ -167,7 +171,7 @@ def start():
 
 
 running = job is not None and not job.finished
-st.button("Start retraining", type="primary", key="live_start", on_click=start, disabled=running,
+c4.button("Start retraining", type="primary", key="live_start", on_click=start, disabled=running,
           help="Compresses the uncompressed model at R and retrains it in the background.")
 if st.session_state.pop("live_busy", False):
     st.warning(f"The app is busy: {lmf_live.running_jobs()} live retrainings are running (at most "

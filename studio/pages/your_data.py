@@ -116,7 +116,8 @@ def draw_result(job, summary):
     c = st.columns(4)
     c[0].metric("Size", f"{shown_model['bytes'] / 1e6:.2f} MB",
                 f"{100 * shown_model['bytes'] / base['bytes']:.1f} % of the base's {base['bytes'] / 1e6:.2f} MB"
-                if chosen else None, "inverse", delta_arrow="down" if chosen else "off", border=True,
+                if chosen else None, "green" if chosen and shown_model["bytes"] < base["bytes"] else "off",
+                delta_arrow="down" if chosen else "off", border=True,
                 help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json).")
     c[1].metric("Dev accuracy", percent(shown_model["dev_accuracy"]),
                 delta(shown_model["dev_accuracy"], base["dev_accuracy"]) if chosen else None, border=True,
