@@ -247,6 +247,24 @@ def test_home_table_and_compare(app, quick_artifacts):
     assert f"{method}|{reduction}" in compare.value and "uncompressed|0" in compare.value
 
 
+def test_an_answer_not_shipped_says_so_without_an_error(quick_artifacts, tmp_path, monkeypatch):
+    """When the recommended model's folder is simply not in models/ (artifacts assembled under another
+    rule), the answer says it is not shipped and how to make it: an info, not an error box."""
+    from sweep.grid import Cell
+    copy = tmp_path / "unshipped"
+    shutil.copytree(quick_artifacts, copy)
+    method, reduction = expected_recommendation(copy, "sst2", "dan", 1.0)
+    source = Cell("sst2", "dan", method, reduction).deployed_from.id
+    if source == "sst2-dan-uncompressed-s0":
+        pytest.skip("the quick sweep recommends a model made from the uncompressed one")
+    shutil.rmtree(copy / "models" / source)
+    monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(copy))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    no_exception(at)
+    assert any("not shipped" in i.value and "precompute.py" in i.value for i in at.info)
+    assert not at.error, [e.value for e in at.error]
+
+
 def seeded_copy(quick_artifacts, tmp_path):
     """A copy of the quick artifacts whose SST-2 DAN rows have a seed 1 as well, 2 points more
     accurate on test and dev: the sweep's other seed, which the page must show only as a spread."""

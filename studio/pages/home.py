@@ -79,6 +79,16 @@ def speed(ratio):
     return "as fast" if 0.95 <= ratio <= 1.05 else f"{1 / ratio:.1f}x faster" if ratio < 1 else f"{ratio:.1f}x slower"
 
 
+def shipped_or_broken(row):
+    """Whether the row's model folder is there to serve (True also when it cannot be served at all:
+    a symbolic link, a name that is no cell id, which download_export then names), False when it
+    is simply not shipped."""
+    try:
+        return deploy.source_of(directory, row)[0].is_dir()
+    except ArtifactError:
+        return True
+
+
 def download_export(row, key, note, what):
     """A download button for the seed-0 results row's deployable export, or the error that says
     why there is none (naming `what`, the model). The export is rebuilt from the shipped model and
@@ -125,7 +135,8 @@ best = recommend(models, tolerance)
 rec = best.row
 with head_col:
     st.markdown(f"### Ship: {describe(rec)}")
-    st.caption(f"{plain(rec).capitalize()}: {best.reason}."
+    said = plain(rec)
+    st.caption(f"{said[:1].upper()}{said[1:]}: {best.reason}."
                + ("" if best.judged_on == "dev" else " results.csv records no dev accuracy here, so test decides."))
 
 share = 100 * rec["size_bytes"] / base["size_bytes"]
@@ -173,12 +184,13 @@ with download_col:
     rec_row = rec.get("row")
     if rec_row is None:
         st.caption("results.csv has no seed-0 row for this model, so there is no model to download.")
-    elif deploy.is_shipped(directory, rec_row) or ui.download_problem(rec_row):
+    elif shipped_or_broken(rec_row):
         download_export(rec_row, "download_recommended", "", describe(rec))
     else:
-        st.caption("Its model is not shipped in artifacts/models (the app ships LMF at R = "
-                   f"{', '.join(map(str, grid.APP_REDUCTIONS))}, the uncompressed model and the model recommended "
-                   "at the default tolerance); `scripts/precompute.py` makes it.")
+        st.info("Its model is not shipped in this artifacts folder (the app ships LMF at R = "
+                f"{', '.join(map(str, grid.APP_REDUCTIONS))}, the uncompressed model and the model recommended at "
+                "the default tolerance); `scripts/precompute.py` makes it. Every shipped model is in **Explore** "
+                "below.", icon=":material/cloud_off:")
 with note_col:
     def cells(row):
         dev = "–" if row["dev_accuracy"] is None else f"{row['dev_accuracy']:.2f} %"
@@ -334,8 +346,7 @@ def explore():
                                mime="application/zip", on_click="ignore", key="download")
             st.caption("The uncompressed model's embedding factorized at this R and exported now: the model the cards "
                        "above describe. Run it with `lmf.runtime.Predictor(folder).predict(texts)`.")
-        elif selection.row is not None and (deploy.is_shipped(directory, selection.row)
-                                            or ui.download_problem(selection.row)):
+        elif selection.row is not None and shipped_or_broken(selection.row):
             download_export(selection.row, "download", "The model the cards above describe (seed 0).",
                             selection.label)
         else:
