@@ -82,6 +82,7 @@ from .models import new_model
 from .names import MODELS
 from .ngrams import DEFAULT_BUCKETS
 from .results import write_rows
+from .selection import within_tolerance
 from .train import recipe
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
 
@@ -663,7 +664,9 @@ class Search:
         question) an export of at most max_bytes."""
         if self.max_bytes is not None:
             return trial["status"] == "ok" and trial["bytes"] <= self.max_bytes
-        return trial["status"] == "ok" and trial["dev_accuracy"] >= self.target()
+        # lmf.selection's rule, which the home page recommends by: a job's answer is the page's.
+        return trial["status"] == "ok" and within_tolerance(trial["dev_accuracy"], self.base["dev_accuracy"],
+                                                            self.max_drop)
 
     def outcomes(self, name):
         """(Rs below the sought R, Rs above it) of one method's trials so far, for next_probe.
