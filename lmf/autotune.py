@@ -64,7 +64,6 @@ import os
 import re
 import shutil
 import time
-from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,7 +76,7 @@ from .data import NAMED
 from .export import is_export
 from .layout import has_format
 from .methods import METHODS, Cell, method_label
-from .metrics import size_on_disk
+from .metrics import majority_rate, size_on_disk
 from .models import new_model
 from .names import MODELS
 from .ngrams import DEFAULT_BUCKETS
@@ -411,13 +410,6 @@ def _points(x):
     return f"{100 * x:.2f}%"
 
 
-def _majority(labels):
-    """(the most frequent label id, its share of `labels`): what always answering it scores."""
-    counts = Counter(labels)
-    label, count = counts.most_common(1)[0]
-    return label, count / len(labels)
-
-
 def data_warnings(data, max_drop=None):
     """Sentences saying where `data` (as the search sees it) cannot give the numbers meaning, else
     []: a split of one class (always answering it scores 100 %), and a dev or test set so small
@@ -453,10 +445,10 @@ def base_warning(data, dev_accuracy):
     labels = data.dev.labels
     if len(set(labels)) < 2:
         return None  # said by data_warnings already
-    label, rate = _majority(labels)
+    rate = majority_rate(labels)
     if dev_accuracy <= rate:
-        return (f"The base model scores {_points(dev_accuracy)} on dev, no better than always answering "
-                f"{data.label_names[label]!r} ({_points(rate)}): it has learnt nothing a compressed model could keep.")
+        return (f"The base model scores {_points(dev_accuracy)} on dev, no better than always answering its most "
+                f"frequent class ({_points(rate)}): it has learnt nothing a compressed model could keep.")
     return None
 
 

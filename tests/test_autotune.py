@@ -608,3 +608,12 @@ def test_a_slow_base_does_not_stand_for_a_retraining(tiny_dir, tmp_path, monkeyp
     summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, budget_minutes=0.2, tune_base=False, **SMALL)
     assert [(r["method"], r["R"]) for r in rows(out)] == [("uncompressed", "0"), ("lmf", "88"), ("lmf_int8", "88")]
     assert summary["trials"] == 2 and summary["state"] == "budget" and clock["now"] == 12
+
+
+def test_base_warning_at_chance(toy):
+    """The toy dev set is one positive and one negative: always answering either scores 1/2, so a
+    base at 50% has learnt nothing (said), one at 100% has (nothing said)."""
+    from lmf.autotune import base_warning
+    assert base_warning(toy, 0.5) == ("The base model scores 50.00% on dev, no better than always answering its most "
+                                      "frequent class (50.00%): it has learnt nothing a compressed model could keep.")
+    assert base_warning(toy, 1.0) is None
