@@ -11,7 +11,6 @@ import csv
 import json
 import math
 import shutil
-import statistics
 import tomllib
 from pathlib import Path
 
@@ -291,7 +290,7 @@ def test_one_accuracy_per_model_everywhere(quick_artifacts, tmp_path, monkeypatc
     no_exception(at)
     lmf, base = expected(copy, "sst2", "dan", "lmf", 90), expected(copy, "sst2", "dan", "uncompressed")
     assert explore_cards(at)["Test accuracy"].value == f"{lmf['accuracy']:.2f} %"
-    assert f"2 seeds" in explore_cards(at)["Test accuracy"].proto.help
+    assert "2 seeds" in explore_cards(at)["Test accuracy"].proto.help
     assert f"{lmf['accuracy'] + 1:.2f} ±" in explore_cards(at)["Test accuracy"].proto.help
     compare = [m for m in at.metric if m.label == "Test accuracy"][2:]
     assert f"{base['accuracy']:.2f} %" in [m.value for m in compare]

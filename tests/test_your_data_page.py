@@ -50,7 +50,7 @@ def finished(tmp_path_factory, tiny_dir):
 
 @pytest.fixture
 def done_env(finished, monkeypatch):
-    art, root, job = finished
+    art, root, _ = finished
     monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(art))
     monkeypatch.setenv("LMF_JOBS_DIR", str(root))
     return finished
