@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 from dataclasses import fields, replace
 
+from .units import mb
 from .artifacts import check_output, load_model, save_model
 from .compress import compress_model, offline_model
 from .data import default_vectors_path, load_dataset, load_vectors
@@ -53,7 +54,7 @@ def _config(base, args):
 
 
 def _report(label, model, data, path=None):
-    size = f", {size_on_disk(path) / 1e6:.2f} MB on disk" if path else ""
+    size = f", {mb(size_on_disk(path))} on disk" if path else ""
     print(f"{label}: dev {accuracy(model, data, 'dev'):.4f}, test {accuracy(model, data, 'test'):.4f}, "
           f"{count_parameters(model):,} parameters{size}", flush=True)
 
@@ -175,7 +176,7 @@ def cmd_export(args):
     precision = "int8" if args.int8 else "fp16" if args.fp16 else "fp32"
     out = export_model(args.model_dir, args.out, precision=precision)
     print(f"exported {args.model_dir} to {out} ({precision}): "
-          f"{size_on_disk(out) / 1e6:.2f} MB")
+          f"{mb(size_on_disk(out))}")
 
 
 def cmd_autotune(args):

@@ -15,6 +15,7 @@ reading (lmf.results).
 """
 from dataclasses import dataclass
 
+from .units import mb, megabytes
 from .results import find, summarize
 
 
@@ -157,7 +158,7 @@ def verdict(selection, base):
     'R=90: 25% of the bytes, -0.40 points, 1.3x faster than uncompressed.' Accuracy is compared
     with `base`'s, so for an SVD-only selection pass the seed-0 base (the model it was cut from)."""
     if selection.kind == "uncompressed":
-        return (f"R=0 is the uncompressed model: {selection.size_bytes / 1e6:.2f} MB, "
+        return (f"R=0 is the uncompressed model: {mb(selection.size_bytes)}, "
                 f"{selection.accuracy:.2f} % test accuracy.")
     text = f"R={selection.reduction}: {100 * selection.size_bytes / base['size_bytes']:.0f}% of the bytes"
     if selection.accuracy is not None and base["accuracy"] is not None:
@@ -189,7 +190,7 @@ def table_rows(models, selected=None):
         out.append({
             "Selected": key == selected, "Method": method_label(r["method"]), "R (%)": r["embedding_reduction_pct"],
             "Rank / width": r["rank"] if r["rank"] is not None else r["width"],
-            "Size (MB)": r["size_bytes"] / 1e6,
+            "Size (MB)": megabytes(r["size_bytes"]),
             "% of bytes": None if r["bytes_fraction"] is None else 100 * r["bytes_fraction"],
             "Dev acc. (%)": r["dev_accuracy"], "Test acc. (%)": r["accuracy"], "± std": r["accuracy_std"],
             "Seeds": r["seeds"], "ms / sentence": r["latency_ms_b1"], "Latency ratio": r["latency_ratio_b1"]})

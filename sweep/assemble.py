@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from lmf.units import mb
 from lmf.artifacts import is_saved_model, load_model
 from lmf.atomic import is_temporary, locked, replace_dir, write_json_atomic
 from lmf.compress import embedding_spectrum
@@ -303,7 +304,7 @@ def _assemble(runner, out, cells, records, rows, schedule_rows, curves, ours, pl
         write_report(tmp)
         total = size_on_disk(tmp)
         if total > ARTIFACTS_BUDGET_BYTES:
-            print(f"warning: {out} will hold {total / 1e6:.1f} MB, over the {ARTIFACTS_BUDGET_BYTES / 1e6:.0f} MB "
+            print(f"warning: {out} will hold {mb(total, 1)}, over the {mb(ARTIFACTS_BUDGET_BYTES, 0)} "
                   "budget for artifacts/; ship fewer models (grid.APP_REDUCTIONS, grid.APP_EXT)", file=sys.stderr)
 
     replace_dir(out, build, owned=is_artifacts_dir)

@@ -9,6 +9,7 @@ Deliberately not here: any number not read from the artifacts folder, or any tab
 """
 from pathlib import Path
 
+from lmf.units import megabytes
 from lmf.atomic import write_atomic, write_text_atomic
 from lmf.names import dataset_name, model_name
 from lmf.layout import PLOT, REPORT, read_sweep_info
@@ -39,7 +40,7 @@ def plot_size_accuracy(summary, path):
                 continue
             method = METHODS[name]
             hollow = method.symbol.endswith("-open")
-            ax.errorbar([r["size_bytes"] / 1e6 for r in points], [r["accuracy"] for r in points],
+            ax.errorbar([megabytes(r["size_bytes"]) for r in points], [r["accuracy"] for r in points],
                         yerr=[r["accuracy_std"] or 0 for r in points], fmt=MPL_MARKERS[method.symbol.removesuffix("-open")],
                         linestyle="-" if method.line else "none", color=method.color, label=method.label, markersize=7,
                         capsize=2, markerfacecolor="none" if hollow else method.color)

@@ -10,6 +10,7 @@ report and the app print the same numbers from the same code:
 
 Standard library only. Deliberately not here: deciding what passes (sweep.targets) or reading files.
 """
+from lmf.units import megabytes
 from lmf.names import model_name
 from lmf.methods import METHOD_ORDER, method_label
 from .paper import PAPER
@@ -59,7 +60,7 @@ def methods_table(summary, with_model=False):
         shape = r["rank"] if r["rank"] is not None else (f"w={r['width']}" if r["width"] is not None else None)
         share = number(100 * r["bytes_fraction"], 1) if r["bytes_fraction"] is not None else None
         rows.append(([model_name(r["model"])] if with_model else []) + [
-            method_label(r["method"]), r["embedding_reduction_pct"], shape, number(r["size_bytes"] / 1e6, 3), share,
+            method_label(r["method"]), r["embedding_reduction_pct"], shape, number(megabytes(r["size_bytes"]), 3), share,
             number(r["accuracy"]), number(r["accuracy_std"]), r["seeds"], number(r["accuracy_before_retrain"]),
             number(r["latency_ms_b1"], 3), number(r["latency_ratio_b1"])])
     return markdown(headers, rows)
@@ -98,12 +99,12 @@ def table2(summary, dataset):
         row = find(summary, method)
         if row is not None:
             p = paper.get(method, (None, None))
-            rows.append([method_label(method), row["embedding_reduction_pct"], number(row["size_bytes"] / 1e6),
+            rows.append([method_label(method), row["embedding_reduction_pct"], number(megabytes(row["size_bytes"])),
                          accuracy_text(row), None, None, number(row["fixed_point_accuracy"]), p[0], p[1], None])
     for r in sorted({row["embedding_reduction_pct"] for row in summary if row["method"] == "lmf"}):
         lmf, off = find(summary, "lmf", r), find(summary, "offline_svd", r)
         p = paper.get("lmf", {}).get(r, (None, None))
-        rows.append([f"SVD (k={lmf['rank']})", r, number(lmf["size_bytes"] / 1e6), accuracy_text(lmf),
+        rows.append([f"SVD (k={lmf['rank']})", r, number(megabytes(lmf["size_bytes"])), accuracy_text(lmf),
                      accuracy_text(off) if off else None, number(lmf["accuracy_before_retrain"]), None, p[0], p[1],
                      paper.get("offline_svd", {}).get(r)])
     return markdown(["Method", "R (%):", "Size (MB):", "Acc. LMF / quantized (%):", "Acc. offline SVD (%):",

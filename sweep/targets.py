@@ -11,6 +11,7 @@ is larger than the seed-to-seed spread of both.
 
 Standard library only. Deliberately not here: laying out tables (sweep.tables) or reading files.
 """
+from lmf.units import mb
 from lmf.names import dataset_name, model_name
 from lmf.methods import METHODS, method_label
 from lmf.results import find, nearest_bytes
@@ -21,7 +22,7 @@ def _pair(summary, dataset, model):
 
 
 def _mb(row):
-    return f"{row['size_bytes'] / 1e6:.3f} MB"
+    return mb(row["size_bytes"], 3)
 
 
 def core_targets(summary):
@@ -74,7 +75,7 @@ def extension_targets(summary, slack=1.0, share=1 / 20):
             ok = [r for r in small if r["accuracy"] >= dan["accuracy"] - slack]
             best = sorted(ok or small, key=lambda r: (-r["accuracy"], r["size_bytes"]))
             if not best:
-                measured = f"no model of ours at <= {dan['size_bytes'] * share / 1e6:.3f} MB"
+                measured = f"no model of ours at <= {mb(dan['size_bytes'] * share, 3)}"
             else:
                 b = best[0]
                 measured = (f"{model_name(b['model'])} {method_label(b['method'])} R={b['embedding_reduction_pct']}: "

@@ -1,0 +1,29 @@
+"""How lmf prints its two units: sizes in bytes as megabytes, accuracies (fractions in [0, 1]
+everywhere in code and in every file lmf writes) as percent or as a difference in points.
+
+    mb(1_352_000)        -> '1.35 MB'     (decimal: 10**6 bytes, as disks and the size budget count)
+    percent(0.82981)     -> '82.98 %'
+    points(0.8298 - 0.8312) -> '-0.14 points'
+
+Standard library only. Deliberately not here: measuring sizes (lmf.metrics.size_on_disk) or
+accuracies (lmf.metrics.accuracy): only their printing, so that one rule rounds them everywhere.
+"""
+MB = 10**6
+
+
+def megabytes(n_bytes):
+    """`n_bytes` in decimal megabytes, a float (for a plot's axis or a table's number)."""
+    return n_bytes / MB
+
+
+def mb(n_bytes, digits=2):
+    return f"{n_bytes / MB:.{digits}f} MB"
+
+
+def percent(fraction, digits=2):
+    return f"{100 * fraction:.{digits}f} %"
+
+
+def points(delta, digits=2, sign=True):
+    """A difference of two accuracy fractions in percentage points: points(-0.0014) = '-0.14 points'."""
+    return f"{100 * delta:{'+' if sign else ''}.{digits}f} points"
