@@ -80,7 +80,7 @@ from .metrics import majority_rate, size_on_disk
 from .models import new_model
 from .names import MODELS
 from .ngrams import DEFAULT_BUCKETS
-from .results import write_rows
+from .results import read_table, write_rows
 from .selection import within_tolerance
 from .train import recipe
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
@@ -365,18 +365,21 @@ def _read_trials(out, default_base):
     if not path.is_file():
         return {}
     rows = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            try:
-                base = row.get("base") or default_base
-                rows[(base, row["method"], int(row["R"]))] = {
-                    "base": base, "method": row["method"], "R": int(row["R"]), "status": row["status"],
-                    "bytes": int(row["bytes"]) if row["bytes"] else None,
-                    "dev_accuracy": float(row["dev_accuracy"]) if row["dev_accuracy"] else None,
-                    "seconds": float(row["seconds"]),
-                    **{k: int(row[k]) if row.get(k) else None for k in ("steps", "best_step")}}
-            except (KeyError, ValueError):
-                continue  # a damaged row is run again
+    try:
+        lines = read_table(path)[1]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}  # an unreadable file counts as none: every trial is run again
+    for _, row in lines:
+        try:
+            base = row.get("base") or default_base
+            rows[(base, row["method"], int(row["R"]))] = {
+                "base": base, "method": row["method"], "R": int(row["R"]), "status": row["status"],
+                "bytes": int(row["bytes"]) if row["bytes"] else None,
+                "dev_accuracy": float(row["dev_accuracy"]) if row["dev_accuracy"] else None,
+                "seconds": float(row["seconds"]),
+                **{k: int(row[k]) if row.get(k) else None for k in ("steps", "best_step")}}
+        except (KeyError, ValueError):
+            continue  # a damaged row is run again
     return rows
 
 

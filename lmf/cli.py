@@ -65,10 +65,7 @@ def _load_data(args, saved=None):
     for note in data.notes:  # rows the loader skipped (empty texts): said, never silent
         print(f"note: {note}", file=sys.stderr)
     if saved is not None:
-        data.vocab = saved.vocab  # a saved model brings its own vocabulary
-        # ... and its own class order: without this, accuracy and retraining would pair an output
-        # with the wrong class.
-        data.relabel(saved.label_names, f"{args.data} (for the model in {saved.path})")
+        data.seen_by(saved.vocab, saved.label_names, f"{args.data} (for the model in {saved.path})")
     return data
 
 

@@ -154,6 +154,15 @@ class TextDataset:
         self.label_names = list(label_names)
         self._encoded.clear()  # encoded with the old ids, if anything was encoded yet
 
+    def seen_by(self, vocab, label_names, source=None):
+        """This dataset as a saved model sees it, in place, and returned: the model's vocabulary (so
+        ids match its embedding rows) and its class order (`relabel`, so an output is paired with
+        its own class). The one rule for every caller that evaluates or retrains a saved model."""
+        self.vocab = vocab
+        self._encoded.clear()  # ids of the old vocabulary, if anything was encoded yet
+        self.relabel(label_names, source)
+        return self
+
     def subset(self, n_train, n_eval=None):
         """A small copy for tests and quick runs: the first n examples of each split."""
         n_eval = n_eval or n_train

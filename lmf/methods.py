@@ -177,6 +177,11 @@ class Cell:
     def id(self):
         return cell_id(self.dataset, self.model, self.method, self.reduction, self.seed, self.schedule)
 
+    @classmethod
+    def of_row(cls, row):
+        """The cell a results.csv row was measured in (the sweep's rows are all CALR)."""
+        return cls(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
+
     @property
     def is_latency(self):
         return self.method in LATENCY_METHODS

@@ -90,21 +90,37 @@ def read_rows(path, schema, directory, older=False):
         raise missing(f"`{path.name}` is missing", directory)
     rows = []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
-            reader = csv.DictReader(f)
-            absent = [c for c in schema if c not in (reader.fieldnames or []) and (schema[c][1] or not older)]
-            if absent:
-                raise missing(f"`{path.name}` lacks column(s) {absent}", directory)
-            for line in reader:
-                try:
-                    rows.append({c: _value(c, (line.get(c) or "").strip(), schema) for c in schema})
-                except (TypeError, ValueError) as e:
-                    raise missing(f"`{path.name}` line {reader.line_num} has a bad value ({e})", directory) from e
+        columns, lines = read_table(path)
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise missing(f"`{path.name}` is unreadable ({e})", directory) from e
+    absent = [c for c in schema if c not in columns and (schema[c][1] or not older)]
+    if absent:
+        raise missing(f"`{path.name}` lacks column(s) {absent}", directory)
+    for number, line in lines:
+        try:
+            rows.append({c: _value(c, (line.get(c) or "").strip(), schema) for c in schema})
+        except (TypeError, ValueError) as e:
+            raise missing(f"`{path.name}` line {number} has a bad value ({e})", directory) from e
     if not rows:
         raise missing(f"`{path.name}` has no rows", directory)
     return rows
+
+
+def read_table(path):
+    """(column names, [(line number, {column: text})]) of the CSV file at `path`, UTF-8 with or
+    without a byte-order mark (a spreadsheet's); the one CSV reader of results.csv, schedules.csv and
+    autotune's trials.csv. Raises OSError, UnicodeDecodeError or csv.Error for the caller to word."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        lines = [(reader.line_num, line) for line in reader]
+        return list(reader.fieldnames or []), lines
+
+
+def seed_row(rows, seed=0, **fields):
+    """The row of `seed` whose `fields` match, or None: the seed-0 row is the model shipped and
+    downloaded (results.csv) or the schedule run every schedule has (schedules.csv), e.g.
+    seed_row(schedule_rows, dataset="sst2", model="dan", schedule="clr")."""
+    return next((r for r in rows if r["seed"] == seed and all(r[k] == v for k, v in fields.items())), None)
 
 
 def write_rows(path, rows, columns):
@@ -150,25 +166,25 @@ SUMMARY_COLUMNS = ["dataset", "model", "method", "embedding_reduction_pct", "acc
 def summarize(rows):
     """One dict per (dataset, model, method, embedding_reduction_pct), in the order they first
     appear: the mean over seeds of every measured number (a value missing for some seeds averages
-    the others), accuracy in percent with its sample standard deviation (None for a single seed:
-    one run has no spread to show)."""
+    the others), accuracy a fraction as in the rows, with its sample standard deviation (None for a
+    single seed: one run has no spread to show)."""
     groups = {}
     for row in rows:
         key = (row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"])
         groups.setdefault(key, []).append(row)
     out = []
     for (dataset, model, method, reduction), group in groups.items():
-        def percent(column):
-            return [100 * r[column] for r in group if r[column] is not None]
-        accuracies = percent("accuracy")
+        def measured(column):
+            return [r[column] for r in group if r[column] is not None]
+        accuracies = measured("accuracy")
         out.append({
             "dataset": dataset, "model": model, "method": method, "embedding_reduction_pct": reduction,
             "accuracy": _mean(accuracies),
             "accuracy_std": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
             "seeds": len({r["seed"] for r in group}),
-            "dev_accuracy": _mean(percent("dev_accuracy")),
-            "accuracy_before_retrain": _mean(percent("accuracy_before_retrain")),
-            "fixed_point_accuracy": _mean(percent("fixed_point_accuracy")),
+            "dev_accuracy": _mean(measured("dev_accuracy")),
+            "accuracy_before_retrain": _mean(measured("accuracy_before_retrain")),
+            "fixed_point_accuracy": _mean(measured("fixed_point_accuracy")),
             **{c: _mean(r[c] for r in group) for c in ("size_bytes", "bytes_fraction", "params")},
             **{c: next((r[c] for r in group if r[c] is not None), None) for c in ("rank", "width")},
             **{c: _mean(r[c] for r in group)

@@ -15,13 +15,15 @@ reading (lmf.results).
 """
 from dataclasses import dataclass
 
-from .units import mb, megabytes
+from .units import in_percent, mb, megabytes, percent, points
+from . import results
 from .results import find, summarize
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Selection:
-    """What the reduction slider points at; accuracy in percent, None where unknown."""
+    """What the reduction slider points at; accuracies fractions, None where unknown. Built with
+    keywords only: fourteen fields in a row are easy to misplace."""
     kind: str  # "uncompressed" | "lmf" (precomputed, retrained) | "svd_only" (compressed, not retrained)
     reduction: int
     rank: int
@@ -47,14 +49,14 @@ class Selection:
 
 def model_summary(rows, dataset=None, model=None):
     """One dict per model (dataset, model, method, R) of results.csv's `rows` (only `dataset` and
-    `model`'s when given), in lmf.results.summarize's shape and units (accuracies in percent):
+    `model`'s when given), in lmf.results.summarize's shape and units (accuracies fractions):
     seed 0's numbers, the model shipped and downloaded, so that every card, chart and table shows
     one accuracy per model; `seeds`, `mean_accuracy` and `accuracy_std` describe the spread over
     every seed the sweep ran (for tooltips); `row` is the seed-0 results row itself. Without a
     seed-0 row (a hand-made results.csv) the numbers are the mean's and `row` is None.
 
-    Worked example: seeds 0, 1, 2 of one model at 82 %, 84 %, 86 % test accuracy give accuracy 82.0
-    (seed 0's), mean_accuracy 84.0, accuracy_std 2.0 (the sample standard deviation) and seeds 3."""
+    Worked example: seeds 0, 1, 2 of one model at 0.82, 0.84, 0.86 test accuracy give accuracy 0.82
+    (seed 0's), mean_accuracy 0.84, accuracy_std 0.02 (the sample standard deviation) and seeds 3."""
     rows = [r for r in rows if (dataset is None or r["dataset"] == dataset) and (model is None or r["model"] == model)]
     groups = {}
     for r in rows:
@@ -77,10 +79,12 @@ def precomputed_selection(models, reduction):
     m = find(models, kind, None if reduction == 0 else reduction)
     if m is None:
         return None
-    return Selection(kind, reduction, m["rank"], int(m["params"] or 0), m["size_bytes"], m["accuracy"],
-                     m["accuracy_before_retrain"], m["latency_ms_b1"], m["latency_ratio_b1"], m["seeds"], m.get("row"),
-                     m.get("mean_accuracy", m["accuracy"]), m["accuracy_std"], m["eager_latency_ms_b1"],
-                     dev_accuracy=m["dev_accuracy"])
+    return Selection(kind=kind, reduction=reduction, rank=m["rank"], params=int(m["params"] or 0),
+                     size_bytes=m["size_bytes"], accuracy=m["accuracy"],
+                     accuracy_before_retrain=m["accuracy_before_retrain"], latency_ms=m["latency_ms_b1"],
+                     latency_ratio=m["latency_ratio_b1"], seeds=m["seeds"], row=m.get("row"),
+                     mean_accuracy=m.get("mean_accuracy", m["accuracy"]), accuracy_std=m["accuracy_std"],
+                     eager_latency_ms=m["eager_latency_ms_b1"], dev_accuracy=m["dev_accuracy"])
 
 
 def svd_only_selection(saved, reduction, out, test_data=None):
@@ -92,9 +96,10 @@ def svd_only_selection(saved, reduction, out, test_data=None):
     from .metrics import accuracy, count_parameters, size_on_disk
     compressed = compress_model(saved.model, reduction)
     export = export_trained(compressed, saved.vocab, saved.label_names, out)
-    acc = accuracy(compressed, test_data, "test") * 100 if test_data is not None else None
-    return compressed, Selection("svd_only", reduction, compressed.config["rank"], count_parameters(compressed),
-                                 float(size_on_disk(export)), acc, acc, export_dir=export)
+    acc = accuracy(compressed, test_data, "test") if test_data is not None else None
+    return compressed, Selection(kind="svd_only", reduction=reduction, rank=compressed.config["rank"],
+                                 params=count_parameters(compressed), size_bytes=float(size_on_disk(export)),
+                                 accuracy=acc, accuracy_before_retrain=acc, export_dir=export)
 
 
 SIZE_TIE = 0.05  # sizes within 5 % of the smallest acceptable one count as equally small
@@ -116,13 +121,6 @@ def within_tolerance(accuracy, base_accuracy, tolerance_points):
     return accuracy >= base_accuracy - tolerance_points / 100
 
 
-def _fraction(row, column):
-    """A model's `column` accuracy as a fraction: its seed-0 results row's own value (the number
-    autotune compared, unrounded), else the summary's percent / 100 (a summary over seeds)."""
-    raw = row.get("row")
-    if raw is not None:
-        return raw.get(column)
-    return None if row.get(column) is None else row[column] / 100
 
 
 def recommend(models, tolerance_points, size_tie=SIZE_TIE):
@@ -135,14 +133,14 @@ def recommend(models, tolerance_points, size_tie=SIZE_TIE):
     base = find(models, "uncompressed")
     if base is None:
         return None
-    column = "dev_accuracy" if _fraction(base, "dev_accuracy") is not None else "accuracy"
-    floor = _fraction(base, column)
-    ok = [r for r in models if _fraction(r, column) is not None
-          and within_tolerance(_fraction(r, column), floor, tolerance_points)] or [base]
+    column = "dev_accuracy" if base["dev_accuracy"] is not None else "accuracy"
+    floor = base[column]
+    ok = [r for r in models if r[column] is not None
+          and within_tolerance(r[column], floor, tolerance_points)] or [base]
     smallest = min(r["size_bytes"] for r in ok)
     tied = [r for r in ok if r["size_bytes"] <= smallest * (1 + size_tie)]
     best = min(tied, key=lambda r: (r["latency_ms_b1"] is None, r["latency_ms_b1"] or 0, -r["seeds"],
-                                    -_fraction(r, column), r["size_bytes"]))
+                                    -r[column], r["size_bytes"]))
     split = "dev" if column == "dev_accuracy" else "test"
     within = f"within {tolerance_points:g} point{'' if tolerance_points == 1 else 's'} of the uncompressed model on {split}"
     if len(tied) == 1:
@@ -159,10 +157,10 @@ def verdict(selection, base):
     with `base`'s, so for an SVD-only selection pass the seed-0 base (the model it was cut from)."""
     if selection.kind == "uncompressed":
         return (f"R=0 is the uncompressed model: {mb(selection.size_bytes)}, "
-                f"{selection.accuracy:.2f} % test accuracy.")
+                f"{percent(selection.accuracy)} test accuracy.")
     text = f"R={selection.reduction}: {100 * selection.size_bytes / base['size_bytes']:.0f}% of the bytes"
     if selection.accuracy is not None and base["accuracy"] is not None:
-        text += f", {selection.accuracy - base['accuracy']:+.2f} points"
+        text += f", {points(selection.accuracy - base['accuracy'])}"
     ratio = selection.latency_ratio
     if ratio:
         text += (f", {1 / ratio:.1f}x faster than" if ratio < 0.95 else f", {ratio:.1f}x slower than" if ratio > 1.05
@@ -175,8 +173,7 @@ def verdict(selection, base):
 def seed_row(rows, dataset, model, method="uncompressed", seed=0, reduction=0):
     """One seed's results.csv row (accuracy a fraction), or None: the shipped models are seed 0's,
     and an SVD-only model is cut from the seed-0 uncompressed model, so cards compare like with like."""
-    return next((r for r in rows if r["dataset"] == dataset and r["model"] == model and r["method"] == method
-                 and r["seed"] == seed and r["embedding_reduction_pct"] == reduction), None)
+    return results.seed_row(rows, seed, dataset=dataset, model=model, method=method, embedding_reduction_pct=reduction)
 
 
 def table_rows(models, selected=None):
@@ -192,6 +189,7 @@ def table_rows(models, selected=None):
             "Rank / width": r["rank"] if r["rank"] is not None else r["width"],
             "Size (MB)": megabytes(r["size_bytes"]),
             "% of bytes": None if r["bytes_fraction"] is None else 100 * r["bytes_fraction"],
-            "Dev acc. (%)": r["dev_accuracy"], "Test acc. (%)": r["accuracy"], "± std": r["accuracy_std"],
+            "Dev acc. (%)": in_percent(r["dev_accuracy"]), "Test acc. (%)": in_percent(r["accuracy"]),
+            "± std": in_percent(r["accuracy_std"]),
             "Seeds": r["seeds"], "ms / sentence": r["latency_ms_b1"], "Latency ratio": r["latency_ratio_b1"]})
     return out

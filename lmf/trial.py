@@ -69,8 +69,7 @@ def cached_data(source, quick, vocab_from=None):
     data = data.subset(QUICK["n_train"], QUICK["n_eval"]) if quick else data
     if vocab_from is not None:
         saved = load_model(vocab_from)
-        data.vocab = saved.vocab
-        data.relabel(saved.label_names, f"{source} (for the model in {vocab_from})")
+        data.seen_by(saved.vocab, saved.label_names, f"{source} (for the model in {vocab_from})")
     return data
 
 

@@ -4,6 +4,7 @@ everywhere in code and in every file lmf writes) as percent or as a difference i
     mb(1_352_000)        -> '1.35 MB'     (decimal: 10**6 bytes, as disks and the size budget count)
     percent(0.82981)     -> '82.98 %'
     points(0.8298 - 0.8312) -> '-0.14 points'
+    in_percent(0.8298)   -> 82.98         (a number, for a chart's axis or a table's column)
 
 Standard library only. Deliberately not here: measuring sizes (lmf.metrics.size_on_disk) or
 accuracies (lmf.metrics.accuracy): only their printing, so that one rule rounds them everywhere.
@@ -18,6 +19,11 @@ def megabytes(n_bytes):
 
 def mb(n_bytes, digits=2):
     return f"{n_bytes / MB:.{digits}f} MB"
+
+
+def in_percent(fraction):
+    """A fraction as a number of percent (for a chart's axis or a table's column), None kept."""
+    return None if fraction is None else 100 * fraction
 
 
 def percent(fraction, digits=2):

@@ -75,14 +75,14 @@ def page_times(artifacts, runs):
 def prediction_ms(artifacts):
     from studio.deploy import export_row
     from studio.playground import predict_all, variants
+    from lmf.methods import Cell
     from lmf.results import pairs, read_results
     from lmf.runtime import Predictor
 
     rows, out = read_results(artifacts), {}
     with tempfile.TemporaryDirectory() as tmp:
         for dataset, model in pairs(rows):
-            predictors = {name: Predictor(export_row(artifacts, row, Path(tmp) / layout.cell_id(
-                dataset, model, row["method"], row["embedding_reduction_pct"])))
+            predictors = {name: Predictor(export_row(artifacts, row, Path(tmp) / Cell.of_row(row).id))
                 for name, row in variants(artifacts, rows, dataset, model, 90)}
             for name, prediction in predict_all(predictors, SENTENCE).items():
                 out[f"{dataset}/{model} {name}"] = prediction.latency_ms

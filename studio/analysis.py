@@ -11,7 +11,7 @@ Deliberately not here: measuring latency (the sweep does) or drawing anything.
 """
 from lmf.compress import rank_for_fraction
 from lmf.metrics import flops_dense, flops_factorized
-from lmf.results import find
+from lmf.results import find, seed_row
 
 FULL_PRECISION_BITS = 32
 
@@ -68,12 +68,12 @@ def flop_ratio_curve(m, n, points=49):
 
 
 def schedule_gaps(schedule_rows, dataset, better="clr", worse="calr"):
-    """[(model, accuracy of `better`, accuracy of `worse`, difference in points)] for each model
-    of `dataset` where `better` beats `worse` on seed 0 test accuracy (percent), the comparison
+    """[(model, accuracy of `better`, accuracy of `worse`, difference)] for each model of `dataset`
+    where `better` beats `worse` on seed 0 test accuracy (fractions, as in the rows), the comparison
     Table 1 makes (CLR and AdaGrad run with seed 0 only)."""
     def seed0(model, schedule):
-        return next((100 * r["accuracy"] for r in schedule_rows if r["dataset"] == dataset and r["model"] == model
-                     and r["schedule"] == schedule and r["seed"] == 0), None)
+        row = seed_row(schedule_rows, dataset=dataset, model=model, schedule=schedule)
+        return None if row is None else row["accuracy"]
     out = []
     for model in dict.fromkeys(r["model"] for r in schedule_rows if r["dataset"] == dataset):
         a, b = seed0(model, better), seed0(model, worse)

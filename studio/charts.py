@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from lmf.methods import GROUP_NAMES, METHOD_ORDER, METHODS, REFERENCE_METHODS
 from lmf.results import of_method
+from lmf.units import in_percent, mb, megabytes, percent
 
 MARGIN = dict(l=10, r=10, t=10, b=10)
 
@@ -44,14 +45,14 @@ def size_ticks(sizes_mb):
 
 
 def accuracy_floor(summary, clip_points=CLIP_POINTS):
-    """The y-axis' lower end: the uncompressed model's accuracy minus `clip_points`, or None
-    (no clipping) without an uncompressed row."""
+    """The y-axis' lower end, a fraction: the uncompressed model's accuracy minus `clip_points`
+    points, or None (no clipping) without an uncompressed row."""
     base = next((r for r in summary if r["method"] == "uncompressed" and r["accuracy"] is not None), None)
-    return None if base is None else base["accuracy"] - clip_points
+    return None if base is None else base["accuracy"] - clip_points / 100
 
 
 def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_points=CLIP_POINTS):
-    """Accuracy (%) against size (MB, log axis) for every method of `summary`, fastText rows from
+    """Accuracy (drawn in %; fractions in the rows) against size (MB, log axis) for every method of `summary`, fastText rows from
     `reference`; `selected` is (size_bytes, accuracy or None, label) to mark. The rows are
     lmf.selection.model_summary's: one accuracy per model, seed 0's (the model downloaded), the
     spread over seeds in the hover text rather than as error bars around another number.
@@ -70,41 +71,41 @@ def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_
         if not rows:
             continue
         method = METHODS[name]
-        sizes += [r["size_bytes"] / 1e6 for r in rows]
-        tops += [r["accuracy"] for r in rows]
+        sizes += [megabytes(r["size_bytes"]) for r in rows]
+        tops += [in_percent(r["accuracy"]) for r in rows]
         shown = [r for r in rows if floor is None or r["accuracy"] >= floor]
         below = [r for r in rows if floor is not None and r["accuracy"] < floor]
         common = dict(legendgroup=method.group, legendgrouptitle_text=GROUP_NAMES[method.group])
         fig.add_trace(go.Scatter(
-            x=[r["size_bytes"] / 1e6 for r in shown], y=[r["accuracy"] for r in shown],
+            x=[megabytes(r["size_bytes"]) for r in shown], y=[in_percent(r["accuracy"]) for r in shown],
             mode="lines+markers" if method.line else "markers", name=method.label, **common,
             marker=dict(symbol=method.symbol, size=9, color=method.color), line=dict(color=method.color, width=1.5),
             text=[_hover(r) for r in shown], hovertemplate="%{text}<extra>" + method.label + "</extra>"))
         if below:
             clipped += len(below)
             fig.add_trace(go.Scatter(
-                x=[r["size_bytes"] / 1e6 for r in below], y=[floor] * len(below), mode="markers",
+                x=[megabytes(r["size_bytes"]) for r in below], y=[in_percent(floor)] * len(below), mode="markers",
                 name=f"{method.label} (below the axis)", showlegend=False, **common,
                 marker=dict(symbol="arrow-down", size=13, color=method.color, line=dict(width=1, color="white")),
                 text=[_hover(r) for r in below], hovertemplate="%{text}<extra>" + method.label + "</extra>"))
     if selected is not None:
         size, accuracy, label = selected
-        sizes.append(size / 1e6)
+        sizes.append(megabytes(size))
         if accuracy is not None:
-            fig.add_trace(go.Scatter(x=[size / 1e6], y=[max(accuracy, floor) if floor is not None else accuracy],
+            fig.add_trace(go.Scatter(x=[megabytes(size)], y=[in_percent(max(accuracy, floor) if floor is not None else accuracy)],
                                      mode="markers", name="Selected", legendgroup="selected",
-                                     hovertemplate=f"{label}<br>%{{x:.2f}} MB<br>{accuracy:.2f} %<extra></extra>",
+                                     hovertemplate=f"{label}<br>%{{x:.2f}} MB<br>{percent(accuracy)}<extra></extra>",
                                      marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=3, color="crimson"))))
         else:
-            fig.add_vline(x=size / 1e6, line=dict(color="crimson", dash="dot"), annotation_text="selected size")
+            fig.add_vline(x=megabytes(size), line=dict(color="crimson", dash="dot"), annotation_text="selected size")
     ticks = size_ticks(sizes) if sizes else list(SIZE_TICKS_MB)
     fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], title_text="size (MB, log scale)")
     fig.update_yaxes(title_text="test accuracy (%)")
     if floor is not None and tops:
-        fig.update_yaxes(range=[floor - 0.6, max(tops) + 0.6])
+        fig.update_yaxes(range=[in_percent(floor) - 0.6, max(tops) + 0.6])
     if clipped:
         fig.add_annotation(xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="bottom", showarrow=False,
-                           text=f"▼ {clipped} model(s) below {floor:.1f} % (hover for their accuracy)",
+                           text=f"▼ {clipped} model(s) below {percent(floor, 1)} (hover for their accuracy)",
                            font=dict(size=11, color="#555"))
     fig.update_layout(height=height, margin=MARGIN,
                       legend=dict(font=dict(size=10), groupclick="togglegroup", tracegroupgap=2, itemwidth=30,
@@ -114,11 +115,11 @@ def size_accuracy_figure(summary, reference=(), selected=None, height=400, clip_
 
 def _hover(row):
     r = row["embedding_reduction_pct"]
-    spread = (f"<br>{row['seeds']} seeds: {row['mean_accuracy']:.2f} ± {row['accuracy_std']:.2f} %"
+    spread = (f"<br>{row['seeds']} seeds: {100 * row['mean_accuracy']:.2f} ± {percent(row['accuracy_std'])}"
               if row["seeds"] > 1 and row.get("accuracy_std") is not None and row.get("mean_accuracy") is not None
               else "")
     which = "mean over seeds" if row.get("row", True) is None else "seed 0"  # no seed-0 row: the mean's numbers
-    return f"{'R=' + str(r) + '%<br>' if r else ''}{row['size_bytes'] / 1e6:.2f} MB<br>{row['accuracy']:.2f} % ({which}){spread}"
+    return f"{'R=' + str(r) + '%<br>' if r else ''}{mb(row['size_bytes'])}<br>{percent(row['accuracy'])} ({which}){spread}"
 
 
 def spectrum_figure(values, k, height=340):

@@ -33,7 +33,7 @@ def source_of(directory, row):
     method = METHODS.get(row["method"])
     if method is None or method.group == "reference":
         raise ArtifactError(f"{row['method']!r} rows have no lmf export (fastText ships its own file)")
-    cell = Cell(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
+    cell = Cell.of_row(row)
     return model_dir(directory, cell.deployed_from.id), method.deploy
 
 

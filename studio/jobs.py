@@ -52,7 +52,7 @@ from lmf.atomic import is_temporary, locked, replace_dir, staging, swap, write_j
 from lmf.names import DATASETS, MAX_NAME_CHARS, check_dataset_name
 from lmf.layout import (MANIFEST, MODEL_FORMAT, MODELS_DIR, PUBLISHED, RESULTS, ROOT, artifacts_dir, copy_model,
                         is_artifacts_dir, model_dir, read_json, read_sweep_info, refusal, saved_config)
-from lmf.results import RESULT_COLUMNS, read_results, write_rows
+from lmf.results import RESULT_COLUMNS, read_results, read_table, write_rows
 
 JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
 JOB_FORMAT = "lmf-job"  # job.json's "format": a folder create_job made
@@ -176,11 +176,10 @@ def used_names(artifacts=None, root=None):
     for name, entry in (read_json(art / PUBLISHED) or {}).items():
         used[name] = f"published by job {entry.get('job') if isinstance(entry, dict) else '?'}"
     try:
-        with open(art / RESULTS, newline="", encoding="utf-8-sig") as f:
-            for row in csv.DictReader(f):
-                used.setdefault(row.get("dataset") or "", "rows in results.csv")
+        for _, row in read_table(art / RESULTS)[1]:
+            used.setdefault(row.get("dataset") or "", "rows in results.csv")
     except (OSError, UnicodeDecodeError, csv.Error):
-        pass
+        pass  # no results.csv, or one the sweep would refuse: no name taken by it
     if (art / MODELS_DIR).is_dir():
         for path in (art / MODELS_DIR).iterdir():
             used.setdefault(path.name.split("-", 1)[0], "models in the artifacts folder")
@@ -531,11 +530,8 @@ def publish(job, out, summary):
     stamp_exports(rows, sources)
     with locked(art):
         earlier = _claim(art, job, set(sources))
-        kept = []
-        if (art / RESULTS).is_file():
-            read_results(art)  # a damaged results.csv is an ArtifactError naming the line, not overwritten
-            with open(art / RESULTS, newline="", encoding="utf-8-sig") as f:
-                kept = [r for r in csv.DictReader(f) if r["dataset"] != name]
+        # one read: a damaged results.csv is an ArtifactError naming the line, never overwritten
+        kept = [r for r in read_results(art) if r["dataset"] != name] if (art / RESULTS).is_file() else []
         record = {**(read_json(art / PUBLISHED) or {}),
                   name: {"job": job["id"], "model": model, "models": sorted(sources), "published": time.time()}}
         with staging(art) as work:

@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import replace
 
-from lmf.data import DataError, TextDataset, load_dataset
+from lmf.data import TextDataset, load_dataset
 from lmf.names import QUICK
 from lmf.train import retrain_recipe, with_schedule
 
@@ -180,15 +180,13 @@ def live_config(arch, steps, schedule="calr", eval_every=None, seed=0, step_size
 
 
 def evaluation_data(dataset, vocab, label_names, quick=False):
-    """The dataset with the saved model's vocabulary (so ids match the model). In quick artifacts
+    """The dataset as the saved model sees it (lmf.data.TextDataset.seen_by). In quick artifacts
     the sweep used the first examples only (lmf.names.QUICK); the same cut is applied here so the
     numbers are comparable. Raises DataError when the data cannot be found."""
     data = load_dataset(dataset)
     if quick:
         data = data.subset(QUICK["n_train"], QUICK["n_eval"])
-    if list(data.label_names) != list(label_names):
-        raise DataError(f"{dataset}: the data's labels do not match the saved model's")
-    return TextDataset(data.name, data.train, data.dev, data.test, data.label_names, vocab=vocab)
+    return data.seen_by(vocab, label_names, f"{dataset} (for the shipped model)")
 
 
 def dev_subset(data, n):
@@ -392,12 +390,10 @@ def _work(conn, control, config, state, data, reduction, train_config, vocab, la
         from lmf.metrics import accuracy
         from lmf.export import export_size
         from lmf.train import train
-        # A share of the cores, not torch's default of all of them: two jobs at that default fight
-        # over the same cores, and OpenMP's spinning workers make that far worse than sharing. On
-        # the 2-core machine (scripts/bench_live.py prints both), the plain loop ran at 41-46
-        # steps/s on one thread and 4 on two while the machine was busy with other work; idle,
-        # two threads were faster for a lone job (92 against 60 steps/s): one job gives up that
-        # third so that two at once, or a busy machine, do not collapse.
+        # A share of the cores for what runs outside training (the SVD, evaluation), not torch's
+        # default of all of them: two jobs at that default fight over the same cores, and OpenMP's
+        # spinning workers make that far worse than sharing. Training itself always runs on one
+        # thread (lmf.train: same seed, same model), so its rate does not depend on this.
         torch.set_num_threads(TORCH_THREADS)
         compressed = compress_model(_rebuild(config, state), reduction)
         conn.send(("compressed", compressed.config["rank"], accuracy(compressed, data, "test")))

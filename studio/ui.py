@@ -18,6 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from lmf import layout, results as lmf_results
+from lmf.methods import Cell
 from lmf.names import DATASETS, DEFAULT_DATASET, DEFAULT_MODEL, MODELS, dataset_name, model_name
 from lmf.layout import ArtifactError
 
@@ -176,7 +177,7 @@ def _deployable(directory, version, row):
 
 
 def row_key(row):
-    return layout.cell_id(row["dataset"], row["model"], row["method"], row["embedding_reduction_pct"], row["seed"])
+    return Cell.of_row(row).id
 
 
 def _source_version(directory, row):

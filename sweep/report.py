@@ -9,7 +9,7 @@ Deliberately not here: any number not read from the artifacts folder, or any tab
 """
 from pathlib import Path
 
-from lmf.units import megabytes
+from lmf.units import in_percent, megabytes
 from lmf.atomic import write_atomic, write_text_atomic
 from lmf.names import dataset_name, model_name
 from lmf.layout import PLOT, REPORT, read_sweep_info
@@ -40,8 +40,8 @@ def plot_size_accuracy(summary, path):
                 continue
             method = METHODS[name]
             hollow = method.symbol.endswith("-open")
-            ax.errorbar([megabytes(r["size_bytes"]) for r in points], [r["accuracy"] for r in points],
-                        yerr=[r["accuracy_std"] or 0 for r in points], fmt=MPL_MARKERS[method.symbol.removesuffix("-open")],
+            ax.errorbar([megabytes(r["size_bytes"]) for r in points], [in_percent(r["accuracy"]) for r in points],
+                        yerr=[in_percent(r["accuracy_std"] or 0) for r in points], fmt=MPL_MARKERS[method.symbol.removesuffix("-open")],
                         linestyle="-" if method.line else "none", color=method.color, label=method.label, markersize=7,
                         capsize=2, markerfacecolor="none" if hollow else method.color)
         ax.set_xscale("log")
@@ -68,8 +68,9 @@ def write_report(artifacts_dir):
            + (" (quick mode: tiny data, not comparable to the paper)" if sweep.get("quick") else "") + ".",
            f"Hardware: {hw.get('cpu')}, {hw.get('cores')} cores" + (f", GPU {hw['gpu']}" if hw.get("gpu") else "")
            + f"; Python {hw.get('python')}, PyTorch {hw.get('torch')}.",
-           f"Wall time of the last run: {(sweep.get('wall_seconds') or 0) / 60:.1f} min; {sweep.get('cells')} cells, "
-           f"{(sweep.get('cell_seconds') or 0) / 60:.1f} min of cell time in all.", "",
+           f"{sweep.get('cells')} cells, {(sweep.get('cell_seconds') or 0) / 60:.1f} min of cell time in all (each "
+           f"cell's own seconds, summed; a resumed run keeps the cells it finished before); the invocation that "
+           f"wrote this report took {(sweep.get('wall_seconds') or 0) / 60:.1f} min of wall time.", "",
            "Every row is one deployable model: its ONNX export (`lmf.export`; `model.onnx`, `tokenizer.json`, "
            "`manifest.json`), fp32, or fp16 weights for 16-bit, or ONNX Runtime int8 for 8-bit and the `+ int8` "
            "stacks. Size is that export directory's bytes (fastText: its .bin / .ftz file). Accuracy is the "

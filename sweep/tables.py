@@ -1,6 +1,6 @@
 """Every Markdown table the project prints: one renderer, and the tables laid out on the summary.
 
-The tables read lmf.results.summarize's rows (accuracy in percent) and schedules.csv's rows, so the
+The tables read lmf.results.summarize's rows (accuracy a fraction, printed in percent) and schedules.csv's rows, so the
 report and the app print the same numbers from the same code:
   methods_table   every method and R at its size (the report per dataset, the app per model)
   table1          test accuracy by learning-rate schedule (the paper's Table 1)
@@ -10,11 +10,11 @@ report and the app print the same numbers from the same code:
 
 Standard library only. Deliberately not here: deciding what passes (sweep.targets) or reading files.
 """
-from lmf.units import megabytes
+from lmf.units import in_percent, megabytes
 from lmf.names import model_name
 from lmf.methods import METHOD_ORDER, method_label
 from .paper import PAPER
-from lmf.results import find
+from lmf.results import find, seed_row
 
 
 def markdown(headers, rows):
@@ -35,8 +35,8 @@ def accuracy_text(row):
     if row is None or row["accuracy"] is None:
         return "-"
     if row["seeds"] > 1 and row["accuracy_std"] is not None:
-        return f"{row['accuracy']:.2f} ± {row['accuracy_std']:.2f} (n={row['seeds']})"
-    return f"{row['accuracy']:.2f} (1 seed)"
+        return f"{number(in_percent(row['accuracy']))} ± {number(in_percent(row['accuracy_std']))} (n={row['seeds']})"
+    return f"{number(in_percent(row['accuracy']))} (1 seed)"
 
 
 def describe(row):
@@ -58,10 +58,11 @@ def methods_table(summary, with_model=False):
     rows = []
     for r in sorted(summary, key=lambda r: (r["size_bytes"], _order(r))):
         shape = r["rank"] if r["rank"] is not None else (f"w={r['width']}" if r["width"] is not None else None)
-        share = number(100 * r["bytes_fraction"], 1) if r["bytes_fraction"] is not None else None
+        share = number(in_percent(r["bytes_fraction"]), 1)
         rows.append(([model_name(r["model"])] if with_model else []) + [
             method_label(r["method"]), r["embedding_reduction_pct"], shape, number(megabytes(r["size_bytes"]), 3), share,
-            number(r["accuracy"]), number(r["accuracy_std"]), r["seeds"], number(r["accuracy_before_retrain"]),
+            number(in_percent(r["accuracy"])), number(in_percent(r["accuracy_std"])), r["seeds"],
+            number(in_percent(r["accuracy_before_retrain"])),
             number(r["latency_ms_b1"], 3), number(r["latency_ratio_b1"])])
     return markdown(headers, rows)
 
@@ -77,14 +78,14 @@ def table1(schedule_rows, dataset):
         for schedule in ("adagrad", "clr", "calr"):
             runs = [r for r in schedule_rows if r["dataset"] == dataset and r["model"] == model
                     and r["schedule"] == schedule]
-            seed0 = next((r for r in runs if r["seed"] == 0), None)
+            seed0 = seed_row(runs)
             if seed0 is None:
                 continue
-            acc = [100 * r["accuracy"] for r in runs]
+            acc = [in_percent(r["accuracy"]) for r in runs]
             every = f"{statistics.fmean(acc):.2f} ± {statistics.stdev(acc):.2f} (n={len(acc)})" if len(acc) > 1 else None
             paper = PAPER["table1"][model][schedule] if dataset == "sst2" else None
             rows.append([model_name(model), "AdaGrad" if schedule == "adagrad" else schedule.upper(),
-                         number(100 * seed0["accuracy"]), number(100 * seed0["dev_accuracy"]), every, paper])
+                         number(in_percent(seed0["accuracy"])), number(in_percent(seed0["dev_accuracy"])), every, paper])
     return markdown(["Model", "Schedule", "Ours, seed 0: test acc. (%):", "Ours, seed 0: dev acc. (%):",
                      "Ours, all seeds: test acc. (%):", "Paper (SST-2):"], rows)
 
@@ -100,12 +101,12 @@ def table2(summary, dataset):
         if row is not None:
             p = paper.get(method, (None, None))
             rows.append([method_label(method), row["embedding_reduction_pct"], number(megabytes(row["size_bytes"])),
-                         accuracy_text(row), None, None, number(row["fixed_point_accuracy"]), p[0], p[1], None])
+                         accuracy_text(row), None, None, number(in_percent(row["fixed_point_accuracy"])), p[0], p[1], None])
     for r in sorted({row["embedding_reduction_pct"] for row in summary if row["method"] == "lmf"}):
         lmf, off = find(summary, "lmf", r), find(summary, "offline_svd", r)
         p = paper.get("lmf", {}).get(r, (None, None))
         rows.append([f"SVD (k={lmf['rank']})", r, number(megabytes(lmf["size_bytes"])), accuracy_text(lmf),
-                     accuracy_text(off) if off else None, number(lmf["accuracy_before_retrain"]), None, p[0], p[1],
+                     accuracy_text(off) if off else None, number(in_percent(lmf["accuracy_before_retrain"])), None, p[0], p[1],
                      paper.get("offline_svd", {}).get(r)])
     return markdown(["Method", "R (%):", "Size (MB):", "Acc. LMF / quantized (%):", "Acc. offline SVD (%):",
                      "Before retraining (%):", "Fixed-point sim. (%):", "Paper size (MB):", "Paper acc.:",

@@ -11,7 +11,7 @@ is larger than the seed-to-seed spread of both.
 
 Standard library only. Deliberately not here: laying out tables (sweep.tables) or reading files.
 """
-from lmf.units import mb
+from lmf.units import in_percent, mb, percent, points
 from lmf.names import dataset_name, model_name
 from lmf.methods import METHODS, method_label
 from lmf.results import find, nearest_bytes
@@ -25,31 +25,36 @@ def _mb(row):
     return mb(row["size_bytes"], 3)
 
 
+def _acc(row):
+    """A row's accuracy in percent without the sign, as the measured column prints it."""
+    return f"{in_percent(row['accuracy']):.2f}"
+
+
 def core_targets(summary):
     checks = []
-    for model, floor in (("dan", 83.5), ("lstm", 85.0)):
+    for model, floor in (("dan", 0.835), ("lstm", 0.85)):
         u = find(_pair(summary, "sst2", model), "uncompressed")
         if u is not None:
-            checks.append((f"SST-2 {model_name(model)} uncompressed >= {floor}", f"{u['accuracy']:.2f}",
+            checks.append((f"SST-2 {model_name(model)} uncompressed >= {percent(floor, 1)}", f"{_acc(u)}",
                            u["accuracy"] >= floor))
-    for ds, slack in (("sst2", 1.0), ("clinc150", 1.5)):
+    for ds, slack in (("sst2", 0.01), ("clinc150", 0.015)):
         for model in ("dan", "lstm"):
             rows = _pair(summary, ds, model)
             u, l90 = find(rows, "uncompressed"), find(rows, "lmf", 90)
             if u is not None and l90 is not None:
-                checks.append((f"{dataset_name(ds)} {model_name(model)} LMF R=90 within {slack} of uncompressed",
-                               f"{l90['accuracy']:.2f} vs {u['accuracy']:.2f}", u["accuracy"] - l90["accuracy"] <= slack))
+                checks.append((f"{dataset_name(ds)} {model_name(model)} LMF R=90 within {points(slack, 1, sign=False)} of uncompressed",
+                               f"{_acc(l90)} vs {_acc(u)}", u["accuracy"] - l90["accuracy"] <= slack))
     for model in ("dan", "lstm"):
         rows = _pair(summary, "sst2", model)
         for r in (50, 90):
             lmf, off = find(rows, "lmf", r), find(rows, "offline_svd", r)
             if lmf is not None and off is not None:
                 checks.append((f"SST-2 {model_name(model)} LMF >= offline SVD at R={r}",
-                               f"{lmf['accuracy']:.2f} vs {off['accuracy']:.2f}", lmf["accuracy"] >= off["accuracy"]))
+                               f"{_acc(lmf)} vs {_acc(off)}", lmf["accuracy"] >= off["accuracy"]))
     for model in ("dan", "lstm"):
         u = find(_pair(summary, "clinc150", model), "uncompressed")
         if u is not None:
-            checks.append((f"CLINC150 {model_name(model)} uncompressed >= 88", f"{u['accuracy']:.2f}", u["accuracy"] >= 88))
+            checks.append((f"CLINC150 {model_name(model)} uncompressed >= 88.0 %", f"{_acc(u)}", u["accuracy"] >= 0.88))
     return checks
 
 
@@ -59,9 +64,9 @@ def clear_margin(a, b):
     return a["accuracy"] - b["accuracy"] > spread
 
 
-def extension_targets(summary, slack=1.0, share=1 / 20):
+def extension_targets(summary, slack=0.01, share=1 / 20):
     """(a) one of our models at <= `share` of the fp32 uncompressed DAN's bytes within `slack`
-    points of it; (b) GroupReduce and HMF at R >= 90 at least as accurate as the LMF model nearest
+    (a fraction: 0.01 is one point) of it; (b) GroupReduce and HMF at R >= 90 at least as accurate as the LMF model nearest
     their size; (c) for every fastText / fastText.zip row, one of ours smaller and more accurate
     by more than the seed spread."""
     checks = []
@@ -80,8 +85,8 @@ def extension_targets(summary, slack=1.0, share=1 / 20):
                 b = best[0]
                 measured = (f"{model_name(b['model'])} {method_label(b['method'])} R={b['embedding_reduction_pct']}: "
                             f"{_mb(b)} ({100 * b['size_bytes'] / dan['size_bytes']:.1f} %), "
-                            f"{b['accuracy']:.2f} vs {dan['accuracy']:.2f}")
-            checks.append((f"{name}: a model <= 1/{round(1 / share)} of the fp32 DAN bytes within {slack} point "
+                            f"{_acc(b)} vs {_acc(dan)}")
+            checks.append((f"{name}: a model <= 1/{round(1 / share)} of the fp32 DAN bytes within {points(slack, 1, sign=False)} "
                            "of the uncompressed DAN", measured, bool(ok)))
         for model in dict.fromkeys(r["model"] for r in mine):
             pair = _pair(summary, ds, model)
@@ -92,17 +97,17 @@ def extension_targets(summary, slack=1.0, share=1 / 20):
                         checks.append((
                             f"{name} {model_name(model)} {method_label(method)} R={row['embedding_reduction_pct']} "
                             f">= LMF at the nearest size",
-                            f"{row['accuracy']:.2f} at {_mb(row)} vs LMF R={lmf['embedding_reduction_pct']} "
-                            f"{lmf['accuracy']:.2f} at {_mb(lmf)}", row["accuracy"] >= lmf["accuracy"]))
+                            f"{_acc(row)} at {_mb(row)} vs LMF R={lmf['embedding_reduction_pct']} "
+                            f"{_acc(lmf)} at {_mb(lmf)}", row["accuracy"] >= lmf["accuracy"]))
         for ft in (r for r in rows if r["model"] == "fasttext"):
             better = sorted((r for r in mine if r["size_bytes"] < ft["size_bytes"] and clear_margin(r, ft)),
                             key=lambda r: r["size_bytes"])
             if not better:
-                measured = f"none (fastText: {_mb(ft)}, {ft['accuracy']:.2f})"
+                measured = f"none (fastText: {_mb(ft)}, {_acc(ft)})"
             else:
                 b = better[0]
                 measured = (f"{model_name(b['model'])} {method_label(b['method'])} R={b['embedding_reduction_pct']}: "
-                            f"{_mb(b)}, {b['accuracy']:.2f} vs {_mb(ft)}, {ft['accuracy']:.2f}")
+                            f"{_mb(b)}, {_acc(b)} vs {_mb(ft)}, {_acc(ft)}")
             checks.append((f"{name}: one of ours smaller and more accurate (beyond the seed spread) than "
                            f"{method_label(ft['method'])}", measured, bool(better)))
     return checks
@@ -133,7 +138,7 @@ def deployment_targets(summary):
             best = (wins or smaller_better or sorted(mine, key=lambda r: r["size_bytes"]))[0]
             checks.append((f"{name}: one of ours smaller, more accurate and no slower at batch 1 than fastText.zip",
                            f"{model_name(best['model'])} {method_label(best['method'])} R={best['embedding_reduction_pct']}: "
-                           f"{_mb(best)}, {best['accuracy']:.2f} %, {_ms(best)} vs {_mb(ftz)}, {ftz['accuracy']:.2f} %, "
+                           f"{_mb(best)}, {percent(best['accuracy'])}, {_ms(best)} vs {_mb(ftz)}, {percent(ftz['accuracy'])}, "
                            f"{_ms(ftz)}", bool(wins)))
         for model in dict.fromkeys(r["model"] for r in mine):
             pair = _pair(summary, ds, model)

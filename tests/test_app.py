@@ -126,7 +126,7 @@ def test_home_opens_with_the_answer(app, quick_artifacts):
         assert list(shown)[:4] == ["Size", "Dev accuracy", "Test accuracy", "Latency per sentence"]
         assert shown["Size"].value == f"{rec['size_mb']:.2f} MB"
         assert shown["Dev accuracy"].value == f"{rec['dev']:.2f} %"
-        assert shown["Dev accuracy"].delta == f"{rec['dev'] - base['dev']:+.2f} pts"
+        assert shown["Dev accuracy"].delta == f"{rec['dev'] - base['dev']:+.2f} points"
         assert shown["Test accuracy"].value == f"{rec['accuracy']:.2f} %"
         assert shown["Latency per sentence"].value == f"{rec['latency']:.3f} ms"
         assert "seed 0" in shown["Test accuracy"].proto.help.lower()
@@ -162,7 +162,7 @@ def test_home_explore_cards_follow_dataset_and_model(app, quick_artifacts):
         shown = explore_cards(at)
         assert shown["Size on disk"].value == f"{lmf['size_mb']:.2f} MB"
         assert shown["Test accuracy"].value == f"{lmf['accuracy']:.2f} %"
-        assert shown["Test accuracy"].delta == f"{lmf['accuracy'] - base['accuracy']:+.2f} pts"
+        assert shown["Test accuracy"].delta == f"{lmf['accuracy'] - base['accuracy']:+.2f} points"
         assert shown["Rank k"].value == lmf["rank"]
         assert shown["Rank k"].delta == f"of d = {meta_config(quick_artifacts, dataset, model)['embed_dim']}"
         assert shown["Latency per sentence"].value == f"{lmf['latency']:.3f} ms"
@@ -210,7 +210,7 @@ def test_home_other_r_is_svd_only_against_seed0(app, quick_artifacts):
     shown = explore_cards(at)
     assert shown["Latency per sentence"].value == "n/a" and shown["Latency per sentence"].delta == "not measured (SVD only)"
     accuracy = float(shown["Test accuracy"].value.rstrip(" %"))
-    assert shown["Test accuracy"].delta == f"{accuracy - 100 * float(seed0['accuracy']):+.2f} pts"
+    assert shown["Test accuracy"].delta == f"{accuracy - 100 * float(seed0['accuracy']):+.2f} points"
     # rank from eq. 5 on the meta.json's embedding: k = floor(p m n / (m + n)), p = 0.27
     config = meta_config(quick_artifacts, "sst2", "dan")
     m, n = config["vocab_size"], config["embed_dim"]

@@ -7,8 +7,10 @@ from lmf.methods import GROUP_NAMES, METHODS
 
 
 def row(method, reduction, size_mb, accuracy, seeds=1, std=None, mean=None):
+    """A model_summary row; accuracies given in percent for reading, stored as fractions like lmf's."""
     return {"method": method, "embedding_reduction_pct": reduction, "size_bytes": size_mb * 1e6,
-            "accuracy": accuracy, "accuracy_std": std, "seeds": seeds, "mean_accuracy": mean or accuracy}
+            "accuracy": accuracy / 100, "accuracy_std": None if std is None else std / 100, "seeds": seeds,
+            "mean_accuracy": (mean or accuracy) / 100}
 
 
 SUMMARY = [row("uncompressed", 0, 20.0, 83.0, 3, 0.4, 83.2), row("lmf", 50, 10.0, 82.5, 3, 0.3), row("lmf", 90, 5.0, 82.0),
@@ -26,14 +28,14 @@ def test_size_ticks_are_1_2_5_around_the_data():
 
 def test_points_below_the_floor_are_arrows_on_the_axis():
     fig = size_accuracy_figure(SUMMARY)
-    assert accuracy_floor(SUMMARY) == 73.0  # 83 - 10 points
+    assert accuracy_floor(SUMMARY) == pytest.approx(0.73)  # 83 % - 10 points
     shown = traces(fig)
     lmf = shown[METHODS["lmf"].label]
-    assert list(lmf.x) == [5.0, 10.0] and list(lmf.y) == [82.0, 82.5]  # smallest first
+    assert list(lmf.x) == [5.0, 10.0] and list(lmf.y) == pytest.approx([82.0, 82.5])  # smallest first, drawn in %
     # the 60 % offline SVD is not in its line but an arrow at the floor, its accuracy in the hover
     assert len(shown[METHODS["offline_svd"].label].x) == 0
     below = shown[f"{METHODS['offline_svd'].label} (below the axis)"]
-    assert list(below.y) == [73.0] and below.marker.symbol == "arrow-down" and "60.00 %" in below.text[0]
+    assert list(below.y) == pytest.approx([73.0]) and below.marker.symbol == "arrow-down" and "60.00 %" in below.text[0]
     assert below.showlegend is False and below.legendgroup == METHODS["offline_svd"].group
     # y from just under the floor to the highest accuracy (83.0) and 0.6 above
     assert fig.layout.yaxis.range == pytest.approx((72.4, 83.6))
@@ -45,7 +47,7 @@ def test_one_accuracy_per_model_the_spread_in_the_hover():
     """Each point is the row's accuracy (seed 0's, lmf.selection.model_summary), with no error bar
     around it; the spread over seeds (3 seeds: mean 83.2 ± 0.4) is in the hover text only."""
     base = traces(size_accuracy_figure(SUMMARY))[METHODS["uncompressed"].label]
-    assert list(base.y) == [83.0] and not base.error_y.visible
+    assert list(base.y) == pytest.approx([83.0]) and not base.error_y.visible
     assert "83.00 % (seed 0)" in base.text[0] and "3 seeds: 83.20 ± 0.40 %" in base.text[0]
     one = traces(size_accuracy_figure(SUMMARY))[METHODS["lmf"].label]
     assert "seeds:" not in one.text[0], "one seed: no spread"
@@ -63,9 +65,9 @@ def test_groups_toggle_and_colours_are_the_registry_s():
 
 
 def test_selected_point_is_marked_and_kept_on_screen():
-    fig = size_accuracy_figure(SUMMARY, selected=(2e6, 65.0, "SVD only, R=97%"))
+    fig = size_accuracy_figure(SUMMARY, selected=(2e6, 0.65, "SVD only, R=97%"))
     mark = traces(fig)["Selected"]
-    assert list(mark.x) == [2.0] and list(mark.y) == [73.0], "a selection below the floor sits on the axis"
+    assert list(mark.x) == [2.0] and list(mark.y) == pytest.approx([73.0]), "a selection below the floor sits on the axis"
     vline = size_accuracy_figure(SUMMARY, selected=(2e6, None, "SVD only"))
     assert "Selected" not in traces(vline) and vline.layout.shapes[0].x0 == 2.0
 

@@ -22,7 +22,7 @@ def test_write_report_end_to_end(tmp_path):
                                             "dev_accuracy": 0.8, "accuracy": 0.82}], list(SCHEDULE_SCHEMA))
     (tmp_path / "sweep.json").write_text(json.dumps({"command": "python scripts/precompute.py", "cells": 4}))
     text = write_report(tmp_path).read_text()
-    assert "by `python scripts/precompute.py`" in text and "| SST-2 DAN-RAND uncompressed >= 83.5 | 83.00 | **no** |" in text
+    assert "by `python scripts/precompute.py`" in text and "| SST-2 DAN-RAND uncompressed >= 83.5 % | 83.00 | **no** |" in text
     assert "### Table 2: DAN-RAND" in text and "### Results: DAN-RAND" in text and "### Table 3" not in text
     assert "SVD (k=87) | 90 |" in text and "87.0" not in text
     assert (tmp_path / "size_vs_accuracy.png").stat().st_size > 1000

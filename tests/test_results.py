@@ -52,12 +52,12 @@ def test_a_spreadsheet_saved_file_reads_the_same(tmp_path):
 
 
 def test_summarize_mean_and_sample_std(rows):
-    """Seeds 0.82 and 0.84: mean 83.00 %, sample std sqrt((1^2 + 1^2) / (2 - 1)) = 1.414 points.
+    """Seeds 0.82 and 0.84: mean 0.83, sample std sqrt((0.01^2 + 0.01^2) / (2 - 1)) = 0.01414 (fractions, as the rows).
     Latency was measured on seed 0 only (2.0 ms): the mean skips the missing one, giving 2.0. A
     single seed has no spread: None, not 0.0."""
     summary = R.summarize(rows)
     base = R.find(summary, "uncompressed")
-    assert base["accuracy"] == pytest.approx(83.0) and base["accuracy_std"] == pytest.approx(2 ** 0.5)
+    assert base["accuracy"] == pytest.approx(0.83) and base["accuracy_std"] == pytest.approx(0.01 * 2 ** 0.5)
     assert base["seeds"] == 2 and base["latency_ms_b1"] == 2.0 and base["rank"] is None
     assert R.find(summary, "lmf", 90)["accuracy_std"] is None
     assert [r["method"] for r in summary] == ["uncompressed", "lmf", "lmf", "quant8", "fasttext"]

@@ -1,5 +1,7 @@
 """lmf.selection: what R stands for on the home page, the recommendation, verdict and table, and
 studio.analysis.schedule_gaps, on worked examples."""
+import pytest
+
 from studio.analysis import schedule_gaps
 from lmf.selection import (Selection, model_summary, precomputed_selection, recommend, seed_row, svd_only_selection,
                            table_rows, verdict, within_tolerance)
@@ -20,32 +22,32 @@ ROWS = [result_row("uncompressed", 0, 1, 0.84, 20e6), result_row("uncompressed",
 
 
 def test_model_summary_is_seed_zeros_numbers_with_the_spread_beside():
-    """Seeds 0 and 1 of the uncompressed model at 82 % and 84 %: one accuracy, seed 0's 82.0 (the
-    model downloaded), mean 83.0 and sample std sqrt(((82-83)^2 + (84-83)^2) / 1) = 1.414 beside it;
+    """Seeds 0 and 1 of the uncompressed model at 0.82 and 0.84: one accuracy, seed 0's 0.82 (the
+    model downloaded), mean 0.83 and sample std sqrt(((0.82-0.83)^2 + (0.84-0.83)^2) / 1) = 0.01414 beside it;
     a model of one seed has no spread. Without a seed 0, the mean's numbers and no row."""
     models = model_summary(ROWS, "sst2", "dan")
     base = next(m for m in models if m["method"] == "uncompressed")
-    assert (base["accuracy"], base["mean_accuracy"], round(base["accuracy_std"], 3), base["seeds"]) == (82.0, 83.0, 1.414, 2)
+    assert (base["accuracy"], base["mean_accuracy"], round(base["accuracy_std"], 5), base["seeds"]) == (0.82, 0.83, 0.01414, 2)
     assert base["row"] is ROWS[1] and base["latency_ms_b1"] == 2.0
     lmf = next(m for m in models if m["method"] == "lmf" and m["embedding_reduction_pct"] == 90)
-    assert (lmf["accuracy"], lmf["accuracy_std"], lmf["seeds"], lmf["accuracy_before_retrain"]) == (83.0, None, 1, 70.0)
+    assert (lmf["accuracy"], lmf["accuracy_std"], lmf["seeds"], lmf["accuracy_before_retrain"]) == (0.83, None, 1, 0.70)
     assert model_summary(ROWS, "sst2", "lstm") == []
     (only,) = model_summary([ROWS[0]])
-    assert (only["accuracy"], only["row"]) == (84.0, None)
+    assert (only["accuracy"], only["row"]) == (0.84, None)
 
 
 def test_selection_is_seed_zeros_model():
     """The cards show the seed-0 row, the model shipped and downloaded: R=0 is seed 0's uncompressed
-    model (82 %, not the 2-seed mean 83 %); R=90 is the retrained LMF row (latency ratio
+    model (0.82, not the 2-seed mean 0.83); R=90 is the retrained LMF row (latency ratio
     1.0 / 2 = 0.5, eager 3.0 ms, 70 % before retraining); R=37 is not on the grid, so there is no
     precomputed selection (the page makes an SVD-only one)."""
     models = model_summary(ROWS)
     base = precomputed_selection(models, 0)
-    assert (base.kind, base.accuracy, base.mean_accuracy, base.seeds) == ("uncompressed", 82.0, 83.0, 2)
+    assert (base.kind, base.accuracy, base.mean_accuracy, base.seeds) == ("uncompressed", 0.82, 0.83, 2)
     assert base.row is ROWS[1]
     s = precomputed_selection(models, 90)
     assert (s.kind, s.rank, s.size_bytes, s.latency_ratio, s.accuracy_before_retrain, s.eager_latency_ms) == \
-        ("lmf", 87, 2e6, 0.5, 70.0, 3.0)
+        ("lmf", 87, 2e6, 0.5, 0.70, 3.0)
     assert s.label == "Online LMF, R=90% (retrained)"
     assert precomputed_selection(models, 37) is None
 
@@ -53,7 +55,7 @@ def test_selection_is_seed_zeros_model():
 def test_svd_only_is_measured_on_a_copy(toy, tmp_path):
     """An R off the grid: the toy's 8 x 8 embedding at R = 50 gets rank floor(0.5 * 64 / 16) = 2;
     the uncompressed model is compressed as a copy (its own weights unchanged), the size is its
-    export's bytes (the download), and the accuracy is on the 2-sentence test split (0, 50 or 100 %)."""
+    export's bytes (the download), and the accuracy is on the 2-sentence test split (0, 0.5 or 1)."""
     import torch
 
     from lmf.artifacts import SavedModel
@@ -66,15 +68,17 @@ def test_svd_only_is_measured_on_a_copy(toy, tmp_path):
     compressed, s = svd_only_selection(saved, 50, tmp_path / "svd", toy)
     assert s.kind == "svd_only" and s.rank == compressed.config["rank"] == 2
     assert s.size_bytes == size_on_disk(s.export_dir) and is_export(s.export_dir)
-    assert s.accuracy in (0.0, 50.0, 100.0)
+    assert s.accuracy in (0.0, 0.5, 1.0)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
 def model(method, reduction, size_mb, dev, latency=None, seeds=1, test=None):
-    """A model_summary row (percent) over its seed-0 results row (fractions), as the page builds it."""
+    """A model_summary row over its seed-0 results row, as the page builds it; accuracies given in
+    percent for reading, stored as fractions like lmf's."""
     raw = {"dev_accuracy": dev / 100, "accuracy": (test or dev) / 100}
     return {"method": method, "embedding_reduction_pct": reduction, "size_bytes": size_mb * 1e6,
-            "accuracy": test or dev, "dev_accuracy": dev, "accuracy_std": None if seeds < 2 else 0.2, "seeds": seeds,
+            "accuracy": raw["accuracy"], "dev_accuracy": raw["dev_accuracy"],
+            "accuracy_std": None if seeds < 2 else 0.002, "seeds": seeds,
             "latency_ms_b1": latency, "latency_ratio_b1": None, "rank": None, "width": None, "bytes_fraction": None,
             "row": raw}
 
@@ -103,7 +107,7 @@ def test_within_tolerance_is_autotunes_test_at_the_boundary():
     base_dev, dev = 1506 / 3000, 1446 / 3000
     assert within_tolerance(dev, base_dev, 2.0) and dev >= base_dev - 2.0 / 100
     assert not 100 * dev >= 100 * base_dev - 2.0, "the percent rule would disagree with autotune"
-    models = [{**BASE, "row": {"dev_accuracy": base_dev}}, {**model("lmf", 95, 1.0, 48.2), "row": {"dev_accuracy": dev}}]
+    models = [{**BASE, "dev_accuracy": base_dev}, {**model("lmf", 95, 1.0, 48.2), "dev_accuracy": dev}]
     assert recommend(models, 2.0).row["method"] == "lmf"
 
 
@@ -138,14 +142,14 @@ def test_recommend_prefers_faster_among_equally_small():
 
 
 def test_verdict_sentences():
-    base = {"size_bytes": 20e6, "accuracy": 83.0}
-    assert verdict(Selection("lmf", 90, 29, 0, 5e6, 82.6, latency_ratio=0.8), base) == \
+    base = {"size_bytes": 20e6, "accuracy": 0.83}
+    assert verdict(Selection(kind="lmf", reduction=90, rank=29, params=0, size_bytes=5e6, accuracy=0.826, latency_ratio=0.8), base) == \
         "R=90: 25% of the bytes, -0.40 points, 1.2x faster than uncompressed."
-    assert verdict(Selection("lmf", 50, 80, 0, 10e6, 83.1, latency_ratio=1.3), base) == \
+    assert verdict(Selection(kind="lmf", reduction=50, rank=80, params=0, size_bytes=10e6, accuracy=0.831, latency_ratio=1.3), base) == \
         "R=50: 50% of the bytes, +0.10 points, 1.3x slower than uncompressed."
-    assert verdict(Selection("svd_only", 73, 40, 0, 7e6, None), base) == \
+    assert verdict(Selection(kind="svd_only", reduction=73, rank=40, params=0, size_bytes=7e6), base) == \
         "R=73: 35% of the bytes vs uncompressed (accuracy not measured), SVD only (not retrained)."
-    assert verdict(Selection("uncompressed", 0, None, 0, 20e6, 83.0), base) == \
+    assert verdict(Selection(kind="uncompressed", reduction=0, rank=None, params=0, size_bytes=20e6, accuracy=0.83), base) == \
         "R=0 is the uncompressed model: 20.00 MB, 83.00 % test accuracy."
 
 
@@ -158,7 +162,7 @@ def test_seed_row_and_table_rows():
     table = table_rows([BASE, model("lmf", 90, 5.0, 82.5, 0.3, 1)], ("lmf", 90))
     assert [t["R (%)"] for t in table] == [90, 0], "smallest first"
     assert [t["Selected"] for t in table] == [True, False]
-    assert [t["± std"] for t in table] == [None, 0.2], "the spread over seeds; none for one seed"
+    assert [t["± std"] for t in table] == [None, pytest.approx(0.2)], "the spread over seeds (in %); none for one seed"
 
 
 def test_schedule_gaps_seed0_only():
@@ -166,5 +170,5 @@ def test_schedule_gaps_seed0_only():
             for m, s, seed, a in [("lstm", "clr", 0, 0.849), ("lstm", "calr", 0, 0.842), ("lstm", "calr", 1, 0.86),
                                   ("dan", "clr", 0, 0.826), ("dan", "calr", 0, 0.828)]]
     (model, clr, calr, gap), = schedule_gaps(rows, "sst2")
-    assert model == "lstm" and round(clr, 2) == 84.9 and round(calr, 2) == 84.2 and round(gap, 2) == 0.7
+    assert model == "lstm" and clr == 0.849 and calr == 0.842 and round(gap, 4) == 0.007
     assert schedule_gaps(rows, "clinc150") == []

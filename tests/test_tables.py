@@ -4,12 +4,14 @@ from sweep.tables import accuracy_text, checks_table, markdown, methods_table, t
 
 def row(method, reduction, accuracy, size, std=None, seeds=1, rank=None, width=None, before=None, latency=None,
         fraction=None, model="dan", fixed_point=None, eager=None):
+    """A summary row; accuracies given in percent for reading, stored as fractions like lmf's."""
+    pct = lambda x: None if x is None else x / 100  # noqa: E731
     return {"dataset": "sst2", "model": model, "method": method, "embedding_reduction_pct": reduction,
-            "accuracy": accuracy, "accuracy_std": std, "seeds": seeds, "dev_accuracy": accuracy,
-            "accuracy_before_retrain": before, "size_bytes": size, "bytes_fraction": fraction, "params": 10,
+            "accuracy": pct(accuracy), "accuracy_std": pct(std), "seeds": seeds, "dev_accuracy": pct(accuracy),
+            "accuracy_before_retrain": pct(before), "size_bytes": size, "bytes_fraction": fraction, "params": 10,
             "rank": rank, "width": width, "latency_ms_b1": latency,
             "latency_ratio_b1": None if latency is None else latency / 2.0, "test_set_seconds": None,
-            "fixed_point_accuracy": fixed_point, "eager_latency_ms_b1": eager}
+            "fixed_point_accuracy": pct(fixed_point), "eager_latency_ms_b1": eager}
 
 
 SUMMARY = [row("uncompressed", 0, 83.0, 20e6, std=1.0, seeds=3, latency=2.0, fraction=1.0, eager=6.0),

@@ -64,8 +64,8 @@ st.markdown(f"""
 if a["time_ratio_assumed"] is False:
     st.caption(f"T_Q / T_S = {a['time_ratio']:.2f} is the measured latency of the {bits_q}-bit {ui.model_name(model)} "
                "divided by the uncompressed model's (results.csv): both do the same FLOPs, so the ratio of their "
-               "times is the ratio of their times per FLOP. Measured on this machine's CPU with PyTorch's dynamic "
-               "quantization; a ratio near 1 means quantization buys little speed here.")
+               "times is the ratio of their times per FLOP. Measured by the sweep on its CPU, each model's ONNX Runtime "
+               "export (fp16 or int8) end to end; a ratio near 1 means quantization buys little speed there.")
 
 st.markdown("#### FLOPs of the factorized layer against the dense one")
 st.plotly_chart(flop_ratio_figure(flop_ratio_curve(int(m), int(n)), p, a["flop_ratio"]), key="an_flops")

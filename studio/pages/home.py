@@ -21,6 +21,7 @@ from lmf.layout import ArtifactError
 from lmf.methods import METHODS, method_label
 from lmf.results import find, grid_reductions
 from lmf.selection import model_summary, precomputed_selection, recommend, table_rows, verdict
+from lmf.units import mb, percent, points
 from studio import deploy, ui
 from sweep import grid
 from sweep.tables import describe
@@ -52,25 +53,29 @@ def plain(row):
     return text.format(p=100 - row["embedding_reduction_pct"])
 
 
+SHOWS_AS_ZERO = 0.00005  # an accuracy change (a fraction) under 0.005 points prints as +0.00
+
+
 def tone(delta, color="normal"):
-    """A card's delta colour: none when the delta shows as zero (R=0 is not 'x1.00 worse')."""
-    return "off" if abs(delta) < 0.005 else color
+    """A card's delta colour: none when the delta shows as zero (R=0 is not 'x1.00 worse'); `delta`
+    an accuracy change (a fraction) or a rounded percentage, zero only at 0."""
+    return "off" if abs(delta) < SHOWS_AS_ZERO else color
 
 
 def arrow(delta):
-    return "off" if abs(delta) < 0.005 else "auto"
+    return "off" if abs(delta) < SHOWS_AS_ZERO else "auto"
 
 
-def change_color(points):
+def change_color(delta):
     """An accuracy change's colour: green for a gain, red for a loss, none when it shows as zero."""
-    return "off" if abs(points) < 0.005 else "green" if points > 0 else "red"
+    return "off" if abs(delta) < SHOWS_AS_ZERO else "green" if delta > 0 else "red"
 
 
 def spread(row):
     """The spread over seeds, for a tooltip: the one accuracy shown is seed 0's."""
     if row["seeds"] > 1 and row["accuracy_std"] is not None:
         return (f" Over the sweep's {row['seeds']} seeds (the same recipe, other random starts): "
-                f"{row['mean_accuracy']:.2f} ± {row['accuracy_std']:.2f} % test accuracy.")
+                f"{100 * row['mean_accuracy']:.2f} ± {percent(row['accuracy_std'])} test accuracy.")
     return " The sweep trained this model once (seed 0), so there is no spread to show."
 
 
@@ -142,28 +147,28 @@ with head_col:
 share = 100 * rec["size_bytes"] / base["size_bytes"]
 dev_delta = None if rec["dev_accuracy"] is None or base["dev_accuracy"] is None else rec["dev_accuracy"] - base["dev_accuracy"]
 test_delta = rec["accuracy"] - base["accuracy"]
-others = f" fastText.zip: {ftz['size_bytes'] / 1e6:.2f} MB." if ftz else ""
+others = f" fastText.zip: {mb(ftz['size_bytes'])}." if ftz else ""
 size_card, dev_card, test_card, latency_card = st.columns(4)
 smaller = share < 99.95
 size_card.metric(
-    "Size", f"{rec['size_bytes'] / 1e6:.2f} MB", f"{share:.1f} %" if smaller else "100 %",
+    "Size", f"{mb(rec['size_bytes'])}", f"{share:.1f} %" if smaller else "100 %",
     "green" if smaller else "off", border=True, delta_arrow="down" if smaller else "off", delta_description="of the bytes",
     help=f"Bytes of the download (model.onnx, tokenizer.json, manifest.json). The uncompressed model: "
-         f"{base['size_bytes'] / 1e6:.2f} MB." + others)
+         f"{mb(base['size_bytes'])}." + others)
 if rec["dev_accuracy"] is not None:
     dev_card.metric(
-        "Dev accuracy", f"{rec['dev_accuracy']:.2f} %", f"{dev_delta:+.2f} pts" if dev_delta is not None else None,
+        "Dev accuracy", f"{percent(rec['dev_accuracy'])}", points(dev_delta) if dev_delta is not None else None,
         change_color(dev_delta or 0), border=True, delta_arrow=arrow(dev_delta or 0),
         help=f"Judged here: at most {tolerance:g} points below the uncompressed model's "
-             + (f"{base['dev_accuracy']:.2f} %. " if base["dev_accuracy"] is not None else "(not recorded). ")
+             + (f"{percent(base['dev_accuracy'])}. " if base["dev_accuracy"] is not None else "(not recorded). ")
              + "Seed 0's model, the one you download.\n\n" + ui.terms("dev", "seed 0"))
 else:
     dev_card.metric("Dev accuracy", "n/a", "not recorded", "off", border=True, delta_arrow="off")
 test_card.metric(
-    "Test accuracy", f"{rec['accuracy']:.2f} %", f"{test_delta:+.2f} pts", change_color(test_delta), border=True,
+    "Test accuracy", f"{percent(rec['accuracy'])}", points(test_delta), change_color(test_delta), border=True,
     delta_arrow=arrow(test_delta),
-    help=f"Seed 0's model, the one you download, on the test set; the uncompressed model: {base['accuracy']:.2f} %."
-         + spread(rec) + (f" fastText.zip: {ftz['accuracy']:.2f} %." if ftz else "") + "\n\n" + ui.terms("seed 0"))
+    help=f"Seed 0's model, the one you download, on the test set; the uncompressed model: {percent(base['accuracy'])}."
+         + spread(rec) + (f" fastText.zip: {percent(ftz['accuracy'])}." if ftz else "") + "\n\n" + ui.terms("seed 0"))
 if rec["latency_ms_b1"] is not None:
     ratio = rec["latency_ratio_b1"] or (rec["latency_ms_b1"] / base["latency_ms_b1"] if base["latency_ms_b1"] else 1)
     latency_card.metric(
@@ -193,9 +198,9 @@ with download_col:
                 "below.", icon=":material/cloud_off:")
 with note_col:
     def cells(row):
-        dev = "–" if row["dev_accuracy"] is None else f"{row['dev_accuracy']:.2f} %"
+        dev = "–" if row["dev_accuracy"] is None else f"{percent(row['dev_accuracy'])}"
         ms = "–" if row["latency_ms_b1"] is None else f"{row['latency_ms_b1']:.3f} ms"
-        return f"{row['size_bytes'] / 1e6:.2f} MB | {dev} | {row['accuracy']:.2f} % | {ms}"
+        return f"{mb(row['size_bytes'])} | {dev} | {percent(row['accuracy'])} | {ms}"
     st.markdown("| Against | Size | Dev | Test | Latency |\n|---|--:|--:|--:|--:|\n"
                 f"| Uncompressed | {cells(base)} |\n" + (f"| fastText.zip | {cells(ftz)} |\n" if ftz else ""))
     st.caption("The cards' deltas are against the uncompressed model. Every accuracy on this page is **seed 0's**: "
@@ -242,7 +247,7 @@ def explore():
     st.markdown(f"#### {verdict(selection, base)}")
     if selection.kind == "svd_only":
         st.caption("**SVD only, not retrained**: compared with the seed-0 uncompressed model it was cut from "
-                   f"({base['accuracy']:.2f} %). "
+                   f"({percent(base['accuracy'])}). "
                    + ("Accuracy measured on the test set now; latency not measured." if selection.accuracy is not None
                       else f"The dataset is not available here, so accuracy is not shown: {ui.DATA_HINT}"),
                    help=ui.terms("SVD only"))
@@ -250,12 +255,12 @@ def explore():
     chart_col, cards_col = st.columns([3, 1])
     with cards_col:
         size_share = 100 * selection.size_bytes / base["size_bytes"]
-        st.metric("Size on disk", f"{selection.size_bytes / 1e6:.2f} MB", f"{size_share - 100:+.0f}% bytes",
+        st.metric("Size on disk", f"{mb(selection.size_bytes)}", f"{size_share - 100:+.0f}% bytes",
                   tone(round(size_share - 100), "inverse"), border=True, delta_arrow=arrow(round(size_share - 100)),
                   help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json): the download below.")
         if selection.accuracy is not None:
             delta = selection.accuracy - base["accuracy"]
-            st.metric("Test accuracy", f"{selection.accuracy:.2f} %", f"{delta:+.2f} pts", tone(delta), border=True,
+            st.metric("Test accuracy", f"{percent(selection.accuracy)}", points(delta), tone(delta), border=True,
                       delta_arrow=arrow(delta),
                       help=("Seed 0's model, the one you download, on ONNX Runtime; against the seed-0 uncompressed "
                             "model." + (spread(find(models, selection.kind, None if reduction == 0 else reduction))
@@ -291,7 +296,7 @@ def explore():
                                              (selection.size_bytes, selection.accuracy, selection.label), height=360),
                         key="size_accuracy")
     st.caption(("" if selection.accuracy_before_retrain is None or selection.kind != "lmf" else
-                f"Right after the SVD, before retraining: {selection.accuracy_before_retrain:.2f} % test accuracy. ")
+                f"Right after the SVD, before retraining: {percent(selection.accuracy_before_retrain)} test accuracy. ")
                + "One point per model, seed 0's (hover for the spread over seeds). Click a legend group's title to "
                "hide or show it.", help=ui.terms("baseline 1", "baseline 2", "seed 0"))
 
@@ -308,13 +313,13 @@ def explore():
         with col.container(border=True):
             st.markdown(f"**{describe(row)}**")
             delta = row["accuracy"] - base["accuracy"]
-            st.metric("Test accuracy", f"{row['accuracy']:.2f} %", f"{delta:+.2f} pts", tone(delta),
+            st.metric("Test accuracy", f"{percent(row['accuracy'])}", points(delta), tone(delta),
                       delta_arrow=arrow(delta), help="Seed 0's model." + spread(row))
             latency = ("latency not measured" if row["latency_ms_b1"] is None else
                        f"{row['latency_ms_b1']:.3f} ms" + (f" (×{row['latency_ratio_b1']:.2f})"
                                                            if row["latency_ratio_b1"] is not None else ""))
-            dev = "" if row["dev_accuracy"] is None else f" · dev {row['dev_accuracy']:.2f} %"
-            st.caption(f"{row['size_bytes'] / 1e6:.2f} MB ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the "
+            dev = "" if row["dev_accuracy"] is None else f" · dev {percent(row['dev_accuracy'])}"
+            st.caption(f"{mb(row['size_bytes'])} ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the "
                        f"bytes){dev} · {latency}")
 
     # ------------------------------------------------------------ table

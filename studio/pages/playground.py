@@ -9,6 +9,7 @@ from lmf import layout
 from lmf.tokenize import MAX_TEXT_CHARS, MAX_TOKENS, clip_text, tokenize
 from lmf.layout import ArtifactError
 from studio.playground import EXAMPLES, REPEATS, predict_all, variants
+from lmf.units import mb
 from studio import ui
 
 st.title("Playground")
@@ -115,7 +116,7 @@ for start in range(0, len(listed), per_row):
         with col.container(border=True):
             st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
             st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
-            st.caption(f"{100 * pred.confidence:.1f} % confident · {row['size_bytes'] / 1e6:.2f} MB · "
+            st.caption(f"{100 * pred.confidence:.1f} % confident · {mb(row['size_bytes'])} · "
                        f"{pred.latency_ms:.3f} ms")
 
 st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "

@@ -30,6 +30,7 @@ from lmf.layout import ArtifactError
 from lmf.names import DEFAULT_DATASET, DEFAULT_MODEL
 from lmf.selection import seed_row
 from studio import live as lmf_live
+from lmf.units import mb, percent, points
 from studio import ui
 from studio.charts import retrain_figure
 
@@ -230,16 +231,16 @@ if job is not None:
         st.error(f"The retraining failed: {ui.public(snap['error'] or '')}", icon=":material/error:")
     m = st.columns(4)
     if snap["before"] is not None:
-        m[0].metric("Right after SVD (test)", f"{100 * snap['before']:.2f} %", f"rank k = {snap['rank']}",
+        m[0].metric("Right after SVD (test)", percent(snap['before']), f"rank k = {snap['rank']}",
                     delta_color="off", delta_arrow="off", help=ui.terms("rank k"))
     if snap["status"] in (lmf_live.DONE, lmf_live.STOPPED):
-        m[1].metric("After retraining (test)", f"{100 * snap['test']:.2f} %",
-                    f"{100 * (snap['test'] - snap['before']):+.2f} pts",
+        m[1].metric("After retraining (test)", percent(snap['test']),
+                    points(snap['test'] - snap['before']),
                     help=f"Best-on-dev weights, step {snap['best_step']}.")
-        m[2].metric("Size on disk", f"{snap['size'] / 1e6:.2f} MB")
+        m[2].metric("Size on disk", f"{mb(snap['size'])}")
         pre = seed_row(rows, dataset, model, "lmf", 0, s["reduction"])
         if pre is not None:
-            m[3].metric("Precomputed (sweep)", f"{100 * pre['accuracy']:.2f} %", "full retraining budget",
+            m[3].metric("Precomputed (sweep)", percent(pre['accuracy']), "full retraining budget",
                         delta_color="off", delta_arrow="off", help="Seed 0's model, test accuracy.")
         if snap["abandoned"]:
             st.warning(f"Stopped at step {snap['step']} of {snap['total']}: its page was left, so the run gave its "

@@ -5,6 +5,7 @@ from studio.analysis import schedule_gaps
 from studio.charts import schedule_figure
 from lmf.schedules import schedule_curves
 from sweep.tables import table1
+from lmf.units import percent, points
 from studio import ui
 
 st.title("Learning-rate schedules")
@@ -37,7 +38,7 @@ if schedules is not None:
         gaps = schedule_gaps(schedules, dataset)
         for name, clr, calr, gap in gaps:
             st.warning(f"**CLR beats CALR for the {ui.model_name(name)}** on {ui.dataset_name(dataset)}: "
-                       f"{clr:.2f} % against {calr:.2f} % test accuracy (seed 0), {gap:.2f} points.",
+                       f"{percent(clr)} against {percent(calr)} test accuracy (seed 0), {points(gap, sign=False)}.",
                        icon=":material/compare_arrows:")
         if not gaps:
             st.success(f"CALR is at least as accurate as CLR for every model on {ui.dataset_name(dataset)} (seed 0).",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from lmf.units import mb, percent, points
 from lmf.data import DataError
 from lmf.layout import read_json
 from lmf.names import MODELS, model_name
@@ -90,12 +91,12 @@ def summary_of(job):
     return job.get("summary") or read_json(Path(job["dir"]) / jobs.OUT / "summary.json")
 
 
-def percent(x):
-    return "n/a" if x is None else f"{100 * x:.2f} %"
+def shown_percent(x):
+    return "n/a" if x is None else percent(x)
 
 
 def delta(x, base):
-    return None if x is None or base is None else f"{100 * (x - base):+.2f} pts"
+    return None if x is None or base is None else points(x - base)
 
 
 def draw_result(job, summary):
@@ -114,18 +115,18 @@ def draw_result(job, summary):
                    "home page recommends the base.", icon=":material/warning:")
     shown_model = chosen or base
     c = st.columns(4)
-    c[0].metric("Size", f"{shown_model['bytes'] / 1e6:.2f} MB",
-                f"{100 * shown_model['bytes'] / base['bytes']:.1f} % of the base's {base['bytes'] / 1e6:.2f} MB"
+    c[0].metric("Size", f"{mb(shown_model['bytes'])}",
+                f"{100 * shown_model['bytes'] / base['bytes']:.1f} % of the base's {mb(base['bytes'])}"
                 if chosen else None, "green" if chosen and shown_model["bytes"] < base["bytes"] else "off",
                 delta_arrow="down" if chosen else "off", border=True,
                 help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json).")
-    c[1].metric("Dev accuracy", percent(shown_model["dev_accuracy"]),
+    c[1].metric("Dev accuracy", shown_percent(shown_model["dev_accuracy"]),
                 delta(shown_model["dev_accuracy"], base["dev_accuracy"]) if chosen else None, border=True,
-                help=f"Where the tolerance is judged: the base's dev accuracy is {percent(base['dev_accuracy'])}, the "
-                     f"target {percent(summary.get('target_dev_accuracy'))}.")
-    c[2].metric("Test accuracy", percent(shown_model.get("test_accuracy")),
+                help=f"Where the tolerance is judged: the base's dev accuracy is {shown_percent(base['dev_accuracy'])}, the "
+                     f"target {shown_percent(summary.get('target_dev_accuracy'))}.")
+    c[2].metric("Test accuracy", shown_percent(shown_model.get("test_accuracy")),
                 delta(shown_model.get("test_accuracy"), base.get("test_accuracy")) if chosen else None, border=True,
-                help=f"Measured once the search is over, for the base ({percent(base.get('test_accuracy'))}) and the "
+                help=f"Measured once the search is over, for the base ({shown_percent(base.get('test_accuracy'))}) and the "
                      "chosen model only.")
     minutes = (summary.get("seconds") or 0) / 60
     state = {"finished": "search finished", "budget": "stopped at the time budget"}.get(summary.get("state"),
@@ -133,8 +134,8 @@ def draw_result(job, summary):
     c[3].metric("Time", f"{minutes:.1f} min", f"{summary.get('trials', 0)} trials · {state}", "off",
                 delta_arrow="off", border=True)
     st.caption(f"Base: the uncompressed {model_name(job['model'])} trained on your data, "
-               f"{base['bytes'] / 1e6:.2f} MB, dev {percent(base['dev_accuracy'])}, test "
-               f"{percent(base.get('test_accuracy'))}." + (f" Chosen: {chosen['label']} at R = {chosen['R']}."
+               f"{mb(base['bytes'])}, dev {shown_percent(base['dev_accuracy'])}, test "
+               f"{shown_percent(base.get('test_accuracy'))}." + (f" Chosen: {chosen['label']} at R = {chosen['R']}."
                                                              if chosen else ""))
     for warning in summary.get("warnings") or []:
         st.warning(shown(str(warning), job), icon=":material/warning:")
