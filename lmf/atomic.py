@@ -73,8 +73,11 @@ def _running(mark):
     if mark.get("host") != socket.gethostname():
         return True
     pid = mark.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
+    return isinstance(pid, int) and pid > 0 and pid_exists(pid)
+
+
+def pid_exists(pid):
+    """Whether a process `pid` exists on this host (someone else's counts: it exists)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -48,7 +48,7 @@ import traceback
 from pathlib import Path
 
 from lmf.errors import LmfError
-from lmf.atomic import is_temporary, locked, replace_dir, staging, swap, write_json_atomic
+from lmf.atomic import is_temporary, locked, pid_exists, replace_dir, staging, swap, write_json_atomic
 from lmf.names import DATASETS, MAX_NAME_CHARS, check_dataset_name
 from lmf.layout import (MANIFEST, MODEL_FORMAT, MODELS_DIR, PUBLISHED, RESULTS, ROOT, artifacts_dir, copy_model,
                         is_artifacts_dir, model_dir, read_json, read_sweep_info, refusal, saved_config)
@@ -317,14 +317,8 @@ def _alive(pid, folder):
     """Whether process `pid` is running this job: it exists, is not a zombie (a finished child the
     server has not reaped yet) and, where /proc tells, its command line names the job's folder (a
     recycled pid of another program does not count)."""
-    if not pid:
+    if not pid or not pid_exists(pid):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process: it exists
     proc = Path(f"/proc/{pid}")
     try:
         if proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
