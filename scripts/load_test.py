@@ -68,6 +68,11 @@ async def no_exception(page, action):
         raise RuntimeError(f"exception box on the page: {(await boxes.first.inner_text())[:300]}")
 
 
+def unfinished(count, deadline):
+    """One error per session still running at the deadline: 20 sessions cut off are 20 failures."""
+    return [f"a session still running at the {deadline:.0f} s deadline"] * count
+
+
 async def session(browser, url, index, timeout, times, errors):
     context = await browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(timeout)  # navigation too: 20 pages on two cores load slowly
@@ -116,7 +121,7 @@ async def run(url, sessions, deadline, timeout_ms):
             for task in pending:
                 task.cancel()
             if pending:
-                errors.append(f"{len(pending)} session(s) still running at the {deadline:.0f} s deadline")
+                errors.extend(unfinished(len(pending), deadline))
                 await asyncio.gather(*pending, return_exceptions=True)
         finally:
             await browser.close()
