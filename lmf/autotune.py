@@ -81,6 +81,7 @@ from .models import new_model
 from .names import MODELS
 from .ngrams import DEFAULT_BUCKETS
 from .results import read_table, write_rows
+from .units import mb
 from .selection import within_tolerance
 from .train import recipe
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
@@ -813,7 +814,7 @@ class Search:
                     on_trial(row, len(self.trials), self.remaining())
                 chosen = (summary or {}).get("chosen")
                 if chosen:
-                    bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {chosen['bytes'] / 1e6:.2f} MB "
+                    bar.set_postfix_str(f"best {chosen['method']} R{chosen['R']} {mb(chosen['bytes'])} "
                                         f"dev {_points(chosen['dev_accuracy'])}")
 
             bar = tqdm(total=self.remaining(), desc="autotune", unit="trial", disable=not progress)

@@ -30,7 +30,7 @@ from lmf.layout import ArtifactError
 from lmf.names import DEFAULT_DATASET, DEFAULT_MODEL
 from lmf.selection import seed_row
 from studio import live as lmf_live
-from lmf.units import mb, percent, points
+from lmf.units import in_percent, mb, megabytes, percent, points
 from studio import ui
 from studio.charts import retrain_figure
 
@@ -116,19 +116,19 @@ def reference_lines():
     for method, name in (("uncompressed", "uncompressed"), ("quant16", "16-bit"), ("quant8", "8-bit")):
         row = seed_row(rows, dataset, model, method)
         if row is not None and row["dev_accuracy"] is not None:
-            refs[name] = 100 * row["dev_accuracy"]
+            refs[name] = in_percent(row["dev_accuracy"])
     return refs
 
 
 def run_label(snap):
     s = snap["settings"]
-    after = f": {100 * snap['test']:.1f} % test" if snap["test"] is not None else ""
+    after = f": {percent(snap['test'], 1)} test" if snap["test"] is not None else ""
     return f"R={s['reduction']}%, {s['schedule'].upper()}, {snap['step']} steps{after}"
 
 
 def sweep_start(rows_of_curve):
     """The sweep curve's dev accuracy right after the SVD (its step 0), in %, or None."""
-    return 100 * rows_of_curve[0]["dev_accuracy"] if rows_of_curve and rows_of_curve[0]["step"] == 0 else None
+    return in_percent(rows_of_curve[0]["dev_accuracy"]) if rows_of_curve and rows_of_curve[0]["step"] == 0 else None
 
 
 def min_span(n_dev):
@@ -193,7 +193,7 @@ def live_view():
     total = snap["total"] if snap else steps
     shown_curve = curve if snap is None or snap["settings"]["reduction"] == reduction else None
     history = snap["history"] if snap else []
-    after_svd = 100 * history[0][1] if history else sweep_start(shown_curve)
+    after_svd = in_percent(history[0][1]) if history else sweep_start(shown_curve)
     st.vega_lite_chart(retrain_figure(history, snap["lrs"] if snap else [], total, refs, shown_curve, earlier_runs,
                                       after_svd=after_svd, min_span=span), key="live_chart", width="stretch")
     if snap is not None:
@@ -258,9 +258,9 @@ if job is not None:
     kept = [j.snapshot() for j in earlier] + [snap]
     if len(kept) > 1:
         st.dataframe([{"run": i + 1, "R (%)": k["settings"]["reduction"], "schedule": k["settings"]["schedule"].upper(),
-                       "steps": k["step"], "after SVD (%)": None if k["before"] is None else 100 * k["before"],
-                       "after retraining (%)": None if k["test"] is None else 100 * k["test"],
-                       "size (MB)": None if k["size"] is None else k["size"] / 1e6}
+                       "steps": k["step"], "after SVD (%)": in_percent(k["before"]),
+                       "after retraining (%)": in_percent(k["test"]),
+                       "size (MB)": None if k["size"] is None else megabytes(k["size"])}
                       for i, k in enumerate(kept)], hide_index=True, key="live_runs",
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
                                     for c in ("after SVD (%)", "after retraining (%)", "size (MB)")})
