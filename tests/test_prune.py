@@ -77,25 +77,25 @@ def test_prune_folds_ngram_buckets_by_hand():
 
 
 def test_prune_then_lmf_shares_r():
-    """R = 91 (p = 0.09) of a 100 x 20 table: prune at sqrt(0.09) = 0.3, 30 rows; LMF of those to
-    0.09 x 100 / 30 = 0.3 of their 600 weights: k = floor(0.3 x 30 x 20 / 50) = 3, 3 x (30 + 20) =
-    150 weights <= 0.09 x 2,000 = 180."""
+    """R = 87.5 (p = 0.125) of a 100 x 20 table: prune to 0.125^(1/3) = 0.5, 50 rows; LMF of those
+    to 0.125 x 100 / 50 = 0.25 of their 1,000 weights: k = floor(0.25 x 50 x 20 / 70) = 3,
+    3 x (50 + 20) = 210 weights <= 0.125 x 2,000 = 250."""
     vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(98)], [0, 0] + list(range(98, 0, -1)))
     model = new_model("dan", 100, 2, embed_dim=20, seed=0)
-    both = prune_lmf_model(model, vocab.counts, 91)
-    assert (both.config["kept_words"], both.config["rank"], both.config["vocab_size"]) == (30, 3, 30)
-    assert both.embedding.table.weight.shape == (30, 3)
+    both = prune_lmf_model(model, vocab.counts, 87.5)
+    assert (both.config["kept_words"], both.config["rank"], both.config["vocab_size"]) == (50, 3, 50)
+    assert both.embedding.table.weight.shape == (50, 3)
 
 
 def test_prune_then_whole_model_lmf():
     """The same split with whole-model LMF: the pruned table as above (rank 3), and the DAN's hidden
-    layers at R's fraction 0.09 of their own, as whole-model LMF at R = 91 has them:
-    20 x 1024 -> k = floor(0.09 x 20,480 / 1,044) = 1, 1024 x 512 -> k = floor(0.09 x 524,288 / 1,536) = 30."""
+    layers at R's fraction 0.125 of their own, as whole-model LMF at R = 87.5 has them:
+    20 x 1024 -> k = floor(0.125 x 20,480 / 1,044) = 2, 1024 x 512 -> k = floor(0.125 x 524,288 / 1,536) = 42."""
     vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(98)], [0, 0] + list(range(98, 0, -1)))
     model = new_model("dan", 100, 2, embed_dim=20, seed=0)
-    both = prune_lmf_model(model, vocab.counts, 91, whole=True)
-    assert (both.config["kept_words"], both.config["rank"], both.config["hidden_ranks"]) == (30, 3, [1, 30])
-    assert both.config["hidden_ranks"] == compress_whole_model(model, 91).config["hidden_ranks"]
+    both = prune_lmf_model(model, vocab.counts, 87.5, whole=True)
+    assert (both.config["kept_words"], both.config["rank"], both.config["hidden_ranks"]) == (50, 3, [2, 42])
+    assert both.config["hidden_ranks"] == compress_whole_model(model, 87.5).config["hidden_ranks"]
 
 
 def test_refusals():
