@@ -48,14 +48,15 @@ def swept(tmp_path_factory, data_dir):
 @pytest.mark.slow
 def test_quick_sweep_writes_every_row(swept):
     """Core rows: uncompressed, LMF at R = 50 and 90, offline SVD at 50 and 90, 16- and 8-bit = 7;
-    the extension adds 8 at R = 90 (HMF, GroupReduce, whole-model LMF, their three int8 stacks;
-    fastText and fastText.zip at R = 0). Offline SVD's width is floor(p * 300): 150 and 30 (its
+    the extension adds 14 at R = 90 (HMF, GroupReduce, whole-model LMF, vocabulary pruning,
+    pruning + LMF, pruning + whole-model LMF, their six int8 stacks; fastText and fastText.zip at
+    R = 0). Offline SVD's width is floor(p * 300): 150 and 30 (its
     rank is blank); LMF's rank at R = 90 is below R = 50's. Every row is timed; the uncompressed
     row's ratio is 1 and its bytes_fraction 1; 8-bit is under a third of the uncompressed bytes."""
     out, work = swept
     rows = read_results(out)
     assert list(csv.reader(open(out / "results.csv")))[0] == RESULT_COLUMNS
-    assert len(rows) == 15
+    assert len(rows) == 21
     by = by_key(rows)
     assert by[("offline_svd", 50)]["width"] == 150 and by[("offline_svd", 90)]["width"] == 30
     assert by[("offline_svd", 90)]["rank"] is None
@@ -112,7 +113,8 @@ def test_quick_sweep_replaces_the_folder_whole(swept):
     } | recommended_sources(read_results(out))
     assert sorted(p.name for p in (out / "curves").iterdir()) == [
         "sst2-dan-groupreduce-R90-s0.csv", "sst2-dan-hmf-R90-s0.csv", "sst2-dan-lmf-R50-s0.csv",
-        "sst2-dan-lmf-R90-s0.csv", "sst2-dan-lmf_whole-R90-s0.csv"]
+        "sst2-dan-lmf-R90-s0.csv", "sst2-dan-lmf_whole-R90-s0.csv", "sst2-dan-prune-R90-s0.csv",
+        "sst2-dan-prune_lmf-R90-s0.csv", "sst2-dan-prune_lmf_whole-R90-s0.csv"]
     steps = [int(r["step"]) for r in csv.DictReader(open(out / "curves" / "sst2-dan-lmf-R90-s0.csv"))]
     cfg = retrain_recipe("dan")
     assert steps[-1] == min(int(cfg.epochs * -(-QUICK["n_train"] // cfg.batch_size)), QUICK["max_steps"])
@@ -143,7 +145,7 @@ def test_resume_reruns_only_missing_cells_identically(swept):
 def test_another_dataset_is_carried_over(swept, tmp_path):
     """A folder holding a quick sweep of dataset "trec" (one row, its model, its curve) gets the
     SST-2 cells assembled into it: the trec row, model and curve are still there beside SST-2's
-    15 rows, and sweep.json remembers the earlier run. Quick rows never join a full sweep's."""
+    21 rows, and sweep.json remembers the earlier run. Quick rows never join a full sweep's."""
     import shutil
     out, work = swept
     target = tmp_path / "artifacts"
@@ -157,7 +159,7 @@ def test_another_dataset_is_carried_over(swept, tmp_path):
     runner = Runner(work, quick=True)
     assemble(runner, plan(["sst2"], ["dan"], quick=True), target, command="sst2 run")
     rows = read_results(target)
-    assert [r["dataset"] for r in rows].count("trec") == 1 and len(rows) == 16
+    assert [r["dataset"] for r in rows].count("trec") == 1 and len(rows) == 22
     assert (target / "models" / "trec-dan-uncompressed-s0").is_dir() and (target / "models" / "sst2-dan-lmf-R90-s0").is_dir()
     assert (target / "curves" / "trec-dan-lmf-R90-s0.csv").is_file()
     assert json.loads((target / "sweep.json").read_text())["earlier"][0]["command"] == "trec run"

@@ -29,7 +29,7 @@ def test_dataset_names():
 
 @pytest.mark.slow
 def test_custom_directory_joins_an_existing_sweep(tiny_dir, tmp_path):
-    """SST-2's quick DAN sweep (15 rows), then the 200-row directory as "tiny": 15 rows more, the
+    """SST-2's quick DAN sweep (21 rows), then the 200-row directory as "tiny": 21 rows more, the
     same methods; SST-2's rows, models and curves are still there; the custom cells are named
     tiny-dan-...; a name with '-' is refused with status 2 before anything runs."""
     out, work = tmp_path / "artifacts", tmp_path / "work"
@@ -40,7 +40,7 @@ def test_custom_directory_joins_an_existing_sweep(tiny_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = read_results(out)
     mine = [r for r in rows if r["dataset"] == "tiny"]
-    assert len(sst2) == 15 and len(mine) == 15 and len(rows) == 30
+    assert len(sst2) == 21 and len(mine) == 21 and len(rows) == 42
     assert [r for r in rows if r["dataset"] == "sst2"] == sst2
     assert sorted((r["method"], r["embedding_reduction_pct"]) for r in mine) == sorted(
         (r["method"], r["embedding_reduction_pct"]) for r in sst2)
