@@ -240,7 +240,7 @@ def is_export(path):
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
-def export_model(model_dir, out, int8=False, precision=None):
+def export_model(model_dir, out, *, int8=False, precision=None):
     """Export the saved model in `model_dir` to directory `out` (see the module docstring); returns
     `out`. `precision` is "fp32" (the default), "fp16" (weights stored as float16) or "int8"
     (quantize_int8); `int8=True` is short for precision="int8". An existing `out` is replaced only
