@@ -347,10 +347,12 @@ def test_home_names_a_broken_model_folder_and_draws_the_rest(quick_artifacts, tm
 
 def shipped_variants(artifacts, dataset, model):
     """The Playground's cards, from the models folder: uncompressed, LMF at R=90, 16- and 8-bit,
-    each shipped extension model, and int8 stacks of LMF and of the stackable extensions."""
+    each shipped extension model (APP_EXT's, and the recommended model when it is one), and int8
+    stacks of LMF and of the stackable extensions (lmf.methods: HMF has none)."""
+    from lmf.methods import METHODS
     names = [p.name for p in (artifacts / "models").iterdir() if p.name.startswith(f"{dataset}-{model}-")]
-    extensions = [n for n in names if any(f"-{m}-R90-" in n for m in ("hmf", "groupreduce", "lmf_whole"))]
-    stackable = [n for n in extensions if "-hmf-" not in n]  # HMF has no int8 stack
+    extensions = [n.split("-")[2] for n in names if n.endswith("-R90-s0") and METHODS[n.split("-")[2]].extension]
+    stackable = [m for m in extensions if any(other.stacks_on == m for other in METHODS.values())]
     return 4 + len(extensions) + 1 + len(stackable)
 
 
@@ -487,7 +489,8 @@ def test_every_page_lists_every_dataset_of_results_csv(quick_artifacts, tmp_path
         assert sorted(at.sidebar.selectbox(key="dataset").options) == ["CLINC150", "SST-2", "mytexts"]
     at.switch_page(HOME).run()
     choose(at, "mytexts", "dan")
-    assert cards(at)["Test accuracy"].value == f"{expected(copy, 'mytexts', 'dan', 'lmf', 90)['accuracy']:.2f} %"
+    answer = expected(copy, "mytexts", "dan", *expected_recommendation(copy, "mytexts", "dan", 1.0))
+    assert cards(at)["Test accuracy"].value == f"{answer['accuracy']:.2f} %"
 
 
 # ---------------------------------------------------------------- the URL
@@ -543,8 +546,8 @@ def test_corrupt_model_and_results(broken_artifacts, monkeypatch):
     monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(broken_artifacts))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     no_exception(at)
-    lmf = expected(broken_artifacts, "sst2", "dan", "lmf", 90)
-    assert cards(at)["Test accuracy"].value == f"{lmf['accuracy']:.2f} %", "precomputed numbers still show"
+    answer = expected(broken_artifacts, "sst2", "dan", *expected_recommendation(broken_artifacts, "sst2", "dan", 1.0))
+    assert cards(at)["Test accuracy"].value == f"{answer['accuracy']:.2f} %", "precomputed numbers still show"
     at.switch_page(PLAYGROUND).run()
     classify(at, "a fine film")
     assert any("sha256" in e.value and REGENERATE in e.value for e in at.error)
