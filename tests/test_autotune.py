@@ -150,22 +150,28 @@ def test_impossible_target_saves_the_best_and_says_it_missed(tiny_dir, tmp_path,
     assert "Target NOT met" in text and "30.00 points below the base" in text
 
 
-def test_budget_stops_new_trials(tiny_dir, tmp_path, monkeypatch):
-    """A budget of 0.15 minute = 9 s with every trial taking 4 s (a fake clock): the base (always
-    run) ends at 4 s; LMF at R = 88 would end at 8 s <= 9, so it runs; its int8 stack, of a kind not
-    timed yet, starts at 8 s, before the budget, and ends at 12 s; then nothing starts (12 s is past
-    it). The run ended within the budget plus one trial's time: 12 <= 9 + 4."""
+def every_trial_takes(seconds, monkeypatch):
+    """A fake clock (returned): every trial autotune runs advances it by `seconds` and records that time."""
     clock = {"now": 0.0}
     monkeypatch.setattr(at.time, "perf_counter", lambda: clock["now"])
     run = at.Tuner.run
 
     def slow(self, cell, progress=False):
         record = run(self, cell, progress)
-        clock["now"] += 4.0
-        record["seconds"] = 4.0
+        clock["now"] += seconds
+        record["seconds"] = seconds
         at.write_json_atomic(self.cell_file(cell), record)
         return record
     monkeypatch.setattr(at.Tuner, "run", slow)
+    return clock
+
+
+def test_budget_stops_new_trials(tiny_dir, tmp_path, monkeypatch):
+    """A budget of 0.15 minute = 9 s with every trial taking 4 s (a fake clock): the base (always
+    run) ends at 4 s; LMF at R = 88 would end at 8 s <= 9, so it runs; its int8 stack, of a kind not
+    timed yet, starts at 8 s, before the budget, and ends at 12 s; then nothing starts (12 s is past
+    it). The run ended within the budget plus one trial's time: 12 <= 9 + 4."""
+    clock = every_trial_takes(4.0, monkeypatch)
     out = tmp_path / "out"
     summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, budget_minutes=0.15, **SMALL)
     assert summary["state"] == "budget"
@@ -509,17 +515,7 @@ def test_the_base_search_keeps_to_its_share_of_the_budget(tiny_dir, tmp_path, mo
     the fastest base (4 s) stays within 0.4 x 30 = 12 s: at 0, 4 and 8 s (8 + 4 = 12), not at 12 s,
     so the paper's shape is never tried; the compressed searches get the rest (a retraining starts
     while the time so far plus 4 s is within 30 s)."""
-    clock = {"now": 0.0}
-    monkeypatch.setattr(at.time, "perf_counter", lambda: clock["now"])
-    run = at.Tuner.run
-
-    def slow(self, cell, progress=False):
-        record = run(self, cell, progress)
-        clock["now"] += 4.0
-        record["seconds"] = 4.0
-        at.write_json_atomic(self.cell_file(cell), record)
-        return record
-    monkeypatch.setattr(at.Tuner, "run", slow)
+    clock = every_trial_takes(4.0, monkeypatch)
     out = tmp_path / "out"
     summary = autotune(str(tiny_dir), "dan", out, max_drop=1.0, budget_minutes=0.5, **{**SMALL, "methods": ["lmf"]})
     assert sorted(r["base"] for r in rows(out) if r["method"] == "uncompressed") == [
