@@ -121,7 +121,9 @@ def test_a_reload_keeps_the_data_set_and_a_mistyped_page_is_named(server, browse
         page.reload()
         page.get_by_role("heading", name="Playground").first.wait_for(timeout=60_000)
         wait_idle(page)
-        values = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').evaluate_all(
+        selectors = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input')
+        selectors.nth(1).wait_for(timeout=60_000)  # the sidebar can come after the page's heading on a busy machine
+        values = selectors.evaluate_all(
             "inputs => inputs.map(i => i.value)")
         assert values == ["CLINC150", "LSTM"], values
         page.goto(f"{server}/playgrund")
