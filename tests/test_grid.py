@@ -45,13 +45,16 @@ def test_full_plan_seeds():
     The extension for the DAN: HMF, GroupReduce, whole-model LMF, pruning, pruning + LMF and
     pruning + whole-model LMF at R = 90 (3 seeds), 95, 98 (seed 0): 6 x 5 = 30, plus 3 fastText
     seeds in stage 2; their six int8 stacks 30 + 3 fastText.zip in stage 4; 1 latency_ext. The
-    LSTM: 4 x 5 = 20, 20, 1. The n-gram DAN: 3 uncompressed seeds; 17 + 30 = 47; 1; 30; 1.
+    LSTM: HMF and GroupReduce 2 x 5 = 10, pruning and pruning + LMF at seed 0 only 2 x 3 = 6, so
+    stage 2 is 17 + 16 = 33; their stacks 5 + 5 + 3 + 3 = 16; 1. The n-gram DAN: 3 uncompressed
+    seeds; LMF at 7 R with 3 seeds at 90 only (9) + 16- and 8-bit seed 0 (2) + 6 methods at R = 90
+    and 98, seed 0 (12) = 23; 1; 6 stacks x 2 = 12; 1.
 
     The default grid trims the LSTM's offline SVD to the seeded R (2 x 3 = 6, so stage 1 is
     5 + 6 = 11) and drops CLR/AdaGrad for the CLINC150 LSTM (3 + 6 = 9); --full restores 16."""
     assert [len(s) for s in plan(["sst2"], ["dan"], core_only=True)] == [16, 17, 1]
     assert [len(s) for s in plan(["sst2"], ["dan"])] == [16, 50, 1, 33, 1]
-    assert [len(s) for s in plan(["sst2"], ["lstm"])] == [11, 37, 1, 20, 1]
-    assert [len(s) for s in plan(["sst2"], ["dan_ngram"])] == [3, 47, 1, 30, 1]
+    assert [len(s) for s in plan(["sst2"], ["lstm"])] == [11, 33, 1, 16, 1]
+    assert [len(s) for s in plan(["sst2"], ["dan_ngram"])] == [3, 23, 1, 12, 1]
     assert [len(s) for s in plan(["clinc150"], ["lstm"], core_only=True)] == [9, 17, 1]
-    assert [len(s) for s in plan(["sst2"], ["lstm"], full=True)] == [16, 37, 1, 20, 1]
+    assert [len(s) for s in plan(["sst2"], ["lstm"], full=True)] == [16, 33, 1, 16, 1]
