@@ -4,11 +4,17 @@ every contestant, so a model that needs less preprocessing is not flattered or p
     measure({name: fn(list_of_texts) -> predictions}, texts) ->
         {name: {"latency_ms_b1": median ms of fn([text]) over the first n_single texts,
                 "test_set_seconds": median over `repeats` of the time for all texts in batches
-                                    (None with repeats=0: batch 1 only)}}
+                                    (None with repeats=0: batch 1 only),
+                "throughput_b256": texts per second with fn called on lists of 256 texts, the
+                                   median over `repeats` (None with repeats=0)}}
 
 Batch 1 is interleaved sentence by sentence: for each text every contestant runs once, and the
 order rotates by one each text, so a noisy neighbour or a cache warmed by the previous call
-falls on all of them alike. A warm-up (the first `warmup` texts and one batch each) goes first.
+falls on all of them alike. Batch 256 (throughput) is interleaved the same way, list by list: the
+consecutive lists of 256 texts (a set of fewer texts is repeated to make one list), and for
+each list every contestant runs once, the order rotating by one each list; a contestant's
+throughput in one repeat is the texts it ran over the sum of its times. A warm-up (the first
+`warmup` texts, one batch and, unless batch 1 only, one list of 256 each) goes first.
 One thread: contestants are built with one thread (`onnx_contestant(threads=1)`, fastText is
 single-threaded at predict) and torch, when loaded, is held at one thread for the measurement by
 `torch_threads`, which restores the caller's setting. Timing is time.perf_counter_ns around each
@@ -46,29 +52,57 @@ def _ns(fn, arg):
     return time.perf_counter_ns() - start
 
 
+THROUGHPUT_BATCH = 256  # the batch size of throughput_b256
+
+
+def throughput_lists(texts, size=THROUGHPUT_BATCH):
+    """The consecutive lists of `size` texts of `texts` (a shorter rest is left out); `texts`
+    repeated to make one list when there are fewer. E.g. 600 texts give texts[0:256] and
+    texts[256:512]; 100 texts give one list of 256: the 100 twice, then the first 56."""
+    texts = list(texts)
+    if len(texts) < size:
+        return [(texts * -(-size // len(texts)))[:size]] if texts else []
+    return [texts[s:s + size] for s in range(0, len(texts) - size + 1, size)]
+
+
+def _rotated(names, i):
+    shift = i % len(names)
+    return names[shift:] + names[:shift]
+
+
 def measure(contestants, texts, n_single=200, batch_size=64, repeats=3, warmup=20):
-    """Median batch-1 latency (ms) and whole-set time (s) of each contestant on the same `texts`."""
+    """Median batch-1 latency (ms), whole-set time (s) and batch-256 throughput (texts/s) of each
+    contestant on the same `texts`."""
     names = list(contestants)
     singles = list(texts[:n_single])
     batches = [list(texts[s:s + batch_size]) for s in range(0, len(texts), batch_size)]
+    lists = throughput_lists(texts) if repeats else []
     per_text = {name: [] for name in names}
     whole = {name: [] for name in names}
+    rates = {name: [] for name in names}
     with torch_threads(1):
         for name in names:
             for text in singles[:warmup]:
                 contestants[name]([text])
             contestants[name](batches[0])
+            for texts_ in lists[:1]:
+                contestants[name](texts_)
         for i, text in enumerate(singles):
-            shift = i % len(names)
-            for name in names[shift:] + names[:shift]:
+            for name in _rotated(names, i):
                 per_text[name].append(_ns(contestants[name], [text]))
         for repeat in range(repeats):
-            shift = repeat % len(names)
-            for name in names[shift:] + names[:shift]:
+            for name in _rotated(names, repeat):
                 fn = contestants[name]
                 whole[name].append(_ns(lambda bs: [fn(b) for b in bs], batches))
+            spent = dict.fromkeys(names, 0)
+            for j, texts_ in enumerate(lists):
+                for name in _rotated(names, repeat * len(lists) + j):
+                    spent[name] += _ns(contestants[name], texts_)
+            for name in names:
+                rates[name].append(sum(map(len, lists)) * 1e9 / max(1, spent[name]))
     return {name: {"latency_ms_b1": statistics.median(per_text[name]) / 1e6,
-                   "test_set_seconds": statistics.median(whole[name]) / 1e9 if whole[name] else None}
+                   "test_set_seconds": statistics.median(whole[name]) / 1e9 if whole[name] else None,
+                   "throughput_b256": statistics.median(rates[name]) if rates[name] else None}
             for name in names}
 
 
