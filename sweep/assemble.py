@@ -27,7 +27,7 @@ from lmf.units import mb
 from lmf.artifacts import is_saved_model, load_model
 from lmf.atomic import is_temporary, locked, replace_dir, write_json_atomic
 from lmf.compress import embedding_spectrum
-from lmf.names import DEFAULT_TOLERANCE, QUICK
+from lmf.names import DEFAULT_TOLERANCE, MODELS, QUICK
 from lmf.methods import Cell
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES
 from lmf.layout import (CURVES_DIR, EXPORT_MODEL, MANIFEST, MODEL_FORMAT, MODELS_DIR, PLOT, PUBLISHED, REPORT, RESULTS,
@@ -47,8 +47,10 @@ def _dataset_of(name):
 
 def shipped(cell, quick):
     """Whether the app ships this cell's model: seed 0 of the uncompressed model, LMF at the app's
-    R values, and the extension methods named by grid.APP_EXT."""
-    if cell.seed != 0 or cell.schedule != "calr" or cell.is_latency or cell.model == "fasttext":
+    R values, and the extension methods named by grid.APP_EXT, of the paper's model kinds
+    (lmf.names.MODELS, those the app's pages offer). The n-gram DAN's rows are in results.csv,
+    its models are not shipped: they would add about 37 MB against ARTIFACTS_BUDGET_BYTES."""
+    if cell.seed != 0 or cell.schedule != "calr" or cell.is_latency or cell.model not in MODELS:
         return False
     app_ext = (cell.method in APP_EXT["methods"] and cell.reduction == APP_EXT["reduction"]
                and cell.dataset in APP_EXT["datasets"])

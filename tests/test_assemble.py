@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from conftest import ROOT
-from sweep.assemble import assemble, recommended_sources
+from lmf.methods import Cell
+from sweep.assemble import assemble, recommended_sources, shipped
 from lmf.names import QUICK
 from sweep.grid import plan
 from lmf.metrics import size_on_disk
@@ -179,6 +180,20 @@ def test_the_recommended_model_is_shipped():
     rows = [result("uncompressed", 0, 0.83, 21e6), result("quant8", 0, 0.829, 5e6), result("lmf", 98, 0.81, 3e6),
             result("lmf_whole_int8", 98, 0.825, 0.3e6)]
     assert recommended_sources(rows) == {"sst2-dan-lmf_whole-R98-s0"}
+
+
+def test_only_the_paper_kinds_models_are_shipped():
+    """The app ships seed 0's uncompressed model and LMF at R = 90 of the DAN and the LSTM, and the
+    SST-2 HMF at R = 90 (grid.APP_EXT); the n-gram DAN's same cells are not shipped (its rows are in
+    results.csv, its models would add about 37 MB), and neither is seed 1 nor fastText."""
+    for model in ("dan", "lstm"):
+        assert shipped(Cell("sst2", model, "uncompressed"), quick=False)
+        assert shipped(Cell("sst2", model, "lmf", 90), quick=False)
+        assert shipped(Cell("sst2", model, "hmf", 90), quick=False)
+    for method, reduction in (("uncompressed", 0), ("lmf", 90), ("hmf", 90), ("lmf_whole", 90)):
+        assert not shipped(Cell("sst2", "dan_ngram", method, reduction), quick=False)
+    assert not shipped(Cell("sst2", "dan", "lmf", 90, seed=1), quick=False)
+    assert not shipped(Cell("sst2", "fasttext", "fasttext"), quick=False)
 
 
 def test_a_folder_of_user_files_is_never_replaced(tmp_path):
