@@ -28,7 +28,7 @@ from lmf.artifacts import is_saved_model, load_model
 from lmf.atomic import is_temporary, locked, replace_dir, write_json_atomic
 from lmf.compress import embedding_spectrum
 from lmf.names import DEFAULT_TOLERANCE, MODELS, QUICK
-from lmf.methods import Cell
+from lmf.methods import METHODS, Cell
 from .grid import APP_EXT, APP_REDUCTIONS, ARTIFACTS_BUDGET_BYTES
 from lmf.layout import (CURVES_DIR, EXPORT_MODEL, MANIFEST, MODEL_FORMAT, MODELS_DIR, PLOT, PUBLISHED, REPORT, RESULTS,
                         SCHEDULES, SPECTRA, SWEEP, WEIGHTS, copy_model, file_sha256, foreign_files, is_artifacts_dir, read_json,
@@ -38,6 +38,8 @@ from .report import write_report
 from lmf.results import RESULT_COLUMNS, SCHEDULE_SCHEMA, read_results, read_schedules, write_rows
 
 
+# results.csv's columns: lmf.results' schema, and the sweep's timing columns it may not list yet.
+COLUMNS = RESULT_COLUMNS + [c for c in ("throughput_b256", "twin_latency_ratio_b1") if c not in RESULT_COLUMNS]
 OWN_FILES = (RESULTS, SCHEDULES, SWEEP, SPECTRA, REPORT, PLOT, PUBLISHED)  # what lmf writes at the top of the folder
 
 
@@ -85,11 +87,23 @@ def with_bytes_fraction(rows):
     return out
 
 
+def twin_timing(timings, cell):
+    """The timing of an int8-deployed cell's fp32 twin (the export of the model it is made from)
+    among `timings` (one kind of latency cell's: a candidate of the cell, or '<id>@twin'); None
+    for any other cell."""
+    method = METHODS.get(cell.method)
+    if method is None or method.deploy != "int8":
+        return None
+    twin = cell.deployed_from.id
+    return timings.get(twin) or timings.get(twin + "@twin")
+
+
 def collect(records):
     """(results rows, schedule rows, {curve name: rows}) from cell records, each result row joined
     with the latency its (dataset, model)'s latency cell measured (its export on ONNX Runtime, and
-    eager PyTorch under '<id>@eager') and the ratio to the uncompressed export timed in the same
-    cell."""
+    eager PyTorch under '<id>@eager'), the ratio to the uncompressed export timed in the same
+    cell, its throughput at batch 256 and, for an int8-deployed row, the ratio to its fp32 twin
+    timed in the same cell (twin_latency_ratio_b1)."""
     latency, latency_ext = {}, {}
     for r in records:
         latency.update(r.get("latency", {}))
@@ -106,7 +120,11 @@ def collect(records):
             if timing and base:
                 row = {**row, "latency_ms_b1": timing["latency_ms_b1"],
                        "latency_ratio_b1": timing["latency_ms_b1"] / base["latency_ms_b1"],
-                       "test_set_seconds": timing["test_set_seconds"]}
+                       "test_set_seconds": timing["test_set_seconds"],
+                       "throughput_b256": timing.get("throughput_b256")}  # None in records timed before it
+            twin = twin_timing(timings, cell)
+            if timing and twin:
+                row = {**row, "twin_latency_ratio_b1": timing["latency_ms_b1"] / twin["latency_ms_b1"]}
             if eager:
                 row = {**row, "eager_latency_ms_b1": eager["latency_ms_b1"]}
             rows.append(row)
@@ -275,7 +293,7 @@ def _assemble(runner, out, cells, records, rows, schedule_rows, curves, ours, pl
     def build(tmp):
         all_rows = sorted(carried["rows"] + rows, key=lambda r: (r["dataset"], r["model"], r["method"],
                                                                  r["embedding_reduction_pct"], r["seed"]))
-        write_rows(tmp / RESULTS, all_rows, RESULT_COLUMNS)
+        write_rows(tmp / RESULTS, all_rows, COLUMNS)
         write_rows(tmp / SCHEDULES, sorted(carried["schedules"] + schedule_rows, key=lambda r: (
             r["dataset"], r["model"], r["schedule"], r["seed"])), list(SCHEDULE_SCHEMA))
         for name, curve in curves.items():

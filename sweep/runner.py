@@ -27,6 +27,16 @@ from .grid import plan
 FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # small enough for the tiny data
 
 
+def twins(candidates):
+    """The fp32 twins (lmf.methods.Cell.deployed_from: the model an int8 export is made from) of
+    the int8-deployed cells among `candidates` that are not candidates themselves, in order.
+    E.g. [uncompressed, quant8] -> [] (quant8's twin is there); [groupreduce R90, groupreduce_int8
+    R90, lmf_int8 R90] -> [lmf R90]."""
+    ids = {c.id for c in candidates}
+    out = [c.deployed_from for c in candidates if METHODS[c.method].deploy == "int8"]
+    return [t for t in dict.fromkeys(out) if t.id not in ids]
+
+
 class Runner(Trials):
     """The sweep's Trials: `run(cell)` writes the cell's record with its results.csv rows."""
 
@@ -125,8 +135,10 @@ class Runner(Trials):
         PyTorch's own low-precision kernels: quantize.latency_model). "latency": the core grid;
         "latency_ext": the extension models with the uncompressed export timed again beside them
         ('<id>@ext', so ratios compare within this cell), and for the DAN fastText and
-        fastText.zip. All through lmf.latency.measure: raw text in, tokenization included, one
-        thread, interleaved."""
+        fastText.zip. Every int8-deployed variant has its fp32 twin (the export of the model it
+        is made from) in the same run: a candidate of this cell, or '<twin id>@twin' (LMF's
+        export beside LMF + int8's). All through lmf.latency.measure: raw text in, tokenization
+        included, one thread, interleaved; batch 1 and batch 256 (throughput)."""
         data = self.data(cell.dataset)
         base = Cell(cell.dataset, cell.model, "uncompressed")
         stages = plan([cell.dataset], [cell.model], self.quick, core_only=cell.method == "latency", full=True)
@@ -145,6 +157,8 @@ class Runner(Trials):
             if method.deploy != "fp32":
                 model = latency_model(model, 16 if method.deploy == "fp16" else 8)
             contestants[other.id + "@eager"] = model_contestant(model, vocab, labels)
+        for twin in twins(candidates):  # an int8 export's fp32 twin timed in another cell is timed here too
+            contestants[twin.id + "@twin"] = onnx_contestant(self.export_dir(twin))
         if cell.method == "latency_ext" and cell.model == "dan":  # fastText beside the DAN, in the same run
             for method, name in (("fasttext", "model.bin"), ("fasttext_ftz", "model.ftz")):
                 ft_cell = Cell(cell.dataset, "fasttext", method)

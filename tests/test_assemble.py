@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from lmf.methods import Cell
-from sweep.assemble import assemble, recommended_sources, shipped
+from sweep.assemble import COLUMNS, assemble, collect, recommended_sources, shipped
 from lmf.names import QUICK
 from sweep.grid import plan
 from lmf.metrics import size_on_disk
@@ -56,7 +56,7 @@ def test_quick_sweep_writes_every_row(swept):
     row's ratio is 1 and its bytes_fraction 1; 8-bit is under a third of the uncompressed bytes."""
     out, work = swept
     rows = read_results(out)
-    assert list(csv.reader(open(out / "results.csv")))[0] == RESULT_COLUMNS
+    assert list(csv.reader(open(out / "results.csv")))[0] == COLUMNS
     assert len(rows) == 21
     by = by_key(rows)
     assert by[("offline_svd", 50)]["width"] == 150 and by[("offline_svd", 90)]["width"] == 30
@@ -180,6 +180,40 @@ def test_the_recommended_model_is_shipped():
     rows = [result("uncompressed", 0, 0.83, 21e6), result("quant8", 0, 0.829, 5e6), result("lmf", 98, 0.81, 3e6),
             result("lmf_whole_int8", 98, 0.825, 0.3e6)]
     assert recommended_sources(rows) == {"sst2-dan-lmf_whole-R98-s0"}
+
+
+def test_int8_rows_get_their_fp32_twins_ratio_and_every_timed_row_its_throughput():
+    """Records of a core latency cell (uncompressed 2.0 ms, 8-bit 2.5 ms, LMF R = 90 1.0 ms) and an
+    extension one (uncompressed again 2.0 ms as '@ext', GroupReduce 1.6 ms and its int8 stack
+    0.8 ms, LMF + int8 1.5 ms with LMF's export timed again beside it as '@twin' at 1.2 ms). An
+    int8-deployed row's twin_latency_ratio_b1 is its time over its fp32 twin's in the same cell:
+    8-bit 2.5 / 2.0 = 1.25 (slower), GroupReduce + int8 0.8 / 1.6 = 0.5, LMF + int8 1.5 / 1.2 = 1.25
+    (not over the core cell's 1.0 ms); fp32 rows have none. throughput_b256 is each row's own."""
+    def timing(ms, rate):
+        return {"latency_ms_b1": ms, "test_set_seconds": 1.0, "throughput_b256": rate}
+
+    def record(method, reduction=0):
+        row = {"dataset": "sst2", "model": "dan", "method": method, "embedding_reduction_pct": reduction,
+               "seed": 0, "size_bytes": 100, "accuracy": 0.8}
+        return {"cell": vars(Cell("sst2", "dan", method, reduction)), "rows": [row], "schedule_rows": [], "curve": []}
+    records = [record("uncompressed"), record("quant8"), record("lmf", 90), record("groupreduce", 90),
+               record("groupreduce_int8", 90), record("lmf_int8", 90),
+               {"cell": vars(Cell("sst2", "dan", "latency")), "rows": [], "schedule_rows": [], "curve": [],
+                "latency": {"sst2-dan-uncompressed-s0": timing(2.0, 100), "sst2-dan-quant8-s0": timing(2.5, 90),
+                            "sst2-dan-lmf-R90-s0": timing(1.0, 300)}},
+               {"cell": vars(Cell("sst2", "dan", "latency_ext")), "rows": [], "schedule_rows": [], "curve": [],
+                "latency_ext": {"sst2-dan-uncompressed-s0@ext": timing(2.0, 100),
+                                "sst2-dan-groupreduce-R90-s0": timing(1.6, 200),
+                                "sst2-dan-groupreduce_int8-R90-s0": timing(0.8, 400),
+                                "sst2-dan-lmf_int8-R90-s0": timing(1.5, 250),
+                                "sst2-dan-lmf-R90-s0@twin": timing(1.2, 280)}}]
+    rows = by_key(collect(records)[0])
+    assert {key: row.get("twin_latency_ratio_b1") for key, row in rows.items()} == {
+        ("uncompressed", 0): None, ("quant8", 0): 1.25, ("lmf", 90): None, ("groupreduce", 90): None,
+        ("groupreduce_int8", 90): 0.5, ("lmf_int8", 90): 1.25}
+    assert {key: row["throughput_b256"] for key, row in rows.items()} == {
+        ("uncompressed", 0): 100, ("quant8", 0): 90, ("lmf", 90): 300, ("groupreduce", 90): 200,
+        ("groupreduce_int8", 90): 400, ("lmf_int8", 90): 250}
 
 
 def test_only_the_paper_kinds_models_are_shipped():

@@ -8,7 +8,7 @@ import pytest
 
 from lmf.methods import Cell
 from lmf.methods import METHODS
-from sweep.runner import Runner
+from sweep.runner import Runner, twins
 
 
 def test_quick_cell_never_counts_as_full(tmp_path):
@@ -120,3 +120,16 @@ def test_the_same_cells_on_1_or_2_threads_give_the_same_records_and_bytes(tmp_pa
         for folder in (runners[1].model_dir(cell), runners[1].export_dir(cell)):
             twin = runners[2].work / folder.relative_to(runners[1].work)
             assert {f.name: f.read_bytes() for f in folder.iterdir()} == {f.name: f.read_bytes() for f in twin.iterdir()}
+
+
+def test_twins_are_the_int8_exports_fp32_sources_not_timed_already():
+    """The core latency cell times uncompressed and 8-bit: 8-bit's twin (uncompressed) is there,
+    nothing to add. The extension cell times GroupReduce and its int8 stack, LMF + int8 and
+    whole-model LMF + int8 at R = 90: GroupReduce is there; LMF R = 90 (a core model) and
+    whole-model LMF R = 90 are added, once each."""
+    core = [Cell("sst2", "dan", "uncompressed"), Cell("sst2", "dan", "quant8")]
+    assert twins(core) == []
+    ext = [Cell("sst2", "dan", "groupreduce", 90), Cell("sst2", "dan", "groupreduce_int8", 90),
+           Cell("sst2", "dan", "lmf_int8", 90), Cell("sst2", "dan", "lmf_whole_int8", 90),
+           Cell("sst2", "dan", "hmf", 90)]
+    assert twins(ext) == [Cell("sst2", "dan", "lmf", 90), Cell("sst2", "dan", "lmf_whole", 90)]
