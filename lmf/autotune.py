@@ -10,7 +10,9 @@ risen for PATIENCE evaluations, the best-on-dev weights kept). It trains the fas
 wider batch, dev accuracy every epoch), as does every retraining after it. The best base on dev is
 the reference: the one compressed and measured against. --no-tune-base trains the one base and
 every retraining with lmf.train's recipes instead, as the sweep does; --from takes a saved model
-as the base (retrained the fast way unless --no-tune-base).
+as the base (retrained the fast way unless --no-tune-base). Every model kind of
+lmf.names.MODEL_KINDS can be tuned: the n-gram DAN (--model dan_ngram) as the DAN, by its
+architecture's recipes, without the word-pair stage (it reads word pairs already).
 
 Then every compression method of lmf.methods that compresses the uncompressed model and retrains
 (LMF, HMF, GroupReduce, whole-model LMF for the DAN) and every `+ int8` stack on one of them is
@@ -77,8 +79,8 @@ from .export import is_export
 from .layout import has_format
 from .methods import METHODS, Cell, method_label
 from .metrics import majority_rate, size_on_disk
-from .models import new_model
-from .names import MODELS
+from .models import KINDS, kind_arch, new_model
+from .names import MODEL_KINDS
 from .ngrams import DEFAULT_BUCKETS
 from .results import read_table, write_rows
 from .units import mb
@@ -156,22 +158,26 @@ class BaseRecipe:
         return f"{shape}lr{self.lr:g}" + (f"-ng{self.ngrams}" if self.ngrams else "")
 
 
-def base_recipes(arch):
-    """The BaseRecipes of the coordinate search for `arch`, by stage: (stage 1: the first shape at
-    each learning rate, stage 2: a function of stage 1's best rate giving the other shapes at that
-    rate and at the next lower one of the rates, as a larger model often wants a smaller step,
-    stage 3: a function of the best recipe so far giving it with word n-grams, for the DAN).
+def base_recipes(kind):
+    """The BaseRecipes of the coordinate search for model kind `kind` (lmf.models.KINDS: its
+    architecture's rates and shapes), by stage: (stage 1: the first shape at each learning rate,
+    stage 2: a function of stage 1's best rate giving the other shapes at that rate and at the next
+    lower one of the rates, as a larger model often wants a smaller step, stage 3: a function of
+    the best recipe so far giving it with word n-grams, for a DAN that does not read them already).
     DAN: the small shape at 0.03, 0.1, 0.01; if 0.03 is best, the paper's shape at 0.03 and 0.01;
-    then the best of those five with word pairs."""
+    then the best of those five with word pairs. The n-gram DAN: the same five, no third stage
+    (its kind reads word pairs already)."""
+    arch = kind_arch(kind)
     rates = [recipe(arch).lr_ub * s for s in LR_SCALES[arch]]
     first, *others = SHAPES[arch]
+    reads_ngrams = bool(KINDS[kind][1].get("ngrams"))
 
     def second(best):
         lower = [lr for lr in rates if lr < best]
         return [BaseRecipe(lr, *shape) for shape in others for lr in [best, *([max(lower)] if lower else [])]]
 
     def third(best):
-        return [replace(best, ngrams=NGRAMS)] if arch == "dan" and not best.ngrams else []
+        return [replace(best, ngrams=NGRAMS)] if arch == "dan" and not reads_ngrams and not best.ngrams else []
     return [BaseRecipe(lr, *first) for lr in rates], second, third
 
 
@@ -268,8 +274,8 @@ def check_settings(model="dan", max_drop=1.0, budget_minutes=None, max_bytes=Non
     target "dev accuracy at least nan%"); the budget and the size must be finite, the tolerance at
     most 100 points (accuracy is a percentage)."""
     problems = []
-    if model not in MODELS:
-        problems.append(f"model {model!r}: choose one of {', '.join(MODELS)}")
+    if model not in MODEL_KINDS:
+        problems.append(f"model {model!r}: choose one of {', '.join(MODEL_KINDS)}")
     if not (_is_number(max_drop) and 0 <= max_drop <= 100):
         problems.append(f"tolerance (max drop) {max_drop!r}: give the largest accuracy drop allowed on dev, in "
                         "points from 0 to 100")
@@ -638,7 +644,7 @@ class Search:
         first, second, third = self.stages
         left = sum(r.name not in tried for r in first)
         best = None if left else self.best_base([r.name for r in first])
-        left += (2 * (len(SHAPES[self.model]) - 1) if best is None
+        left += (2 * (len(SHAPES[kind_arch(self.model)]) - 1) if best is None
                  else sum(r.name not in tried for r in second(self.recipes[best].lr)))
         return left + (0 if any(self.recipes[n].ngrams for n in tried) else len(third(first[0])))
 
@@ -864,7 +870,8 @@ def autotune(data, model="dan", out="autotune", max_drop=1.0, base_from=None, bu
              progress=True, on_trial=None, vectors=None, max_bytes=None, tune_base=True):
     """Run the search described in the module docstring (a Search); returns the summary (also in --out).
 
-    `data` is a name of lmf.data or a directory; `model` dan or lstm; `max_drop` in accuracy points;
+    `data` is a name of lmf.data or a directory; `model` a kind of lmf.names.MODEL_KINDS (dan, lstm,
+    dan_ngram); `max_drop` in accuracy points;
     `max_bytes`, when given, asks the size question instead of the tolerance's: the most accurate
     model whose export is at most that many bytes (`max_drop` is then unused); `tune_base` tunes the
     base (and trains everything the fast way), False trains as the sweep does;

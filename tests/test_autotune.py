@@ -486,6 +486,28 @@ def test_the_base_is_tuned_by_coordinate_search(tiny_dir, tmp_path, monkeypatch)
     assert (config["ngrams"], config["buckets"], config["embed_dim"]) == (2, DEFAULT_BUCKETS, 64)
 
 
+def test_the_ngram_dan_is_tuned_as_the_dan_without_the_word_pair_stage(tiny_dir, tmp_path):
+    """--model dan_ngram (lmf.names.MODEL_KINDS) passes the settings' check and runs: its bases are
+    the DAN's five recipes (the small shape at lr 0.03, 0.1, 0.01, then the paper's at the best
+    rate and the next lower one, unless 0.01 wins: then at 0.01 only, 4 bases), never a "-ng2"
+    one (the kind reads word pairs already); the reference base reads hashed 2-grams in
+    lmf.ngrams.DEFAULT_BUCKETS rows, and LMF is searched on it."""
+    from lmf.autotune import check_settings
+    from lmf.layout import saved_config
+    from lmf.ngrams import DEFAULT_BUCKETS
+    assert check_settings("dan_ngram") is None
+    out = tmp_path / "out"
+    summary = autotune(str(tiny_dir), "dan_ngram", out, max_drop=1.0, **{**SMALL, "methods": ["lmf"],
+                                                                          "r_range": (90, 95)})
+    bases = {r["base"] for r in rows(out) if r["method"] == "uncompressed"}
+    small = {"d64-h256x128-lr0.03", "d64-h256x128-lr0.1", "d64-h256x128-lr0.01"}
+    assert small < bases and len(bases) in (4, 5) and not any("ng" in b for b in bases)
+    assert summary["model"] == "dan_ngram" and summary["base_trials"] == len(bases)
+    config = saved_config(out / summary["base_saved_model_dir"])
+    assert (config["arch"], config["ngrams"], config["buckets"]) == ("dan", 2, DEFAULT_BUCKETS)
+    assert {r["method"] for r in rows(out)} == {"uncompressed", "lmf"} and summary["chosen"]["method"] == "lmf"
+
+
 def test_the_base_search_resumes(tiny_dir, tmp_path, monkeypatch):
     """Killed after two bases (trials.csv holds only those): the rerun trains the other four, and
     not the two it has, then the compressed trials."""
