@@ -21,6 +21,15 @@ One row of results.csv is one trained (or quantized) model, one seed:
     eager_latency_ms_b1         the same model in eager PyTorch (8/16-bit: PyTorch's dynamic kernels)
     export_sha256               sha256 of the export's manifest.json (studio.deploy rebuilds and checks it)
     seed
+    throughput_b256             sentences per second at batch 256, one thread (lmf.latency), the export
+                                on ONNX Runtime timed in the same run as latency_ms_b1
+    twin_latency_ratio_b1       int8-deployed rows: the export's batch-1 latency over its fp32 twin's
+                                (the export of the model it is made from, lmf.methods.Cell.deployed_from)
+                                timed in the same run; above 1, the int8 export is the slower one.
+                                Blank for every other row
+
+The last two came after the first artifacts: a results.csv without them reads them as None
+(unknown), whatever `older` says (LATER_COLUMNS).
 
 Every value is checked on reading: a number out of range (an accuracy of inf, a negative size) is
 an ArtifactError naming the line, never a recommendation of "-0.00 MB, inf %". The same typed reader
@@ -38,6 +47,7 @@ from pathlib import Path
 from .atomic import write_text_atomic
 from .layout import RESULTS, SCHEDULES, ArtifactError, curve_path, missing
 from .methods import REFERENCE_METHODS
+from .names import MODEL_KINDS
 
 # column -> (type, required, lowest, highest); None bounds are open. "text" columns are strings.
 _FRACTION = (0.0, 1.0)
@@ -51,8 +61,11 @@ RESULT_SCHEMA = {
     "latency_ms_b1": ("float", False, 0.0, None), "latency_ratio_b1": ("float", False, 0.0, None),
     "test_set_seconds": ("float", False, 0.0, None), "eager_latency_ms_b1": ("float", False, 0.0, None),
     "export_sha256": ("text", False, None, None), "seed": ("int", True, 0, None),
+    "throughput_b256": ("float", False, 0.0, None), "twin_latency_ratio_b1": ("float", False, 0.0, None),
 }
 RESULT_COLUMNS = list(RESULT_SCHEMA)
+# Optional columns added after artifacts were shipped without them: absent, they read as None.
+LATER_COLUMNS = ("throughput_b256", "twin_latency_ratio_b1")
 SCHEDULE_SCHEMA = {"dataset": ("text", True, None, None), "model": ("text", True, None, None),
                    "schedule": ("text", True, None, None), "seed": ("int", True, 0, None),
                    "dev_accuracy": ("float", True, *_FRACTION), "accuracy": ("float", True, *_FRACTION)}
@@ -84,7 +97,8 @@ def read_rows(path, schema, directory, older=False):
     """A CSV file as a list of dicts typed by `schema`; ArtifactError (naming the file and line,
     with the command that regenerates it) when it is missing, lacks a column or holds a bad value.
     `older=True` accepts a file written before optional columns were added (they read as None):
-    sweep.assemble carries other datasets' rows over from such a file."""
+    sweep.assemble carries other datasets' rows over from such a file. LATER_COLUMNS read as None
+    when absent in any case: artifacts made before them stay readable."""
     path = Path(path)
     if not path.is_file():
         raise missing(f"`{path.name}` is missing", directory)
@@ -93,7 +107,7 @@ def read_rows(path, schema, directory, older=False):
         columns, lines = read_table(path)
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise missing(f"`{path.name}` is unreadable ({e})", directory) from e
-    absent = [c for c in schema if c not in columns and (schema[c][1] or not older)]
+    absent = [c for c in schema if c not in columns and (schema[c][1] or not (older or c in LATER_COLUMNS))]
     if absent:
         raise missing(f"`{path.name}` lacks column(s) {absent}", directory)
     for number, line in lines:
@@ -160,7 +174,7 @@ def _mean(values):
 SUMMARY_COLUMNS = ["dataset", "model", "method", "embedding_reduction_pct", "accuracy", "accuracy_std", "seeds",
                    "dev_accuracy", "accuracy_before_retrain", "fixed_point_accuracy", "size_bytes", "bytes_fraction",
                    "params", "rank", "width", "latency_ms_b1", "latency_ratio_b1", "test_set_seconds",
-                   "eager_latency_ms_b1"]
+                   "eager_latency_ms_b1", "throughput_b256", "twin_latency_ratio_b1"]
 
 
 def summarize(rows):
@@ -187,14 +201,16 @@ def summarize(rows):
             "fixed_point_accuracy": _mean(measured("fixed_point_accuracy")),
             **{c: _mean(r[c] for r in group) for c in ("size_bytes", "bytes_fraction", "params")},
             **{c: next((r[c] for r in group if r[c] is not None), None) for c in ("rank", "width")},
-            **{c: _mean(r[c] for r in group)
-               for c in ("latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1")}})
+            **{c: _mean(r.get(c) for r in group)
+               for c in ("latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1",
+                         "throughput_b256", "twin_latency_ratio_b1")}})
     return out
 
 
-def pairs(rows, models=("dan", "lstm")):
-    """(dataset, model) pairs in file order, for `models` (fastText rows have no uncompressed row
-    of their own, so no page for them)."""
+def pairs(rows, models=MODEL_KINDS):
+    """(dataset, model) pairs in file order, for `models` (every kind lmf trains, the n-gram DAN
+    included where results.csv has its rows; fastText rows have no uncompressed row of their own,
+    so no page for them)."""
     return [(d, m) for d, m in dict.fromkeys((r["dataset"], r["model"]) for r in rows) if m in models]
 
 

@@ -83,6 +83,47 @@ def test_pairs_lookups_and_nearest_bytes(rows):
     assert R.nearest_bytes(summary, "hmf", 6_000_000) is None
 
 
+def test_the_n_gram_dan_has_its_pairs():
+    """Rows of the n-gram DAN (lmf.names.MODEL_KINDS) give it its (dataset, model) pair, in file
+    order, beside the paper's two kinds; fastText still none."""
+    rows = [{"dataset": "sst2", "model": m} for m in ("dan", "dan_ngram", "fasttext", "lstm")]
+    assert R.pairs(rows) == [("sst2", "dan"), ("sst2", "dan_ngram"), ("sst2", "lstm")]
+
+
+def test_throughput_and_the_twin_ratio_are_read_and_averaged(tmp_path):
+    """throughput_b256 and twin_latency_ratio_b1 are typed columns: an int8 row of two seeds at
+    ratios 1.10 and 1.14 averages to 1.12 and throughputs 5000 and 7000 to 6000; a row where they
+    are blank reads None."""
+    values = [("lmf_int8", 0, "5000", "1.10"), ("lmf_int8", 1, "7000", "1.14"), ("lmf", 0, "", "")]
+    lines = [line(m, 90, seed, 0.8) for m, seed, _, _ in values]
+    columns = R.RESULT_COLUMNS
+    cells = [dict(zip(columns, text.split(","))) for text in lines]
+    for cell, (_, _, throughput, ratio) in zip(cells, values):
+        cell.update(throughput_b256=throughput, twin_latency_ratio_b1=ratio)
+    write(tmp_path, [",".join(c[k] for k in columns) for c in cells])
+    rows = R.read_results(tmp_path)
+    assert (rows[0]["throughput_b256"], rows[0]["twin_latency_ratio_b1"]) == (5000.0, 1.10)
+    assert (rows[2]["throughput_b256"], rows[2]["twin_latency_ratio_b1"]) == (None, None)
+    int8 = R.find(R.summarize(rows), "lmf_int8")
+    assert int8["throughput_b256"] == pytest.approx(6000) and int8["twin_latency_ratio_b1"] == pytest.approx(1.12)
+
+
+def test_a_results_csv_from_before_the_twin_columns_reads_them_as_unknown(tmp_path):
+    """Artifacts made before throughput_b256 and twin_latency_ratio_b1 existed lack both columns:
+    they read as None (unknown), not as a missing column; any other column missing still is one."""
+    older = [c for c in R.RESULT_COLUMNS if c not in R.LATER_COLUMNS]
+    text = line("lmf_int8", 90, 0, 0.8)
+    cells = dict(zip(R.RESULT_COLUMNS, text.split(",")))
+    (tmp_path / "results.csv").write_text(",".join(older) + "\n" + ",".join(cells[c] for c in older) + "\n")
+    (row,) = R.read_results(tmp_path)
+    assert row["method"] == "lmf_int8" and row["throughput_b256"] is None and row["twin_latency_ratio_b1"] is None
+    assert R.find(R.summarize([row]), "lmf_int8")["twin_latency_ratio_b1"] is None
+    without_seed = [c for c in older if c != "latency_ms_b1"]
+    (tmp_path / "results.csv").write_text(",".join(without_seed) + "\n" + ",".join(cells[c] for c in without_seed) + "\n")
+    with pytest.raises(ArtifactError, match=r"lacks column\(s\) \['latency_ms_b1'\]"):
+        R.read_results(tmp_path)
+
+
 def test_write_then_read_round_trip(tmp_path, rows):
     R.write_rows(tmp_path / "again" / "results.csv", rows, R.RESULT_COLUMNS)
     assert R.read_results(tmp_path / "again") == rows
