@@ -8,6 +8,10 @@ the uncompressed model at any other R on the spot and exports it (SVD only, not 
 labelled so); `recommend` picks the model to ship: the smallest whose dev accuracy is within X
 points of the uncompressed model's, by `within_tolerance`, autotune's own test, so a job's chosen
 model is what the home page recommends; `verdict` says in one sentence what a choice means.
+An int8 export can run slower than the fp32 model it is quantized from (its fp32 twin, timed in the
+same run: results.csv's twin_latency_ratio_b1); the rule does not change for it, but `twin_note`
+says so, and a Recommendation carries that sentence as its `caveat`, so no page recommends such a
+model without saying it.
 
 Standard library at import (the home page calls precomputed_selection before torch loads); the
 SVD-only path imports torch when called. Deliberately not here: Streamlit code, results.csv's
@@ -15,6 +19,7 @@ reading (lmf.results).
 """
 from dataclasses import dataclass
 
+from .methods import METHODS, method_label
 from .units import in_percent, mb, megabytes, percent, points
 from . import results
 from .results import find, summarize
@@ -40,6 +45,7 @@ class Selection:
     eager_latency_ms: float = None
     export_dir: object = None  # SVD only: the export built on the spot (the download)
     dev_accuracy: float = None
+    throughput: float = None  # sentences per second at batch 256, one thread (None: not measured)
 
     @property
     def label(self):
@@ -84,7 +90,8 @@ def precomputed_selection(models, reduction):
                      accuracy_before_retrain=m["accuracy_before_retrain"], latency_ms=m["latency_ms_b1"],
                      latency_ratio=m["latency_ratio_b1"], seeds=m["seeds"], row=m.get("row"),
                      mean_accuracy=m.get("mean_accuracy", m["accuracy"]), accuracy_std=m["accuracy_std"],
-                     eager_latency_ms=m["eager_latency_ms_b1"], dev_accuracy=m["dev_accuracy"])
+                     eager_latency_ms=m["eager_latency_ms_b1"], dev_accuracy=m["dev_accuracy"],
+                     throughput=m.get("throughput_b256"))
 
 
 def svd_only_selection(saved, reduction, out, test_data=None):
@@ -111,6 +118,39 @@ class Recommendation:
     candidates: int  # models within the tolerance
     judged_on: str  # "dev" (as autotune judges), or "test" where results.csv records no dev accuracy
     reason: str
+    caveat: str = None  # twin_note: an int8 export slower than its fp32 twin, said plainly
+
+
+def fp32_twin(models, row):
+    """The model_summary row (of `models`) of `row`'s fp32 twin: for an int8-deployed method, the
+    model its export is quantized from (lmf.methods: the uncompressed model for 8-bit, the retrained
+    model for a `+ int8` stack, at the same R); None for any other method or when `models` lacks it."""
+    method = METHODS.get(row["method"])
+    if method is None or method.deploy != "int8":
+        return None
+    source = method.deployed_method
+    return find(models, source, 0 if source == "uncompressed" else row["embedding_reduction_pct"])
+
+
+def twin_note(models, row):
+    """A sentence when `row` (a model_summary row) is an int8 export that took longer at batch 1 than
+    its fp32 twin timed in the same run (twin_latency_ratio_b1 above 1), else None (an fp32 model,
+    a faster int8 one, or artifacts that did not measure it). Worked example: LMF + int8 at R = 90
+    with ratio 1.12, its twin LMF at R = 90 of 250,000 bytes and 0.031 ms: 'At batch 1 this int8
+    export takes 1.12x the time of its fp32 twin (Online LMF (proposed), R = 90, the model it is
+    quantized from) on the machine that measured them; the fp32 twin: 0.25 MB, 0.031 ms per sentence.'"""
+    ratio = row.get("twin_latency_ratio_b1")
+    if ratio is None or ratio <= 1 or METHODS.get(row["method"]) is None or METHODS[row["method"]].deploy != "int8":
+        return None
+    twin = fp32_twin(models, row)
+    source = METHODS[row["method"]].deployed_method
+    name = method_label(source) + ("" if source == "uncompressed" else f", R = {row['embedding_reduction_pct']}")
+    text = (f"At batch 1 this int8 export takes {ratio:.2f}x the time of its fp32 twin ({name}, the model it is "
+            "quantized from) on the machine that measured them")
+    if twin is None:
+        return text + "."
+    ms = "latency not measured" if twin["latency_ms_b1"] is None else f"{twin['latency_ms_b1']:.3f} ms per sentence"
+    return text + f"; the fp32 twin: {mb(twin['size_bytes'])}, {ms}."
 
 
 def within_tolerance(accuracy, base_accuracy, tolerance_points):
@@ -129,7 +169,8 @@ def recommend(models, tolerance_points, size_tie=SIZE_TIE):
     (within_tolerance, autotune's test; test accuracy where results.csv has no dev accuracy for the
     uncompressed model): the smallest; among the ones within `size_tie` of that size, the fastest
     measured (latency at batch 1; unmeasured last), then the one measured over more seeds, then the
-    more accurate. None without an uncompressed row."""
+    more accurate. None without an uncompressed row. An int8 export slower than its fp32 twin is
+    recommended all the same when the rule picks it; its `caveat` (twin_note) says so."""
     base = find(models, "uncompressed")
     if base is None:
         return None
@@ -148,7 +189,7 @@ def recommend(models, tolerance_points, size_tie=SIZE_TIE):
     else:
         reason = (f"the fastest of the {len(tied)} models within {100 * size_tie:.0f} % of the smallest size, "
                   f"among the {len(ok)} {within}")
-    return Recommendation(best, len(ok), split, reason)
+    return Recommendation(best, len(ok), split, reason, twin_note(models, best))
 
 
 def verdict(selection, base):
@@ -179,8 +220,8 @@ def seed_row(rows, dataset, model, method="uncompressed", seed=0, reduction=0):
 def table_rows(models, selected=None):
     """The home page's sortable table: one dict per model_summary row, smallest first, numbers kept
     as numbers (so the columns sort); `Selected` marks the row equal to `selected` (method, R);
-    accuracies are seed 0's, `± std` the spread over seeds (None for one seed)."""
-    from .methods import method_label
+    accuracies are seed 0's, `± std` the spread over seeds (None for one seed); throughput and the
+    int8 export's time over its fp32 twin's None where not measured (or not int8)."""
     out = []
     for r in sorted(models, key=lambda r: r["size_bytes"]):
         key = (r["method"], r["embedding_reduction_pct"])
@@ -191,5 +232,7 @@ def table_rows(models, selected=None):
             "% of bytes": None if r["bytes_fraction"] is None else 100 * r["bytes_fraction"],
             "Dev acc. (%)": in_percent(r["dev_accuracy"]), "Test acc. (%)": in_percent(r["accuracy"]),
             "± std": in_percent(r["accuracy_std"]),
-            "Seeds": r["seeds"], "ms / sentence": r["latency_ms_b1"], "Latency ratio": r["latency_ratio_b1"]})
+            "Seeds": r["seeds"], "ms / sentence": r["latency_ms_b1"], "Latency ratio": r["latency_ratio_b1"],
+            "Sentences/s (batch 256)": r.get("throughput_b256"),
+            "int8 / fp32 twin time": r.get("twin_latency_ratio_b1")})
     return out

@@ -141,6 +141,47 @@ def test_recommend_prefers_faster_among_equally_small():
     assert recommend(models, 1.0).row["method"] == "lmf"
 
 
+def twin_rows(ratio, with_columns=True):
+    """Seed 0 of an uncompressed DAN (20 MB, dev 0.80), LMF at R = 90 (250,000 bytes, dev 0.795,
+    0.031 ms) and its int8 export (80,000 bytes, dev 0.795, 0.035 ms, `ratio` to LMF's time in the
+    same run, 2,000 sentences/s at batch 256); `with_columns` False: a row read from artifacts made
+    before those columns (the keys absent)."""
+    rows = [result_row("uncompressed", 0, 0, 0.81, 20e6, latency=0.05, dev=0.80),
+            result_row("lmf", 90, 0, 0.80, 250_000, latency=0.031, dev=0.795),
+            result_row("lmf_int8", 90, 0, 0.80, 80_000, latency=0.035, dev=0.795)]
+    if with_columns:
+        rows[2].update(twin_latency_ratio_b1=ratio, throughput_b256=2000.0)
+    return rows
+
+
+def test_an_int8_model_slower_than_its_twin_is_recommended_with_a_caveat():
+    """The rule is unchanged: at 1 point LMF + int8 (80,000 bytes, dev 0.795 >= 0.80 - 0.01) is the
+    smallest within it, whatever its speed. At 1.12x its fp32 twin's time the caveat names the ratio
+    and the twin (LMF at R = 90: 250,000 bytes = 0.25 MB, 0.031 ms); at 0.8x, or where results.csv
+    has no such column, there is none. fp32_twin finds the twin; an fp32 model has none."""
+    from lmf.selection import fp32_twin, twin_note
+    slow = model_summary(twin_rows(1.12))
+    best = recommend(slow, 1.0)
+    assert (best.row["method"], best.row["twin_latency_ratio_b1"]) == ("lmf_int8", 1.12)
+    assert best.caveat == ("At batch 1 this int8 export takes 1.12x the time of its fp32 twin (Online LMF (proposed), "
+                           "R = 90, the model it is quantized from) on the machine that measured them; the fp32 twin: "
+                           "0.25 MB, 0.031 ms per sentence.")
+    assert fp32_twin(slow, best.row)["method"] == "lmf" and fp32_twin(slow, slow[1]) is None
+    assert twin_note(slow, slow[1]) is None
+    fast, older = model_summary(twin_rows(0.8)), model_summary(twin_rows(None, with_columns=False))
+    for models in (fast, older):
+        best = recommend(models, 1.0)
+        assert best.row["method"] == "lmf_int8" and best.caveat is None
+    assert older[2]["twin_latency_ratio_b1"] is None and older[2]["throughput_b256"] is None
+
+
+def test_the_table_shows_throughput_and_the_twin_ratio():
+    """The table's two new columns: LMF + int8's 2,000 sentences/s and 1.12; unknown elsewhere."""
+    table = {r["Method"]: r for r in table_rows(model_summary(twin_rows(1.12)))}
+    assert (table["LMF + int8"]["Sentences/s (batch 256)"], table["LMF + int8"]["int8 / fp32 twin time"]) == (2000.0, 1.12)
+    assert table["Uncompressed"]["int8 / fp32 twin time"] is None
+
+
 def test_verdict_sentences():
     base = {"size_bytes": 20e6, "accuracy": 0.83}
     assert verdict(Selection(kind="lmf", reduction=90, rank=29, params=0, size_bytes=5e6, accuracy=0.826, latency_ratio=0.8), base) == \
