@@ -1,7 +1,9 @@
 """Home: the answer first. Above the fold at 1280x720: the model to ship for the chosen data set and
 accuracy tolerance (lmf.selection.recommend: the smallest whose dev accuracy is within the
 tolerance, as autotune judges), in plain words, with its bytes, dev and test accuracy and latency
-against the uncompressed model and fastText.zip, and its download. Below, exploring R (a fragment:
+against the uncompressed model and fastText.zip, and its download; an int8 model slower at batch 1
+than its fp32 twin is said to be so beside it (lmf.selection.twin_note: the recommendation's
+caveat, and in the compare cards). Below, exploring R (a fragment:
 a new R redraws only that part, its spinner in place): what one R means, the size-vs-accuracy
 chart, side-by-side comparison, every model in a sortable table, the spectrum, the download.
 
@@ -20,7 +22,7 @@ from lmf import layout, names
 from lmf.layout import ArtifactError
 from lmf.methods import METHODS, method_label
 from lmf.results import find, grid_reductions
-from lmf.selection import model_summary, precomputed_selection, recommend, table_rows, verdict
+from lmf.selection import model_summary, precomputed_selection, recommend, table_rows, twin_note, verdict
 from lmf.units import mb, percent, points
 from studio import deploy, ui
 from sweep import grid
@@ -143,6 +145,8 @@ with head_col:
     said = plain(rec)
     st.caption(f"{said[:1].upper()}{said[1:]}: {best.reason}."
                + ("" if best.judged_on == "dev" else " results.csv records no dev accuracy here, so test decides."))
+    if best.caveat:  # the rule still picks it (smallest within the tolerance): its speed is said, not hidden
+        st.warning(best.caveat, icon=":material/speed:")
 
 share = 100 * rec["size_bytes"] / base["size_bytes"]
 dev_delta = None if rec["dev_accuracy"] is None or base["dev_accuracy"] is None else rec["dev_accuracy"] - base["dev_accuracy"]
@@ -178,6 +182,7 @@ if rec["latency_ms_b1"] is not None:
         help="Against the uncompressed model. The download on ONNX Runtime, end to end (text in, label out, tokenizer "
              "included): median over the first 300 test sentences (100 in a quick sweep) at batch 1, one thread, "
              "measured by the sweep."
+             + (f" At batch 256: {rec['throughput_b256']:,.0f} sentences/s." if rec["throughput_b256"] else "")
              + (f" The uncompressed model: {base['latency_ms_b1']:.3f} ms." if base["latency_ms_b1"] else "")
              + (f" fastText.zip: {ftz['latency_ms_b1']:.3f} ms." if ftz and ftz["latency_ms_b1"] else ""))
 else:
@@ -278,7 +283,8 @@ def explore():
                       "included): median over the first 300 test sentences (100 in a quick sweep) at batch 1, one "
                       "thread, measured by the sweep"
                       + (f"; the same model in eager PyTorch: {selection.eager_latency_ms:.3f} ms."
-                         if selection.eager_latency_ms is not None else "."))
+                         if selection.eager_latency_ms is not None else ".")
+                      + (f" At batch 256: {selection.throughput:,.0f} sentences/s." if selection.throughput else ""))
         else:
             st.metric("Latency per sentence", "n/a",
                       "not measured (SVD only)" if selection.kind == "svd_only" else "not measured",
@@ -319,8 +325,12 @@ def explore():
                        f"{row['latency_ms_b1']:.3f} ms" + (f" (×{row['latency_ratio_b1']:.2f})"
                                                            if row["latency_ratio_b1"] is not None else ""))
             dev = "" if row["dev_accuracy"] is None else f" · dev {percent(row['dev_accuracy'])}"
+            throughput = "" if row["throughput_b256"] is None else f" · {row['throughput_b256']:,.0f} sentences/s at batch 256"
             st.caption(f"{mb(row['size_bytes'])} ({100 * row['size_bytes'] / base['size_bytes']:.0f}% of the "
-                       f"bytes){dev} · {latency}")
+                       f"bytes){dev} · {latency}{throughput}")
+            note = twin_note(models, row)
+            if note:
+                st.warning(note, icon=":material/speed:")
 
     # ------------------------------------------------------------ table
     st.markdown("#### All models")
@@ -328,17 +338,21 @@ def explore():
 
     frame = pd.DataFrame(table_rows(models, (selection.kind, reduction)))
     numbers = ["Rank / width", "Size (MB)", "% of bytes", "Dev acc. (%)", "Test acc. (%)", "± std", "ms / sentence",
-               "Latency ratio"]
+               "Latency ratio", "Sentences/s (batch 256)", "int8 / fp32 twin time"]
     frame[numbers] = frame[numbers].astype(float)  # None -> NaN: shown as "–", sorted last
     highlight = lambda r: ["background-color: rgba(214, 39, 40, 0.15)" if r["Selected"] else ""] * len(r)  # noqa: E731
     st.dataframe(frame.style.apply(highlight, axis=1).format(
         {"Size (MB)": "{:.3f}", "% of bytes": "{:.1f}", "Dev acc. (%)": "{:.2f}", "Test acc. (%)": "{:.2f}",
-         "± std": "{:.2f}", "ms / sentence": "{:.3f}", "Latency ratio": "{:.2f}", "Rank / width": "{:.0f}"}, na_rep="–"),
+         "± std": "{:.2f}", "ms / sentence": "{:.3f}", "Latency ratio": "{:.2f}", "Rank / width": "{:.0f}",
+         "Sentences/s (batch 256)": "{:,.0f}", "int8 / fp32 twin time": "{:.2f}"}, na_rep="–"),
         hide_index=True, key="results_table",
         column_config={"Selected": st.column_config.CheckboxColumn("Selected", width="small"),
                        "± std": st.column_config.NumberColumn("± std", help="The spread of test accuracy over the "
                                                               "sweep's seeds (none for one seed)."),
-                       "Test acc. (%)": st.column_config.NumberColumn("Test acc. (%)", help=ui.TERMS["seed 0"])})
+                       "Test acc. (%)": st.column_config.NumberColumn("Test acc. (%)", help=ui.TERMS["seed 0"]),
+                       "int8 / fp32 twin time": st.column_config.NumberColumn(
+                           "int8 / fp32 twin time", help="An int8 export's batch-1 latency over its fp32 twin's (the "
+                           "model it is quantized from), timed in the same run: above 1, the int8 export is slower.")})
     st.caption("Click a column header to sort. The selected model is highlighted. Accuracies are seed 0's.")
 
     spectrum_col, download_col = st.columns(2)

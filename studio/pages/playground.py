@@ -1,13 +1,17 @@
 """Playground: one sentence through every shipped variant's deployable model (ONNX Runtime, int8 and
 fp16 for real), side by side: prediction, confidence, size and latency (median of repeated runs),
 with the variants that disagree with the uncompressed model marked. What the text holds (unknown
-words, a text cut to the models' length) is said above the cards, where it is seen."""
+words, a text cut to the models' length) is said above the cards, where it is seen. Beside each
+card's batch-1 latency, the sweep's throughput at batch 256 where results.csv has it; an int8 card
+slower at batch 1 than its fp32 twin says so (lmf.selection.twin_note)."""
 import streamlit as st
 
 from lmf import names
 from lmf import layout
 from lmf.tokenize import MAX_TEXT_CHARS, MAX_TOKENS, clip_text, tokenize
 from lmf.layout import ArtifactError
+from lmf.results import find
+from lmf.selection import model_summary, twin_note
 from studio.playground import EXAMPLES, REPEATS, predict_all, variants
 from lmf.units import mb
 from studio import ui
@@ -103,6 +107,7 @@ disagree = sum(first is not None and name in predictions and predictions[name].l
 if disagree:
     st.warning(f"{disagree} compressed variant(s) disagree with the uncompressed model's "
                f"**{first.label}** (marked *disagrees*).", icon=":material/compare_arrows:")
+models = model_summary(results, dataset, model)  # seed 0's numbers: each card's row, and its fp32 twin's
 per_row = 4
 for start in range(0, len(listed), per_row):
     for col, (name, row) in zip(st.columns(per_row), listed[start:start + per_row]):
@@ -113,15 +118,23 @@ for start in range(0, len(listed), per_row):
             continue
         pred = predictions[name]
         differs = first is not None and pred.label != first.label
+        summary_row = find(models, row["method"], row["embedding_reduction_pct"])
+        note = twin_note(models, summary_row) if summary_row else None
+        throughput = row.get("throughput_b256")
         with col.container(border=True):
-            st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else ""))
+            st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else "")
+                        + (" :orange-badge[slower than its fp32 twin]" if note else ""))
             st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
             st.caption(f"{100 * pred.confidence:.1f} % confident · {mb(row['size_bytes'])} · "
-                       f"{pred.latency_ms:.3f} ms")
+                       f"{pred.latency_ms:.3f} ms at batch 1"
+                       + (f" · {throughput:,.0f} sentences/s at batch 256 (sweep)" if throughput is not None else ""))
+            if note:
+                st.caption(note)
 
 st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "
            "outside SST-2; other R values). Their numbers are on the home page.")
 st.caption(f"Each card runs the deployable export the home page's numbers describe (seed 0), on ONNX Runtime "
            f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, pad, run, softmax), "
            "interleaved across the cards, on this server's CPU (lmf.latency). Sizes are the exports' bytes "
-           "from results.csv. All variants share the uncompressed model's vocabulary.")
+           "from results.csv. Sentences/s at batch 256 are the sweep's (one thread, lists of 256 texts), where "
+           "results.csv has them. All variants share the uncompressed model's vocabulary.")
