@@ -36,6 +36,7 @@ load when a job is created or run. Deliberately not here: the search (lmf.autotu
 (lmf.data), Streamlit (studio/pages/your_data.py).
 """
 import csv
+import math
 import os
 import re
 import secrets
@@ -367,6 +368,30 @@ def shown_progress(job, now=None):
     if job["status"] == "running" and job.get("started"):
         spent = ((now or time.time()) - job["started"]) / (60 * job["budget_minutes"])
     return min(0.99, max(job.get("progress") or 0.0, spent))
+
+
+def question(job):
+    """The question the job asks autotune, in words: 'the most accurate model of at most 500,000
+    bytes' (max_bytes) or 'the smallest model at most 1 point below the base on dev' (max_drop)."""
+    if job.get("max_bytes") is not None:
+        return f"the most accurate model of at most {job['max_bytes']:,} bytes"
+    drop = job["max_drop"]
+    return f"the smallest model at most {drop:g} point{'' if drop == 1 else 's'} below the base on dev"
+
+
+def home_tolerance(job, summary):
+    """The home page's tolerance (points, a multiple of its slider's 0.1) at which it recommends what
+    the job chose: the job's own max_drop for the tolerance question; for the size question the
+    chosen model's dev drop below the base rounded up to 0.1 (0 when it is the base or no worse), as
+    the home page recommends the smallest model within the tolerance and the job published only the
+    base and the chosen one. Worked example: base dev 0.80, chosen 0.7867: 1.33 points, so 1.4."""
+    if job.get("max_bytes") is None:
+        return float(job["max_drop"])
+    chosen = (summary or {}).get("chosen")
+    if not chosen or chosen["method"] == "uncompressed":
+        return 0.0
+    drop = 100 * (summary["base"]["dev_accuracy"] - chosen["dev_accuracy"])
+    return max(0.0, math.ceil(round(10 * drop, 6)) / 10)
 
 
 def log_tail(job, lines=15):

@@ -332,3 +332,23 @@ def test_a_failed_publish_changes_nothing(finished, tmp_path, monkeypatch):
         assert {p.relative_to(art2): p.read_bytes() for p in art2.rglob("*") if p.is_file()} == before
         assert not [p.name for p in art2.parent.iterdir() if ".tmp-" in p.name], failure
         assert sorted(p.name for p in art2.iterdir()) == ["results.csv"], failure
+
+
+def test_the_question_and_the_tolerance_the_home_page_opens_at():
+    """A tolerance job opens at its own tolerance. A size job opens at its chosen model's dev drop
+    rounded up to the slider's 0.1: base 0.80, chosen 0.7867 is 1.33 points, so 1.4 (1.3 would
+    leave it outside); a chosen model 1 point below (0.79) opens at exactly 1.0 (within, by
+    lmf.selection.within_tolerance); the base chosen, or a chosen model above the base, at 0."""
+    from lmf.selection import within_tolerance
+    by_drop, by_size = {"max_drop": 2.5, "max_bytes": None}, {"max_drop": 1.0, "max_bytes": 500_000}
+    assert jobs.question(by_drop) == "the smallest model at most 2.5 points below the base on dev"
+    assert jobs.question({**by_drop, "max_drop": 1.0}) == "the smallest model at most 1 point below the base on dev"
+    assert jobs.question(by_size) == "the most accurate model of at most 500,000 bytes"
+    assert jobs.home_tolerance(by_drop, None) == 2.5
+
+    def summary(dev, method="lmf"):
+        return {"base": {"dev_accuracy": 0.80}, "chosen": {"method": method, "dev_accuracy": dev}}
+    assert jobs.home_tolerance(by_size, summary(0.7867)) == 1.4 and not within_tolerance(0.7867, 0.80, 1.3)
+    assert jobs.home_tolerance(by_size, summary(0.79)) == 1.0 and within_tolerance(0.79, 0.80, 1.0)
+    assert jobs.home_tolerance(by_size, summary(0.80, "uncompressed")) == 0.0
+    assert jobs.home_tolerance(by_size, summary(0.81)) == 0.0

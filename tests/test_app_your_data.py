@@ -1,0 +1,131 @@
+"""The Your data page's choices through AppTest: every model kind of lmf.names.MODEL_KINDS, and both
+questions autotune answers (the smallest model within a tolerance, or the most accurate one under a
+size), the size passed to the job as max_bytes, a bad size refused with a clear message, and a
+finished job saying which question it answered.
+
+No job runs here: studio.jobs.start is replaced by a recorder (the job stays queued), and the
+finished job is one create_job made whose job.json is then given a hand-written summary of the size
+question (LMF at R = 90, 400,000 bytes, within a 500,000-byte limit). The artifacts folder holds a
+one-row results.csv (what the sidebar lists)."""
+import csv
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_fixtures import APP, PAGES
+from lmf.names import MODEL_KINDS, MODEL_NAMES
+from studio import jobs
+
+TIMEOUT = 120
+PAGE = PAGES[5]
+SIZE = "Most accurate model under a size"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    from lmf.results import RESULT_COLUMNS
+    art = tmp_path / "artifacts"
+    art.mkdir()
+    with open(art / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, RESULT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerow({"dataset": "sst2", "model": "dan", "method": "uncompressed", "embedding_reduction_pct": 0,
+                         "size_bytes": 1000, "accuracy": 0.8, "dev_accuracy": 0.8, "seed": 0})
+    monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(art))
+    monkeypatch.setenv("LMF_JOBS_DIR", str(tmp_path / "jobs"))
+    started = []
+    monkeypatch.setattr(jobs, "start", lambda job_id, root=None: started.append(job_id) or {})
+    return tmp_path / "jobs", started
+
+
+def page():
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT).run().switch_page(PAGE).run()
+
+
+def no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def fill(at, tiny_dir, model="dan_ngram"):
+    for split in ("train", "dev", "test"):
+        at.file_uploader(key=f"upload_{split}").set_value(
+            (f"{split}.tsv", (Path(tiny_dir) / f"{split}.tsv").read_bytes(), "text/plain"))
+    at.text_input(key="your_data_name").set_value("mine")
+    at.radio(key="your_data_model").set_value(model)
+
+
+def test_every_model_kind_is_offered_by_its_name(env):
+    at = page()
+    no_exception(at)
+    assert at.radio(key="your_data_model").options == [MODEL_NAMES[k] for k in MODEL_KINDS]
+    assert "DAN-RAND + bigrams" in at.radio(key="your_data_model").options
+
+
+def test_the_size_question_passes_max_bytes_to_the_job(env, tiny_dir):
+    """The question's radio swaps the tolerance for a size field (default 1MB); "500kB" is 500,000
+    bytes in job.json, with the n-gram DAN as the model, and the job's card says which question it asks."""
+    root, started = env
+    at = page()
+    assert at.number_input(key="your_data_drop").value == 1.0
+    at.radio(key="your_data_question").set_value(SIZE).run()
+    no_exception(at)
+    assert at.text_input(key="your_data_size").value == "1MB"
+    assert not [n for n in at.number_input if n.key == "your_data_drop"], "no tolerance for the size question"
+    fill(at, tiny_dir)
+    at.text_input(key="your_data_size").set_value("500kB")
+    at.button[0].click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    (job,) = jobs.list_jobs(root, refresh=False)
+    assert (job["max_bytes"], job["model"], started) == (500_000, "dan_ngram", [job["id"]])
+    assert any("the most accurate model of at most 500,000 bytes" in m.value for m in at.markdown)
+
+
+def test_the_tolerance_question_passes_no_size(env, tiny_dir):
+    root, _ = env
+    at = page()
+    fill(at, tiny_dir, model="lstm")
+    at.number_input(key="your_data_drop").set_value(2.0)
+    at.button[0].click().run()
+    no_exception(at)
+    (job,) = jobs.list_jobs(root, refresh=False)
+    assert (job["max_bytes"], job["max_drop"], job["model"]) == (None, 2.0, "lstm")
+    assert any("the smallest model at most 2 points below the base on dev" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("size", ["12 apples", "0", "-5MB"])
+def test_a_bad_size_is_refused_with_what_to_give(env, tiny_dir, size):
+    root, started = env
+    at = page()
+    at.radio(key="your_data_question").set_value(SIZE).run()
+    fill(at, tiny_dir)
+    at.text_input(key="your_data_size").set_value(size)
+    at.button[0].click().run()
+    no_exception(at)
+    (error,) = [e.value for e in at.error]
+    assert error.startswith(f"Size limit {size!r}") and "500kB" in error
+    assert started == [] and not root.exists()
+
+
+def test_a_finished_size_job_says_which_question_it_answered(env, tiny_dir):
+    """A done job of the size question: the question in words (500,000 bytes = 0.50 MB), the target
+    met by the chosen model, and its size card."""
+    root, _ = env
+    files = {s: (f"{s}.tsv", (Path(tiny_dir) / f"{s}.tsv").read_bytes()) for s in ("train", "dev", "test")}
+    job_id = jobs.create_job(files, "mine", "dan", budget_minutes=1.0, root=root, max_bytes=500_000,
+                             artifacts=str(Path(env[0]).parent / "artifacts"))
+    summary = {"question": "max_bytes", "max_drop": 1.0, "max_bytes": 500_000, "target_dev_accuracy": None,
+               "target_met": True, "state": "finished", "seconds": 60.0, "trials": 6,
+               "base": {"bytes": 2_000_000, "dev_accuracy": 0.80, "test_accuracy": 0.79},
+               "chosen": {"method": "lmf", "label": "Online LMF (proposed)", "R": 90, "bytes": 400_000,
+                          "dev_accuracy": 0.787, "test_accuracy": 0.78, "bytes_fraction": 0.2, "drop_points": 1.3}}
+    jobs._update(jobs.job_dir(job_id, root), status="done", progress=1.0, summary=summary)
+    at = page()
+    no_exception(at)
+    assert any(m.value == "Question answered: **the most accurate model of at most 0.50 MB** (500,000 bytes)."
+               for m in at.markdown)
+    assert [s.value for s in at.success] == [
+        "**Target met: Online LMF (proposed) at R = 90**, the most accurate model tried on dev whose export fits "
+        "in 0.50 MB."]
+    assert {m.label: m.value for m in at.metric}["Size"] == "0.40 MB"
