@@ -229,6 +229,24 @@ class Trials:
         return new_model(cell.model, n_vocab, n_classes, vectors, seed=cell.seed)
 
 
+# The modules whose code decides what an export is and what it measures (its graph, its tokenizer,
+# how the runtime reads it): a change to any of them makes exports of earlier code stale.
+EXPORT_CODE = ("export.py", "runtime.py", "tokenize.py", "ngrams.py")
+
+
+@functools.lru_cache(maxsize=None)
+def export_code():
+    """The identity of this checkout's export code: the sha256 of EXPORT_CODE's sources and of the
+    onnx and onnxruntime versions (lmf.layout.tool_versions), in hex. The sweep records it with
+    each cell it exports, so `precompute.py --remeasure` knows which exports are stale."""
+    import hashlib
+    from .layout import tool_versions
+    digest = hashlib.sha256(json.dumps(tool_versions(), sort_keys=True).encode())
+    for name in EXPORT_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
 def deployable_accuracy(export_dir, data, split):
     """Accuracy of the export in `export_dir` on a split, through lmf.runtime as deployed (raw
     text in). A text without a single token cannot be classified by the runtime: it counts as wrong."""

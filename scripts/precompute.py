@@ -5,10 +5,15 @@
     python scripts/precompute.py --core-only     # without the "Beyond plain LMF" cells
     python scripts/precompute.py --data DIR --name NAME   # one more dataset, beside those in --out
     python scripts/precompute.py --scheduler local        # the cells on a dask.distributed cluster
+    python scripts/precompute.py --remeasure     # re-export the finished cells with this checkout's
+                                                 # export code, no retraining; rerun the latency cells
 
 Finished cells are kept under --work, so a killed run picks up where it stopped; the artifacts
 folder is replaced as a whole at the end (sweep.assemble), keeping what lmf did not write where it
-is. An --out it could not replace without losing someone's files is refused before any cell runs
+is. --remeasure brings finished cells up to this checkout's export code (sweep.runner.Runner.stale:
+their exports re-made from the saved models, size and accuracy measured again, training's numbers
+kept; every latency cell rerun; fastText kept), runs the unfinished ones as usual, then assembles;
+killed, it resumes too. An --out it could not replace without losing someone's files is refused before any cell runs
 (`error:` naming them, status 2).
 """
 import argparse
@@ -48,6 +53,10 @@ def main(argv=None):
     p.add_argument("--models", nargs="+", default=list(MODEL_KINDS), choices=MODEL_KINDS)
     p.add_argument("--core-only", action="store_true",
                    help="only the core grid (no HMF, GroupReduce, int8 stacks, whole-model LMF, fastText)")
+    p.add_argument("--remeasure", action="store_true",
+                   help="re-export every finished cell's saved model with this checkout's export code (no "
+                   "retraining), measure its size and accuracy again, rerun the latency cells; unfinished "
+                   "cells run as usual")
     args = p.parse_args(argv)
     if bool(args.data) != bool(args.name):
         p.error("--data and --name go together")
@@ -64,7 +73,8 @@ def main(argv=None):
         p.error(str(e))
 
     work = args.work or str(ROOT / "runs" / ("sweep-quick" if args.quick else "sweep"))
-    runner = Runner(work, args.quick, args.device, data=dirs, vectors=args.vectors)
+    runner = Runner(work, args.quick, args.device, data=dirs, vectors=args.vectors, remeasure=args.remeasure)
+    to_run = runner.stale if args.remeasure else (lambda cell: not runner.done(cell))
     stages = plan(datasets, args.models, args.quick, core_only=args.core_only, full=args.full)
     try:  # a --data folder that cannot be read fails here, before any cell runs
         for ds in datasets:
@@ -74,10 +84,11 @@ def main(argv=None):
     except DataError as e:
         p.error(str(e))
     start = time.perf_counter()
-    bar = tqdm(total=sum(not runner.done(c) for stage in stages for c in stage), desc="sweep", unit="cell")
+    bar = tqdm(total=sum(map(to_run, (c for stage in stages for c in stage))), unit="cell",
+               desc="remeasure" if args.remeasure else "sweep")
     with (dask_client(args.scheduler, args.jobs) if args.scheduler else nullcontext()) as client:
         for stage in stages:
-            todo = [c for c in stage if not runner.done(c)]
+            todo = [c for c in stage if to_run(c)]
             # Latency cells run one at a time so that no other cell competes for the CPU; on a
             # cluster they run in this process for the same reason.
             latency_only = todo and all(c.is_latency for c in todo)

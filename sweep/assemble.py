@@ -62,13 +62,13 @@ def shipped(cell, quick):
 
 def recommended_sources(rows):
     """Cell ids of the saved models the recommended rows' exports are made from (one per dataset
-    and model: lmf.selection.recommend at lmf.names.DEFAULT_TOLERANCE on seed 0's models, as the
+    and model of the paper's kinds, lmf.names.MODELS: lmf.selection.recommend at lmf.names.DEFAULT_TOLERANCE on seed 0's models, as the
     home page recommends), so the app can serve them."""
     from lmf.results import pairs
     from lmf.selection import model_summary, recommend
     ids = set()
     rows = [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]  # as results.csv reads back: every column
-    for dataset, model in pairs(rows):
+    for dataset, model in pairs(rows, MODELS):  # the kinds whose models are shipped (`shipped`)
         best = recommend(model_summary(rows, dataset, model), DEFAULT_TOLERANCE)
         if best is not None:
             ids.add(Cell(dataset, model, best.row["method"], best.row["embedding_reduction_pct"]).deployed_from.id)

@@ -3,23 +3,27 @@
 `Runner.run(cell)` makes the cell's model through lmf.trial (trained, or compressed from its
 source and retrained, as lmf.methods says; saved; exported at the method's `deploy` precision),
 measures that export (bytes on disk, dev and test accuracy through lmf.runtime, raw text in) and
-writes `<work>/cells/<id>.json` atomically with the rows results.csv gets. The latency cells time
-every export on ONNX Runtime, with eager PyTorch beside it; the fastText cells train the baseline.
+writes `<work>/cells/<id>.json` atomically with the rows results.csv gets, and the identity of the
+export code that made its export (lmf.trial.export_code). The latency cells time every export on
+ONNX Runtime, with eager PyTorch beside it; the fastText cells train the baseline.
+`Runner(remeasure=True)` (precompute.py --remeasure) re-exports finished cells without retraining.
 
 Deliberately not here: making one model (lmf.trial), which cells exist (sweep.grid), writing
 artifacts/ (sweep.assemble), or the compression maths (the modules lmf.methods points to).
 """
+import shutil
 import time
 from dataclasses import asdict
 
 from lmf.artifacts import load_model
 from lmf.atomic import write_json_atomic
+from lmf.layout import EXPORT_MODEL, file_sha256
 from lmf.compress import Infeasible
 from lmf.latency import measure, model_contestant, onnx_contestant
 from lmf.methods import METHODS, Cell
 from lmf.metrics import accuracy, count_parameters, size_on_disk
 from lmf.quantize import latency_model
-from lmf.trial import Trials, deployable_accuracy
+from lmf.trial import Trials, deployable_accuracy, export_code
 
 from .fasttext_baseline import fasttext_contestant
 from .grid import plan
@@ -38,10 +42,53 @@ def twins(candidates):
 
 
 class Runner(Trials):
-    """The sweep's Trials: `run(cell)` writes the cell's record with its results.csv rows."""
+    """The sweep's Trials: `run(cell)` writes the cell's record with its results.csv rows. With
+    `remeasure=True`, `run` re-exports a finished cell instead (`remeasure`) and `stale` says which
+    cells have work to do."""
+
+    def __init__(self, *args, remeasure=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remeasuring = remeasure
+
+    def stale(self, cell):
+        """Whether a --remeasure has work on `cell`: it is not done (it runs as usual), or it is a
+        latency cell or a cell with rows from a saved model whose record was written by export code
+        other than this checkout's (lmf.trial.export_code). fastText cells, skipped cells and
+        Table 1's schedule runs (no rows) are kept as they are."""
+        if not self.done(cell):
+            return True
+        if cell.model == "fasttext":
+            return False
+        record = self.record(cell)
+        return (cell.is_latency or bool(record["rows"])) and record.get("export_code") != export_code()
+
+    def remeasure(self, cell):
+        """Re-export a finished cell's deployable model from its saved model with this checkout's
+        export code (Trials.deploy) and recompute what its row takes from the export: size_bytes,
+        accuracy and dev_accuracy on ONNX Runtime (deployable_accuracy) and export_sha256 where
+        the record has it. What training made (the curve, accuracy_before_retrain,
+        fixed_point_accuracy, params, rank, details, seconds) is kept. The record is rewritten
+        atomically with export_code and "remeasured": true, so a killed --remeasure resumes."""
+        start = time.perf_counter()
+        record, data = self.record(cell), self.data(cell.dataset)
+        shutil.rmtree(self.export_dir(cell), ignore_errors=True)  # whatever older code left there
+        export = self.deploy(cell)
+        measured = {"size_bytes": size_on_disk(export), "accuracy": deployable_accuracy(export, data, "test"),
+                    "dev_accuracy": deployable_accuracy(export, data, "dev")}
+        digest = file_sha256(export / EXPORT_MODEL)
+        rows = [{**row, **measured, **({"export_sha256": digest} if "export_sha256" in row else {})}
+                for row in record["rows"]]
+        record = {**record, "rows": rows, "export_code": export_code(), "remeasured": True,
+                  "remeasure_seconds": time.perf_counter() - start}
+        write_json_atomic(self.cell_file(cell), record)
+        return record
 
     def run(self, cell, progress=False):
-        """Run one cell from a clean slate and write its JSON; returns the record."""
+        """Run one cell from a clean slate and write its JSON; returns the record. When remeasuring,
+        a finished cell with rows (not a latency cell) is re-exported instead (`remeasure`)."""
+        if (self.remeasuring and not cell.is_latency and cell.model != "fasttext" and self.done(cell)
+                and self.record(cell)["rows"]):
+            return self.remeasure(cell)
         start = time.perf_counter()
         self.clear(cell)  # what a failed try left is never reused
         data = self.data(cell.dataset)
@@ -60,6 +107,7 @@ class Runner(Trials):
             except Infeasible as e:  # e.g. GroupReduce at R = 98 of a 100-d embedding: no model to make
                 record["skipped"] = f"not run: {e}"
         record["seconds"] = time.perf_counter() - start
+        record["export_code"] = export_code()
         write_json_atomic(self.cell_file(cell), record)
         return record
 

@@ -3,6 +3,7 @@ sweep.assemble, resumed from its finished cells, and the artifacts folder replac
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +19,8 @@ from lmf.results import RESULT_COLUMNS, read_results, write_rows
 from sweep.runner import Runner
 from lmf.train import retrain_recipe
 
-TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1"]
+TIMINGS = ["latency_ms_b1", "latency_ratio_b1", "test_set_seconds", "eager_latency_ms_b1", "throughput_b256",
+           "twin_latency_ratio_b1"]
 
 
 def precompute(out, work, *extra):
@@ -170,6 +172,68 @@ def test_another_dataset_is_carried_over(swept, tmp_path):
         assemble(runner, plan(["sst2"], ["dan"], quick=True), target)
 
 
+@pytest.mark.slow
+def test_remeasure_re_exports_and_keeps_what_training_made(swept, tmp_path):
+    """A copy of the quick sweep whose records say an earlier export code made them, with every
+    model row's export-derived fields spoiled (size_bytes 1, accuracy and dev_accuracy 0), its
+    training-derived ones marked (params 7, accuracy_before_retrain 0.123), its model.onnx
+    overwritten, and its latency records marked: `--remeasure` rebuilds every export (byte-equal to
+    the sweep's when the export code is the same), measures size and accuracy of the new exports
+    (lmf.trial.deployable_accuracy), keeps the marks, reruns the latency cells and keeps the fastText records byte for
+    byte; results.csv says so and sweep.json's command records --remeasure. A second --remeasure
+    finds nothing stale and rewrites no record."""
+    from lmf.runtime import verify_export
+    from lmf.trial import deployable_accuracy, export_code
+    out, work = tmp_path / "artifacts", tmp_path / "work"
+    shutil.copytree(swept[0], out, symlinks=True)
+    shutil.copytree(swept[1], work, symlinks=True)
+    original = {p.name: json.loads(p.read_text()) for p in (work / "cells").glob("*.json")}
+    onnx = {p.parent.name: p.read_bytes() for p in (work / "exports").glob("*/model.onnx")}
+    fasttext = {name: (work / "cells" / name).read_bytes() for name in original if "-fasttext-" in name}
+    model_rows = [name for name, r in original.items() if r["rows"] and "-fasttext-" not in name]
+    latency = [name for name in original if "-latency" in name]
+    assert len(model_rows) == 19 and len(latency) == 2 and len(fasttext) == 2
+    for name, record in original.items():
+        if name in model_rows:
+            record = {**record, "export_code": "earlier", "rows": [
+                {**row, "size_bytes": 1, "accuracy": 0.0, "dev_accuracy": 0.0, "params": 7,
+                 "accuracy_before_retrain": 0.123} for row in record["rows"]]}
+            (work / "exports" / name[:-5] / "model.onnx").write_bytes(b"older")
+        elif name in latency:
+            record = {**record, "export_code": "earlier", "mark": True}
+        else:
+            continue
+        (work / "cells" / name).write_text(json.dumps(record))
+    precompute(out, work, "--remeasure")
+    after = {p.name: json.loads(p.read_text()) for p in (work / "cells").glob("*.json")}
+    data = Runner(work, quick=True).data("sst2")
+    for name in model_rows:
+        assert after[name]["remeasured"] is True and after[name]["export_code"] == export_code()
+        assert after[name]["curve"] == original[name]["curve"] and after[name]["seconds"] == original[name]["seconds"]
+        export = work / "exports" / name[:-5]
+        verify_export(export)  # rebuilt whole: its model.onnx is the one its manifest lists
+        measured = {"size_bytes": size_on_disk(export), "accuracy": deployable_accuracy(export, data, "test"),
+                    "dev_accuracy": deployable_accuracy(export, data, "dev")}
+        for row, was in zip(after[name]["rows"], original[name]["rows"]):
+            assert row == {**was, **measured, "params": 7, "accuracy_before_retrain": 0.123}
+    if all(original[name]["export_code"] == export_code() for name in model_rows):  # no edit to lmf.export meanwhile
+        assert {p.parent.name: p.read_bytes() for p in (work / "exports").glob("*/model.onnx")} == onnx
+    for name in latency:
+        assert "mark" not in after[name] and after[name]["export_code"] == export_code()
+    assert {name: (work / "cells" / name).read_bytes() for name in fasttext} == fasttext
+    rows = by_key(read_results(out))
+    for key, row in rows.items():
+        assert row["latency_ms_b1"] is not None and row["throughput_b256"] is not None
+        if row["model"] != "fasttext":
+            cell = after[f"sst2-dan-{key[0]}{'-R%d' % key[1] if key[1] else ''}-s0.json"]
+            assert row["params"] == 7 and row["size_bytes"] == cell["rows"][0]["size_bytes"]
+            assert row["accuracy"] == cell["rows"][0]["accuracy"]
+    assert "--remeasure" in json.loads((out / "sweep.json").read_text())["command"]
+    written = {p.name: p.read_bytes() for p in (work / "cells").glob("*.json")}
+    assert "remeasure:0cell" in precompute(out, work, "--remeasure").stderr.replace(" ", "")
+    assert {p.name: p.read_bytes() for p in (work / "cells").glob("*.json")} == written
+
+
 def test_the_recommended_model_is_shipped():
     """At the default tolerance of 1 point below the uncompressed 83.0 %, the smallest model is
     whole-model LMF + int8 at R = 98 (0.3 MB, 82.5 %; 8-bit's 5 MB is larger, LMF R = 98's 81.0 %
@@ -180,6 +244,8 @@ def test_the_recommended_model_is_shipped():
     rows = [result("uncompressed", 0, 0.83, 21e6), result("quant8", 0, 0.829, 5e6), result("lmf", 98, 0.81, 3e6),
             result("lmf_whole_int8", 98, 0.825, 0.3e6)]
     assert recommended_sources(rows) == {"sst2-dan-lmf_whole-R98-s0"}
+    ngram = [{**row, "model": "dan_ngram"} for row in rows]  # the n-gram DAN's models are not shipped
+    assert recommended_sources(rows + ngram) == {"sst2-dan-lmf_whole-R98-s0"}
 
 
 def test_int8_rows_get_their_fp32_twins_ratio_and_every_timed_row_its_throughput():
