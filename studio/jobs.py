@@ -525,6 +525,18 @@ def _claim(art, job, cells):
     return earlier
 
 
+def _results_columns(art):
+    """The columns results.csv of `art` is written back with: its own (those of the schema, in its
+    order), so that every line of a file made before a column was added (lmf.results.LATER_COLUMNS)
+    is written back as it was read; RESULT_COLUMNS for a new file. The job's rows measure none of
+    the later columns (no latency), so nothing of theirs is lost."""
+    try:
+        header = read_table(art / RESULTS)[0]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return RESULT_COLUMNS
+    return [c for c in header if c in RESULT_COLUMNS] or RESULT_COLUMNS
+
+
 def publish(job, out, summary):
     """Put an autotune's outcome into the job's artifacts folder beside the other datasets: its two
     saved models (models/<cell id>), results.csv with this job's rows replaced (every other line
@@ -551,6 +563,7 @@ def publish(job, out, summary):
         earlier = _claim(art, job, set(sources))
         # one read: a damaged results.csv is an ArtifactError naming the line, never overwritten
         kept = [r for r in read_results(art) if r["dataset"] != name] if (art / RESULTS).is_file() else []
+        columns = _results_columns(art)
         record = {**(read_json(art / PUBLISHED) or {}),
                   name: {"job": job["id"], "model": model, "models": sorted(sources), "published": time.time()}}
         with staging(art) as work:
@@ -558,7 +571,7 @@ def publish(job, out, summary):
             for cell, source in sources.items():
                 moves.append((copy_model(source, work / MODELS_DIR / cell), model_dir(art, cell)))
             moves += [(None, model_dir(art, cell)) for cell in earlier if cell not in sources]
-            write_rows(work / RESULTS, kept + rows, RESULT_COLUMNS)
+            write_rows(work / RESULTS, kept + rows, columns)
             write_json_atomic(work / PUBLISHED, record)
             moves += [(work / RESULTS, art / RESULTS), (work / PUBLISHED, art / PUBLISHED)]
             swap(work, moves)

@@ -352,3 +352,13 @@ def test_the_question_and_the_tolerance_the_home_page_opens_at():
     assert jobs.home_tolerance(by_size, summary(0.79)) == 1.0 and within_tolerance(0.79, 0.80, 1.0)
     assert jobs.home_tolerance(by_size, summary(0.80, "uncompressed")) == 0.0
     assert jobs.home_tolerance(by_size, summary(0.81)) == 0.0
+
+
+def test_publishing_keeps_the_columns_results_csv_was_written_with(tmp_path):
+    """A results.csv made before lmf.results.LATER_COLUMNS is written back with its own columns, in
+    its order (every earlier line stays as it was); a new one gets every column."""
+    from lmf.results import LATER_COLUMNS
+    older = [c for c in reversed(RESULT_COLUMNS) if c not in LATER_COLUMNS]
+    (tmp_path / "results.csv").write_text(",".join(older) + "\n")
+    assert jobs._results_columns(tmp_path) == older
+    assert jobs._results_columns(tmp_path / "none") == RESULT_COLUMNS
