@@ -13,8 +13,10 @@ text per character, and None or bytes as the words "none" or "b'...'". A text wi
 (empty, spaces, only invisible characters: lmf.tokenize) is refused with a ValueError. Texts go
 through lmf.tokenize.Encoder (clip, normalise, tokens, ids; for a model with hashed n-grams, whose
 tokenizer.json records lmf.ngrams.settings, lmf.ngrams.NgramEncoder: the same word ids, then the
-n-grams' ids), are padded per batch to the longest row with PAD_ID, and the logits become
-probabilities with a softmax in numpy.
+n-grams' ids), are padded per batch to the longest row with PAD_ID (one session run per batch of
+`batch_size` texts; one text alone is not padded), and the logits become probabilities with a
+softmax in numpy. A text's logits do not depend on the other texts of its batch, at every
+precision (lmf.export computes in fp32 and quantizes no activation).
 
 Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and lmf.layout (all
 standard library only). Deliberately not here: torch, exporting, timing.

@@ -51,6 +51,29 @@ def test_batches_give_one_text_at_a_time_s_logits(exported):
         np.testing.assert_allclose(predictor.logits(texts, batch_size=batch_size), one_at_a_time, atol=1e-6)
 
 
+def test_a_list_runs_batched_end_to_end(exported):
+    """Issue 19.3: predict on a list encodes each text once and runs the model once per batch of
+    `batch_size` rows, never once per text: 130 texts at the default 64 are 3 runs of 64, 64 and 2
+    rows, and give what one text at a time gives."""
+    predictor = Predictor(exported[0])
+    texts = ["good film", "awful movie !", "great", "bad bad film , really"] * 32 + ["film", "movie"]
+    one_at_a_time = predictor.predict(texts, batch_size=1)
+    session, rows, encoded = predictor.session, [], []
+
+    class Recording:
+        def run(self, outputs, feeds, *options):
+            rows.append(feeds["ids"].shape[0])
+            return session.run(outputs, feeds, *options)
+
+    encode = predictor.encoder.encode
+    predictor.session = Recording()
+    predictor.encoder = type("Counting", (), {"encode": lambda self, text: encoded.append(text) or encode(text)})()
+    result = predictor.predict(texts)
+    assert rows == [64, 64, 2] and encoded == texts
+    assert [label for label, _ in result] == [label for label, _ in one_at_a_time]
+    np.testing.assert_allclose([p for _, p in result], [p for _, p in one_at_a_time], atol=1e-6)
+
+
 def test_empty_whitespace_and_invisible_text_is_a_value_error(exported):
     """Nothing to classify: no character, spaces, a zero-width space (removed), direction marks only
     (their tokens show nothing, lmf.tokenize): the error names the text's position."""
