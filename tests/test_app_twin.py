@@ -107,3 +107,33 @@ def test_the_playground_cards_show_throughput_and_the_slower_int8(artifacts):
         assert len(badged) == 1 and badged[0].startswith("**LMF + int8") and len(notes) == 1
     else:
         assert throughputs == [] and badged == [] and notes == []
+
+
+def test_the_n_gram_dan_is_listed_and_its_unshipped_models_are_no_error(tmp_path, monkeypatch):
+    """results.csv with the n-gram DAN's rows and no models (the sweep does not ship them): the
+    sidebar offers it by its name; the home page answers from its rows and says its spectrum and
+    download are not shipped, the Playground that there is nothing to run; no error box."""
+    from lmf.results import RESULT_COLUMNS
+    art = tmp_path / "artifacts"
+    art.mkdir()
+    with open(art / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, RESULT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for model in ("dan", "dan_ngram"):
+            for method, reduction, size in (("uncompressed", 0, 20_000), ("lmf", 90, 4_000)):
+                writer.writerow({"dataset": "sst2", "model": model, "method": method,
+                                 "embedding_reduction_pct": reduction, "size_bytes": size, "accuracy": 0.8,
+                                 "dev_accuracy": 0.8, "seed": 0})
+    monkeypatch.setenv("LMF_ARTIFACTS_DIR", str(art))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert at.sidebar.selectbox(key="model").options == ["DAN-RAND", "DAN-RAND + bigrams"]
+    at.sidebar.selectbox(key="model").set_value("dan_ngram").run()
+    no_exception(at)
+    assert at.markdown[0].value == "### Ship: Online LMF (proposed), R=90%"
+    assert any("not shipped" in i.value for i in at.info) and any("spectrum" in i.value for i in at.info)
+    assert not at.error, [e.value for e in at.error]
+    at.switch_page(PLAYGROUND).run()
+    at.text_area[0].input("good movie")
+    at.button[0].click().run()
+    no_exception(at)
+    assert any("is shipped in artifacts/" in i.value for i in at.info) and not at.error, [e.value for e in at.error]

@@ -96,6 +96,16 @@ def shipped_or_broken(row):
         return True
 
 
+def not_shipped(dataset, model):
+    """Whether the uncompressed model's folder is simply absent (not a link, not a bad name: those
+    are errors to name)."""
+    try:
+        path = layout.model_path(directory, dataset, model)
+    except ArtifactError:
+        return False
+    return not path.exists() and not path.is_symlink()
+
+
 def download_export(row, key, note, what):
     """A download button for the seed-0 results row's deployable export, or the error that says
     why there is none (naming `what`, the model). The export is rebuilt from the shipped model and
@@ -378,8 +388,12 @@ def explore():
         try:
             values = ui.spectrum(dataset, model)  # spectra.json, or the model itself (torch) without it
         except ArtifactError as e:
-            ui.show_error(e)
             values = None
+            if not_shipped(dataset, model):  # measured, not shipped (the n-gram DAN's models): nothing broken
+                st.info("The uncompressed model is not shipped in artifacts/, so its spectrum cannot be drawn.",
+                        icon=":material/cloud_off:")
+            else:
+                ui.show_error(e)
         if values is not None:
             k = selection.rank or len(values)
             st.plotly_chart(spectrum_figure(values, k, height=300), key="spectrum")

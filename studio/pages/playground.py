@@ -72,6 +72,11 @@ for name, row in listed:
 if not predictors:
     if failed:
         ui.show_error(next(iter(failed.values())))
+    elif not listed and results and any(r["dataset"] == dataset and r["model"] == model for r in results):
+        # Measured but not shipped (the n-gram DAN's models stay out of artifacts/ by design): nothing broken.
+        st.info(f"No model of {ui.dataset_name(dataset)} / {ui.model_name(model)} is shipped in artifacts/ (the sweep "
+                "ships the paper's DAN and LSTM), so there is nothing to run here; its numbers are on the home page.",
+                icon=":material/cloud_off:")
     else:
         ui.show_error(layout.missing(f"no deployable model of {ui.dataset_name(dataset)} / {ui.model_name(model)} "
                                      "can be rebuilt from results.csv and models/", directory))
