@@ -18,6 +18,7 @@ from .errors import LmfError
 from .tokenize import MAX_TOKENS, clip_text, tokenize, unknown_tokens
 from .metrics import accuracy, classify, count_parameters, size_on_disk
 from .models import KINDS, kind_arch, new_model
+from .names import MODEL_KINDS
 from .ngrams import DEFAULT_BUCKETS
 from .quantize import quantize_model
 from .train import TrainConfig, pick_device, recipe, retrain_recipe, train
@@ -239,14 +240,14 @@ def build_parser():
     p.add_argument("model_dir")
     p.add_argument("--out", required=True, help="directory to write (an existing one only if it is an export)")
     precision = p.add_mutually_exclusive_group()
-    precision.add_argument("--int8", action="store_true", help="ONNX Runtime int8 quantization, embeddings included")
+    precision.add_argument("--int8", action="store_true", help="int8 weights (matrices per channel, embedding tables per row), fp32 arithmetic")
     precision.add_argument("--fp16", action="store_true", help="weights stored as float16 (fp32 arithmetic)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("autotune", help="the smallest deployable model within --max-drop points of the base on dev, "
                        "or the most accurate one of at most --max-bytes")
     _add_data(p)
-    p.add_argument("--model", choices=["dan", "lstm"], default="dan")
+    p.add_argument("--model", choices=list(MODEL_KINDS), default="dan")
     p.add_argument("--from", dest="base_from", help="a saved model to start from instead of training the base")
     p.add_argument("--vectors", help="GloVe-format file for the LSTM (default: the data folder's glove.6B.100d subset)")
     p.add_argument("--max-drop", type=float, default=1.0, help="accuracy points below the base allowed (dev)")

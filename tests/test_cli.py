@@ -438,3 +438,13 @@ def test_a_quantized_model_is_not_quantized_again(pipeline, tiny_dir, tmp_path):
     code, out, err = run("quantize", pipeline[1]["dan-q8"], "--data", tiny_dir, "--bits", 16, "--out", tmp_path / "x")
     assert code == 2 and err.startswith("error: the model is 8-bit quantized; quantizing it to 16 bits"), err
     assert not (tmp_path / "x").exists()
+
+
+def test_autotune_takes_every_model_kind():
+    """`autotune --model` offers each kind lmf.autotune accepts (lmf.names.MODEL_KINDS): the
+    n-gram DAN was refused by the parser although autotune itself runs it."""
+    from lmf.names import MODEL_KINDS
+    from lmf.cli import build_parser
+    parser = build_parser()
+    for kind in MODEL_KINDS:
+        assert parser.parse_args(["autotune", "--data", "sst2", "--out", "x", "--model", kind]).model == kind
