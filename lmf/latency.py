@@ -6,14 +6,15 @@ every contestant, so a model that needs less preprocessing is not flattered or p
                 "test_set_seconds": median over `repeats` of the time for all texts in batches
                                     (None with repeats=0: batch 1 only),
                 "throughput_b256": texts per second with fn called on lists of 256 texts, the
-                                   median over `repeats` (None with repeats=0)}}
+                                   median over every list of every repeat (None with repeats=0)}}
 
 Batch 1 is interleaved sentence by sentence: for each text every contestant runs once, and the
 order rotates by one each text, so a noisy neighbour or a cache warmed by the previous call
 falls on all of them alike. Batch 256 (throughput) is interleaved the same way, list by list: the
 consecutive lists of 256 texts (a set of fewer texts is repeated to make one list), and for
 each list every contestant runs once, the order rotating by one each list; a contestant's
-throughput in one repeat is the texts it ran over the sum of its times. A warm-up (the first
+throughput is the median over its lists of 256 over the list's time (a median, as at batch 1, so
+that a moment the machine is busy elsewhere does not weigh on one contestant's number). A warm-up (the first
 `warmup` texts, one batch and, unless batch 1 only, one list of 256 each) goes first.
 One thread: contestants are built with one thread (`onnx_contestant(threads=1)`, fastText is
 single-threaded at predict) and torch, when loaded, is held at one thread for the measurement by
@@ -24,7 +25,8 @@ sentence-by-sentence interleaving nor callables that are not torch.
 Adapters (each loads its model once, then maps a list of raw texts to predictions):
 `model_contestant` / `torch_contestant` (a model in memory / a saved lmf model, eager, through
 lmf.metrics.classify and our tokenizer),
-`onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8); the sweep adds
+`onnx_contestant` (an export, lmf.runtime.Predictor: fp32 or int8; `predictor_contestant` for
+a Predictor already loaded); the sweep adds
 `sweep.fasttext_baseline.fasttext_contestant` (a fastText .bin or .ftz model, raw text in).
 
 Used by the sweep (sweep.runner's latency cells) and scripts/bench_latency.py. (The Playground times
@@ -94,12 +96,9 @@ def measure(contestants, texts, n_single=200, batch_size=64, repeats=3, warmup=2
             for name in _rotated(names, repeat):
                 fn = contestants[name]
                 whole[name].append(_ns(lambda bs: [fn(b) for b in bs], batches))
-            spent = dict.fromkeys(names, 0)
             for j, texts_ in enumerate(lists):
                 for name in _rotated(names, repeat * len(lists) + j):
-                    spent[name] += _ns(contestants[name], texts_)
-            for name in names:
-                rates[name].append(sum(map(len, lists)) * 1e9 / max(1, spent[name]))
+                    rates[name].append(len(texts_) * 1e9 / max(1, _ns(contestants[name], texts_)))
     return {name: {"latency_ms_b1": statistics.median(per_text[name]) / 1e6,
                    "test_set_seconds": statistics.median(whole[name]) / 1e9 if whole[name] else None,
                    "throughput_b256": statistics.median(rates[name]) if rates[name] else None}
@@ -123,6 +122,11 @@ def torch_contestant(model_dir):
 def onnx_contestant(export_dir, threads=1):
     """An lmf export on ONNX Runtime: texts -> [(label, probability)]."""
     from .runtime import Predictor
-    predictor = Predictor(export_dir, threads=threads)
+    return predictor_contestant(Predictor(export_dir, threads=threads))
+
+
+def predictor_contestant(predictor):
+    """An lmf.runtime.Predictor as a user calls it: the texts given in one list are one batch,
+    tokenized, run and turned into (label, probability), end to end."""
     return lambda texts: predictor.predict(texts, batch_size=max(1, len(texts)))
 
