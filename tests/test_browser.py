@@ -106,7 +106,10 @@ def test_the_answer_is_above_the_fold(server, browser):
         assert all(box and box["y"] + box["height"] <= VIEWPORT["height"] for box in bottoms), bottoms
         explore = page.get_by_role("heading", name="Explore a reduction R").first.bounding_box()
         assert explore["y"] > download.bounding_box()["y"], "exploring R comes after the answer"
-        assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0, "no warning under the answer"
+        # The only warnings the answer may carry are the int8-slower-than-its-fp32-twin caveat
+        # (lmf.selection.twin_note), which the shipped results decide; no other warning.
+        warnings = page.locator('[data-testid="stAlertContentWarning"]').all_inner_texts()
+        assert all("At batch 1 this int8 export takes" in text for text in warnings), warnings
         no_exception(page, "")
     finally:
         page.close()

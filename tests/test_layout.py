@@ -1,6 +1,7 @@
 """lmf.layout: cell ids, safe model names, what a sweep left in the folder, verified downloads."""
 import io
 import json
+import shutil
 import os
 import zipfile
 
@@ -141,11 +142,15 @@ def test_lmf_output_is_its_manifest_and_nothing_else(tmp_path):
 
 
 def test_a_model_saved_before_the_format_marker_is_still_lmfs(tmp_path):
-    """The shipped artifacts/models have a flat manifest {model.safetensors: sha256, meta.json:
-    sha256} and no format: still lmf's when it lists exactly those two files, matching. A user's
-    flat manifest of just meta.json is not (the issue's folder of a meta.json and a manifest.json)."""
-    shipped = layout.ROOT / "artifacts" / "models" / "sst2-dan-lmf-R90-s0"
-    assert "format" not in json.loads((shipped / layout.MANIFEST).read_text())
+    """Models saved before the format marker have a flat manifest {model.safetensors: sha256,
+    meta.json: sha256} and no format: still lmf's when it lists exactly those two files, matching
+    (a shipped model rewritten that way). A user's flat manifest of just meta.json is not (the
+    issue's folder of a meta.json and a manifest.json)."""
+    shipped = tmp_path / "old"
+    shutil.copytree(layout.ROOT / "artifacts" / "models" / "sst2-dan-lmf-R90-s0", shipped)
+    files = json.loads((shipped / layout.MANIFEST).read_text())["files"]
+    (shipped / layout.MANIFEST).write_text(json.dumps(files))
+    assert set(files) == {"model.safetensors", "meta.json"}
     assert layout.is_lmf_output(shipped, layout.MANIFEST, layout.MODEL_FORMAT)
     mine = saved_folder(tmp_path / "mine", {"meta.json": b'{"project": "thesis"}'})
     assert layout.foreign_files(mine, layout.MANIFEST, layout.MODEL_FORMAT) == ["manifest.json", "meta.json"]
