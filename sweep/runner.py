@@ -31,6 +31,12 @@ from .grid import plan
 FASTTEXT_QUICK = {"bucket": 2000, "cutoff": 1000, "epoch": 5, "lr": 0.1, "lrUpdateRate": 1}  # small enough for the tiny data
 
 
+def measured_export(export, data):
+    """What a row takes from its export: bytes on disk, and test and dev accuracy on ONNX Runtime."""
+    return {"size_bytes": size_on_disk(export), "accuracy": deployable_accuracy(export, data, "test"),
+            "dev_accuracy": deployable_accuracy(export, data, "dev")}
+
+
 def twins(candidates):
     """The fp32 twins (lmf.methods.Cell.deployed_from: the model an int8 export is made from) of
     the int8-deployed cells among `candidates` that are not candidates themselves, in order.
@@ -73,8 +79,7 @@ class Runner(Trials):
         record, data = self.record(cell), self.data(cell.dataset)
         shutil.rmtree(self.export_dir(cell), ignore_errors=True)  # whatever older code left there
         export = self.deploy(cell)
-        measured = {"size_bytes": size_on_disk(export), "accuracy": deployable_accuracy(export, data, "test"),
-                    "dev_accuracy": deployable_accuracy(export, data, "dev")}
+        measured = measured_export(export, data)
         digest = file_sha256(export / EXPORT_MODEL)
         rows = [{**row, **measured, **({"export_sha256": digest} if "export_sha256" in row else {})}
                 for row in record["rows"]]
@@ -137,9 +142,7 @@ class Runner(Trials):
                "embedding_reduction_pct": cell.reduction if method.reduction == "embedding" else 0,
                "rank": config.get("rank") or config.get("hmf_rank"),
                "width": config["embed_dim"] if cell.method == "offline_svd" else None,
-               "params": count_parameters(model), "size_bytes": size_on_disk(export),
-               "accuracy": deployable_accuracy(export, data, "test"),
-               "dev_accuracy": deployable_accuracy(export, data, "dev"),
+               "params": count_parameters(model), **measured_export(export, data),
                "accuracy_before_retrain": before,
                "fixed_point_accuracy": test if method.deploy != "fp32" else None, "seed": cell.seed}
         out["rows"] = [row]
