@@ -13,8 +13,9 @@ records `settings()` in its tokenizer.json and the runtime refuses one made with
 Two shortcuts give the same tokens and ids at a fraction of the cost (tests/test_tokenize.py
 checks them against the pipeline above on every text of every data set):
 - ASCII text skips the zero-width removal and NFKC, which leave ASCII unchanged.
-- `Encoder` (the runtime's) splits the normalised text at whitespace and looks each piece up in
-  a cache of piece -> ids. No token holds whitespace, and the pattern's look-ahead (n't) and word
+- `Encoder` (the runtime's) splits the normalised text (ASCII text as typed: lower case and
+  whitespace splitting commute on it) at whitespace and looks each piece up in a cache of
+  piece -> ids. No token holds whitespace, and the pattern's look-ahead (n't) and word
   boundary read the end of a piece as they read the whitespace after it, so the tokens of a text
   are its pieces' tokens in order (str.split and the pattern's \\s agree on every character).
 
@@ -91,8 +92,8 @@ class Encoder:
     as int64 bytes (native order): np.frombuffer(ids, np.int64) reads them without a copy, b"".join
     concatenates a batch's, array("q", ids) makes them a sequence of ints (lmf.runtime).
 
-    The normalised text is split at whitespace into pieces, and each piece's ids are cached, as
-    int64 bytes, the first time it is seen: a text costs a split, one dict lookup per piece and
+    The normalised text (ASCII text as typed) is split at whitespace into pieces, and each
+    piece's ids (of its lower case) are cached, as int64 bytes, the first time it is seen: a text costs a split, one dict lookup per piece and
     one join, whether its pieces are one token each or several ("movie.", "it's", "-lrb-").
     Measured with `python scripts/bench_latency.py --tokenizer` on 2 busy shared cores: on SST-2's
     test sentences 1.15-1.3x the cost of str.split plus a dict lookup per word (3.0-3.4 us against
@@ -113,21 +114,23 @@ class Encoder:
     def _piece(self, piece):
         ids = self._cache.get(piece)
         if ids is None:
-            ids = array("q", [self.stoi.get(token, UNK_ID) for token in _TOKEN.findall(piece)]).tobytes()
+            tokens = _TOKEN.findall(piece.lower())
+            ids = array("q", [self.stoi.get(token, UNK_ID) for token in tokens]).tobytes()
             if len(self._cache) < self.CACHE_LIMIT:
                 self._cache[piece] = ids
         return ids
 
     def encode(self, text):
         """encode(text, stoi, max_tokens), as int64 bytes."""
-        # normalize()'s ASCII case inline: on this path a function call is a tenth of the cost.
-        text = text[:MAX_TEXT_CHARS].lower() if type(text) is str and text.isascii() else normalize(text)
-        pieces = text.split()
+        # ASCII text is split as typed and each piece lower-cased once, when it enters the cache
+        # (lower() and split() commute on ASCII): no lower-cased copy of every text. normalize()'s
+        # ASCII case is inline: on this path a function call is a tenth of the cost.
+        pieces = (text[:MAX_TEXT_CHARS] if type(text) is str and text.isascii() else normalize(text)).split()
         try:  # one KeyError on a text with a new piece costs less than a check on every text
             ids = b"".join(map(self._cached, pieces))
         except KeyError:
             ids = b"".join(map(self._piece, pieces))
-        if ids and not pieces[0][0].isprintable() and not _shows(_TOKEN.findall(text)):
+        if ids and not pieces[0][0].isprintable() and not _shows(_TOKEN.findall(" ".join(pieces))):
             return b""  # invisible tokens only, as tokenize() says
         return ids if len(ids) <= self._max_bytes else ids[:self._max_bytes]
 

@@ -58,15 +58,14 @@ def test_a_list_runs_batched_end_to_end(exported):
     predictor = Predictor(exported[0])
     texts = ["good film", "awful movie !", "great", "bad bad film , really"] * 32 + ["film", "movie"]
     one_at_a_time = predictor.predict(texts, batch_size=1)
-    session, rows, encoded = predictor.session, [], []
+    run, rows, encoded = predictor._run, [], []
 
-    class Recording:
-        def run(self, outputs, feeds, *options):
-            rows.append(feeds["ids"].shape[0])
-            return session.run(outputs, feeds, *options)
+    def recording(outputs, feeds, options):
+        rows.append(feeds["ids"].shape[0])
+        return run(outputs, feeds, options)
 
     encode = predictor.encoder.encode
-    predictor.session = Recording()
+    predictor._run = recording
     predictor.encoder = type("Counting", (), {"encode": lambda self, text: encoded.append(text) or encode(text)})()
     result = predictor.predict(texts)
     assert rows == [64, 64, 2] and encoded == texts
@@ -96,6 +95,20 @@ def test_only_a_list_of_strings_is_taken(exported, texts, message):
     with pytest.raises(TypeError, match="text 0 is a NoneType"):
         predictor.unknown_words(None)
     assert len(predictor.predict(("good", "bad"))) == 2  # a tuple is fine
+
+
+def test_the_compiled_run_is_the_session_s_run(exported):
+    """Predictor calls ONNX Runtime's compiled session directly (skipping InferenceSession.run's
+    per-call checks of names it already knows): same logits, and batch 1 gives the probability the
+    batched path's NumPy softmax gives."""
+    predictor = Predictor(exported[0])
+    ids = predictor.ids(predictor.encode(["awful movie !"]))
+    np.testing.assert_array_equal(predictor._run(predictor._outputs, {"ids": ids}, None)[0],
+                                  predictor.session.run(None, {"ids": ids})[0])
+    (label, probability), = predictor.predict(["awful movie !"])
+    logits = predictor.logits(["awful movie !", "good"])[0]
+    assert label == predictor.label_names[logits.argmax()]
+    assert probability == pytest.approx(np.exp(logits - logits.max()).max() / np.exp(logits - logits.max()).sum(), abs=1e-6)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1, 1.5, None, True])

@@ -101,6 +101,14 @@ def test_encoder_cache_stops_growing():
     assert sorted(encoder._cache) == ["good", "movie!"]
 
 
+def test_encoder_caches_pieces_as_typed():
+    """ASCII text is not lower-cased as a whole: "Good" and "good" are two cached pieces with one
+    id, and "GOOD!" is good, ! (an unknown symbol) like "good!"."""
+    encoder = Encoder(STOI)
+    assert ints(encoder.encode("Good good GOOD!")) == [2, 2, 2, UNK_ID] == encode("Good good GOOD!", STOI)
+    assert sorted(encoder._cache) == ["GOOD!", "Good", "good"]
+
+
 # Beyond the data folder: every branch of normalize (zero-width, NFKC: ligature, full-width,
 # Kelvin sign; final sigma and dotted I, whose lower case depends on context or adds a character),
 # whitespace str.split and the pattern's \s agree on (NBSP, ideographic space, U+001C, U+0085),
@@ -134,7 +142,10 @@ def every_text(data_dir):
 def test_shortcuts_give_the_pipeline_s_tokens_and_ids(every_text):
     """tokenize (ASCII shortcut) and Encoder.encode (pieces cached as they come: most pieces are
     read from the cache) against reference_tokens, under a vocabulary of every other token
-    (sorted), so that known and unknown words both occur. (encode() is tokenize's tokens looked up.)"""
+    (sorted), so that known and unknown words both occur. (encode() is tokenize's tokens looked up.)
+    Every seventh text also title-cased: Encoder caches an ASCII piece as typed ("Movie," and
+    "movie," apart), lower-casing it once when it enters the cache."""
+    every_text = every_text + [text.title() for text in every_text[::7]]
     expected = [reference_tokens(text) for text in every_text]
     words = sorted({token for tokens in expected for token in tokens})[::2]
     stoi = {"<pad>": 0, "<unk>": 1, **{word: i for i, word in enumerate(words, 2)}}
