@@ -240,22 +240,23 @@ def _eval_data(directory, dataset, model, quick, version, data_dir=None):
 def eval_data(dataset, model):
     """The dataset encoded with the uncompressed model's vocabulary, or None when it cannot be
     found (no LMF_DATA_DIR and no Hub access). The compressed models share that vocabulary."""
-    from lmf.data import DataError
+    from lmf.data import DataError, data_folder
     directory = art_dir()
     path = layout.model_path(directory, dataset, model)
     try:
         return _eval_data(directory, dataset, model, bool(sweep_info().get("quick")),
-                          model_version(path), os.environ.get("LMF_DATA_DIR"))
+                          model_version(path), str(data_folder()))
     except (DataError, ArtifactError, OSError, ImportError):
         return None
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)  # the home page shows its own spinner, in place
 def _svd_only(directory, dataset, model, reduction, with_accuracy, version):
+    from lmf.data import data_folder
     from lmf.selection import svd_only_selection
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
     data = _eval_data(directory, dataset, model, bool(layout.read_sweep_info(directory).get("quick")),
-                      version, os.environ.get("LMF_DATA_DIR")) if with_accuracy else None
+                      version, str(data_folder())) if with_accuracy else None
     parent = Path(_export_root()) / f"svd-{abs(hash((directory, version, with_accuracy))):x}"
     parent.mkdir(exist_ok=True)
     return svd_only_selection(base, reduction, parent / f"{dataset}-{model}-svd_only-R{reduction}", data)

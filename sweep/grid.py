@@ -54,7 +54,8 @@ def plan(datasets=DATASETS, models=MODEL_KINDS, quick=False, core_only=False, fu
         for arch in models:
             paper_kind = arch in MODELS
             seeded_at = SEEDED_REDUCTIONS if paper_kind else NEW_KIND_SEEDED
-            seeded = lambda r: seeds if (r in seeded_at or quick or (r is None and paper_kind)) else seeds[:1]
+            seeded = lambda r: seeds if (r in seeded_at or quick) else seeds[:1]
+            quantized_seeds = seeds if (paper_kind or quick) else seeds[:1]  # the 8/16-bit baselines
             cheap = full or quick or arch == "dan"
             offline = reductions if cheap else [r for r in reductions if r in SEEDED_REDUCTIONS]
             schedules = ("clr", "adagrad") if (cheap or ds == "sst2") else ()
@@ -64,7 +65,7 @@ def plan(datasets=DATASETS, models=MODEL_KINDS, quick=False, core_only=False, fu
             stages[0] += [Cell(ds, arch, "uncompressed", 0, seeds[0], sched) for sched in schedules]
             stages[0] += [Cell(ds, arch, "offline_svd", r, s) for r in offline for s in seeded(r)]
             stages[1] += [Cell(ds, arch, "lmf", r, s) for r in reductions for s in seeded(r)]
-            stages[1] += [Cell(ds, arch, q, 0, s) for q in ("quant16", "quant8") for s in seeded(None)]
+            stages[1] += [Cell(ds, arch, q, 0, s) for q in ("quant16", "quant8") for s in quantized_seeds]
             stages[2].append(Cell(ds, arch, "latency"))
     if core_only:
         return stages[:3]
