@@ -115,8 +115,9 @@ def table2(summary, dataset):
 
 def table4(summary, dataset):
     """Table 4's content for one (dataset, model) summary: ms per sentence at batch 1 on ONNX Runtime,
-    its ratio to the uncompressed model, seconds for the whole test set, eager PyTorch's ms beside;
-    the paper's seconds last."""
+    its ratio to the uncompressed model, an int8 export's ratio to its fp32 twin (timed in the same
+    run), sentences per second in lists of 256, seconds for the whole test set, eager PyTorch's ms
+    beside; the paper's seconds last."""
     model = summary[0]["model"] if summary else None
     paper = PAPER["table4"].get(model, {}) if dataset == "sst2" else {}
     rows = []
@@ -124,10 +125,13 @@ def table4(summary, dataset):
                       key=lambda r: (_order(r), r["embedding_reduction_pct"])):
         p = paper.get(row["method"])
         p = p.get(row["embedding_reduction_pct"]) if isinstance(p, dict) else p
+        throughput = row.get("throughput_b256")
         rows.append([method_label(row["method"]), row["embedding_reduction_pct"], number(row["latency_ms_b1"], 3),
-                     number(row["latency_ratio_b1"]), number(row["test_set_seconds"], 3),
+                     number(row["latency_ratio_b1"]), number(row.get("twin_latency_ratio_b1")),
+                     None if throughput is None else f"{throughput:,.0f}", number(row["test_set_seconds"], 3),
                      number(row["eager_latency_ms_b1"], 3), p])
-    return markdown(["Method", "R (%):", "ms / sentence (batch 1):", "ratio to uncompressed:", "test set (s):",
+    return markdown(["Method", "R (%):", "ms / sentence (batch 1):", "ratio to uncompressed:",
+                     "int8 / fp32 twin (batch 1):", "sentences / s (batch 256):", "test set (s):",
                      "eager PyTorch ms / sentence:", "Paper test set (s):"], rows)
 
 

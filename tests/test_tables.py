@@ -65,10 +65,19 @@ def test_table2_ours_beside_the_papers():
 
 def test_table4_lists_only_timed_rows():
     """Offline SVD and 8-bit have no latency: two rows, the uncompressed one first (registry order),
-    eager PyTorch's 6.000 ms beside ONNX Runtime's 2.000 where measured."""
-    lines = table4(SUMMARY, "sst2").splitlines()[2:]
-    assert lines == ["| Uncompressed | 0 | 2.000 | 1.00 | - | 6.000 | - |",
-                     "| Online LMF (proposed) | 90 | 1.000 | 0.50 | - | - | 0.45 |"]
+    eager PyTorch's 6.000 ms beside ONNX Runtime's 2.000 where measured; LMF's 54,321.4 sentences/s
+    at batch 256 shown as 54,321; no twin ratio on an fp32 row (only an int8 export has one)."""
+    summary = [SUMMARY[0], {**SUMMARY[1], "throughput_b256": 54321.4}] + SUMMARY[2:]
+    lines = table4(summary, "sst2").splitlines()[2:]
+    assert lines == ["| Uncompressed | 0 | 2.000 | 1.00 | - | - | - | 6.000 | - |",
+                     "| Online LMF (proposed) | 90 | 1.000 | 0.50 | - | 54,321 | - | - | 0.45 |"]
+
+
+def test_table4_shows_an_int8_export_s_twin_ratio():
+    """An 8-bit row timed at 1.1 ms beside its fp32 twin's 1.0 ms: twin ratio 1.10 (the paper's
+    8-bit test set took 0.62 s)."""
+    int8 = {**SUMMARY[3], "latency_ms_b1": 1.1, "latency_ratio_b1": 0.55, "twin_latency_ratio_b1": 1.1}
+    assert table4([int8], "sst2").splitlines()[2] == "| 8-bit (baseline 1) | 0 | 1.100 | 0.55 | 1.10 | - | - | - | 0.62 |"
 
 
 def test_checks_table_never_a_bare_header():
