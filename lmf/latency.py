@@ -74,8 +74,10 @@ def _rotated(names, i):
 
 def measure(contestants, texts, n_single=200, batch_size=64, repeats=3, warmup=20):
     """Median batch-1 latency (ms), whole-set time (s) and batch-256 throughput (texts/s) of each
-    contestant on the same `texts`."""
+    contestant on the same `texts` ({} for no contestant)."""
     names = list(contestants)
+    if not names:
+        return {}
     singles = list(texts[:n_single])
     batches = [list(texts[s:s + batch_size]) for s in range(0, len(texts), batch_size)]
     lists = throughput_lists(texts) if repeats else []

@@ -82,6 +82,7 @@ def prediction_ms(artifacts):
     rows, out = read_results(artifacts), {}
     with tempfile.TemporaryDirectory() as tmp:
         for dataset, model in pairs(rows):
+            # A pair measured but not shipped (the n-gram DAN) has no variant: the Playground says so too.
             predictors = {name: Predictor(export_row(artifacts, row, Path(tmp) / Cell.of_row(row).id))
                 for name, row in variants(artifacts, rows, dataset, model, 90)}
             for name, prediction in predict_all(predictors, SENTENCE).items():

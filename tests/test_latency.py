@@ -86,3 +86,9 @@ def test_torch_threads_restores_the_setting():
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_no_contestant_is_no_timing():
+    """A (dataset, model) with nothing shipped gives the Playground and bench_app no Predictor:
+    measure({}) is {} rather than a ZeroDivisionError in the rotation."""
+    assert measure({}, ["good film"] * 3, n_single=3) == {}
