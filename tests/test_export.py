@@ -134,13 +134,18 @@ def test_a_texts_logits_do_not_depend_on_its_batch(zoo, kind, precision):
     """Issue 19: int8 quantized activations per call (ONNX Runtime's dynamic quantization), so one
     text's logits moved with the others of its batch, and a label could flip: 86.0-86.6 % of the
     same 500 test sentences right at batch sizes 1..500. Now every text gets the same logits alone,
-    in a batch of all, and in batches of 3 (within 1e-5: only the order of fp32 sums may differ)."""
+    in a batch of all, and in batches of 3 (within 1e-5: only the order of fp32 sums may differ).
+    predict's own batch-1 path (its text's ids straight to the session, softmax in plain Python)
+    gives the label and probability the batched path gives."""
     predictor = Predictor(zoo[kind][precision])
     alone = predictor.logits(MIXED, batch_size=1)
     for batch_size in (len(MIXED), 3):
         together = predictor.logits(MIXED, batch_size=batch_size)
         np.testing.assert_allclose(together, alone, atol=1e-5, rtol=0)
         assert (together.argmax(1) == alone.argmax(1)).all()
+    single, batched = [predictor.predict([text])[0] for text in MIXED], predictor.predict(MIXED)
+    assert [label for label, _ in single] == [label for label, _ in batched]
+    np.testing.assert_allclose([p for _, p in single], [p for _, p in batched], atol=1e-5, rtol=0)
 
 
 def graph_of(directory):
