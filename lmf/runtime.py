@@ -218,7 +218,7 @@ class Predictor:
             # Batch 1, the latency users feel, takes the shortest way: one run on the text's own
             # ids, and the softmax in plain Python (right after a session run, NumPy's calls on the
             # tiny [1, C] output cost about 15 us; C-level map calls 2 us (2 classes) to 6 us (151)).
-            row = self._run(self._outputs, {"ids": np.frombuffer(encoded[0], np.int64)[None]}, None)[0][0].tolist()
+            row = self._run(self._outputs, {"ids": self.ids(encoded)}, None)[0][0].tolist()
             top = max(row)
             return [(self.label_names[row.index(top)], 1.0 / sum(map(exp, map(sub, row, repeat(top)))))]
         logits = self._logits(encoded, batch_size)

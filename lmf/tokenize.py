@@ -93,8 +93,9 @@ class Encoder:
     concatenates a batch's, array("q", ids) makes them a sequence of ints (lmf.runtime).
 
     The normalised text (ASCII text as typed) is split at whitespace into pieces, and each
-    piece's ids (of its lower case) are cached, as int64 bytes, the first time it is seen: a text costs a split, one dict lookup per piece and
-    one join, whether its pieces are one token each or several ("movie.", "it's", "-lrb-").
+    piece's ids (of its lower case) are cached, as int64 bytes, the first time it is seen: a text
+    costs a split, one dict lookup per piece and one join, whether its pieces are one token each
+    or several ("movie.", "it's", "-lrb-").
     Measured with `python scripts/bench_latency.py --tokenizer` on 2 busy shared cores: on SST-2's
     test sentences 1.15-1.3x the cost of str.split plus a dict lookup per word (3.0-3.4 us against
     2.4-2.7), as on those sentences typed with punctuation attached ("the film, isn't it?", pieces

@@ -83,13 +83,12 @@ def export_of(directory, row, out):
 
 def export_contestants(name, predictor):
     """`name` end to end, and its tokenizer and session alone, as measure() contestants. The
-    session contestant runs on ids encoded beforehand, padded as Predictor.logits pads them."""
-    outputs = [predictor.session.get_outputs()[0].name]
+    session contestant is Predictor's own run (one batch, padded as Predictor pads it) on ids
+    encoded beforehand."""
     encoded = {}
 
     def session(texts):
-        ids = predictor.ids([encoded[text] for text in texts])
-        return predictor.session.run(outputs, {"ids": ids})
+        return predictor._logits([encoded[text] for text in texts], len(texts))
     return encoded, {name: predictor_contestant(predictor), f"{name} [tokenizer]": predictor.encode,
                      f"{name} [session]": session}
 

@@ -73,7 +73,8 @@ def write_report(artifacts_dir):
            f"wrote this report took {(sweep.get('wall_seconds') or 0) / 60:.1f} min of wall time.", "",
            "Every row is one deployable model: its ONNX export (`lmf.export`; `model.onnx`, `tokenizer.json`, "
            "`manifest.json`), fp32, or fp16 weights for 16-bit, or weight-only int8 (per-channel int8 "
-           "matrices and tables, fp32 arithmetic) for 8-bit and the `+ int8` stacks. Size is that export directory's bytes (fastText: its .bin / .ftz file). Accuracy is the "
+           "matrices and tables, fp32 arithmetic) for 8-bit and the `+ int8` stacks. Size is that export "
+           "directory's bytes (fastText: its .bin / .ftz file). Accuracy is the "
            "export's test accuracy on ONNX Runtime in percent, mean ± standard deviation over seeds where n > 1. "
            "R is the share of the embedding's parameters removed; `% of uncompressed` is the size as a share of "
            "the uncompressed export's bytes. Latency is the export on ONNX Runtime, end to end (raw text in, label "
