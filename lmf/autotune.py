@@ -6,7 +6,7 @@ First the base model. Its learning rate and width are chosen on dev, within the 
 coordinate search of a few recipes (BaseRecipe, base_recipes): the DAN's small shape (64-d, hidden
 256 and 128) at three learning rates, then the paper's shape (300-d, 1024 and 512) at the best rate
 and the next lower one; its epochs by early stopping (training ends once dev accuracy has not
-risen for PATIENCE evaluations, the best-on-dev weights kept). It trains the fast way (Tuner: a 4x
+risen for PATIENCE evaluations, not before BASE_WARMUP, the best-on-dev weights kept). It trains the fast way (Tuner: a 4x
 wider batch, dev accuracy every epoch), as does every retraining after it. The best base on dev is
 the reference: the one compressed and measured against. --no-tune-base trains the one base and
 every retraining with lmf.train's recipes instead, as the sweep does; --from takes a saved model
@@ -120,13 +120,16 @@ def next_probe(passed, failed, lo=R_MIN, hi=R_MAX):
 # with a batch BATCH_SCALE times theirs (fewer optimizer steps over the whole embedding table per
 # epoch: on MPQA a DAN epoch took 2.3 s at batch 128 and 1.1 s at 512), dev accuracy every epoch (at
 # most every EVAL_STEPS steps), and early stopping once PATIENCE evaluations in a row bring no better
-# dev accuracy (lmf.trial.stop_after), within BASE_EPOCHS / RETRAIN_EPOCHS and MAX_STEPS. The
+# dev accuracy (lmf.trial.stop_after; a base not before BASE_WARMUP evaluations, so that one at a low
+# rate is not stopped while it still answers the majority class), within BASE_EPOCHS /
+# RETRAIN_EPOCHS and MAX_STEPS. The
 # retraining's rates are RETRAIN_LR_SCALE times the recipe's (a 4x batch takes a larger step).
 # With --from there is no base to train (its retrainings are fast); without tune_base everything
 # trains as the sweep trains.
 BATCH_SCALE = 4
 EVAL_STEPS = 100
 PATIENCE = 4
+BASE_WARMUP = 10
 BASE_EPOCHS, RETRAIN_EPOCHS, MAX_STEPS = 30, 10, 3000
 RETRAIN_LR_SCALE = 2
 # The base recipes tried, by coordinate search (base_recipes): first the first shape at each
@@ -190,7 +193,7 @@ class Tuner(Trials):
     given; without `fast`, everything trains as the sweep trains."""
 
     def __init__(self, *args, base=None, fast=False, **kwargs):
-        super().__init__(*args, patience=PATIENCE if fast else None, **kwargs)
+        super().__init__(*args, patience=PATIENCE if fast else None, warmup=BASE_WARMUP if fast else 0, **kwargs)
         self.base, self.fast = base, fast
 
     def training_recipe(self, cell, retrain=False):

@@ -417,7 +417,8 @@ def test_the_fast_recipes(tiny_dir, tmp_path):
     directory: batch 4 x 128 = 512, so ceil(200 / 512) = 1 step an epoch and dev accuracy every
     step; the base at its recipe's rate with the recipe's lr_lb / lr_ub ratio (5e-4 / 1e-2 = 1/20)
     for at most 30 epochs; the retraining at twice the retraining recipe's rates (2e-3, 2e-4) for at
-    most 10; early stopping after 4 evaluations without a better dev accuracy. Without fast, the
+    most 10; early stopping after 4 evaluations without a better dev accuracy, a base's not before
+    its 10th. Without fast, the
     sweep's recipes as they are."""
     from lmf.autotune import BaseRecipe, Tuner
     from lmf.methods import Cell
@@ -428,9 +429,10 @@ def test_the_fast_recipes(tiny_dir, tmp_path):
         512, 0.03, pytest.approx(0.0015), 30, 0, 1)
     assert (retrain.batch_size, retrain.lr_ub, retrain.lr_lb, retrain.epochs, retrain.eval_every) == (
         512, pytest.approx(2e-3), pytest.approx(2e-4), 10, 1)
-    assert fast.patience == 4
+    assert (fast.patience, fast.warmup) == (4, 10)
     plain = Tuner(tmp_path, data={"tiny": str(tiny_dir)})
     assert plain.config(Cell("tiny", "dan", "uncompressed")) == recipe("dan") and plain.patience is None
+    assert plain.warmup == 0
 
 
 def test_a_tuned_base_is_one_model_per_seed(tiny_dir, tmp_path):

@@ -69,3 +69,15 @@ def test_stop_after_stops_when_dev_stops_rising():
     on_eval = stop_after(2)
     assert [on_eval({"dev_accuracy": d}) for d in (0.60, 0.70, 0.69, 0.70)] == [False, False, False, True]
     assert stop_after(None) is None
+
+
+def test_stop_after_waits_for_at_least_that_many_evaluations():
+    """Patience 2, at least 3 evaluations after the starting weights': dev 0.64 (start), 0.64,
+    0.64 is two in a row without a better one, but only the second evaluation after the start, so
+    training goes on; 0.64 at the third stops it. A model that then rises is not stopped: 0.64,
+    0.64, 0.70, 0.75 never stops."""
+    from lmf.trial import stop_after
+    on_eval = stop_after(2, at_least=3)
+    assert [on_eval({"dev_accuracy": d}) for d in (0.64, 0.64, 0.64, 0.64)] == [False, False, False, True]
+    on_eval = stop_after(2, at_least=3)
+    assert [on_eval({"dev_accuracy": d}) for d in (0.64, 0.64, 0.64, 0.70, 0.75)] == [False] * 5
