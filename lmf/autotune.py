@@ -686,11 +686,30 @@ class Search:
                 (below if inside != (self.max_bytes is not None) else above).append(r)
         return below, above
 
+    def promise(self, name):
+        """How good an answer method `name` has given so far, as a sort key (smaller is better):
+        the fewest bytes of its trials (and those of the stacks on it) that answer the question, or
+        for the size question the highest dev accuracy, negated; None while it has given none."""
+        answers = [t for (b, m, _), t in self.trials.items() if b == self.reference and self.within(t)
+                   and (m == name or METHODS[m].stacks_on == name)]
+        if not answers:
+            return None
+        if self.max_bytes is not None:
+            return -max(t["dev_accuracy"] for t in answers)
+        return min(t["bytes"] for t in answers)
+
     def proposals(self, round_no):
-        """This round's probes, in a rotating order of the methods so each gets its turn."""
+        """This round's probes: the methods that have given no answer yet first, then the others
+        from the most promising (promise) down, so that a budget that ends mid-search has been
+        spent where a better answer can come from (on CLINC150 a GroupReduce or HMF retraining
+        takes three to four times a whole-model LMF one, and its answers are larger); among
+        equals, a rotating order, so each gets its turn."""
         picked, ids = [], set()
         turn = round_no % max(1, len(self.searched))
-        for name in self.searched[turn:] + self.searched[:turn]:
+        promise = {name: self.promise(name) for name in self.searched}
+        order = sorted(self.searched[turn:] + self.searched[:turn],
+                       key=lambda name: (promise[name] is not None, promise[name] or 0))
+        for name in order:
             r = next_probe(*self.outcomes(name), self.lo, self.hi)
             if r is None:
                 continue

@@ -637,3 +637,37 @@ def test_base_warning_at_chance(toy):
     assert base_warning(toy, 0.5) == ("The base model scores 50.00% on dev, no better than always answering its most "
                                       "frequent class (50.00%): it has learnt nothing a compressed model could keep.")
     assert base_warning(toy, 1.0) is None
+
+
+def test_a_search_spends_its_trials_where_a_better_answer_can_come_from(tiny_dir, tmp_path):
+    """Base dev 0.80, tolerance 1 point: a trial answers at dev >= 0.79. So far whole-model LMF
+    + int8 answered at R=88 with 300 kB (its promise, and its parent whole-model LMF's: the
+    fewest bytes of theirs or their stack's answers), GroupReduce at R=75 with 900 kB, HMF failed
+    at R=75 (0.70), and LMF has no trial. Best first: LMF (no answer yet, so it is explored)
+    before HMF (none either), then whole-model LMF and its stack (300 kB), GroupReduce last
+    (900 kB), whatever the round's rotation; for the size question (--max-bytes 1,000,000) the order is by dev accuracy."""
+    from lmf.autotune import Search
+
+    search = Search(str(tiny_dir), "dan", tmp_path / "out", max_drop=1.0, tune_base=False,
+                    methods=["lmf", "hmf", "groupreduce", "lmf_whole", "lmf_whole_int8"])
+    base = "recipe"  # the one base without tuning: the reference once its trial is in
+    row = dict(status="ok", seconds=1.0)
+    search.trials = {(base, "uncompressed", 0): {**row, "base": base, "method": "uncompressed", "R": 0,
+                                                 "bytes": 9_000_000, "dev_accuracy": 0.80},
+                     (base, "lmf_whole", 88): {**row, "bytes": 1_000_000, "dev_accuracy": 0.795},
+                     (base, "lmf_whole_int8", 88): {**row, "bytes": 300_000, "dev_accuracy": 0.79},
+                     (base, "groupreduce", 75): {**row, "bytes": 900_000, "dev_accuracy": 0.80},
+                     (base, "hmf", 75): {**row, "bytes": 800_000, "dev_accuracy": 0.70}}
+    promise = {name: search.promise(name) for name in search.searched}
+    assert promise == {"lmf": None, "hmf": None, "groupreduce": 900_000, "lmf_whole": 300_000,
+                       "lmf_whole_int8": 300_000}
+    assert search.reference == base
+    # The stack's next probe (R=94, between 88 and R_MAX=99) needs its parent's model at R=94 first:
+    # the same cell as whole-model LMF's own next probe, proposed once.
+    order = [(p.cell.method, p.cell.reduction) for p in search.proposals(0)]
+    # Bisection's next Rs (next_probe): LMF 75 (50..99 open), HMF 62 (50..74), GroupReduce 88 (76..99).
+    assert order == [("lmf", 75), ("hmf", 62), ("lmf_whole", 94), ("groupreduce", 88)]
+    assert [(p.cell.method, p.cell.reduction) for p in search.proposals(3)] == order
+    search.max_bytes = 1_000_000
+    assert search.promise("lmf_whole") == -0.795 and search.promise("hmf") == -0.70
+    search.close()
