@@ -16,7 +16,7 @@ tokenizer.json records lmf.ngrams.settings, lmf.ngrams.NgramEncoder: the same wo
 n-grams' ids), are padded per batch to the longest row with PAD_ID (one session run per batch of
 `batch_size` texts; one text alone is not padded), and the logits become probabilities with a
 softmax in numpy. A text's logits do not depend on the other texts of its batch, at every
-precision (lmf.export computes in fp32 and quantizes no activation).
+precision (lmf.export quantizes an activation, where it does, one row at a time).
 
 Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and lmf.layout (all
 standard library only). Deliberately not here: torch, exporting, timing.

@@ -14,7 +14,7 @@ from lmf.artifacts import load_model, save_model
 from lmf.cli import main
 from lmf.compress import compress_model, compress_whole_model, hmf_compress_model, offline_model
 from lmf.data import load_dataset, pad_batch
-from lmf.export import ExportError, export_model, is_export
+from lmf.export import INT8_ARITHMETIC_MIN, OPSET, ExportError, export_model, is_export
 from lmf.groupreduce import groupreduce_compress_model
 from lmf.metrics import size_on_disk
 from lmf.models import new_model
@@ -192,13 +192,17 @@ def test_no_mask_arithmetic(zoo, kind):
     assert not ops & {"Mul", "Where", "Equal", "Not", "Less", "And", "GreaterOrEqual"}, ops
 
 
-def test_int8_is_weight_only_and_folds_at_load(zoo, tmp_path):
-    """int8: no operator quantizes activations; every matrix is int8 (Cast and Mul by per-channel
-    scales) and ONNX Runtime folds those at load into float32, while the embedding table stays an
-    int8 initializer in the optimized model (it is dequantized row by row, after the Gather)."""
+def test_int8_folds_small_matrices_at_load_and_runs_the_large_one_in_integers(zoo, tmp_path):
+    """int8: every matrix is int8. The 1024 x 512 layer (2^19 weights, at least
+    INT8_ARITHMETIC_MIN, after a ReLU) stays int8 and runs in MatMulInteger, the only one that
+    does; the others (Cast and Mul by per-channel scales) ONNX Runtime folds at load into float32,
+    while the embedding table stays an int8 initializer in the optimized model (it is dequantized
+    row by row, after the Gather). No operator quantizes over a whole batch."""
     import onnxruntime as ort
     graph = graph_of(zoo["dan-lmf"]["int8"])
-    assert not {n.op_type for n in graph.node} & {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeLSTM"}
+    assert not {n.op_type for n in graph.node} & {"DynamicQuantizeLinear", "DynamicQuantizeLSTM"}
+    integer = [n for n in graph.node if n.op_type == "MatMulInteger"]
+    assert len(integer) == 1 and 1024 * 512 >= INT8_ARITHMETIC_MIN > 512 * 2
     saved = load_model(zoo["dan-lmf"]["saved"])
     V, k = saved.config["vocab_size"], saved.config["rank"]
     int8 = {tuple(i.dims) for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
@@ -209,8 +213,30 @@ def test_int8_is_weight_only_and_folds_at_load(zoo, tmp_path):
     ort.InferenceSession(str(zoo["dan-lmf"]["int8"] / "model.onnx"), options, providers=["CPUExecutionProvider"])
     optimized = onnx.load(tmp_path / "optimized.onnx").graph
     kinds = {tuple(i.dims): i.data_type for i in optimized.initializer}
-    assert {dims for dims, kind in kinds.items() if kind == onnx.TensorProto.INT8} == {(V, k)}
-    assert kinds[(k, 1024)] == kinds[(1024, 512)] == onnx.TensorProto.FLOAT
+    assert {dims for dims, kind in kinds.items() if kind == onnx.TensorProto.INT8} == {(V, k), (1024, 512)}
+    assert kinds[(k, 1024)] == kinds[(512, 2)] == onnx.TensorProto.FLOAT
+
+
+def test_int8_linear_quantizes_each_row_of_its_input_alone():
+    """A worked example of _Graph.int8_linear, two rows through a 3 x 1 matrix of ones, bias 0.5.
+    The matrix: scale 1/127, values 127. Row [0, 1, 2]: scale 2/127, x / scale = [0, 63.5, 127],
+    rounded half to even [0, 64, 127]; the int32 sum 191 x 127 = 24,257, times 1/127 and 2/127 =
+    382/127 = 3.00787, plus 0.5 = 3.50787 (exact: 3.5; the error is half a step of the row's scale).
+    Row [4, 0, 0]: scale 4/127, [127, 0, 0], 127 x 127 x 4/127^2 = 4, plus 0.5 = 4.5, whatever
+    the other row holds: each row has its own scale."""
+    import onnxruntime as ort
+    from onnx import helper, TensorProto
+    from lmf.export import _Graph
+    g = _Graph("int8")
+    g.int8_linear("x", np.ones((3, 1), np.float32), np.array([0.5], np.float32), output="y")
+    graph = helper.make_graph(g.nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 1])], g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    together = session.run(None, {"x": np.array([[0, 1, 2], [4, 0, 0]], np.float32)})[0]
+    np.testing.assert_allclose(together, [[0.5 + 382 / 127], [4.5]], rtol=1e-6)
+    alone = session.run(None, {"x": np.array([[4, 0, 0]], np.float32)})[0]
+    np.testing.assert_array_equal(alone, together[1:])
 
 
 def test_tokenizer_json_of_the_existing_kinds_is_unchanged(zoo):
