@@ -240,7 +240,7 @@ def build_parser():
     p.add_argument("model_dir")
     p.add_argument("--out", required=True, help="directory to write (an existing one only if it is an export)")
     precision = p.add_mutually_exclusive_group()
-    precision.add_argument("--int8", action="store_true", help="int8 weights (matrices per channel, embedding tables per row), fp32 arithmetic")
+    precision.add_argument("--int8", action="store_true", help="int8 weights (matrices per output channel, embedding tables per column); a DAN's large layer after a ReLU runs in integer arithmetic")
     precision.add_argument("--fp16", action="store_true", help="weights stored as float16 (fp32 arithmetic)")
     p.set_defaults(func=cmd_export)
 
