@@ -14,17 +14,16 @@ text per character, and None or bytes as the words "none" or "b'...'". A text wi
 through lmf.tokenize.Encoder (clip, normalise, tokens, ids; for a model with hashed n-grams, whose
 tokenizer.json records lmf.ngrams.settings, lmf.ngrams.NgramEncoder: the same word ids, then the
 n-grams' ids), are padded per batch to the longest row with PAD_ID (one session run per batch of
-`batch_size` texts; one text alone is not padded), and the logits become probabilities with a
-softmax in numpy. A text's logits do not depend on the other texts of its batch, at every
-precision (lmf.export quantizes an activation, where it does, one row at a time).
+`batch_size` texts; one text alone is not padded), and the graph's `label` and `probability`
+outputs (lmf.export: the top class and its softmax probability) are the answer; `logits` gives
+the graph's logits. A text's logits do not depend on the other texts of its batch, at every
+precision (lmf.export quantizes an activation, where it does, one row at a time). An export of
+an earlier format (no `label` and `probability` outputs) is refused with a word to export again.
 
 Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and lmf.layout (all
 standard library only). Deliberately not here: torch, exporting, timing.
 """
 import json
-from itertools import repeat
-from math import exp
-from operator import sub
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from .layout import ArtifactError, verified_files
 from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, settings, unknown_tokens
 
 FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
+OUTPUTS = ("logits", "label", "probability")  # model.onnx's outputs, in order (lmf.export)
 
 
 class ExportIntegrityError(ArtifactError):
@@ -145,7 +145,12 @@ class Predictor:
         except Exception as e:  # onnxruntime's errors share no base class but Exception
             raise ExportIntegrityError(f"{self.directory / MODEL}: not a model ONNX Runtime can load "
                                        f"({str(e).splitlines()[0][:300]})") from e
-        self._outputs = [self.session.get_outputs()[0].name]
+        outputs = [output.name for output in self.session.get_outputs()]
+        if outputs != list(OUTPUTS):
+            raise ExportIntegrityError(
+                f"{self.directory / MODEL}: gives {', '.join(outputs)}, not {', '.join(OUTPUTS)}: an export "
+                f"from an earlier lmf (format_version {self.manifest.get('format_version')}); export the model again")
+        self._logit_outputs, self._answer_outputs = list(OUTPUTS[:1]), list(OUTPUTS[1:])
         # InferenceSession.run checks the input names and the inputs' owners on every call before it
         # calls the compiled session, about 1.5 us of a batch-1 prediction; the inputs here are
         # always {"ids": a fresh int64 array}, so the compiled run (same arguments) is called
@@ -163,7 +168,7 @@ class Predictor:
         highest = [len(self.itos) - 1] + ([len(self.itos) + self.ngrams[1] - 1] if self.ngrams else [])
         buckets = f" and {self.ngrams[1]:,} n-gram buckets" if self.ngrams else ""
         try:
-            logits = self.session.run(self._outputs, {"ids": np.array([highest], np.int64)}, quiet)[0]
+            logits = self.session.run(self._logit_outputs, {"ids": np.array([highest], np.int64)}, quiet)[0]
         except Exception as e:
             raise ExportIntegrityError(
                 f"{self.directory}: {TOKENIZER} lists {len(self.itos):,} words{buckets}, more than {MODEL} has "
@@ -203,28 +208,31 @@ class Predictor:
         return self._logits(self.encode(texts), batch_size)
 
     def _logits(self, encoded, batch_size):
-        out = [self._run(self._outputs, {"ids": self.ids(encoded[start:start + batch_size])}, None)[0]
-               for start in range(0, len(encoded), batch_size)]
-        if len(out) == 1:
-            return out[0]
-        return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
+        runs = self._runs(encoded, batch_size, self._logit_outputs)
+        return runs[0] if runs else np.zeros((0, len(self.label_names)), np.float32)
+
+    def _runs(self, encoded, batch_size, outputs):
+        """The session's `outputs` for the encoded texts, one run per batch of `batch_size` ([] for
+        no text)."""
+        runs = [self._run(outputs, {"ids": self.ids(encoded[start:start + batch_size])}, None)
+                for start in range(0, len(encoded), batch_size)]
+        return runs[0] if len(runs) == 1 else [np.concatenate(parts) for parts in zip(*runs)]
 
     def predict(self, texts, batch_size=64):
-        """[(label name, probability)] of each text. The softmax probability of the top label is
-        1 / sum(exp(logits - top logit))."""
+        """[(label name, probability)] of each text: the graph's answer (its top class, and that
+        class's softmax probability)."""
         _check_batch_size(batch_size)
         encoded = self.encode(texts)
         if len(encoded) == 1:
             # Batch 1, the latency users feel, takes the shortest way: one run on the text's own
-            # ids, and the softmax in plain Python (right after a session run, NumPy's calls on the
-            # tiny [1, C] output cost about 15 us; C-level map calls 2 us (2 classes) to 6 us (151)).
-            row = self._run(self._outputs, {"ids": self.ids(encoded)}, None)[0][0].tolist()
-            top = max(row)
-            return [(self.label_names[row.index(top)], 1.0 / sum(map(exp, map(sub, row, repeat(top)))))]
-        logits = self._logits(encoded, batch_size)
-        best = logits.argmax(-1)
-        probability = 1.0 / np.exp(logits - logits.max(-1, keepdims=True)).sum(-1)
-        return [(self.label_names[b], p) for b, p in zip(best.tolist(), probability.tolist())]
+            # ids, two numbers read with item() (the batched path's list-building costs 3 us more).
+            label, probability = self._run(self._answer_outputs, {"ids": self.ids(encoded)}, None)
+            return [(self.label_names[label.item()], probability.item())]
+        runs = self._runs(encoded, batch_size, self._answer_outputs)
+        if not runs:
+            return []
+        label, probability = runs
+        return list(zip(map(self.label_names.__getitem__, label.tolist()), probability.tolist()))
 
     def unknown_words(self, text):
         """The distinct words of `text` (a string, else TypeError) the model reads as UNK

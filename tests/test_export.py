@@ -135,8 +135,8 @@ def test_a_texts_logits_do_not_depend_on_its_batch(zoo, kind, precision):
     text's logits moved with the others of its batch, and a label could flip: 86.0-86.6 % of the
     same 500 test sentences right at batch sizes 1..500. Now every text gets the same logits alone,
     in a batch of all, and in batches of 3 (within 1e-5: only the order of fp32 sums may differ).
-    predict's own batch-1 path (its text's ids straight to the session, softmax in plain Python)
-    gives the label and probability the batched path gives."""
+    predict's own batch-1 path (its text's ids straight to the session) gives the label and
+    probability the batched path gives, and they are the logits' argmax and softmax (NumPy here)."""
     predictor = Predictor(zoo[kind][precision])
     alone = predictor.logits(MIXED, batch_size=1)
     for batch_size in (len(MIXED), 3):
@@ -144,8 +144,11 @@ def test_a_texts_logits_do_not_depend_on_its_batch(zoo, kind, precision):
         np.testing.assert_allclose(together, alone, atol=1e-5, rtol=0)
         assert (together.argmax(1) == alone.argmax(1)).all()
     single, batched = [predictor.predict([text])[0] for text in MIXED], predictor.predict(MIXED)
-    assert [label for label, _ in single] == [label for label, _ in batched]
+    assert [label for label, _ in single] == [label for label, _ in batched] == \
+        [predictor.label_names[i] for i in alone.argmax(1)]
     np.testing.assert_allclose([p for _, p in single], [p for _, p in batched], atol=1e-5, rtol=0)
+    softmax = np.exp(alone - alone.max(1, keepdims=True))
+    np.testing.assert_allclose([p for _, p in single], (softmax / softmax.sum(1, keepdims=True)).max(1), atol=1e-6, rtol=0)
 
 
 def graph_of(directory):
@@ -158,7 +161,7 @@ def test_factorized_embedding_is_folded_into_the_first_layer(zoo):
     graph stores their product, k x 1024 (1024 k numbers instead of 300 k + 300 x 1024), beside the
     V x k table; never V x 300, k x 300 or 300 x 1024. Its nodes, in order: the count of non-PAD
     ids (Sign, ReduceSum, Cast, Max), the rows' sum (PAD's row is zero: no mask), the average, three
-    layers."""
+    layers, the answer (ArgMax, and the top class's probability: Softmax, ReduceMax)."""
     saved = load_model(zoo["dan-lmf"]["saved"])
     V, k = saved.config["vocab_size"], saved.config["rank"]
     assert k == int(0.1 * 300 * V / (V + 300))
@@ -167,7 +170,7 @@ def test_factorized_embedding_is_folded_into_the_first_layer(zoo):
     assert {(V, k), (k, 1024)} <= set(shapes.values())
     assert not {(V, 300), (k, 300), (300, 1024)} & set(shapes.values())
     assert [n.op_type for n in graph.node] == ["Sign", "ReduceSum", "Cast", "Max", "Gather", "ReduceSum", "Div",
-                                               "Gemm", "Relu", "Gemm", "Relu", "Gemm"]
+                                               "Gemm", "Relu", "Gemm", "Relu", "Gemm", "ArgMax", "Softmax", "ReduceMax"]
     folded = next(onnx.numpy_helper.to_array(i) for i in graph.initializer if tuple(i.dims) == (k, 1024))
     model = saved.model
     expected = (model.embedding.project.weight.double().T @ model.layers[0].weight.double().T).detach().numpy()

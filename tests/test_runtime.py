@@ -1,12 +1,13 @@
 """lmf.runtime.Predictor: raw text to (label, probability) without torch, the manifest's sha256s
 checked on load, tokenizer.json's structure and settings checked, the vocabulary and labels
 checked against the model, only a list of strings taken, empty and invisible text refused,
-batches padded, threads settable, unknown words."""
+batches padded, threads settable, unknown words, an export of an earlier format refused."""
 import json
 import subprocess
 import sys
 
 import numpy as np
+import onnx
 import pytest
 
 from conftest import ROOT
@@ -16,7 +17,7 @@ from lmf.export import export_model
 from lmf.groupreduce import groupreduce_compress_model
 from lmf.layout import file_sha256
 from lmf.models import new_model
-from lmf.runtime import ExportIntegrityError, Predictor
+from lmf.runtime import OUTPUTS, ExportIntegrityError, Predictor
 
 
 @pytest.fixture
@@ -99,16 +100,29 @@ def test_only_a_list_of_strings_is_taken(exported, texts, message):
 
 def test_the_compiled_run_is_the_session_s_run(exported):
     """Predictor calls ONNX Runtime's compiled session directly (skipping InferenceSession.run's
-    per-call checks of names it already knows): same logits, and batch 1 gives the probability the
-    batched path's NumPy softmax gives."""
+    per-call checks of names it already knows): the same three outputs, and batch 1's answer is
+    the logits' argmax and its softmax probability, computed here in NumPy."""
     predictor = Predictor(exported[0])
     ids = predictor.ids(predictor.encode(["awful movie !"]))
-    np.testing.assert_array_equal(predictor._run(predictor._outputs, {"ids": ids}, None)[0],
-                                  predictor.session.run(None, {"ids": ids})[0])
+    for got, expected in zip(predictor._run(list(OUTPUTS), {"ids": ids}, None), predictor.session.run(None, {"ids": ids})):
+        np.testing.assert_array_equal(got, expected)
     (label, probability), = predictor.predict(["awful movie !"])
     logits = predictor.logits(["awful movie !", "good"])[0]
     assert label == predictor.label_names[logits.argmax()]
     assert probability == pytest.approx(np.exp(logits - logits.max()).max() / np.exp(logits - logits.max()).sum(), abs=1e-6)
+
+
+def test_an_export_without_the_answer_outputs_is_refused(exported):
+    """An export of format 1 gave only the logits; Predictor reads the graph's label and
+    probability, so such an export is refused at load with a word to export it again, rather than
+    failing at the first predict."""
+    directory = exported[0]
+    model = onnx.load(directory / "model.onnx")
+    del model.graph.output[1:]
+    onnx.save(model, directory / "model.onnx")
+    rehash(directory, "model.onnx")
+    with pytest.raises(ExportIntegrityError, match="gives logits, not logits, label, probability: .* export the model again"):
+        Predictor(directory)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1, 1.5, None, True])

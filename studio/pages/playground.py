@@ -139,7 +139,7 @@ for start in range(0, len(listed), per_row):
 st.caption("Not shown: models artifacts/ does not ship (offline SVD; HMF, GroupReduce and whole-model LMF "
            "outside SST-2; other R values). Their numbers are on the home page.")
 st.caption(f"Each card runs the deployable export the home page's numbers describe (seed 0), on ONNX Runtime "
-           f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, pad, run, softmax), "
+           f"with one thread. Latency is the median of {REPEATS} runs of this text (tokenize, run, label and probability), "
            "interleaved across the cards, on this server's CPU (lmf.latency). Sizes are the exports' bytes "
            "from results.csv. Sentences/s at batch 256 are the sweep's (one thread, lists of 256 texts), where "
            "results.csv has them. All variants share the uncompressed model's vocabulary.")
