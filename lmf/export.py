@@ -313,8 +313,9 @@ def _lstm_weights(lstm):
 
 
 def build_onnx(model, precision="fp32"):
-    """An onnx.ModelProto computing `model`'s logits (eval mode) from int64 ids [batch, seq];
-    `precision` "fp32", "fp16" or "int8" says how the weights are stored (see _Graph)."""
+    """An onnx.ModelProto computing `model`'s logits (eval mode), and its answer (label and
+    probability), from int64 ids [batch, seq]; `precision` "fp32", "fp16" or "int8" says how the
+    weights are stored (see _Graph)."""
     arch = model.config["arch"]
     g = _Graph(precision)
     ids = "ids"

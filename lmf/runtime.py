@@ -148,8 +148,8 @@ class Predictor:
         outputs = [output.name for output in self.session.get_outputs()]
         if outputs != list(OUTPUTS):
             raise ExportIntegrityError(
-                f"{self.directory / MODEL}: gives {', '.join(outputs)}, not {', '.join(OUTPUTS)}: an export "
-                f"from an earlier lmf (format_version {self.manifest.get('format_version')}); export the model again")
+                f"{self.directory / MODEL}: gives {', '.join(outputs)}, not {', '.join(OUTPUTS)} (an export made "
+                f"by an lmf before format_version 2 gives only logits); export the model again with this lmf")
         self._logit_outputs, self._answer_outputs = list(OUTPUTS[:1]), list(OUTPUTS[1:])
         # InferenceSession.run checks the input names and the inputs' owners on every call before it
         # calls the compiled session, about 1.5 us of a batch-1 prediction; the inputs here are
