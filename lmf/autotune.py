@@ -21,11 +21,11 @@ R still within the target is its smallest model. The searches take turns best fi
 with no answer yet, then the one with the smallest answer so far: Search.proposals), so that a
 budget that runs out mid-search has gone where a better answer can come from. A trial is one
 cell of lmf.trial (Trials.trial: make, then retrain), saved, exported as it would be deployed
-(lmf.export; int8 for the stacks) and scored on dev through the export (lmf.runtime). Its size is the export directory's bytes. The
-target is the reference base export's dev accuracy minus --max-drop points. The chosen model is the
-smallest trial within the target; when none is within it, the trial with the best dev accuracy,
-and the summary says the target was missed. Test accuracy is measured for the base and the chosen
-model only, at the end.
+(lmf.export; int8 for the stacks) and scored on dev through the export (lmf.runtime). Its size is
+the export directory's bytes. The target is the reference base export's dev accuracy minus
+--max-drop points. The chosen model is the smallest trial within the target; when none is within
+it, the trial with the best dev accuracy, and the summary says the target was missed. Test
+accuracy is measured for the base and the chosen model only, at the end.
 
 The size question (--max-bytes N, fastText's -autotune-modelsize) asks instead for the most
 accurate deployable model whose export is at most N bytes: bytes fall as R grows, so each method's
