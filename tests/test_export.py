@@ -199,8 +199,8 @@ def test_int8_folds_small_matrices_at_load_and_runs_the_large_one_in_integers(zo
     """int8: every matrix is int8. The 1024 x 512 layer (2^19 weights, at least
     INT8_ARITHMETIC_MIN, after a ReLU) stays int8 and runs in MatMulInteger, the only one that
     does; the others (Cast and Mul by per-channel scales) ONNX Runtime folds at load into float32,
-    while the embedding table stays an int8 initializer in the optimized model (it is dequantized
-    row by row, after the Gather). No operator quantizes over a whole batch."""
+    and so the embedding table, of fewer than INT8_ARITHMETIC_MIN numbers (a table that large stays
+    int8: test_a_large_int8_table_stays_int8_in_memory). No operator quantizes over a whole batch."""
     import onnxruntime as ort
     graph = graph_of(zoo["dan-lmf"]["int8"])
     assert not {n.op_type for n in graph.node} & {"DynamicQuantizeLinear", "DynamicQuantizeLSTM"}
@@ -216,8 +216,35 @@ def test_int8_folds_small_matrices_at_load_and_runs_the_large_one_in_integers(zo
     ort.InferenceSession(str(zoo["dan-lmf"]["int8"] / "model.onnx"), options, providers=["CPUExecutionProvider"])
     optimized = onnx.load(tmp_path / "optimized.onnx").graph
     kinds = {tuple(i.dims): i.data_type for i in optimized.initializer}
-    assert {dims for dims, kind in kinds.items() if kind == onnx.TensorProto.INT8} == {(V, k), (1024, 512)}
-    assert kinds[(k, 1024)] == kinds[(512, 2)] == onnx.TensorProto.FLOAT
+    assert {dims for dims, kind in kinds.items() if kind == onnx.TensorProto.INT8} == {(1024, 512)}
+    assert V * k < INT8_ARITHMETIC_MIN and kinds[(V, k)] == kinds[(k, 1024)] == kinds[(512, 2)] == onnx.TensorProto.FLOAT
+
+
+def test_a_large_int8_table_stays_int8_in_memory(tmp_path):
+    """An int8 table of INT8_ARITHMETIC_MIN numbers or more (4,096 x 64 = 2^18) is gathered in int8
+    and its rows scaled after the Gather, so that ONNX Runtime keeps it int8 (a quarter of float32)
+    in the optimized model; a row fewer (4,095 x 64) and it is dequantized at load. Either way a
+    row is its int8 values times their column's scale. Worked example: column j holds j / 64 in
+    every row, so its scale is (j / 64) / 127 and every value 127 (column 0: zero, scale 1, value
+    0): any row gathers [0, 1/64, ..., 63/64], to float32's rounding of 127 x scale."""
+    import onnxruntime as ort
+    from onnx import helper, TensorProto
+    from lmf.export import _Graph
+    for rows_, kept in ((INT8_ARITHMETIC_MIN // 64, onnx.TensorProto.INT8), (INT8_ARITHMETIC_MIN // 64 - 1, onnx.TensorProto.FLOAT)):
+        table = np.tile(np.arange(64, dtype=np.float32) / 64, (rows_, 1))
+        g = _Graph("int8")
+        g.op("Identity", [g.rows("table", table, "ids")], output="y")
+        graph = helper.make_graph(g.nodes, "t", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["B"])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 64])], g.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / f"optimized-{rows_}.onnx")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        kinds = {tuple(i.dims): i.data_type for i in onnx.load(tmp_path / f"optimized-{rows_}.onnx").graph.initializer}
+        assert kinds[(rows_, 64)] == kept
+        got = session.run(["y"], {"ids": np.array([0, rows_ - 1], np.int64)})[0]
+        np.testing.assert_allclose(got, table[[0, rows_ - 1]], rtol=1e-6, atol=0)
 
 
 def test_int8_linear_quantizes_each_row_of_its_input_alone():
