@@ -40,28 +40,28 @@ other texts of its call (`_Graph`).
 int8 stores every weight in int8 and, but for the large layers below, computes in fp32: every dense
 matrix (the layers, the folded products, the LSTM's W and R) is int8 with one symmetric scale per
 output channel, dequantized by Cast and Mul on initializers, which ONNX Runtime folds once at load
-(so matrix arithmetic is fp32 and as fast as fp32's); every
-embedding table is int8 with one scale per column, gathered in int8 and scaled after the Gather (it
-stays int8 in memory), but for a table of fewer than INT8_ARITHMETIC_MIN numbers (below); biases
-stay fp32. One scale per column rather than per row: over the sweep's
-102 int8 models (every row of the regeneration's int8 cells, exported both ways) test accuracy moved
-by +0.004 points on average (-0.27 to +0.22), dev by +0.001 (-0.69 to +0.46), and the export is
-0.96x the per-row one's bytes (0.82x for whole-model LMF + int8 at R = 98, 334,257 -> 275,303 bytes,
-whose rows are a few values wide). It replaced ONNX Runtime's dynamic quantization, which
-quantized activations per call with a scale taken over the whole batch: the same model scored
-86.0-86.6 % on the same 500 test questions at batch sizes 1..500. Measured on the shipped R = 90
-models and some others (every SST-2 / CLINC150 test text through lmf.runtime.Predictor, fp32 ->
-int8 accuracy %): SST-2 DAN uncompressed 82.81 -> 82.87, LMF 82.81 -> 82.81, LMF R = 98 82.65 ->
-82.76, HMF 82.54 -> 82.43, GroupReduce 82.87 -> 82.65, whole-model LMF 82.59 -> 82.32; SST-2 LSTM
-uncompressed 84.24 -> 84.24, LMF 82.70 -> 82.76, HMF 82.10 -> 82.15, GroupReduce 84.90 -> 84.73;
-CLINC150 DAN LMF 89.38 -> 89.33, LSTM LMF 83.44 -> 83.36: within 0.27 points everywhere, and the
-same at batch 1, 7, 64 and 500 (logits within 8e-6; the dynamic scheme's moved by up to 0.65 and
-its accuracy by up to 0.5 points, e.g. SST-2 DAN LMF 82.76 / 82.87 / 83.03 / 82.87). model.onnx is
-at most about the dynamic scheme's bytes (folding saves: DAN LMF 1,278,840 -> 1,054,625 with
-per-row scales, less with per-column ones). The price is speed: int8
-now runs at fp32's batch-1 time, 1.0-2.3x the dynamic scheme's, which used int8 arithmetic (SST-2
-LSTM LMF 151 -> 349 us, DAN LMF 46 -> 58 us; one thread, medians of 2,000 interleaved runs on a
-busy 2-core machine).
+(so matrix arithmetic is fp32 and as fast as fp32's; lmf.runtime leaves ONNX Runtime's constant
+folding on, as it is by default); every embedding table is int8 with one scale per column: one of at
+least SMALL_TABLE numbers is gathered in int8 and scaled after the Gather (it stays int8 in memory),
+a smaller one is dequantized at load like the matrices (below); biases stay fp32. One scale per
+column rather than per row: over the sweep's 102 int8 models (every row of the regeneration's int8
+cells, exported both ways) test accuracy moved by +0.004 points on average (-0.27 to +0.22), dev by
++0.001 (-0.69 to +0.46), and the export is 0.96x the per-row one's bytes (0.82x for whole-model LMF
++ int8 at R = 98, 334,257 -> 275,303 bytes, whose rows are a few values wide). It replaced ONNX
+Runtime's dynamic quantization, which quantized activations per call with a scale taken over the
+whole batch: the same model scored 86.0-86.6 % on the same 500 test questions at batch sizes 1..500.
+Measured on the shipped R = 90 models and some others (every SST-2 / CLINC150 test text through
+lmf.runtime.Predictor, fp32 -> int8 accuracy %): SST-2 DAN uncompressed 82.81 -> 82.87, LMF 82.81 ->
+82.81, LMF R = 98 82.65 -> 82.76, HMF 82.54 -> 82.43, GroupReduce 82.87 -> 82.65, whole-model LMF
+82.59 -> 82.32; SST-2 LSTM uncompressed 84.24 -> 84.24, LMF 82.70 -> 82.76, HMF 82.10 -> 82.15,
+GroupReduce 84.90 -> 84.73; CLINC150 DAN LMF 89.38 -> 89.33, LSTM LMF 83.44 -> 83.36: within 0.27
+points everywhere, and the same at batch 1, 7, 64 and 500 (logits within 8e-6; the dynamic scheme's
+moved by up to 0.65 and its accuracy by up to 0.5 points, e.g. SST-2 DAN LMF 82.76 / 82.87 / 83.03 /
+82.87). model.onnx is at most about the dynamic scheme's bytes (folding saves: DAN LMF 1,278,840 ->
+1,054,625 with per-row scales, less with per-column ones). The price is speed: int8 now runs at
+fp32's batch-1 time, 1.0-2.3x the dynamic scheme's, which used int8 arithmetic (SST-2 LSTM LMF 151
+-> 349 us, DAN LMF 46 -> 58 us; one thread, medians of 2,000 interleaved runs on a busy 2-core
+machine).
 
 That price is paid back where it is large: a DAN's dense matrix of at least INT8_ARITHMETIC_MIN
 weights whose input is a ReLU's output (the 1024 x 512 layer of the sweep's DAN) runs in integer
@@ -76,13 +76,13 @@ Predictor, every text of its test set): test accuracy 89.98 -> 90.00 %, batch-1 
 54.2 us, sentences a second on lists of 512 texts 59,295 -> 114,774; SST-2's 8-bit DAN 82.81 % both
 ways, 74.3 -> 66.8 us; SST-2's LMF R = 90 + int8 83.03 % both ways, 57.5 -> 46.1 us.
 
-A small int8 table (fewer than INT8_ARITHMETIC_MIN numbers, as the low-rank W_a of a compressed
-model is) is dequantized at load like the small matrices: its gathered rows then need no Cast and
-Mul on every call, for at most 1 MB of float32 in memory. Measured on the recommended DANs
-(Predictor, one thread, batch 1, medians of 3,000 interleaved runs over 500 test texts; gathered in
-int8 -> dequantized at load, logits identical): SST-2's (whole-model LMF + int8, R = 98, a 14,733 x 5
-table) session 14.2 -> 13.2 us, end to end 21.4 -> 20.5 us; CLINC150's (pruning + LMF + int8,
-R = 90, 2,375 x 57) 35.6 -> 34.4 and 41.8 -> 40.8 us.
+A small int8 table (fewer than SMALL_TABLE numbers, as the recommended DANs' tables are; SST-2's LMF
+R = 90 table, 14,733 x 29, is not) is dequantized at load like the matrices: its gathered rows then
+need no Cast and Mul on every call, for at most 1 MiB of float32 per table. Measured on the
+recommended DANs (Predictor, one thread, batch 1, medians of 3,000 interleaved runs over 500 test
+texts; gathered in int8 -> dequantized at load, logits identical): SST-2's (whole-model LMF + int8,
+R = 98, a 14,733 x 5 table) session 14.4 -> 13.3 us, end to end 20.3 -> 19.2 us; CLINC150's (pruning
++ LMF + int8, R = 90, 2,375 x 57) 36.0 -> 34.7 and 42.1 -> 41.0 us.
 
 Deliberately not here: running the export (lmf.runtime), timing it (lmf.latency).
 """
@@ -104,7 +104,8 @@ from .tokenize import PAD_ID, settings
 FORMAT_VERSION = 2  # 2: the graph gives label and probability beside the logits
 OPSET = 17
 ACTIVATION_LEVELS = 127  # 7 bits: u8 x s8 pairs summed in int16 (AVX2's vpmaddubsw) cannot saturate
-INT8_ARITHMETIC_MIN = 2 ** 18  # weights; smaller matrices and tables are dequantized at load (module docstring)
+INT8_ARITHMETIC_MIN = 2 ** 18  # weights; a DAN matrix this large after a ReLU runs in integers (module docstring)
+SMALL_TABLE = 2 ** 18  # numbers; a smaller int8 embedding table is dequantized at load (module docstring)
 
 
 class ExportError(LmfError, ValueError):
@@ -122,8 +123,8 @@ class _Graph:
             Mul by their scales (folded at load like fp16's cast), except a large one after a ReLU,
             which `linear` runs in integer arithmetic (`int8_linear`); embedding tables (`rows`) int8
             with one scale per column, rows gathered in int8 and then scaled (not folded: the table
-            stays int8 in memory), but for a table of fewer than INT8_ARITHMETIC_MIN numbers, folded
-            at load like a matrix; biases float32 (a few KB).
+            stays int8 in memory), but for one of fewer than SMALL_TABLE numbers, folded at load
+            like a matrix; biases float32 (a few KB).
     """
 
     def __init__(self, precision="fp32"):
@@ -164,9 +165,10 @@ class _Graph:
             return self.op("Gather", [self.vector(hint, table), ids])
         # One scale per column, not per row: a row's scale would cost 4 bytes beside its k int8
         # values (at whole-model LMF R = 98, k is a few: the scales grew the file by a fifth) and
-        # one more Gather per call; an SVD factor's columns differ in size far more than its rows.
+        # (for a large table) one more Gather per call; an SVD factor's columns differ in size far
+        # more than its rows.
         q, scale = _int8(table, 1)
-        if table.size < INT8_ARITHMETIC_MIN:
+        if table.size < SMALL_TABLE:
             # A small table is dequantized once, at load, as a small matrix is: the rows gathered
             # then need no Cast and Mul on every call (module docstring).
             return self.op("Gather", [self.op("Mul", [self.op("Cast", [self.const(hint, q)], to=TensorProto.FLOAT),

@@ -1,6 +1,7 @@
 """lmf.export: every model kind the studio makes, exported, gives torch's logits (within 1e-5)
 and argmax on ONNX Runtime, at every precision a text's logits do not depend on the other texts of
-its call; the int8 export is weight-only (int8 weights dequantized once at load, int8 tables),
+its call; the int8 export stores int8 weights (dequantized once at load, but for a DAN's large
+layer, run in integers, and tables of SMALL_TABLE numbers or more, gathered in int8),
 at most 0.35x the bytes; the graph is the smallest: W_b folded into the next layer, no mask
 arithmetic; --out is replaced only if it is an export; the CLI's `export`."""
 import json
@@ -14,7 +15,7 @@ from lmf.artifacts import load_model, save_model
 from lmf.cli import main
 from lmf.compress import compress_model, compress_whole_model, hmf_compress_model, offline_model
 from lmf.data import load_dataset, pad_batch
-from lmf.export import INT8_ARITHMETIC_MIN, OPSET, ExportError, export_model, is_export
+from lmf.export import INT8_ARITHMETIC_MIN, OPSET, SMALL_TABLE, ExportError, export_model, is_export
 from lmf.groupreduce import groupreduce_compress_model
 from lmf.metrics import size_on_disk
 from lmf.models import new_model
@@ -199,7 +200,7 @@ def test_int8_folds_small_matrices_at_load_and_runs_the_large_one_in_integers(zo
     """int8: every matrix is int8. The 1024 x 512 layer (2^19 weights, at least
     INT8_ARITHMETIC_MIN, after a ReLU) stays int8 and runs in MatMulInteger, the only one that
     does; the others (Cast and Mul by per-channel scales) ONNX Runtime folds at load into float32,
-    and so the embedding table, of fewer than INT8_ARITHMETIC_MIN numbers (a table that large stays
+    as it does the embedding table, of fewer than SMALL_TABLE numbers (a table that large stays
     int8: test_a_large_int8_table_stays_int8_in_memory). No operator quantizes over a whole batch."""
     import onnxruntime as ort
     graph = graph_of(zoo["dan-lmf"]["int8"])
@@ -217,21 +218,20 @@ def test_int8_folds_small_matrices_at_load_and_runs_the_large_one_in_integers(zo
     optimized = onnx.load(tmp_path / "optimized.onnx").graph
     kinds = {tuple(i.dims): i.data_type for i in optimized.initializer}
     assert {dims for dims, kind in kinds.items() if kind == onnx.TensorProto.INT8} == {(1024, 512)}
-    assert V * k < INT8_ARITHMETIC_MIN and kinds[(V, k)] == kinds[(k, 1024)] == kinds[(512, 2)] == onnx.TensorProto.FLOAT
+    assert V * k < SMALL_TABLE and kinds[(V, k)] == kinds[(k, 1024)] == kinds[(512, 2)] == onnx.TensorProto.FLOAT
 
 
 def test_a_large_int8_table_stays_int8_in_memory(tmp_path):
-    """An int8 table of INT8_ARITHMETIC_MIN numbers or more (4,096 x 64 = 2^18) is gathered in int8
-    and its rows scaled after the Gather, so that ONNX Runtime keeps it int8 (a quarter of float32)
-    in the optimized model; a row fewer (4,095 x 64) and it is dequantized at load. Either way a
-    row is its int8 values times their column's scale. Worked example: column j holds j / 64 in
-    every row, so its scale is (j / 64) / 127 and every value 127 (column 0: zero, scale 1, value
-    0): any row gathers [0, 1/64, ..., 63/64], to float32's rounding of 127 x scale."""
+    """An int8 table of SMALL_TABLE numbers or more (4,096 x 64 = 2^18) is gathered in int8 and its
+    rows scaled after the Gather, so that ONNX Runtime keeps it int8 (a quarter of float32) in the
+    optimized model; a row fewer (4,095 x 64) and it is dequantized at load. Either way a gathered
+    row is, bit for bit, its int8 values times their column's scale (lmf.export._int8), computed in
+    float32 once: the two ways differ in when, not in what."""
     import onnxruntime as ort
     from onnx import helper, TensorProto
-    from lmf.export import _Graph
-    for rows_, kept in ((INT8_ARITHMETIC_MIN // 64, onnx.TensorProto.INT8), (INT8_ARITHMETIC_MIN // 64 - 1, onnx.TensorProto.FLOAT)):
-        table = np.tile(np.arange(64, dtype=np.float32) / 64, (rows_, 1))
+    from lmf.export import _Graph, _int8
+    for rows_, kept in ((SMALL_TABLE // 64, onnx.TensorProto.INT8), (SMALL_TABLE // 64 - 1, onnx.TensorProto.FLOAT)):
+        table = np.random.default_rng(0).normal(size=(rows_, 64)).astype(np.float32)
         g = _Graph("int8")
         g.op("Identity", [g.rows("table", table, "ids")], output="y")
         graph = helper.make_graph(g.nodes, "t", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["B"])],
@@ -241,10 +241,11 @@ def test_a_large_int8_table_stays_int8_in_memory(tmp_path):
         options.optimized_model_filepath = str(tmp_path / f"optimized-{rows_}.onnx")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        kinds = {tuple(i.dims): i.data_type for i in onnx.load(tmp_path / f"optimized-{rows_}.onnx").graph.initializer}
-        assert kinds[(rows_, 64)] == kept
-        got = session.run(["y"], {"ids": np.array([0, rows_ - 1], np.int64)})[0]
-        np.testing.assert_allclose(got, table[[0, rows_ - 1]], rtol=1e-6, atol=0)
+        kinds = {(tuple(i.dims), i.data_type) for i in onnx.load(tmp_path / f"optimized-{rows_}.onnx").graph.initializer}
+        assert {kind for dims, kind in kinds if dims == (rows_, 64)} == {kept}
+        ids = np.array([0, rows_ // 2, rows_ - 1], np.int64)
+        q, scale = _int8(table, 1)
+        np.testing.assert_array_equal(session.run(["y"], {"ids": ids})[0], q[ids].astype(np.float32) * scale)
 
 
 def test_int8_linear_quantizes_each_row_of_its_input_alone():
