@@ -108,6 +108,28 @@ def test_a_bad_size_is_refused_with_what_to_give(env, tiny_dir, size):
     assert started == [] and not root.exists()
 
 
+def test_a_choice_close_to_the_target_says_so_beside_the_success(env, tiny_dir):
+    """A done job of the tolerance question whose summary has a margin_note (lmf.autotune: the
+    choice clears the target by less than a dev standard error): the success, then the note."""
+    root, _ = env
+    files = {s: (f"{s}.tsv", (Path(tiny_dir) / f"{s}.tsv").read_bytes()) for s in ("train", "dev", "test")}
+    job_id = jobs.create_job(files, "mine", "dan", budget_minutes=1.0, root=root,
+                             artifacts=str(Path(env[0]).parent / "artifacts"))
+    note = "It clears the target by 0.08 points (1 of 872 dev examples), less than the standard error."
+    summary = {"question": "max_drop", "max_drop": 1.0, "max_bytes": None, "target_dev_accuracy": 0.79,
+               "target_met": True, "state": "finished", "seconds": 60.0, "trials": 6, "margin_note": note,
+               "base": {"bytes": 2_000_000, "dev_accuracy": 0.80, "test_accuracy": 0.79},
+               "chosen": {"method": "lmf", "label": "Online LMF (proposed)", "R": 90, "bytes": 400_000,
+                          "dev_accuracy": 0.7908, "test_accuracy": 0.78, "bytes_fraction": 0.2, "drop_points": 0.92}}
+    jobs._update(jobs.job_dir(job_id, root), status="done", progress=1.0, summary=summary)
+    at = page()
+    no_exception(at)
+    assert [s.value for s in at.success] == [
+        "**Target met: Online LMF (proposed) at R = 90**, the smallest model tried whose dev accuracy is within 1 "
+        "points of the base's."]
+    assert [i.value for i in at.info] == [note]
+
+
 def test_a_finished_size_job_says_which_question_it_answered(env, tiny_dir):
     """A done job of the size question: the question in words (500,000 bytes = 0.50 MB), the target
     met by the chosen model, and its size card."""

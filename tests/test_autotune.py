@@ -9,7 +9,7 @@ import pytest
 
 from conftest import write_split
 from lmf import autotune as at
-from lmf.autotune import FORMAT, R_MAX, R_MIN, autotune, candidates, choose, next_probe
+from lmf.autotune import FORMAT, R_MAX, R_MIN, autotune, candidates, choose, margin_note, next_probe, summary_text
 from lmf.cli import main
 from lmf.names import QUICK
 from lmf.runtime import Predictor
@@ -63,6 +63,24 @@ def test_choose_smallest_within_else_best_on_dev():
     assert choose(trials[:1], 0.5) == (None, False)
 
 
+def test_a_choice_that_clears_the_target_by_less_than_a_standard_error_says_so():
+    """SST-2's choice in bench_autotune_6: dev 712 / 872 = 81.651 %, target 81.569 %: it clears it by
+    0.08 points, 0.72 of an example (rounded, 1), less than sqrt(0.8165 x 0.1835 / 872) = 1.31
+    points, so the note is given, and SUMMARY.md carries it after the choice. 2 points above the
+    target is more than the standard error: no note. No dev example (nothing to judge by): none."""
+    note = margin_note(712 / 872, 0.81569, 872, 74)
+    assert note.startswith("It clears the target by 0.08 points (1 of 872 dev examples)")
+    assert "about 1.3 points" in note and "the smallest of 74 trials" in note
+    assert margin_note(0.8365, 0.81569, 872, 74) is None and margin_note(0.8, 0.79, 0, 5) is None
+    summary = {"model": "dan", "data": "sst2", "base": {"bytes": 4_000_000, "dev_accuracy": 0.8257},
+               "question": "max_drop", "max_drop": 1.0, "target_dev_accuracy": 0.81569, "target_met": True,
+               "chosen": {"method": "prune_lmf_int8", "label": "Pruning + LMF + int8", "R": 96, "bytes": 130_840,
+                          "dev_accuracy": 712 / 872},
+               "state": "finished", "trials": 74, "seconds": 434.0, "margin_note": note}
+    assert "The smallest model within it: Pruning + LMF + int8 at R = 96: 130,840 bytes (3.3% of the base), " \
+           f"dev 81.65%. {note}" in summary_text(summary)
+
+
 @pytest.fixture(scope="module")
 def tuned(tiny_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("tune") / "out"
@@ -86,6 +104,8 @@ def test_ends_with_a_saved_model_and_a_truthful_summary(tuned, tiny_dir):
     assert chosen["dev_accuracy"] == pytest.approx(
         sum(p == names[y] for p, y in zip(predicted, dev.labels)) / len(dev.labels))
     assert summary["target_met"] == (chosen["dev_accuracy"] >= summary["target_dev_accuracy"])
+    assert summary["margin_note"] == (margin_note(chosen["dev_accuracy"], summary["target_dev_accuracy"],
+                                                  len(dev.labels), summary["trials"]) if summary["target_met"] else None)
     assert chosen["test_accuracy"] is not None and base["test_accuracy"] is not None
     assert json.loads((out / "model" / "manifest.json").read_text())["int8"] == chosen["method"].endswith("int8")
     assert (out / "saved_model" / "meta.json").is_file()

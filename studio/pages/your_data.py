@@ -161,6 +161,8 @@ def draw_result(job, summary):
     elif summary.get("target_met"):
         st.success(f"**Target met: {chosen['label']} at R = {chosen['R']}**, the smallest model tried whose dev "
                    f"accuracy is within {summary['max_drop']:g} points of the base's.", icon=":material/check_circle:")
+        if summary.get("margin_note"):
+            st.info(shown(summary["margin_note"], job), icon=":material/info:")
     else:
         st.warning(f"**Target not met**: no model tried came within {summary['max_drop']:g} points of the base on dev. "
                    f"The best one tried ({chosen['label']} at R = {chosen['R']}) is kept, but at this tolerance the "
