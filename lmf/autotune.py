@@ -43,9 +43,9 @@ a run cut off at any point still has a model and a true summary:
     summary.json, SUMMARY.md   base, chosen, target met or not, in plain words, and `warnings`: what
                     makes the numbers mean little (a split of one class, a dev or test set where one
                     example is worth more than a point or the tolerance, a base no better than the
-                    majority class), shown first in SUMMARY.md (the Your data page shows it);
-                    `margin_note` when the choice clears the target by less than the standard error
-                    of its dev accuracy (`margin_note`)
+                    majority class), shown first in SUMMARY.md (the Your data page shows it); and
+                    `margin_note`, a sentence when the choice clears the target by less than the
+                    standard error of its dev accuracy
     autotune.json   what was tuned (data, model, --from, --vectors): marks the folder as autotune's
     autotune.lock   the pid of the run using the folder, flock'd while it runs: a second autotune on
                     the same --out is refused while the first runs (a dead run's lock is free)
