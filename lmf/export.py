@@ -167,12 +167,11 @@ class _Graph:
         # values (at whole-model LMF R = 98, k is a few: the scales grew the file by a fifth) and
         # (for a large table) one more Gather per call; an SVD factor's columns differ in size far
         # more than its rows.
-        q, scale = _int8(table, 1)
         if table.size < SMALL_TABLE:
-            # A small table is dequantized once, at load, as a small matrix is: the rows gathered
-            # then need no Cast and Mul on every call (module docstring).
-            return self.op("Gather", [self.op("Mul", [self.op("Cast", [self.const(hint, q)], to=TensorProto.FLOAT),
-                                                      self.const(f"{hint}_scale", scale)], hint=hint), ids])
+            # A small table is a matrix with one scale per column, dequantized once, at load: the
+            # rows gathered then need no Cast and Mul on every call (module docstring).
+            return self.op("Gather", [self.matrix(hint, table, 1), ids])
+        q, scale = _int8(table, 1)
         rows = self.op("Cast", [self.op("Gather", [self.const(hint, q), ids])], to=TensorProto.FLOAT)
         return self.op("Mul", [rows, self.const(f"{hint}_scale", scale)])
 

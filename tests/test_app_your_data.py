@@ -108,20 +108,19 @@ def test_a_bad_size_is_refused_with_what_to_give(env, tiny_dir, size):
     assert started == [] and not root.exists()
 
 
-def finished_job(env, tiny_dir, summary, **job):
+def finished_job(env, tiny_dir, summary, chosen_dev_accuracy, **job):
     """The Your data page over one done job (tiny_dir's files) whose autotune summary is `summary`:
     a base of 2,000,000 bytes (dev 0.80, test 0.79) and a chosen LMF R = 90 of 400,000, with the
-    question's fields and the chosen model's dev accuracy from `summary`."""
+    question's fields from `summary`."""
     root, _ = env
     files = {s: (f"{s}.tsv", (Path(tiny_dir) / f"{s}.tsv").read_bytes()) for s in ("train", "dev", "test")}
     job_id = jobs.create_job(files, "mine", "dan", budget_minutes=1.0, root=root,
                              artifacts=str(Path(env[0]).parent / "artifacts"), **job)
-    dev = summary.pop("chosen_dev_accuracy")
     summary = {"max_drop": 1.0, "target_met": True, "state": "finished", "seconds": 60.0, "trials": 6,
                "base": {"bytes": 2_000_000, "dev_accuracy": 0.80, "test_accuracy": 0.79},
                "chosen": {"method": "lmf", "label": "Online LMF (proposed)", "R": 90, "bytes": 400_000,
-                          "dev_accuracy": dev, "test_accuracy": 0.78, "bytes_fraction": 0.2,
-                          "drop_points": 100 * (0.80 - dev)}, **summary}
+                          "dev_accuracy": chosen_dev_accuracy, "test_accuracy": 0.78, "bytes_fraction": 0.2,
+                          "drop_points": 100 * (0.80 - chosen_dev_accuracy)}, **summary}
     jobs._update(jobs.job_dir(job_id, root), status="done", progress=1.0, summary=summary)
     at = page()
     no_exception(at)
@@ -133,7 +132,7 @@ def test_a_choice_close_to_the_target_says_so_beside_the_success(env, tiny_dir):
     choice clears the target by less than a dev standard error): the success, then the note."""
     note = "It clears the target by 0.08 points (1 of 872 dev examples), less than the standard error."
     at = finished_job(env, tiny_dir, {"question": "max_drop", "max_bytes": None, "target_dev_accuracy": 0.79,
-                                      "margin_note": note, "chosen_dev_accuracy": 0.7908})
+                                      "margin_note": note}, chosen_dev_accuracy=0.7908)
     assert [s.value for s in at.success] == [
         "**Target met: Online LMF (proposed) at R = 90**, the smallest model tried whose dev accuracy is within 1 "
         "points of the base's."]
@@ -143,8 +142,8 @@ def test_a_choice_close_to_the_target_says_so_beside_the_success(env, tiny_dir):
 def test_a_finished_size_job_says_which_question_it_answered(env, tiny_dir):
     """A done job of the size question: the question in words (500,000 bytes = 0.50 MB), the target
     met by the chosen model, and its size card."""
-    at = finished_job(env, tiny_dir, {"question": "max_bytes", "max_bytes": 500_000, "target_dev_accuracy": None,
-                                      "chosen_dev_accuracy": 0.787}, max_bytes=500_000)
+    at = finished_job(env, tiny_dir, {"question": "max_bytes", "max_bytes": 500_000, "target_dev_accuracy": None},
+                      chosen_dev_accuracy=0.787, max_bytes=500_000)
     assert any(m.value == "Question answered: **the most accurate model of at most 0.50 MB** (500,000 bytes)."
                for m in at.markdown)
     assert [s.value for s in at.success] == [
