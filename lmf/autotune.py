@@ -303,12 +303,16 @@ def check_settings(model="dan", max_drop=1.0, budget_minutes=None, max_bytes=Non
 
 def parse_bytes(text):
     """A size as the CLI takes it: bytes, or with a decimal unit (kB, MB, GB; k, M, G), so
-    "500000", "500kB" and "0.5MB" are the same 500,000 bytes; ValueError for anything else."""
+    "500000", "500kB" and "0.5MB" are the same 500,000 bytes; ValueError for anything else (a
+    number too large for a float, "1e400", included)."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmg]?)b?\s*", str(text), re.IGNORECASE)
     if not match:
         raise ValueError(f"size {text!r}: give bytes, e.g. 500000, 500kB or 0.5MB")
     number, unit = match.groups()
-    return round(float(number) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[unit.lower()])
+    size = float(number) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[unit.lower()]
+    if not math.isfinite(size):  # "1e400" reads as infinity, which no int can hold
+        raise ValueError(f"size {text!r}: too large to be a number of bytes; give e.g. 500000, 500kB or 0.5MB")
+    return round(size)
 
 
 def is_autotune_dir(path):

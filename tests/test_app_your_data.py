@@ -94,7 +94,7 @@ def test_the_tolerance_question_passes_no_size(env, tiny_dir):
     assert any("the smallest model at most 2 points below the base on dev" in m.value for m in at.markdown)
 
 
-@pytest.mark.parametrize("size", ["12 apples", "0", "-5MB"])
+@pytest.mark.parametrize("size", ["12 apples", "0", "-5MB", "1e400"])
 def test_a_bad_size_is_refused_with_what_to_give(env, tiny_dir, size):
     root, started = env
     at = page()

@@ -259,7 +259,7 @@ def test_parse_bytes():
     """Decimal units, as the artifacts' sizes are counted: 0.5MB = 500kB = 500000 bytes."""
     from lmf.autotune import parse_bytes
     assert parse_bytes("500000") == parse_bytes("500kB") == parse_bytes("0.5MB") == parse_bytes("0.5 M") == 500_000
-    for bad in ["", "-1", "1TB", "MB", "five"]:
+    for bad in ["", "-1", "1TB", "MB", "five", "1e400", "1e400kB"]:  # 1e400 overflows a float to infinity
         with pytest.raises(ValueError):
             parse_bytes(bad)
 
