@@ -390,7 +390,7 @@ def test_playground_classify_follows_dataset_and_model(app, quick_artifacts):
     classify(at, "a gorgeous , witty , seductive movie .")
     labels = set(json.loads((quick_artifacts / "models" / "sst2-dan-uncompressed-s0" / "meta.json").read_text())["label_names"])
     assert len(predictions(at)) == shipped_variants(quick_artifacts, "sst2", "dan") and set(predictions(at)) <= labels
-    assert any("a gorgeous , witty" in m.value for m in at.markdown if m.value.startswith("Predictions for"))
+    assert any("a gorgeous , witty" in t.value for t in at.text), "the classified text, shown as typed"
     # sizes on the cards, from results.csv
     assert any(f" · {expected(quick_artifacts, 'sst2', 'dan', 'quant8')['size_mb']:.2f} MB · " in c.value
                for c in at.caption)
@@ -419,13 +419,28 @@ def test_playground_unknown_words_and_truncation(app):
     warning goes unseen)."""
     at = app.run().switch_page(PLAYGROUND).run()
     classify(at, "zzqx qqvw")
-    assert any("No word of this text is in the vocabulary" in w.value and "zzqx, qqvw" in w.value for w in at.warning)
+    assert any("No word of this text is in the vocabulary" in w.value for w in at.warning)
+    assert "zzqx, qqvw" in [t.value for t in at.text]
     assert above_the_cards(at, "No word of this text")
     classify(at, "good " * 20000)  # 100,000 characters
     assert any("read the first 256" in w.value for w in at.warning)
     assert any("100,000 characters; the first 10,000 are used" in w.value for w in at.warning)
     assert not any("No word" in w.value for w in at.warning)
     assert above_the_cards(at, "read the first 256")
+
+
+def test_playground_shows_typed_text_as_text(app):
+    """What was typed is never rendered as Markdown (no italics, links or colours from the user's
+    text), and an unknown word is cut to 40 characters: a 12,000-character run with no space is one
+    word, clipped to the 10,000 characters the models read, and listed as its first 40 and "…"."""
+    at = app.run().switch_page(PLAYGROUND).run()
+    typed = "a *great* movie :red[wow] [link](http://x)"
+    classify(at, typed)
+    assert typed in [t.value for t in at.text]
+    assert not any("*great*" in m.value or "](http" in m.value for m in at.markdown)
+    classify(at, "q" * 12000)
+    assert "q" * 40 + "…" in [t.value for t in at.text]
+    assert not any("q" * 161 in e.value for e in [*at.text, *at.warning]), "the text shown is cut at 160"
 
 
 # ---------------------------------------------------------------- analysis

@@ -58,8 +58,8 @@ if len(text) > MAX_TEXT_CHARS:  # pasted text can exceed anything a sentence cla
     st.warning(f"The text has {len(text):,} characters; the first {MAX_TEXT_CHARS:,} are used.",
                icon=":material/content_cut:")
     text = clip_text(text)
-shown = text if len(text) <= 160 else text[:160] + " …"
-st.markdown(f"Predictions for the classified text: *{shown}*")
+st.markdown("Predictions for the classified text:")
+st.text(text if len(text) <= 160 else text[:160] + " …")  # text, not Markdown: what was typed is never markup
 st.caption("Edit the text and press **Classify** again to update them.")
 
 listed = variants(directory, results, dataset, model, reduction)
@@ -93,14 +93,17 @@ seen = next(iter(predictions.values()))  # tokens and unknown words are the same
 if seen.truncated:
     st.warning(f"The text has {seen.tokens:,} tokens; the models read the first {MAX_TOKENS} "
                "(lmf.tokenize.MAX_TOKENS) and ignore the rest.", icon=":material/content_cut:")
+# Typed words are shown as text, never Markdown (a word is never markup), each cut to 40
+# characters: a pasted run with no space is one 10,000-character word.
+unknown = ", ".join(w if len(w) <= 40 else w[:40] + "…" for w in seen.unknown[:40])
+unknown += f" … and {len(seen.unknown) - 40} more" if len(seen.unknown) > 40 else ""
 if seen.tokens and len(seen.unknown) == len(set(tokenize(text)[:MAX_TOKENS])):  # no known token
     st.warning("**No word of this text is in the vocabulary**: every model reads only `<unk>`, so these "
-               "predictions say nothing about the text. Unknown: " + ", ".join(seen.unknown[:40]),
-               icon=":material/help:")
+               "predictions say nothing about the text. Unknown:", icon=":material/help:")
+    st.text(unknown)
 elif seen.unknown:
-    more = f" … and {len(seen.unknown) - 40} more" if len(seen.unknown) > 40 else ""
     st.markdown("**Unknown words** (not in the training vocabulary, read as `<unk>`):")
-    st.text(", ".join(seen.unknown[:40]) + more)  # text, not Markdown: a typed word is never markup
+    st.text(unknown)
 elif seen.tokens:
     st.caption("Every word is in the vocabulary.")
 
@@ -128,7 +131,7 @@ for start in range(0, len(listed), per_row):
         throughput = row.get("throughput_b256")
         with col.container(border=True):
             st.markdown(f"**{name}**" + (" :red-badge[disagrees]" if differs else "")
-                        + (" :orange-badge[slower than its fp32 twin]" if note else ""))
+                        + (" :orange-badge[slower than its fp32 twin in the sweep]" if note else ""))
             st.markdown(f"##### {pred.label}")  # a heading wraps a long intent name; a metric cuts it
             st.caption(f"{100 * pred.confidence:.1f} % confident · {mb(row['size_bytes'])} · "
                        f"{pred.latency_ms:.3f} ms at batch 1"
