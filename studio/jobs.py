@@ -27,7 +27,8 @@ sweep's data sets nor anything no job published. A publication is all or nothing
 files are staged beside the artifacts folder, then renamed in together under the folder's lock
 (lmf.atomic: the lock sweep.assemble takes too), and put back as they were if a rename fails.
 
-A job whose status is queued or running but whose process is gone (the machine restarted, the
+`stop` asks a running job's process to stop (SIGTERM): it records itself failed with STOPPED, and
+`start` resumes it, as below. A job whose status is queued or running but whose process is gone (the machine restarted, the
 process was killed) is marked failed by `mark_stale`, with the reason; `start` on it resumes
 autotune from its trials.csv (finished trials are not run again; the budget counts afresh).
 
@@ -41,6 +42,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,6 +73,15 @@ def jobs_dir():
 
 class JobError(LmfError, ValueError):
     """A folder that is not a job lmf made, or a job whose publication would replace another's results."""
+
+
+class JobStopped(BaseException):
+    """`stop`'s SIGTERM, raised in the job process. A BaseException, as KeyboardInterrupt is, so that
+    no `except Exception` on its way (a trial's, which records a failed trial and goes on) takes it."""
+
+
+STOPPED = "Stopped from the Your data page. Resume it: finished trials are kept."
+_publishing = False  # the job process's: SIGTERM waits while the results are being published
 
 
 def is_job_dir(path):
@@ -314,6 +325,27 @@ def start(job_id, root=None):
     return _update(folder, pid=process.pid)
 
 
+def stop(job_id, root=None):
+    """Ask a running job's process to stop (SIGTERM): it ends its trial at once, records itself
+    failed with STOPPED and leaves trials.csv as it was, so `start` resumes it. A job that is
+    already publishing finishes (a half-published job would be worse than a late stop). Returns
+    whether a process was asked; False for a job that is not running."""
+    folder = job_dir(job_id, root)
+    job = read_job(folder)
+    if job is None or job["status"] not in ACTIVE or not _alive(job.get("pid"), folder):
+        return False
+    try:
+        os.kill(job["pid"], signal.SIGTERM)
+    except ProcessLookupError:  # it ended meanwhile
+        return False
+    return True
+
+
+def _stop_unless_publishing(signum, frame):
+    if not _publishing:
+        raise JobStopped
+
+
 def _alive(pid, folder):
     """Whether process `pid` is running this job: it exists, is not a zombie (a finished child the
     server has not reaped yet) and, where /proc tells, its command line names the job's folder (a
@@ -414,7 +446,9 @@ def run_job(folder):
     a failure is recorded in job.json (status failed, the error) and log.txt (the traceback).
 
     JobError, with nothing written, for a folder create_job did not make (job_folder); a job whose
-    job.json no longer passes create_job's checks (check_job: edited since) fails without running."""
+    job.json no longer passes create_job's checks (check_job: edited since) fails without running.
+    A JobStopped (`stop`'s signal, in the job process) ends it failed with STOPPED."""
+    global _publishing
     from lmf.autotune import autotune
     job = job_folder(folder)
     folder = Path(job["dir"])
@@ -445,7 +479,11 @@ def run_job(folder):
                            budget_minutes=job["budget_minutes"], quick=job["quick"], methods=job.get("methods"),
                            progress=False, on_trial=on_trial, max_bytes=job.get("max_bytes"))
         _log(folder, "search over; publishing into the artifacts folder")
+        _publishing = True  # from here to the end the job finishes: publish is all or nothing, then done
         rows = publish(job, folder / OUT, summary)
+    except JobStopped:
+        _log(folder, "stopped from the Your data page; finished trials are kept")
+        return _update(folder, status="failed", finished=time.time(), error=STOPPED)
     except Exception as e:  # noqa: BLE001  (any failure ends the job: said in job.json, traced in the log)
         with open(folder / LOG, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
@@ -584,10 +622,14 @@ def main(argv=None):
     import argparse
     parser = argparse.ArgumentParser(prog="python -m studio.jobs", description="run a Your data job: autotune, then publish")
     parser.add_argument("job_dir")
+    signal.signal(signal.SIGTERM, _stop_unless_publishing)  # `stop`
     try:
         job = run_job(parser.parse_args(argv).job_dir)
     except JobError as e:  # not a job folder lmf made: nothing was written
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except JobStopped:  # stopped before run_job could record it: mark_stale says so on the page
+        print("error: stopped", file=sys.stderr)
         return 2
     if job["status"] != "done":
         print(f"error: job {job['id']} failed: {job['error']}", file=sys.stderr)

@@ -150,3 +150,32 @@ def test_a_finished_size_job_says_which_question_it_answered(env, tiny_dir):
         "**Target met: Online LMF (proposed) at R = 90**, the most accurate model tried on dev whose export fits "
         "in 0.50 MB."]
     assert {m.label: m.value for m in at.metric}["Size"] == "0.40 MB"
+
+
+def test_a_running_job_has_a_stop_button(env, tiny_dir, monkeypatch):
+    """A running job (its process alive: a sleeping Python naming the job's folder, as _alive checks)
+    shows Stop, which calls studio.jobs.stop with its id; a done job shows none."""
+    import subprocess
+    import sys
+    root, _ = env
+    files = {s: (f"{s}.tsv", (Path(tiny_dir) / f"{s}.tsv").read_bytes()) for s in ("train", "dev", "test")}
+    job_id = jobs.create_job(files, "mine", "dan", budget_minutes=1.0, root=root,
+                             artifacts=str(Path(root).parent / "artifacts"))
+    folder = jobs.job_dir(job_id, root)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(folder)])
+    try:
+        jobs._update(folder, status="running", pid=sleeper.pid, started=1.0)
+        asked = []
+        monkeypatch.setattr(jobs, "stop", lambda job_id, root=None: asked.append(job_id) or True)
+        at = page()
+        no_exception(at)
+        (stop,) = [b for b in at.button if b.key == f"stop_{job_id}"]
+        stop.click().run()
+        no_exception(at)
+        assert asked == [job_id]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    jobs._update(folder, status="done", progress=1.0, pid=None)
+    at = page()
+    assert not [b for b in at.button if b.key == f"stop_{job_id}"]

@@ -129,6 +129,29 @@ def test_start_runs_the_job_in_a_background_process_and_resumes(tiny_dir, artifa
     assert [r["dataset"] for r in read_results(artifacts)].count("bg") == 2
 
 
+def test_stop_ends_a_running_job_which_then_resumes(tiny_dir, artifacts, tmp_path):
+    """`stop` on a running job: its process records itself failed with STOPPED (not a failed trial,
+    not a dead process found later), publishes nothing, and `start` resumes it to done. On a job
+    that is not running (queued with no process, or done) it does nothing and says so (False)."""
+    root = tmp_path / "jobs"
+    job_id = jobs.create_job(uploads(tiny_dir), "halt", "dan", artifacts=artifacts, root=root,
+                             **{**QUICK, "budget_minutes": 5.0})
+    assert jobs.stop(job_id, root) is False, "queued, no process yet"
+    jobs.start(job_id, root)
+    deadline = time.time() + 120
+    log = jobs.job_dir(job_id, root) / "log.txt"
+    while "uncompressed" not in log.read_text() and time.time() < deadline:  # the base is done: the search starts
+        time.sleep(0.1)
+    assert jobs.stop(job_id, root) is True
+    job = wait(job_id, root)
+    assert (job["status"], job["error"]) == ("failed", jobs.STOPPED), jobs.log_tail(job, 40)
+    assert "stopped from the Your data page" in log.read_text()
+    assert "halt" not in {r["dataset"] for r in read_results(artifacts)}
+    jobs.start(job_id, root)
+    assert wait(job_id, root)["status"] == "done"
+    assert jobs.stop(job_id, root) is False
+
+
 def test_a_job_whose_process_is_gone_is_marked_failed(tiny_dir, artifacts, tmp_path):
     """A running job with a dead pid, and one whose pid now belongs to another program (this test),
     are marked failed with the reason; a finished job is left alone."""

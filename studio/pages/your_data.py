@@ -10,7 +10,8 @@ lmf.names.MODEL_KINDS can be tuned.
 
 The job runs in its own process and keeps its state in its folder (studio.jobs), so a reload, another
 tab or a restarted server shows the same list; this page only draws it, refreshed every second by a
-fragment while a job is active. A finished job is shown as cards built from its summary (autotune's
+fragment while a job is active; a running job has a Stop button (studio.jobs.stop: Resume goes on from its
+finished trials). A finished job is shown as cards built from its summary (autotune's
 summary.json: base, chosen, bytes, accuracy, time, warnings); no server path reaches the page (the
 job folder and the server's folders are cut from its log and errors), and the log's lines wrap.
 """
@@ -209,6 +210,10 @@ def draw_job(job):
         started = job.get("started") or job["created"]
         elapsed = (job.get("finished") or time.time()) - started
         st.progress(jobs.shown_progress(job), text=f"{elapsed / 60:.1f} min · job {job['id']}")
+        if job["status"] == "running" and st.button("Stop", key=f"stop_{job['id']}", icon=":material/stop:",
+                                                    help="End it now; Resume later goes on from its finished trials."):
+            if jobs.stop(job["id"]):
+                st.toast(f"Stopping {job['id']}")
         if job["status"] == "failed":
             st.error(shown(job["error"] or "failed", job), icon=":material/error:")
             if st.button("Resume", key=f"resume_{job['id']}", help="Run it again; finished trials are kept."):
