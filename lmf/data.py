@@ -192,7 +192,16 @@ def _read_table(path):
                     if row:
                         rows.append((line_no, row))
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e.reason} at a byte {e.object[e.start:e.start + 1].hex()}; "
+        # The reader decodes in chunks, so e.start is within a chunk: the whole file, decoded once
+        # more, says which line holds the first bad byte.
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8-sig")
+            where, byte = "", e.object[e.start:e.start + 1]
+        except UnicodeDecodeError as whole:
+            line = raw.count(b"\n", 0, whole.start) + 1
+            where, byte = f"line {line}: ", raw[whole.start:whole.start + 1]
+        raise DataError(f"{path}: {where}not UTF-8 text ({e.reason} at a byte {byte.hex()}; "
                         "a Latin-1 or UTF-16 file?): save it as UTF-8") from e
     except csv.Error as e:
         raise DataError(f"{path}: line {line_no + 1}: {e}") from e
@@ -313,6 +322,9 @@ def split_file(path, out_dir, seed=0):
     by_label = {}
     for _, row in rows:
         by_label.setdefault(row[label_col].strip(), []).append(row)
+    if len(by_label) < 2:  # said of this file: the splits it would make are not the user's
+        raise DataError(f"{path}: every example has the same label ({next(iter(by_label), '')!r}); a classifier "
+                        "needs at least 2 classes")
     rng = random.Random(seed)
     parts = {s: [] for s in SPLITS}
     for label in _sort_labels(by_label):  # a fixed order, so the seed alone decides the split

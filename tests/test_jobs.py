@@ -197,6 +197,12 @@ def test_bad_settings_and_one_file_to_split(tiny_dir, artifacts, tmp_path):
         jobs.create_job({"all": ("notes.txt", b"text,label\n")}, "ok", artifacts=artifacts, root=root)
     with pytest.raises(DataError, match=r"^reviews\.csv: line 3 has a blank label"):
         jobs.create_job({"all": ("reviews.csv", b"text,label\ngood,1\nbad,\n")}, "ok", artifacts=artifacts, root=root)
+    one_label = "text,label\n" + "".join(f"film {i},pos\n" for i in range(20))
+    with pytest.raises(DataError, match=r"^reviews\.csv: every example has the same label \('pos'\)"):
+        jobs.create_job({"all": ("reviews.csv", one_label.encode())}, "ok", artifacts=artifacts, root=root)
+    with pytest.raises(DataError, match=r"^reviews\.csv: line 3: not UTF-8 text"):
+        jobs.create_job({"all": ("reviews.csv", "text,label\ngood,1\ncaf\u00e9,0\n".encode("latin-1"))}, "ok",
+                        artifacts=artifacts, root=root)
     assert not root.exists()
     body = "text,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n" for i in range(10))
     job_id = jobs.create_job({"all": ("reviews.csv", body.encode())}, "ok", artifacts=artifacts, root=root)

@@ -113,6 +113,9 @@ def test_a_missing_file_is_asked_for(env):
     at.text_input(key="your_data_name").set_value("mine")
     at.button[0].click().run()
     assert [e.value for e in at.error] == ["Upload the train, dev, test files first."]
+    at.radio(key="your_data_mode").set_value("one file, split 80/10/10").run()
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Upload the dataset file first."]
 
 
 def test_a_finished_job_is_cards_from_its_summary(done_env):

@@ -88,7 +88,7 @@ def size_limit(text):
 
 
 if submitted:
-    missing = [split for split, upload in uploads.items() if upload is None]
+    missing = ["dataset" if split == "all" else split for split, upload in uploads.items() if upload is None]
     max_bytes, size_problem = size_limit(size_text) if by_size else (None, None)
     if missing:
         st.error(f"Upload the {', '.join(missing)} file{'s' if len(missing) > 1 else ''} first.",
