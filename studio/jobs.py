@@ -297,6 +297,18 @@ def create_job(files, name, model="dan", max_drop=1.0, budget_minutes=30.0, quic
     return job_id
 
 
+def published_data(name, artifacts=None, root=None):
+    """The data folder (data/<name>/ of its job under `root`) of data set `name` that a job published
+    into `artifacts` (published.json), or None: a data set no job published, or whose job folder is
+    gone. Retrain live and SVD-only accuracy read a published data set from there."""
+    entry = (read_json(Path(artifacts or artifacts_dir()) / PUBLISHED) or {}).get(name)
+    try:
+        folder = job_dir(entry["job"], root) / DATA / name
+    except (ValueError, KeyError, TypeError):  # no entry, or one that names no job
+        return None
+    return folder if folder.is_dir() else None
+
+
 def job_dir(job_id, root=None):
     """The folder of `job_id`; ValueError for an id that is not a plain folder name."""
     if not job_id or "/" in job_id or job_id.startswith("."):

@@ -180,13 +180,14 @@ def live_config(arch, steps, schedule="calr", eval_every=None, seed=0, step_size
 
 
 def evaluation_data(dataset, vocab, label_names, quick=False):
-    """The dataset as the saved model sees it (lmf.data.TextDataset.seen_by). In quick artifacts
+    """The dataset (a name of lmf.data, or a folder of train/dev/test files) as the saved model
+    sees it (lmf.data.TextDataset.seen_by). In quick artifacts
     the sweep used the first examples only (lmf.names.QUICK); the same cut is applied here so the
     numbers are comparable. Raises DataError when the data cannot be found."""
     data = load_dataset(dataset)
     if quick:
         data = data.subset(QUICK["n_train"], QUICK["n_eval"])
-    return data.seen_by(vocab, label_names, f"{dataset} (for the shipped model)")
+    return data.seen_by(vocab, label_names, f"{data.name} (for the shipped model)")  # a name, never a server path
 
 
 def dev_subset(data, n):

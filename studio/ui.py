@@ -27,6 +27,25 @@ def art_dir():
     return str(layout.artifacts_dir())
 
 
+def not_shipped(dataset, model):
+    """Whether the pair's uncompressed model folder is simply absent from the artifacts folder (the
+    sweep measures the n-gram DAN but ships none of its models), so that nothing of the pair can be
+    run, retrained or factorized here; not for a folder that is there but cannot be served (a
+    symbolic link, a name that is no cell id): those are errors to name."""
+    try:
+        path = layout.model_path(art_dir(), dataset, model)
+    except ArtifactError:
+        return False
+    return not path.exists() and not path.is_symlink()
+
+
+def not_shipped_note(dataset, model, what):
+    """The one sentence for a pair whose models are not shipped (not_shipped): `what` cannot be
+    done, and where its numbers are instead. Nothing to regenerate: the sweep ships them so."""
+    return (f"No model of {dataset_name(dataset)} / {model_name(model)} is shipped in artifacts/ (the sweep measures "
+            f"this kind and ships the paper's DAN and LSTM), so {what}. Its measured numbers are on the home page.")
+
+
 def selected():
     """The (dataset, model) chosen in the sidebar (app.py draws the selectors before every page)."""
     return st.session_state.get("dataset", DEFAULT_DATASET), st.session_state.get("model", DEFAULT_MODEL)
@@ -232,14 +251,17 @@ def download_problem(row):
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # the pages show their own spinner, in place
 def _eval_data(directory, dataset, model, quick, version, data_dir=None):
+    from .jobs import published_data
     from .live import evaluation_data
     base = _saved(directory, dataset, model, "uncompressed", 0, version)
-    return evaluation_data(dataset, base.vocab, base.label_names, quick)
+    # A data set a Your data job published is read from that job's folder, not looked up by name.
+    return evaluation_data(published_data(dataset, directory) or dataset, base.vocab, base.label_names, quick)
 
 
 def eval_data(dataset, model):
     """The dataset encoded with the uncompressed model's vocabulary, or None when it cannot be
-    found (no LMF_DATA_DIR and no Hub access). The compressed models share that vocabulary."""
+    found (no LMF_DATA_DIR and no Hub access; a Your data job's data set: its job's folder gone).
+    The compressed models share that vocabulary."""
     from lmf.data import DataError, data_folder
     directory = art_dir()
     path = layout.model_path(directory, dataset, model)

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from app_fixtures import APP, PAGES
 
 TIMEOUT = 120
-PLAYGROUND = PAGES[3]
+PLAYGROUND, RETRAIN = PAGES[3], PAGES[1]
 LATER = ("throughput_b256", "twin_latency_ratio_b1")
 
 
@@ -112,7 +112,9 @@ def test_the_playground_cards_show_throughput_and_the_slower_int8(artifacts):
 def test_the_n_gram_dan_is_listed_and_its_unshipped_models_are_no_error(tmp_path, monkeypatch):
     """results.csv with the n-gram DAN's rows and no models (the sweep does not ship them): the
     sidebar offers it by its name; the home page answers from its rows and says its spectrum and
-    download are not shipped, the Playground that there is nothing to run; no error box."""
+    download are not shipped, without offering a regeneration, a retraining or another R that would
+    fail; "other R" says no SVD-only model can be cut; Retrain live that there is no model to retrain
+    and the Playground, before anything is typed, that there is nothing to run; no error box."""
     from lmf.results import RESULT_COLUMNS
     art = tmp_path / "artifacts"
     art.mkdir()
@@ -131,9 +133,15 @@ def test_the_n_gram_dan_is_listed_and_its_unshipped_models_are_no_error(tmp_path
     no_exception(at)
     assert at.markdown[0].value == "### Ship: Online LMF (proposed), R=90%"
     assert any("not shipped" in i.value for i in at.info) and any("spectrum" in i.value for i in at.info)
+    assert not any(w in i.value for i in at.info for w in ("precompute.py", "Retrain live", "other R"))
     assert not at.error, [e.value for e in at.error]
-    at.switch_page(PLAYGROUND).run()
-    at.text_area[0].input("good movie")
-    at.button[0].click().run()
+    at.button_group(key="reduction").set_value("other").run()
     no_exception(at)
+    assert any("no SVD-only model can be cut" in i.value for i in at.info) and not at.error, [e.value for e in at.error]
+    at.switch_page(RETRAIN).run()
+    no_exception(at)
+    assert any("no model to retrain" in i.value for i in at.info) and not at.error, [e.value for e in at.error]
+    at.switch_page(PLAYGROUND).run()
+    no_exception(at)
+    assert not at.text_area, "nothing to type into"
     assert any("is shipped in artifacts/" in i.value for i in at.info) and not at.error, [e.value for e in at.error]

@@ -170,6 +170,22 @@ def test_a_finished_job_opens_on_the_home_page_with_its_answer(done_env):
     assert not at.error, [e.value for e in at.error]
 
 
+def test_retrain_live_reads_a_published_data_set_from_its_job(done_env):
+    """Retrain live on the job's data set: its data come from the job's folder
+    (studio.jobs.published_data), so there is no "not available here" warning and no missing-curve
+    error (the sweep has no curve of a job's data), and Start is offered."""
+    art, root, job = done_env
+    assert jobs.published_data("mine", art, root) == Path(job["dir"]) / "data" / "mine"
+    assert jobs.published_data("sst2", art, root) is None, "the sweep's data sets are not a job's"
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.sidebar.selectbox(key="dataset").set_value("mine").run()
+    at.switch_page(PAGES[1]).run()
+    no_exception(at)
+    assert not any("not available" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not at.error, [e.value for e in at.error]
+    assert at.button(key="live_start").label == "Start retraining"
+
+
 def test_no_page_shows_a_server_path(done_env):
     """Every page, on SST-2 and on the job's own data set: no text sent to the browser holds the
     server's working directory (the repository), the job's folder or the artifacts folder."""

@@ -96,16 +96,6 @@ def shipped_or_broken(row):
         return True
 
 
-def not_shipped(dataset, model):
-    """Whether the uncompressed model's folder is simply absent (not a link, not a bad name: those
-    are errors to name)."""
-    try:
-        path = layout.model_path(directory, dataset, model)
-    except ArtifactError:
-        return False
-    return not path.exists() and not path.is_symlink()
-
-
 def download_export(row, key, note, what):
     """A download button for the seed-0 results row's deployable export, or the error that says
     why there is none (naming `what`, the model). The export is rebuilt from the shipped model and
@@ -206,6 +196,8 @@ with download_col:
         st.caption("results.csv has no seed-0 row for this model, so there is no model to download.")
     elif shipped_or_broken(rec_row):
         download_export(rec_row, "download_recommended", "", describe(rec))
+    elif ui.not_shipped(dataset, model):
+        st.info(ui.not_shipped_note(dataset, model, "there is no model to download"), icon=":material/cloud_off:")
     else:
         st.info("Its model is not shipped in this artifacts folder (the app ships LMF at R = "
                 f"{', '.join(map(str, grid.APP_REDUCTIONS))}, the uncompressed model and the model recommended at "
@@ -249,6 +241,10 @@ def explore():
         else pick
 
     selection = precomputed_selection(models, reduction)
+    if selection is None and ui.not_shipped(dataset, model):  # an SVD-only model is cut from the uncompressed one
+        st.info(ui.not_shipped_note(dataset, model, "no SVD-only model can be cut at another R"),
+                icon=":material/cloud_off:")
+        return
     if selection is None:
         try:
             with st.spinner(f"Compressing the embedding with a truncated SVD at R = {reduction} % and measuring it "
@@ -378,6 +374,8 @@ def explore():
         elif selection.row is not None and shipped_or_broken(selection.row):
             download_export(selection.row, "download", "The model the cards above describe (seed 0).",
                             selection.label)
+        elif ui.not_shipped(dataset, model):
+            st.info(ui.not_shipped_note(dataset, model, "there is no model to download"), icon=":material/cloud_off:")
         else:
             st.info(f"The retrained model at R={reduction} was measured by the sweep but is not shipped in artifacts/ "
                     f"(it ships LMF at R = {', '.join(map(str, grid.APP_REDUCTIONS))} to stay small). Retrain it on "
@@ -389,7 +387,7 @@ def explore():
             values = ui.spectrum(dataset, model)  # spectra.json, or the model itself (torch) without it
         except ArtifactError as e:
             values = None
-            if not_shipped(dataset, model):  # measured, not shipped (the n-gram DAN's models): nothing broken
+            if ui.not_shipped(dataset, model):  # measured, not shipped (the n-gram DAN's models): nothing broken
                 st.info("The uncompressed model is not shipped in artifacts/, so its spectrum cannot be drawn.",
                         icon=":material/cloud_off:")
             else:

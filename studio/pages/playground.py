@@ -23,6 +23,11 @@ dataset, model = ui.selected()
 directory = ui.art_dir()
 shipped = layout.shipped_reductions(directory, dataset, model)
 results = ui.cached_results_quiet() or []
+if results and ui.not_shipped(dataset, model):
+    # Measured but not shipped (the n-gram DAN's models stay out of artifacts/ by design): said before
+    # anything is typed, not after.
+    st.info(ui.not_shipped_note(dataset, model, "there is nothing to run here"), icon=":material/cloud_off:")
+    st.stop()
 
 
 def classify_example():
@@ -72,11 +77,6 @@ for name, row in listed:
 if not predictors:
     if failed:
         ui.show_error(next(iter(failed.values())))
-    elif not listed and results and any(r["dataset"] == dataset and r["model"] == model for r in results):
-        # Measured but not shipped (the n-gram DAN's models stay out of artifacts/ by design): nothing broken.
-        st.info(f"No model of {ui.dataset_name(dataset)} / {ui.model_name(model)} is shipped in artifacts/ (the sweep "
-                "ships the paper's DAN and LSTM), so there is nothing to run here; its numbers are on the home page.",
-                icon=":material/cloud_off:")
     else:
         ui.show_error(layout.missing(f"no deployable model of {ui.dataset_name(dataset)} / {ui.model_name(model)} "
                                      "can be rebuilt from results.csv and models/", directory))

@@ -96,6 +96,9 @@ steps = c2.select_slider("Step budget (mini-batches)", STEP_BUDGETS, value=lmf_l
 schedule = c3.radio("Schedule", ["calr", "clr", "adagrad"], horizontal=True, key="live_schedule",
                     format_func={"calr": "CALR", "clr": "CLR", "adagrad": "AdaGrad (constant)"}.get)
 
+if ui.not_shipped(dataset, model):  # nothing broken, nothing to regenerate: the sweep ships them so
+    st.info(ui.not_shipped_note(dataset, model, "there is no model to retrain here"), icon=":material/cloud_off:")
+    st.stop()
 try:
     base = ui.saved(dataset, model)
 except ArtifactError as e:
