@@ -70,20 +70,27 @@ def check_output(path, keep=()):
 
 def save_model(path, model, vocab, label_names, metrics=None, keep=()):
     """Save `model` (which carries its `config`) with its vocabulary and labels to directory `path`,
-    which check_output(path, keep) must allow."""
+    which check_output(path, keep) must allow. What load_model would refuse (describe's and
+    weights' checks: labels that do not name each class once, more words than embedding rows, NaN
+    weights) is a ValueError here, before anything is written: a saved model always loads."""
     path = Path(os.path.abspath(path))  # "." or "a/.." has no name to make a sibling of
     check_output(path, keep)
-    path.parent.mkdir(parents=True, exist_ok=True)
     config = dict(model.config)
     vocab = model_vocab(vocab, config)  # a pruned model keeps only the words it has rows for
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if config.get("bits"):
         state = quantize_state_dict(state, config["bits"])
+    meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
+            "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
+    try:
+        describe(json.loads(json.dumps(meta)))  # as load_model will read it back
+        weights(state, config)
+    except ValueError as e:
+        raise ValueError(f"{path}: not saved, as it could not be loaded back: {e}") from e
+    path.parent.mkdir(parents=True, exist_ok=True)
 
     def fill(tmp):
         save_file(state, tmp / WEIGHTS)
-        meta = {"config": config, "label_names": list(label_names), "metrics": metrics or {},
-                "vocab": {"itos": vocab.itos, "counts": vocab.counts}}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
         manifest = {"format": MODEL_FORMAT, "format_version": 1,
                     "files": {name: file_sha256(tmp / name) for name in (WEIGHTS, META)}}
@@ -166,6 +173,9 @@ def describe(meta):
                              + " or ".join(sorted({_kind(k()) for k in kinds})))
         if kinds in (_SIZE, _OPTIONAL_SIZE) and isinstance(config.get(key), int) and config[key] < 1:
             raise ValueError(f"config '{key}' is {config[key]}, not a positive number")
+    for key in ("dropout", "word_dropout"):  # a probability; NaN (JSON allows it) fails the comparison too
+        if key in config and not 0 <= config[key] < 1:
+            raise ValueError(f"config '{key}' is {config[key]}, not a probability in [0, 1)")
     vocab = meta["vocab"]
     if not isinstance(vocab, dict):
         raise ValueError(f"'vocab' is a JSON {_kind(vocab)}, not an object")

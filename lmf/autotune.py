@@ -349,6 +349,21 @@ def _prepare(out, settings):
     return out
 
 
+def _check_from(base_from, model, source, quick):
+    """--from's saved model (an ArtifactError for anything else, an export included), of model kind
+    `model` (a ValueError naming its own kind: an LSTM searched as a DAN would be labelled a DAN),
+    and the data `source` seen through its vocabulary and labels (cached_data, which the trials
+    then reuse: a DataError when the data has a label the model does not know)."""
+    from .artifacts import load_model
+    from .trial import cached_data
+    config = load_model(base_from).config
+    kind = next((k for k, (arch, extra) in KINDS.items() if arch == config["arch"] and extra and
+                 all(config.get(key) is not None for key in extra)), config["arch"])
+    if kind != model:
+        raise ValueError(f"--from {base_from} holds a {kind} model, not a {model}: autotune it with --model {kind}")
+    cached_data(source, bool(quick), str(Path(base_from).resolve()))
+
+
 def _lock(out):
     """Hold `out`'s LOCK file, flock'd, with this process's pid in it, until the returned file is
     closed or the process dies; FileExistsError naming the holder's pid when another autotune holds
@@ -580,6 +595,8 @@ class Search:
         self.source = data if data in NAMED else str(Path(data).resolve())
         # tune_base trains the fast way (Tuner); it tunes the base unless --from gives one.
         self.fast, self.tune = bool(tune_base), bool(tune_base) and not base_from
+        if base_from:
+            _check_from(base_from, model, self.source, quick)  # before --out exists: a bad --from leaves none
         settings = {"data": self.source, "model": model, "quick": bool(quick),
                     "from": str(Path(base_from).resolve()) if base_from else None,
                     "vectors": str(Path(vectors).resolve()) if vectors else None,

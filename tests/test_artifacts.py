@@ -120,6 +120,46 @@ def test_failed_save_keeps_previous_model(tmp_path, monkeypatch):
         assert torch.equal(load_model(tmp_path / "m").model(IDS), first(IDS))
 
 
+def nan_model():
+    m = model(seed=1)
+    with torch.no_grad():
+        m.out.weight[0, 0] = float("nan")
+    return m
+
+
+@pytest.mark.parametrize("make,vocab,labels,why", [
+    (model, VOCAB, ["neg", "pos", "extra"], "must name each of the 2 classes once"),
+    (model, VOCAB, ["neg", "neg"], "must name each of the 2 classes once"),
+    (model, VOCAB, [0, 1], "must be an array of strings"),
+    (model, Vocab(VOCAB.itos + ["more"], VOCAB.counts + [1]), ["neg", "pos"], "more than config 'vocab_size'"),
+    (nan_model, VOCAB, ["neg", "pos"], "NaN or infinite"),
+])
+def test_save_refuses_what_load_would_refuse_and_keeps_the_model_there(tmp_path, make, vocab, labels, why):
+    """Labels that do not name the model's 2 classes once, or are not strings; 6 words for a 5-row
+    table; a NaN weight: each a ValueError naming the reason, before anything is written, so the
+    good model saved there before still loads with its own logits."""
+    first = model(seed=0)
+    save_model(tmp_path / "m", first, VOCAB, ["neg", "pos"])
+    with pytest.raises(ValueError, match=why):
+        save_model(tmp_path / "m", make(), vocab, labels)
+    assert leftovers(tmp_path) == []
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "m").model(IDS), first(IDS))
+
+
+@pytest.mark.parametrize("dropout", [float("nan"), -0.1, 1.0])
+def test_a_dropout_that_is_no_probability_is_refused_on_load(tmp_path, dropout):
+    """meta.json's dropout NaN (JSON allows it), negative or 1: an ArtifactError naming it, not
+    torch's RuntimeError when the model is built."""
+    save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
+    meta = json.loads((tmp_path / "m" / META).read_text())
+    meta["config"]["dropout"] = dropout
+    (tmp_path / "m" / META).write_text(json.dumps(meta))
+    rehash(tmp_path / "m", META)
+    with pytest.raises(ArtifactError, match="'dropout' is .*not a probability"):
+        load_model(tmp_path / "m")
+
+
 def test_save_refuses_what_is_not_a_model(tmp_path):
     """Issue 10: `--out DIR` deleted whatever was at DIR. A folder holding a user's notes.txt, a
     plain file, and a folder holding a model plus a user file are each refused with an

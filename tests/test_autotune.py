@@ -691,3 +691,27 @@ def test_a_search_spends_its_trials_where_a_better_answer_can_come_from(tiny_dir
     search.max_bytes = 1_000_000
     assert search.promise("lmf_whole") == -0.795 and search.promise("hmf") == -0.70
     search.close()
+
+
+def test_a_bad_from_is_refused_before_out_exists(tiny_dir, tmp_path):
+    """--from checked before --out is made (a leftover folder of the refused settings would then
+    refuse the corrected run): an LSTM given as a DAN names its kind; an export is no saved model; a
+    model whose labels the data does not have is a DataError. A DAN made for the data passes."""
+    from lmf.artifacts import ArtifactError, save_model
+    from lmf.data import DataError, load_directory
+    from lmf.export import export_model
+    from lmf.models import build_model, default_config
+    data = load_directory(tiny_dir)
+    made = {}
+    for arch, labels in (("dan", data.label_names), ("lstm", data.label_names), ("other", ["cat", "dog"])):
+        config = default_config("dan" if arch == "other" else arch, len(data.vocab), len(labels), embed_dim=8)
+        made[arch] = save_model(tmp_path / arch, build_model(config), data.vocab, labels)
+    export_model(made["dan"], tmp_path / "export")
+    out = tmp_path / "out"
+    for base_from, error, why in ((made["lstm"], ValueError, "holds a lstm model, not a dan: autotune it with --model lstm"),
+                                  (tmp_path / "export", ArtifactError, None),
+                                  (made["other"], DataError, None)):
+        with pytest.raises(error, match=why):
+            autotune(str(tiny_dir), "dan", out, base_from=base_from, **SMALL)
+        assert not out.exists()
+    at._check_from(made["dan"], "dan", str(tiny_dir), True)
