@@ -24,6 +24,7 @@ Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and 
 standard library only). Deliberately not here: torch, exporting, timing.
 """
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -126,9 +127,14 @@ def _check_batch_size(batch_size):
 
 
 class Predictor:
-    """An exported classifier; `threads` is ONNX Runtime's intra-op thread count."""
+    """An exported classifier; `threads` is ONNX Runtime's intra-op thread count, an integer from 1
+    to this machine's CPU count (ValueError otherwise: ONNX Runtime's own error for a wrong type is
+    a page of bindings, and ten thousand threads do not start in minutes)."""
 
     def __init__(self, directory, threads=1):
+        cpus = os.cpu_count() or 1
+        if type(threads) is not int or not 1 <= threads <= cpus:  # bool is refused too
+            raise ValueError(f"threads must be an integer from 1 to {cpus} (this machine's CPUs), not {threads!r}")
         self.directory = Path(directory)
         self.manifest = verify_export(self.directory)
         self.itos, self.label_names, self.ngrams = read_tokenizer(self.directory / TOKENIZER)

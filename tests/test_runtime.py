@@ -131,6 +131,14 @@ def test_batch_size_must_be_a_positive_integer(exported, batch_size):
         Predictor(exported[0]).predict(["good"], batch_size=batch_size)
 
 
+@pytest.mark.parametrize("threads", [0, -1, 2.5, "abc", None, True, 10**4])
+def test_threads_must_be_an_integer_up_to_the_cpu_count(exported, threads):
+    """Anything but 1..os.cpu_count() is refused at once, before ONNX Runtime sees it (10,000
+    threads did not start within two minutes; a string gave a page of pybind's signatures)."""
+    with pytest.raises(ValueError, match=r"threads must be an integer from 1 to \d+"):
+        Predictor(exported[0], threads=threads)
+
+
 def test_unknown_words(exported):
     assert Predictor(exported[0]).unknown_words("Good fantastic film, fantastic") == ["fantastic", ","]
 
