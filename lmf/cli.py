@@ -80,7 +80,7 @@ def cmd_train(args):
         print(f"vectors: {vectors.shape[1]}-d, {coverage:.1%} of the vocabulary found")
     num_classes = len(data.label_names)
     ngrams = {"ngrams": args.ngrams, "buckets": args.buckets}
-    if args.offline_reduction:
+    if args.offline_reduction is not None:  # 0 is refused (offline_dim), not read as "not given"
         if args.ngrams or args.buckets or args.model != kind_arch(args.model):
             raise ValueError("--offline-reduction trains a plain DAN or LSTM: leave out --ngrams and --buckets")
         model = offline_model(args.model, len(data.vocab), num_classes, args.offline_reduction,

@@ -47,6 +47,9 @@ DEFAULT_NGRAMS = 2
 # 84.7 / 84.6 (no n-grams 85.7 / 86.4). Rows cost time: Adam updates every row at every step (CR:
 # 16,384 buckets trained 3x as long as none), and 2^18 buckets of 300 floats are 315 MB in fp32.
 DEFAULT_BUCKETS = 2 ** 14
+# 8x fastText's 2,000,000-bucket default: 2^24 rows of 64 floats are 4.3 GB in fp32. Beyond it a
+# typo (10^12) would ask torch for petabytes and fail with an allocator's error.
+MAX_BUCKETS = 2 ** 24
 
 
 def token_hash(token):
@@ -71,10 +74,13 @@ def ngram_ids(hashes, n, buckets, offset):
 
 
 def check(n, buckets):
-    """ValueError unless `n` (2 or more) and `buckets` (1 or more) are integers an n-gram DAN takes."""
+    """ValueError unless `n` (2 or more) and `buckets` (1 to MAX_BUCKETS) are integers an n-gram DAN
+    takes."""
     for name, value, least in (("ngrams", n, 2), ("buckets", buckets, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be an integer of at least {least} (got {value!r})")
+    if buckets > MAX_BUCKETS:
+        raise ValueError(f"buckets must be at most {MAX_BUCKETS:,} (got {buckets:,}): each is an embedding row")
 
 
 def settings(n, buckets):

@@ -138,6 +138,10 @@ def test_offline_reduction_and_lstm_vectors(tiny_dir, tmp_path, data_dir):
     (["classify", "{corrupt}", "hello"], "sha256"),
     (["evaluate", "{model}", "--data", "{tmp}/no-such-data"], "neither a known dataset"),
     (["train", "--data", "{tmp}", "--out", "{tmp}/x"], "missing train split"),
+    # 0 is no reduction to train at: refused, not read as "not given" (an uncompressed model)
+    (["train", "--data", "{data}", "--offline-reduction", 0, "--out", "{tmp}/x"], "strictly between 0 and 100"),
+    # a typo of a bucket count asked torch for petabytes
+    (["train", "--data", "{data}", "--ngrams", 2, "--buckets", 10**12, "--out", "{tmp}/x"], "buckets must be at most"),
 ])
 def test_bad_input_exits_2_with_error(pipeline, tiny_dir, tmp_path, argv, message):
     corrupt = tmp_path / "corrupt"
