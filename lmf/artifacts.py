@@ -218,8 +218,15 @@ def weights(tensors, config):
 
 
 def _why(e):
-    # A KeyError's text is just the key: say what is wrong with it.
-    return f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+    # A KeyError's text is just the key: say what is wrong with it. torch's load_state_dict lists
+    # every mismatched tensor on a line of its own: the first is the message's one line.
+    if isinstance(e, KeyError):
+        return f"missing key {e}"
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
+    head = lines[0]
+    if head.endswith(":") and len(lines) > 1:  # a heading over a list: the heading and its first item
+        head, lines = f"{head} {lines[1]}", lines[1:]
+    return f"{type(e).__name__}: {head}" + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "")
 
 
 def load_model(path, device="cpu"):

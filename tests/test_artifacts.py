@@ -94,6 +94,13 @@ def test_weights_that_do_not_fit_config(tmp_path):
     rehash(tmp_path / "m", META)
     with pytest.raises(ArtifactError, match="cannot rebuild"):
         load_model(tmp_path / "m")
+    meta["config"].update(vocab_size=5, hidden=[10, 5])  # four tensors of other shapes: torch lists each on a line
+    meta_path.write_text(json.dumps(meta))
+    rehash(tmp_path / "m", META)
+    with pytest.raises(ArtifactError) as raised:
+        load_model(tmp_path / "m")
+    assert "\n" not in str(raised.value) and "size mismatch for" in str(raised.value)
+    assert str(raised.value).endswith(" more))"), "one line, saying how many more mismatches torch listed"
 
 
 def test_overwrite_leaves_no_temporary_directories(tmp_path):
