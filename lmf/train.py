@@ -63,6 +63,12 @@ class TrainConfig:
         # and the app all fail where the bad value was given, not halfway into a run: a zero batch
         # size would divide by zero, eval_every 0 never evaluates, epochs 0 silently trains nothing.
         problems = []
+        # NaN passes no comparison below but also fails none that reads "not x < 0", and an infinite
+        # rate passes "> 0": either would train to NaN and be reported as a diverged run.
+        for name in ("epochs", "lr_lb", "lr_ub", "decay", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not math.isfinite(value):
+                problems.append(f"{name} must be a finite number (got {value})")
         if not self.batch_size >= 1:
             problems.append(f"batch_size must be at least 1 (got {self.batch_size})")
         if not self.eval_every >= 1:

@@ -140,12 +140,16 @@ def test_recipes_are_copies():
     (dict(lr_ub=0.0), "lr_ub"),
     (dict(lr_lb=1e-2, lr_ub=1e-3), "lr_ub"),
     (dict(weight_decay=-1e-6), "weight_decay"),
+    (dict(decay=float("nan")), "decay must be a finite number"),
+    (dict(weight_decay=float("inf")), "weight_decay must be a finite number"),
+    (dict(lr_ub=float("inf")), "lr_ub must be a finite number"),
 ])
 def test_bad_settings_name_the_field(settings, field):
     """Each bad value raises ValueError naming its field: a batch of 0 examples, evaluating every
     0 steps, 0, -1 or NaN epochs (max_steps only caps the count, so it does not rescue them),
     negative step counts, a negative or zero rate, lr_ub 1e-3 below lr_lb 1e-2 (the CLR window
-    would run upside down), a negative L2 weight."""
+    would run upside down), a negative L2 weight, a NaN decay, an infinite L2 weight or rate (each
+    trained to NaN and was reported as a diverged run)."""
     with pytest.raises(ValueError, match=rf"\b{field}\b"):
         TrainConfig(**settings)
 
