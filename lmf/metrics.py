@@ -25,6 +25,7 @@ import torch
 
 from .data import pad_batch
 from .ngrams import model_data, model_vocab
+from .tokenize import check_texts, no_token
 
 RESULT_THREADS = 1  # intra-op threads of every computation whose result is kept (see the docstring)
 
@@ -82,9 +83,16 @@ def accuracy(model, data, split="test"):
 
 
 def classify(model, vocab, label_names, texts):
-    """[(label name, probability)] for raw texts."""
+    """[(label name, probability)] for raw texts: a list or tuple of strings (TypeError otherwise,
+    a bare string included), each with a token to classify (ValueError otherwise), as
+    lmf.runtime.Predictor takes them."""
+    check_texts(texts, "classify")
     vocab = model_vocab(vocab, getattr(model, "config", None) or {})
-    ids, _ = pad_batch([vocab.encode(t) for t in texts])
+    encoded = [vocab.encode(t) for t in texts]
+    for i, ids in enumerate(encoded):
+        if not len(ids):
+            raise no_token(i, texts[i])
+    ids, _ = pad_batch(encoded)
     probs = predict(model, ids)
     best = probs.argmax(-1)
     return [(label_names[int(i)], float(probs[row, i])) for row, i in enumerate(best)]

@@ -33,7 +33,7 @@ import onnxruntime as ort
 from . import ngrams
 from .ngrams import NgramEncoder
 from .layout import ArtifactError, verified_files
-from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, settings, unknown_tokens
+from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, check_texts, no_token, settings, unknown_tokens
 
 FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
 OUTPUTS = ("logits", "label", "probability")  # model.onnx's outputs, in order (lmf.export)
@@ -110,17 +110,6 @@ def read_tokenizer(path):
     return itos, labels, grams
 
 
-def _check_texts(texts):
-    """TypeError unless `texts` is a list or tuple of strings, naming the first text that is not."""
-    if not isinstance(texts, (list, tuple)):
-        hint = "; wrap one text in a list: predict([text])" if isinstance(texts, str) else ""
-        raise TypeError(f"texts must be a list of strings, not a {type(texts).__name__}{hint}")
-    if not {str}.issuperset(map(type, texts)):  # at C speed; a subclass of str takes the loop
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"text {i} is a {type(text).__name__} ({text!r:.40}), not a string")
-
-
 def _check_batch_size(batch_size):
     if type(batch_size) is not int or batch_size < 1:  # bool is a subclass of int, and is refused too
         raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -188,13 +177,13 @@ class Predictor:
         (lmf.tokenize.Encoder); ValueError for a text with no token (empty, only spaces or
         invisible characters)."""
         if type(texts) is list and len(texts) == 1 and type(texts[0]) is str:
-            encoded = [self.encoder.encode(texts[0])]  # batch 1: _check_texts' answer, known
+            encoded = [self.encoder.encode(texts[0])]  # batch 1: check_texts' answer, known
         else:
-            _check_texts(texts)
+            check_texts(texts)
             encoded = list(map(self.encoder.encode, texts))
         if not all(encoded):
             i = encoded.index(b"")
-            raise ValueError(f"text {i} ({texts[i][:40]!r}) is empty or has no token to classify")
+            raise no_token(i, texts[i])
         return encoded
 
     def ids(self, encoded):
@@ -243,5 +232,5 @@ class Predictor:
     def unknown_words(self, text):
         """The distinct words of `text` (a string, else TypeError) the model reads as UNK
         (lmf.tokenize.unknown_tokens)."""
-        _check_texts([text])
+        check_texts([text])
         return unknown_tokens(text, self.stoi)

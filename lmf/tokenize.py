@@ -142,6 +142,24 @@ def unknown_tokens(text, stoi, max_tokens=MAX_TOKENS):
     return list(dict.fromkeys(t for t in tokenize(text)[:max_tokens] if t not in stoi))
 
 
+def check_texts(texts, call="predict"):
+    """TypeError unless `texts` is a list or tuple of strings, naming the first text that is not:
+    a bare string would be read as one text per character. `call` names the function in the hint."""
+    if not isinstance(texts, (list, tuple)):
+        hint = f"; wrap one text in a list: {call}([text])" if isinstance(texts, str) else ""
+        raise TypeError(f"texts must be a list of strings, not a {type(texts).__name__}{hint}")
+    if not {str}.issuperset(map(type, texts)):  # at C speed; a subclass of str takes the loop
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is a {type(text).__name__} ({text!r:.40}), not a string")
+
+
+def no_token(i, text):
+    """The ValueError for text `i` of a call, which has no token to classify (tokenize: empty, only
+    spaces or invisible characters): every model would answer its prior, whatever was meant."""
+    return ValueError(f"text {i} ({text[:40]!r}) is empty or has no token to classify")
+
+
 def settings():
     """Everything that decides the ids of a text, as JSON-able values (an export's tokenizer.json).
     NFKC's tables come with Python's Unicode database, so its version is recorded too."""

@@ -55,10 +55,17 @@ def always_positive():
 
 
 def test_classify(toy):
+    """A model answering logits (0, 2) to everything: positive at e^2 / (1 + e^2), unknown words
+    included. An empty text or a bare string is refused as lmf.runtime.Predictor refuses them (a
+    string would be one text per character), naming the text."""
     model = always_positive()
-    out = classify(model, toy.vocab, toy.label_names, ["good movie", "", "never seen words"])
-    assert [label for label, _ in out] == ["positive"] * 3
-    assert [p for _, p in out] == pytest.approx([math.exp(2) / (1 + math.exp(2))] * 3, abs=1e-6)
+    out = classify(model, toy.vocab, toy.label_names, ["good movie", "never seen words"])
+    assert [label for label, _ in out] == ["positive"] * 2
+    assert [p for _, p in out] == pytest.approx([math.exp(2) / (1 + math.exp(2))] * 2, abs=1e-6)
+    with pytest.raises(ValueError, match=r"text 1 \('\\u200b'\) is empty or has no token"):
+        classify(model, toy.vocab, toy.label_names, ["good movie", "\u200b"])
+    with pytest.raises(TypeError, match=r"wrap one text in a list: classify\(\[text\]\)"):
+        classify(model, toy.vocab, toy.label_names, "good")
 
 
 def test_accuracy_of_constant_model(toy):
