@@ -229,6 +229,9 @@ def test_home_other_r_is_svd_only_against_seed0(app, quick_artifacts):
     m, n = config["vocab_size"], config["embed_dim"]
     assert shown["Rank k"].value == str(math.floor(0.27 * m * n / (m + n)))
     assert any("SVD only" in b.proto.label for b in at.get("download_button")), "the SVD-only model can be downloaded"
+    at.number_input(key="reduction_other").set_value(90).run()  # an R the sweep retrained: still SVD only, as labelled
+    no_exception(at)
+    assert verdict(at).startswith("#### R=90:") and "SVD only (not retrained)" in verdict(at)
 
 
 def test_home_without_data_says_how_to_get_it(app, monkeypatch):

@@ -240,7 +240,8 @@ def explore():
     reduction = other_col.number_input("Other R (%)", 1, MAX_REDUCTION, 80, key="reduction_other") if pick == OTHER \
         else pick
 
-    selection = precomputed_selection(models, reduction)
+    # "other R" is SVD only, as its label says, even at an R the sweep also retrained.
+    selection = None if pick == OTHER else precomputed_selection(models, reduction)
     if selection is None and ui.not_shipped(dataset, model):  # an SVD-only model is cut from the uncompressed one
         st.info(ui.not_shipped_note(dataset, model, "no SVD-only model can be cut at another R"),
                 icon=":material/cloud_off:")
