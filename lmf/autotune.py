@@ -87,7 +87,7 @@ from .models import KINDS, kind_arch, new_model
 from .names import MODEL_KINDS
 from .ngrams import DEFAULT_BUCKETS
 from .results import read_table, write_rows
-from .units import mb
+from .units import mb, tolerance
 from .selection import within_tolerance
 from .train import recipe
 from .trial import Trials, dask_client, dask_workers, deployable_accuracy, run_cells, run_cells_dask
@@ -550,7 +550,7 @@ def summary_text(s):
             lines.append(f"Target met{caveat}. The smallest model within it: {what}."
                          + (f" {s['margin_note']}" if s.get("margin_note") else ""))
         else:
-            lines.append(f"Target NOT met: no compressed model tried came within {s['max_drop']:g} points of the base "
+            lines.append(f"Target NOT met: no compressed model tried came within {tolerance(s['max_drop'])} of the base "
                          f"on dev. The best one tried (highest dev accuracy), saved anyway: {what}, "
                          f"{100 * (base['dev_accuracy'] - chosen['dev_accuracy']):.2f} points below the base.")
     lines.append("")

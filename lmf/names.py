@@ -32,7 +32,7 @@ def check_dataset_name(name):
     if len(name) > MAX_NAME_CHARS:
         raise ValueError(f"dataset name of {len(name)} characters: use at most {MAX_NAME_CHARS}")
     if name in DATASETS:
-        raise ValueError(f"dataset name {name!r} is lmf's own {DATASET_NAMES[name]}; give the directory another name")
+        raise ValueError(f"dataset name {name!r} is lmf's own {DATASET_NAMES[name]}; choose another name")
     return name
 
 

@@ -20,7 +20,7 @@ reading (lmf.results).
 from dataclasses import dataclass
 
 from .methods import METHODS, method_label
-from .units import in_percent, mb, megabytes, percent, points
+from .units import in_percent, mb, megabytes, percent, points, tolerance
 from . import results
 from .results import find, summarize
 
@@ -183,7 +183,7 @@ def recommend(models, tolerance_points, size_tie=SIZE_TIE):
     best = min(tied, key=lambda r: (r["latency_ms_b1"] is None, r["latency_ms_b1"] or 0, -r["seeds"],
                                     -r[column], r["size_bytes"]))
     split = "dev" if column == "dev_accuracy" else "test"
-    within = f"within {tolerance_points:g} point{'' if tolerance_points == 1 else 's'} of the uncompressed model on {split}"
+    within = f"within {tolerance(tolerance_points)} of the uncompressed model on {split}"
     if len(tied) == 1:
         reason = f"the smallest of the {len(ok)} models {within}"
     else:

@@ -4,6 +4,7 @@ everywhere in code and in every file lmf writes) as percent or as a difference i
     mb(1_352_000)        -> '1.35 MB'     (decimal: 10**6 bytes, as disks and the size budget count)
     percent(0.82981)     -> '82.98 %'
     points(0.8298 - 0.8312) -> '-0.14 points'
+    tolerance(1.0)       -> '1 point'     (a tolerance, given in points: 0.5 -> '0.5 points')
     in_percent(0.8298)   -> 82.98         (a number, for a chart's axis or a table's column)
 
 Standard library only. Deliberately not here: measuring sizes (lmf.metrics.size_on_disk) or
@@ -33,3 +34,8 @@ def percent(fraction, digits=2):
 def points(delta, digits=2, sign=True):
     """A difference of two accuracy fractions in percentage points: points(-0.0014) = '-0.14 points'."""
     return f"{100 * delta:{'+' if sign else ''}.{digits}f} points"
+
+
+def tolerance(n_points):
+    """A tolerance given in points (not a fraction), as a user typed it: '1 point', '0.5 points'."""
+    return f"{n_points:g} point{'' if n_points == 1 else 's'}"

@@ -56,6 +56,7 @@ from lmf.names import DATASETS, MAX_NAME_CHARS, check_dataset_name
 from lmf.layout import (MANIFEST, MODEL_FORMAT, MODELS_DIR, PUBLISHED, RESULTS, ROOT, artifacts_dir, copy_model,
                         is_artifacts_dir, model_dir, read_json, read_sweep_info, refusal, saved_config)
 from lmf.results import RESULT_COLUMNS, read_results, read_table, write_rows
+from lmf.units import tolerance
 
 JOB, LOG, DATA, OUT = "job.json", "log.txt", "data", "autotune"
 JOB_FORMAT = "lmf-job"  # job.json's "format": a folder create_job made
@@ -420,7 +421,7 @@ def question(job):
     if job.get("max_bytes") is not None:
         return f"the most accurate model of at most {job['max_bytes']:,} bytes"
     drop = job["max_drop"]
-    return f"the smallest model at most {drop:g} point{'' if drop == 1 else 's'} below the base on dev"
+    return f"the smallest model at most {tolerance(drop)} below the base on dev"
 
 
 def home_tolerance(job, summary):

@@ -135,7 +135,7 @@ def test_a_choice_close_to_the_target_says_so_beside_the_success(env, tiny_dir):
                                       "margin_note": note}, chosen_dev_accuracy=0.7908)
     assert [s.value for s in at.success] == [
         "**Target met: Online LMF (proposed) at R = 90**, the smallest model tried whose dev accuracy is within 1 "
-        "points of the base's."]
+        "point of the base's."]
     assert [i.value for i in at.info] == [note]
 
 

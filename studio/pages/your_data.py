@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lmf.units import mb, percent, points
+from lmf.units import mb, percent, points, tolerance
 from lmf.data import DataError
 from lmf.layout import read_json
 from lmf.names import MODEL_KINDS, model_name
@@ -146,7 +146,7 @@ def draw_result(job, summary):
         st.markdown(f"Question answered: **the most accurate model of at most {mb(summary['max_bytes'])}** "
                     f"({summary['max_bytes']:,} bytes).")
     else:
-        st.markdown(f"Question answered: **the smallest model within {summary['max_drop']:g} points of the base "
+        st.markdown(f"Question answered: **the smallest model within {tolerance(summary['max_drop'])} of the base "
                     "on dev**.")
     if by_size and chosen is not None and summary.get("target_met"):
         where = "the base itself" if chosen["method"] == "uncompressed" else f"{chosen['label']} at R = {chosen['R']}"
@@ -161,11 +161,11 @@ def draw_result(job, summary):
                    "serves.", icon=":material/warning:")
     elif summary.get("target_met"):
         st.success(f"**Target met: {chosen['label']} at R = {chosen['R']}**, the smallest model tried whose dev "
-                   f"accuracy is within {summary['max_drop']:g} points of the base's.", icon=":material/check_circle:")
+                   f"accuracy is within {tolerance(summary['max_drop'])} of the base's.", icon=":material/check_circle:")
         if summary.get("margin_note"):
             st.info(shown(summary["margin_note"], job), icon=":material/info:")
     else:
-        st.warning(f"**Target not met**: no model tried came within {summary['max_drop']:g} points of the base on dev. "
+        st.warning(f"**Target not met**: no model tried came within {tolerance(summary['max_drop'])} of the base on dev. "
                    f"The best one tried ({chosen['label']} at R = {chosen['R']}) is kept, but at this tolerance the "
                    "home page recommends the base.", icon=":material/warning:")
     shown_model = chosen or base
