@@ -295,7 +295,7 @@ def check_settings(model="dan", max_drop=1.0, budget_minutes=None, max_bytes=Non
     if not (_is_number(lo) and _is_number(hi) and 0 < lo <= hi <= 99):
         # R is a percentage removed: 100 would remove the whole embedding.
         problems.append(f"the R range must satisfy 0 < R min <= R max <= 99 (got {lo} to {hi})")
-    if not (isinstance(jobs, int) and jobs >= 1):
+    if not (type(jobs) is int and jobs >= 1):  # bool is an int subclass: jobs=True is refused
         problems.append(f"jobs {jobs!r}: give the number of trials to run at once (1 or more)")
     if problems:
         raise ValueError("; ".join(problems))

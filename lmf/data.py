@@ -127,6 +127,9 @@ class TextDataset:
             self.vocab = Vocab.build(self.train.texts)
 
     def split(self, name):
+        """The split called `name`; ValueError naming the three for any other name."""
+        if name not in SPLITS:
+            raise ValueError(f"no split {name!r}: choose {', '.join(SPLITS)}")
         return {"train": self.train, "dev": self.dev, "test": self.test}[name]
 
     def encoded(self, name):
@@ -461,6 +464,8 @@ def load_dataset(name_or_path, data_dir=None, sst2_train="phrases"):
     Named datasets come from `data_dir` (default: data_folder()) if there is one, else from the Hub.
     `sst2_train="sentences"` trains SST-2 on the 6,920 full sentences instead of the 67k phrases.
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise DataError(f"the dataset must be a name ({', '.join(NAMED)}) or a directory, not {name_or_path!r}")
     if name_or_path not in NAMED:
         if not Path(name_or_path).is_dir():
             raise DataError(f"{name_or_path!r} is neither a known dataset ({', '.join(NAMED)}) "

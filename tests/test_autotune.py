@@ -244,7 +244,7 @@ def test_one_check_of_the_settings_for_the_cli_autotune_and_the_jobs(tmp_path):
     from studio import jobs
     assert check_settings("dan", 1.0, 30.0, 500_000) is None and check_settings("lstm", 0, None) is None
     for bad in [{"max_drop": float("nan")}, {"budget_minutes": 0}, {"max_bytes": 0}, {"model": "bert"},
-                {"max_drop": "1"}, {"budget_minutes": True}]:
+                {"max_drop": "1"}, {"budget_minutes": True}, {"jobs": True}]:
         with pytest.raises(ValueError):
             check_settings(**bad)
     with pytest.raises(ValueError, match=r"tolerance \(max drop\) nan") as raised:

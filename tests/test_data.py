@@ -73,9 +73,15 @@ def test_hub_fallback_without_datasets_is_a_clear_error(no_data_folder, monkeypa
     assert "datasets" in str(err.value)
 
 
-def test_unknown_name_is_a_data_error(tmp_path):
+def test_unknown_name_is_a_data_error(tmp_path, toy):
+    """An unknown name, None (not a TypeError from Path), and a split name that is none of the
+    three (not a KeyError) each say what to give."""
     with pytest.raises(DataError, match="nor a directory"):
         load_dataset(str(tmp_path / "nope"))
+    with pytest.raises(DataError, match="a name .* or a directory, not None"):
+        load_dataset(None)
+    with pytest.raises(ValueError, match="no split 'valid': choose train, dev, test"):
+        toy.split("valid")
 
 
 def test_subset_takes_first_examples_and_rebuilds_vocab(sst2):
