@@ -241,9 +241,11 @@ def _columns(header, path):
 def _find_split_file(directory, split, filename=None):
     directory = Path(directory)
     candidates = [filename] if filename else [f"{split}.tsv", f"{split}.csv"]
-    for name in candidates:
-        if (directory / name).is_file():
-            return directory / name
+    found = [directory / name for name in candidates if (directory / name).is_file()]
+    if len(found) > 1:  # which one is meant cannot be guessed, and either guess can be wrong
+        raise DataError(f"{directory}: both {' and '.join(p.name for p in found)}; keep one {split} file")
+    if found:
+        return found[0]
     raise DataError(f"{directory}: missing {split} split (looked for {', '.join(candidates)})")
 
 

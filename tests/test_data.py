@@ -123,6 +123,15 @@ def test_integer_labels_sort_numerically(tmp_path):
     assert data.train.labels == [1, 2, 0]
 
 
+def test_a_split_in_two_formats_is_refused(tiny_dir, tmp_path):
+    """dev.tsv beside dev.csv: either could be the one meant, so neither is read silently."""
+    import shutil
+    shutil.copytree(tiny_dir, tmp_path / "d")
+    (tmp_path / "d" / "dev.csv").write_text("text,label\ngood,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match="both dev.tsv and dev.csv; keep one dev file"):
+        load_dataset(str(tmp_path / "d"))
+
+
 def test_missing_split_file_names_directory_and_split(tmp_path):
     make_dir(tmp_path, test=None)
     with pytest.raises(DataError, match="missing test split") as err:
