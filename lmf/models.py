@@ -22,6 +22,8 @@ an n-gram training never saw adds nothing to a text's average.
 Every model is rebuilt from a plain JSON-able config (`build_model`), so artifacts store no code.
 Deliberately not here: training, compression or quantization logic.
 """
+import numbers
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -317,7 +319,11 @@ def default_config(arch, vocab_size, num_classes, embed_dim=None):
 
 
 def build_model(config):
-    """A freshly initialised model for `config` (see `default_config`); `rank` makes it factorized."""
+    """A freshly initialised model for `config` (see `default_config`); `rank` makes it factorized.
+    ValueError for fewer than 2 embedding rows (PAD and UNK come first) or no class."""
+    for key, least in (("vocab_size", 2), ("num_classes", 1)):
+        if isinstance(config[key], bool) or not isinstance(config[key], numbers.Integral) or config[key] < least:
+            raise ValueError(f"{key} must be an integer of at least {least} (got {config[key]!r})")
     if config.get("ngrams") or config.get("buckets"):
         check_ngrams(config.get("ngrams"), config.get("buckets"))
         if config["arch"] != "dan" or not config["vocab_size"] - config["buckets"] >= 2:

@@ -262,6 +262,9 @@ def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
 
 def _train(model, data, config, on_step, on_eval, progress):
     config = config or TrainConfig()
+    if not isinstance(config, TrainConfig):  # a dict's keys would be read as attributes, and fail late
+        raise TypeError(f"config must be a TrainConfig (lmf.train.recipe(arch), or TrainConfig(**settings)), "
+                        f"not a {type(config).__name__}")
     data = model_data(data, model)  # a pruned or n-gram model's ids (lmf.ngrams)
     seed_everything(config.seed)
     device = pick_device(config.device)

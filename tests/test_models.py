@@ -188,3 +188,12 @@ def test_ngram_settings_are_refused_where_they_cannot_apply():
         build_model({**default_config("dan", 20, 2), "ngrams": 2, "buckets": 30})
     with pytest.raises(ValueError, match="unknown model 'cnn'"):
         kind_arch("cnn")
+
+
+@pytest.mark.parametrize("vocab_size, num_classes, bad", [(0, 2, "vocab_size"), (1, 2, "vocab_size"),
+                                                          (5, 0, "num_classes"), (5.0, 2, "vocab_size")])
+def test_too_small_a_model_is_a_value_error(vocab_size, num_classes, bad):
+    """Fewer than the 2 rows PAD and UNK take, no class, or a float size: a ValueError naming the
+    field (an empty vocabulary raised an IndexError from torch's initialisation)."""
+    with pytest.raises(ValueError, match=rf"{bad} must be an integer of at least"):
+        new_model("dan", vocab_size, num_classes)

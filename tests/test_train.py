@@ -162,6 +162,13 @@ def test_bad_settings_fail_on_replace_too_and_all_are_named():
         replace(recipe("dan"), batch_size=0, eval_every=0, weight_decay=-1.0)
 
 
+def test_a_config_that_is_no_train_config_is_a_type_error(toy):
+    """A dict of settings (what a user of the API tries first) is refused with what to pass, before
+    any step, not an AttributeError from deep in the loop."""
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        train(fresh(toy), toy, {"epochs": 1}, progress=False)
+
+
 def test_edge_settings_still_accepted():
     """Half an epoch (a fraction trains part of one), max_steps=0 (evaluate only), lr_lb = lr_ub
     (a flat window), and the constant schedule with lr_ub 0.01 under a recipe lr_lb of 0.02
