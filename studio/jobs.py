@@ -28,9 +28,10 @@ files are staged beside the artifacts folder, then renamed in together under the
 (lmf.atomic: the lock sweep.assemble takes too), and put back as they were if a rename fails.
 
 `stop` asks a running job's process to stop (SIGTERM): it records itself failed with STOPPED, and
-`start` resumes it, as below. A job whose status is queued or running but whose process is gone (the machine restarted, the
-process was killed) is marked failed by `mark_stale`, with the reason; `start` on it resumes
-autotune from its trials.csv (finished trials are not run again; the budget counts afresh).
+`start` resumes it, as below. A job whose status is queued or running but whose process is gone
+(the machine restarted, the process was killed) is marked failed by `mark_stale`, with the reason;
+`start` on it resumes autotune from its trials.csv (finished trials are not run again; the budget
+counts afresh).
 
 Standard library at import time: the page lists jobs without torch; lmf.data and lmf.autotune
 load when a job is created or run. Deliberately not here: the search (lmf.autotune), reading data

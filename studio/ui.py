@@ -28,10 +28,13 @@ def art_dir():
 
 
 def not_shipped(dataset, model):
-    """Whether the pair's uncompressed model folder is simply absent from the artifacts folder (the
-    sweep measures the n-gram DAN but ships none of its models), so that nothing of the pair can be
-    run, retrained or factorized here; not for a folder that is there but cannot be served (a
-    symbolic link, a name that is no cell id): those are errors to name."""
+    """Whether the pair is of a kind the sweep measures but does not ship (not one of the paper's,
+    lmf.names.MODELS: the n-gram DAN) and its uncompressed model folder is simply absent, so that
+    nothing of the pair can be run, retrained or factorized here. Not for a paper kind's missing
+    folder, nor for one that is there but cannot be served (a symbolic link, a name that is no cell
+    id): those are errors to name, with how to regenerate."""
+    if model in MODELS:
+        return False
     try:
         path = layout.model_path(art_dir(), dataset, model)
     except ArtifactError:
