@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import replace_dir
 from .layout import MANIFEST, META, MODEL_FORMAT, WEIGHTS, ArtifactError, file_sha256, is_lmf_output, refusal
 from .data import Vocab
-from .models import build_model
+from .models import build_model, check_dropout
 from .ngrams import model_vocab
 from .quantize import INT_DTYPES, SCALE_SUFFIX, dequantize_state_dict, quantize_state_dict
 
@@ -173,9 +173,7 @@ def describe(meta):
                              + " or ".join(sorted({_kind(k()) for k in kinds})))
         if kinds in (_SIZE, _OPTIONAL_SIZE) and isinstance(config.get(key), int) and config[key] < 1:
             raise ValueError(f"config '{key}' is {config[key]}, not a positive number")
-    for key in ("dropout", "word_dropout"):  # a probability; NaN (JSON allows it) fails the comparison too
-        if key in config and not 0 <= config[key] < 1:
-            raise ValueError(f"config '{key}' is {config[key]}, not a probability in [0, 1)")
+    check_dropout(config)
     vocab = meta["vocab"]
     if not isinstance(vocab, dict):
         raise ValueError(f"'vocab' is a JSON {_kind(vocab)}, not an object")

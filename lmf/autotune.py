@@ -83,7 +83,7 @@ from .export import is_export
 from .layout import has_format
 from .methods import METHODS, Cell, method_label
 from .metrics import majority_rate, size_on_disk
-from .models import KINDS, kind_arch, new_model
+from .models import KINDS, kind_arch, kind_of, new_model
 from .names import MODEL_KINDS
 from .ngrams import DEFAULT_BUCKETS
 from .results import read_table, write_rows
@@ -356,9 +356,7 @@ def _check_from(base_from, model, source, quick):
     then reuse: a DataError when the data has a label the model does not know)."""
     from .artifacts import load_model
     from .trial import cached_data
-    config = load_model(base_from).config
-    kind = next((k for k, (arch, extra) in KINDS.items() if arch == config["arch"] and extra and
-                 all(config.get(key) is not None for key in extra)), config["arch"])
+    kind = kind_of(load_model(base_from).config)
     if kind != model:
         raise ValueError(f"--from {base_from} holds a {kind} model, not a {model}: autotune it with --model {kind}")
     cached_data(source, bool(quick), str(Path(base_from).resolve()))
@@ -531,7 +529,7 @@ def summary_text(s):
                      "(the base counts if it fits).")
     else:
         lines.append(f"Target: dev accuracy at least {_points(s['target_dev_accuracy'])} "
-                     f"(at most {s['max_drop']:g} points below the base).")
+                     f"(at most {tolerance(s['max_drop'])} below the base).")
     lines.append("")
     caveat = " (on data the warnings above say gives the numbers little meaning)" if warnings else ""
     if chosen is None:

@@ -26,6 +26,7 @@ Deliberately not here: retraining (see train.py) and quantization (quantize.py).
 """
 import copy
 import math
+import numbers
 
 import torch
 
@@ -63,7 +64,7 @@ def rank_for_fraction(p, m, n):
 def fraction_for_reduction(reduction_pct):
     """p = 1 - R, with R in percent; R must be a number, or text of one ("70", as a command line or
     a URL gives it), strictly between 0 and 100; never a bool (True would read as R = 1)."""
-    if isinstance(reduction_pct, bool):
+    if isinstance(reduction_pct, bool) or not isinstance(reduction_pct, (numbers.Real, str)):  # numpy's bool too
         raise ValueError(f"reduction must be a number of percent, got {reduction_pct!r}")
     try:
         reduction_pct = float(reduction_pct)

@@ -22,6 +22,7 @@ What a data file must hold, each a DataError naming the file (and the line or th
 Deliberately not here: models, training loops, or any caching on disk. Loading SST-2 takes about a
 second; the vocabulary is rebuilt each time so that it can never drift from the data it came from.
 """
+import codecs
 import csv
 import io
 import math
@@ -195,14 +196,15 @@ def _read_table(path):
                     if row:
                         rows.append((line_no, row))
     except UnicodeDecodeError as e:
-        # The reader decodes in chunks, so e.start is within a chunk: the whole file, decoded once
-        # more, says which line holds the first bad byte.
-        raw = path.read_bytes()
+        # The reader decodes in chunks, so e.start is within a chunk: the whole file (its byte-order
+        # mark off, as the reader takes it), decoded once more, says which line holds the first bad
+        # byte, counting line ends as the reader does (\n, \r\n or a lone \r).
+        raw = path.read_bytes().removeprefix(codecs.BOM_UTF8)
         try:
-            raw.decode("utf-8-sig")
+            raw.decode("utf-8")
             where, byte = "", e.object[e.start:e.start + 1]
         except UnicodeDecodeError as whole:
-            line = raw.count(b"\n", 0, whole.start) + 1
+            line = len(re.findall(rb"\r\n|\r|\n", raw[:whole.start])) + 1
             where, byte = f"line {line}: ", raw[whole.start:whole.start + 1]
         raise DataError(f"{path}: {where}not UTF-8 text ({e.reason} at a byte {byte.hex()}; "
                         "a Latin-1 or UTF-16 file?): save it as UTF-8") from e

@@ -285,6 +285,14 @@ KINDS = {"dan": ("dan", {}), "lstm": ("lstm", {}),
          "dan_ngram": ("dan", {"ngrams": DEFAULT_NGRAMS, "buckets": DEFAULT_BUCKETS})}
 
 
+def kind_of(config):
+    """The model kind (KINDS) a saved config is: the kind whose architecture it has and whose added
+    keys it sets ("dan_ngram" for a DAN with n-grams), else its architecture; kind_arch's inverse."""
+    return next((kind for kind, (arch, extra) in KINDS.items()
+                 if arch == config["arch"] and extra and all(config.get(key) is not None for key in extra)),
+                config["arch"])
+
+
 def kind_arch(kind):
     """The architecture of model kind `kind` ("dan_ngram" is a DAN): what recipes are keyed by."""
     if kind not in KINDS:
@@ -318,12 +326,22 @@ def default_config(arch, vocab_size, num_classes, embed_dim=None):
     raise ValueError(f"unknown model {arch!r}: choose 'dan' or 'lstm'")
 
 
+def check_dropout(config):
+    """ValueError unless the config's dropout and word_dropout (when given) are probabilities in
+    [0, 1): NaN (JSON allows it) fails the comparison too, and 1 would drop everything."""
+    for key in ("dropout", "word_dropout"):
+        if key in config and not 0 <= config[key] < 1:
+            raise ValueError(f"config '{key}' is {config[key]}, not a probability in [0, 1)")
+
+
 def build_model(config):
     """A freshly initialised model for `config` (see `default_config`); `rank` makes it factorized.
-    ValueError for fewer than 2 embedding rows (PAD and UNK come first) or no class."""
+    ValueError for fewer than 2 embedding rows (PAD and UNK come first), no class, or a dropout
+    that is no probability (check_dropout)."""
     for key, least in (("vocab_size", 2), ("num_classes", 1)):
         if isinstance(config[key], bool) or not isinstance(config[key], numbers.Integral) or config[key] < least:
             raise ValueError(f"{key} must be an integer of at least {least} (got {config[key]!r})")
+    check_dropout(config)
     if config.get("ngrams") or config.get("buckets"):
         check_ngrams(config.get("ngrams"), config.get("buckets"))
         if config["arch"] != "dan" or not config["vocab_size"] - config["buckets"] >= 2:

@@ -24,6 +24,7 @@ Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and 
 standard library only). Deliberately not here: torch, exporting, timing.
 """
 import json
+import numbers
 import os
 from pathlib import Path
 
@@ -122,7 +123,7 @@ class Predictor:
 
     def __init__(self, directory, threads=1):
         cpus = os.cpu_count() or 1
-        if type(threads) is not int or not 1 <= threads <= cpus:  # bool is refused too
+        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or not 1 <= threads <= cpus:
             raise ValueError(f"threads must be an integer from 1 to {cpus} (this machine's CPUs), not {threads!r}")
         self.directory = Path(directory)
         self.manifest = verify_export(self.directory)

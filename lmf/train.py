@@ -255,13 +255,14 @@ def step_count(config, n_train):
 def train(model, data, config=None, on_step=None, on_eval=None, progress=True):
     """Train `model` in place on data.train, evaluating on data.dev; returns a TrainResult whose
     model holds the best-on-dev weights (the starting weights count as step 0). Runs on
-    TRAIN_THREADS intra-op threads and gives the caller's thread count back afterwards."""
+    TRAIN_THREADS intra-op threads and gives the caller's thread count back afterwards. `config`
+    is a TrainConfig (None: the defaults); anything else is a TypeError."""
     with torch_threads(TRAIN_THREADS):
         return _train(model, data, config, on_step, on_eval, progress)
 
 
 def _train(model, data, config, on_step, on_eval, progress):
-    config = config or TrainConfig()
+    config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):  # a dict's keys would be read as attributes, and fail late
         raise TypeError(f"config must be a TrainConfig (lmf.train.recipe(arch), or TrainConfig(**settings)), "
                         f"not a {type(config).__name__}")

@@ -38,4 +38,5 @@ def points(delta, digits=2, sign=True):
 
 def tolerance(n_points):
     """A tolerance given in points (not a fraction), as a user typed it: '1 point', '0.5 points'."""
-    return f"{n_points:g} point{'' if n_points == 1 else 's'}"
+    shown = f"{n_points:g}"  # singular as printed: 1.0000001 shows as 1
+    return f"{shown} point{'' if shown == '1' else 's'}"

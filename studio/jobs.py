@@ -27,7 +27,7 @@ sweep's data sets nor anything no job published. A publication is all or nothing
 files are staged beside the artifacts folder, then renamed in together under the folder's lock
 (lmf.atomic: the lock sweep.assemble takes too), and put back as they were if a rename fails.
 
-`stop` asks a running job's process to stop (SIGTERM): it records itself failed with STOPPED, and
+`stop` asks a running job's process to stop (STOP_SIGNAL): it records itself failed with STOPPED, and
 `start` resumes it, as below. A job whose status is queued or running but whose process is gone
 (the machine restarted, the process was killed) is marked failed by `mark_stale`, with the reason;
 `start` on it resumes autotune from its trials.csv (finished trials are not run again; the budget
@@ -78,12 +78,15 @@ class JobError(LmfError, ValueError):
 
 
 class JobStopped(BaseException):
-    """`stop`'s SIGTERM, raised in the job process. A BaseException, as KeyboardInterrupt is, so that
+    """`stop`'s signal, raised in the job process. A BaseException, as KeyboardInterrupt is, so that
     no `except Exception` on its way (a trial's, which records a failed trial and goes on) takes it."""
 
 
 STOPPED = "Stopped from the Your data page. Resume it: finished trials are kept."
-_publishing = False  # the job process's: SIGTERM waits while the results are being published
+# `stop`'s own signal, not SIGTERM: a machine's shutdown or an admin's kill is not a user's Stop,
+# and mark_stale says so for those.
+STOP_SIGNAL = signal.SIGUSR1
+_publishing = False  # the job process's: a stop is ignored while the results are being published
 
 
 def is_job_dir(path):
@@ -340,16 +343,17 @@ def start(job_id, root=None):
 
 
 def stop(job_id, root=None):
-    """Ask a running job's process to stop (SIGTERM): it ends its trial at once, records itself
+    """Ask a running job's process to stop (STOP_SIGNAL): it ends its trial at once, records itself
     failed with STOPPED and leaves trials.csv as it was, so `start` resumes it. A job that is
     already publishing finishes (a half-published job would be worse than a late stop). Returns
-    whether a process was asked; False for a job that is not running."""
+    whether a process was asked; False for a job that is not running (a queued one has not yet
+    set up how it stops)."""
     folder = job_dir(job_id, root)
     job = read_job(folder)
-    if job is None or job["status"] not in ACTIVE or not _alive(job.get("pid"), folder):
+    if job is None or job["status"] != "running" or not _alive(job.get("pid"), folder):
         return False
     try:
-        os.kill(job["pid"], signal.SIGTERM)
+        os.kill(job["pid"], STOP_SIGNAL)
     except ProcessLookupError:  # it ended meanwhile
         return False
     return True
@@ -357,6 +361,7 @@ def stop(job_id, root=None):
 
 def _stop_unless_publishing(signum, frame):
     if not _publishing:
+        signal.signal(signum, signal.SIG_IGN)  # one stop: a second click must not cut the first's cleanup
         raise JobStopped
 
 
@@ -472,12 +477,8 @@ def run_job(folder):
         _log(folder, f"not run: job.json holds a setting create_job would not have written: {e}")
         return _update(folder, status="failed", finished=time.time(), pid=None,
                        error=f"job.json holds a setting create_job would not have written: {e}")
-    job = _update(folder, status="running", pid=os.getpid(), started=time.time(), error=None)
     goal = (f"the most accurate model of at most {job['max_bytes']:,} bytes" if job.get("max_bytes") else
-            f"at most {job['max_drop']:g} points below the base")
-    _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, {goal}, "
-                 f"{job['budget_minutes']:g} min"
-                 + (", quick" if job["quick"] else ""))
+            f"at most {tolerance(job['max_drop'])} below the base")
 
     def on_trial(trial, finished, left):
         what = (f"{trial['bytes']:,} bytes, dev {100 * trial['dev_accuracy']:.2f}%" if trial["status"] == "ok"
@@ -488,13 +489,18 @@ def run_job(folder):
         progress = max(read_job(folder).get("progress") or 0.0, finished / (finished + left))
         _update(folder, progress=min(0.95, progress))  # the test accuracies and publishing are left
 
-    try:
+    job = _update(folder, status="running", pid=os.getpid(), started=time.time(), error=None)
+    try:  # from the moment the job says "running", when `stop` may signal it
+        _log(folder, f"started (pid {os.getpid()}): autotune {job['model']} on {job['name']}, {goal}, "
+                     f"{job['budget_minutes']:g} min" + (", quick" if job["quick"] else ""))
         summary = autotune(str(folder / DATA / job["name"]), job["model"], folder / OUT, job["max_drop"],
                            budget_minutes=job["budget_minutes"], quick=job["quick"], methods=job.get("methods"),
                            progress=False, on_trial=on_trial, max_bytes=job.get("max_bytes"))
         _log(folder, "search over; publishing into the artifacts folder")
         _publishing = True  # from here to the end the job finishes: publish is all or nothing, then done
         rows = publish(job, folder / OUT, summary)
+        _log(folder, f"done: {len(rows)} row(s) for {job['name']} / {job['model']} in results.csv")
+        return _update(folder, status="done", progress=1.0, finished=time.time(), summary=summary)
     except JobStopped:
         _log(folder, "stopped from the Your data page; finished trials are kept")
         return _update(folder, status="failed", finished=time.time(), error=STOPPED)
@@ -502,8 +508,8 @@ def run_job(folder):
         with open(folder / LOG, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
         return _update(folder, status="failed", finished=time.time(), error=f"{type(e).__name__}: {e}")
-    _log(folder, f"done: {len(rows)} row(s) for {job['name']} / {job['model']} in results.csv")
-    return _update(folder, status="done", progress=1.0, finished=time.time(), summary=summary)
+    finally:
+        _publishing = False
 
 
 def result_rows(name, model, summary):
@@ -636,7 +642,6 @@ def main(argv=None):
     import argparse
     parser = argparse.ArgumentParser(prog="python -m studio.jobs", description="run a Your data job: autotune, then publish")
     parser.add_argument("job_dir")
-    signal.signal(signal.SIGTERM, _stop_unless_publishing)  # `stop`
     try:
         job = run_job(parser.parse_args(argv).job_dir)
     except JobError as e:  # not a job folder lmf made: nothing was written
@@ -652,4 +657,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    signal.signal(STOP_SIGNAL, _stop_unless_publishing)  # `stop`: in the job's own process only, never a caller's
     sys.exit(main())

@@ -156,8 +156,9 @@ def test_save_refuses_what_load_would_refuse_and_keeps_the_model_there(tmp_path,
 
 @pytest.mark.parametrize("dropout", [float("nan"), -0.1, 1.0])
 def test_a_dropout_that_is_no_probability_is_refused_on_load(tmp_path, dropout):
-    """meta.json's dropout NaN (JSON allows it), negative or 1: an ArtifactError naming it, not
-    torch's RuntimeError when the model is built."""
+    """meta.json's dropout NaN (JSON allows it), negative or 1: an ArtifactError naming the field
+    and what it must be (torch builds a model with NaN or 1 without a word, and fails only when it
+    runs, with a RuntimeError naming neither the file nor the field)."""
     save_model(tmp_path / "m", model(), VOCAB, ["neg", "pos"])
     meta = json.loads((tmp_path / "m" / META).read_text())
     meta["config"]["dropout"] = dropout

@@ -45,7 +45,7 @@ def test_fraction_for_reduction(reduction, p):
     assert fraction_for_reduction(reduction) == p
 
 
-@pytest.mark.parametrize("bad", [0, 100, -5, 120, "abc", None, True, float("nan")])
+@pytest.mark.parametrize("bad", [0, 100, -5, 120, "abc", None, True, float("nan"), __import__("numpy").bool_(True)])
 def test_fraction_for_reduction_errors(bad):
     with pytest.raises(ValueError, match="reduction"):
         fraction_for_reduction(bad)

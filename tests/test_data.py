@@ -341,6 +341,14 @@ def test_other_encodings_name_the_file(tmp_path, encoding):
         load_directory(write_bytes_split(tmp_path, "dev.tsv", content))
 
 
+def test_a_bad_byte_is_found_on_its_line_past_a_byte_order_mark_and_crlf(tmp_path):
+    """UTF-8 with a byte-order mark (Excel's) and Windows line ends, then a lone Latin-1 é (e9) on
+    line 3: the message names line 3 and byte e9, the mark's 3 bytes not counted as text."""
+    content = b"\xef\xbb\xbfsentence\tlabel\r\ngood movie\t1\r\ncaf\xe9 movie\t0\r\n"
+    with pytest.raises(DataError, match=r"dev.tsv: line 3: not UTF-8 text \(.* at a byte e9"):
+        load_directory(write_bytes_split(tmp_path, "dev.tsv", content))
+
+
 def hub_folder(tmp_path):
     """Small local copies of the three Hub datasets, in the Hub's own columns and features:
     stanfordnlp/sst2 (idx, sentence, label; train), SetFit/sst2 (text, label, label_text;

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -130,9 +131,11 @@ def test_start_runs_the_job_in_a_background_process_and_resumes(tiny_dir, artifa
 
 
 def test_stop_ends_a_running_job_which_then_resumes(tiny_dir, artifacts, tmp_path):
-    """`stop` on a running job: its process records itself failed with STOPPED (not a failed trial,
-    not a dead process found later), publishes nothing, and `start` resumes it to done. On a job
-    that is not running (queued with no process, or done) it does nothing and says so (False)."""
+    """`stop` on a running job (stopped as it starts to train its base, long before it publishes):
+    its process records itself failed with STOPPED (not a failed trial, not a dead process found
+    later), publishes nothing, and `start` resumes it to done. On a job that is not running
+    (queued, or done) it does nothing and says so (False). A SIGTERM is not a Stop: the process
+    just ends, and mark_stale says so."""
     root = tmp_path / "jobs"
     job_id = jobs.create_job(uploads(tiny_dir), "halt", "dan", artifacts=artifacts, root=root,
                              **{**QUICK, "budget_minutes": 5.0})
@@ -140,13 +143,22 @@ def test_stop_ends_a_running_job_which_then_resumes(tiny_dir, artifacts, tmp_pat
     jobs.start(job_id, root)
     deadline = time.time() + 120
     log = jobs.job_dir(job_id, root) / "log.txt"
-    while "uncompressed" not in log.read_text() and time.time() < deadline:  # the base is done: the search starts
-        time.sleep(0.1)
+    while "started (pid" not in log.read_text() and time.time() < deadline:  # running: its base trains next
+        time.sleep(0.05)
     assert jobs.stop(job_id, root) is True
     job = wait(job_id, root)
     assert (job["status"], job["error"]) == ("failed", jobs.STOPPED), jobs.log_tail(job, 40)
     assert "stopped from the Your data page" in log.read_text()
     assert "halt" not in {r["dataset"] for r in read_results(artifacts)}
+    jobs.start(job_id, root)
+    while log.read_text().count("started (pid") < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(jobs.status(job_id, root)["pid"], signal.SIGTERM)  # a shutdown's signal, not the page's Stop
+    while jobs.status(job_id, root)["status"] == "running" and time.time() < deadline:
+        jobs.mark_stale(root)
+        time.sleep(0.1)
+    job = jobs.status(job_id, root)
+    assert job["status"] == "failed" and "is gone" in job["error"], job["error"]
     jobs.start(job_id, root)
     assert wait(job_id, root)["status"] == "done"
     assert jobs.stop(job_id, root) is False

@@ -197,3 +197,19 @@ def test_too_small_a_model_is_a_value_error(vocab_size, num_classes, bad):
     field (an empty vocabulary raised an IndexError from torch's initialisation)."""
     with pytest.raises(ValueError, match=rf"{bad} must be an integer of at least"):
         new_model("dan", vocab_size, num_classes)
+
+
+@pytest.mark.parametrize("key, value", [("dropout", 1.0), ("dropout", float("nan")), ("word_dropout", 1.5)])
+def test_a_dropout_that_is_no_probability_is_refused_when_built(key, value):
+    """Checked where the model is made (so a training never runs to be refused at save_model): 1
+    would drop every unit or token, NaN compares false with everything."""
+    config = {**default_config("dan", 5, 2, embed_dim=8), key: value}
+    with pytest.raises(ValueError, match=f"'{key}' is .*not a probability"):
+        build_model(config)
+
+
+def test_kind_of_is_kind_arch_inverse():
+    """A DAN config with n-grams is a dan_ngram; plain DAN and LSTM configs are their architecture."""
+    from lmf.models import kind_of
+    for kind in ("dan", "lstm", "dan_ngram"):
+        assert kind_of(new_model(kind, 20, 2).config) == kind

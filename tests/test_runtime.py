@@ -139,6 +139,11 @@ def test_threads_must_be_an_integer_up_to_the_cpu_count(exported, threads):
         Predictor(exported[0], threads=threads)
 
 
+def test_a_numpy_integer_is_a_thread_count(exported):
+    import numpy as np
+    assert Predictor(exported[0], threads=np.int64(1)).predict(["good"])
+
+
 def test_unknown_words(exported):
     assert Predictor(exported[0]).unknown_words("Good fantastic film, fantastic") == ["fantastic", ","]
 

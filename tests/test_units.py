@@ -12,4 +12,6 @@ def test_the_worked_examples():
 
 
 def test_a_tolerance_is_singular_at_one_point_only():
-    assert [tolerance(x) for x in (1, 1.0, 0.5, 2, 0)] == ["1 point", "1 point", "0.5 points", "2 points", "0 points"]
+    """Singular as printed: 1.0000001 prints as 1 with :g."""
+    assert [tolerance(x) for x in (1, 1.0, 1.0000001, 0.5, 2, 0)] == [
+        "1 point", "1 point", "1 point", "0.5 points", "2 points", "0 points"]

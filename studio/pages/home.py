@@ -23,7 +23,7 @@ from lmf.layout import ArtifactError
 from lmf.methods import METHODS, method_label
 from lmf.results import find, grid_reductions
 from lmf.selection import model_summary, precomputed_selection, recommend, table_rows, twin_note, verdict
-from lmf.units import mb, percent, points
+from lmf.units import mb, percent, points, tolerance as in_points  # `tolerance`: the page's slider value
 from studio import deploy, ui
 from sweep import grid
 from sweep.tables import describe
@@ -163,7 +163,7 @@ if rec["dev_accuracy"] is not None:
     dev_card.metric(
         "Dev accuracy", f"{percent(rec['dev_accuracy'])}", points(dev_delta) if dev_delta is not None else None,
         change_color(dev_delta or 0), border=True, delta_arrow=arrow(dev_delta or 0),
-        help=f"Judged here: at most {tolerance:g} points below the uncompressed model's "
+        help=f"Judged here: at most {in_points(tolerance)} below the uncompressed model's "
              + (f"{percent(base['dev_accuracy'])}. " if base["dev_accuracy"] is not None else "(not recorded). ")
              + "Seed 0's model, the one you download.\n\n" + ui.terms("dev", "seed 0"))
 else:
