@@ -19,6 +19,7 @@ writers (lmf.atomic) or model code (lmf.models).
 """
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,19 @@ def check_output(path, keep=()):
     if why:
         raise ArtifactError(f"{why}: it is not a saved model of lmf's alone, so it is not replaced; "
                             "give an empty or new directory")
+    _check_writable(Path(os.path.abspath(path)).parent)
+
+
+def _check_writable(folder):
+    """ArtifactError unless a file can be made in `folder`, or in its nearest existing ancestor when
+    it is still to be made: a run that trains for minutes and then cannot save (a read-only disk,
+    /proc) should not start. The probe is an anonymous temporary file: it leaves nothing behind."""
+    existing = next((p for p in [folder, *folder.parents] if p.is_dir()), None)
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise ArtifactError(f"{folder}: cannot write there ({e.strerror or e}); give another directory") from e
 
 
 def save_model(path, model, vocab, label_names, metrics=None, keep=()):

@@ -168,6 +168,17 @@ def test_a_dropout_that_is_no_probability_is_refused_on_load(tmp_path, dropout):
         load_model(tmp_path / "m")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where no file can be made")
+def test_an_output_where_nothing_can_be_written_is_refused_before_any_work(tmp_path):
+    """/proc takes no new file (root or not, where a chmod would not stop root): check_output says
+    so up front, naming the folder, so the CLI never trains a model it cannot save. A new folder
+    under a writable one passes, and the probe leaves nothing there."""
+    with pytest.raises(ArtifactError, match="/proc: cannot write there"):
+        check_output("/proc/lmf-model")
+    check_output(tmp_path / "new" / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_refuses_what_is_not_a_model(tmp_path):
     """Issue 10: `--out DIR` deleted whatever was at DIR. A folder holding a user's notes.txt, a
     plain file, and a folder holding a model plus a user file are each refused with an
