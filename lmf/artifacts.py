@@ -58,9 +58,9 @@ def check_output(path, keep=()):
     target = path.resolve()
     for kept in keep:
         kept = Path(kept).resolve()
-        if target == kept or target in kept.parents:
-            raise ArtifactError(f"{path}: this is the model being read{'' if target == kept else ' or holds it'}; "
-                                "save the new model somewhere else")
+        if target == kept or target in kept.parents or kept in target.parents:
+            where = "" if target == kept else " or holds it" if target in kept.parents else " or is inside it"
+            raise ArtifactError(f"{path}: this is the model being read{where}; save the new model somewhere else")
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise ArtifactError(f"{path}: exists and is not a directory; refusing to replace it with a model")
     why = refusal(path, MANIFEST, MODEL_FORMAT)

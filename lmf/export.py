@@ -413,6 +413,10 @@ def export_model(model_dir, out, *, int8=False, precision=None):
         raise ExportError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
     int8 = precision == "int8"
     out = Path(out)
+    source = Path(model_dir).resolve()
+    if out.resolve() == source or source in out.resolve().parents:  # a file added to a saved model breaks it
+        raise ExportError(f"{out}: inside the saved model {model_dir}, which would then hold a file lmf did not "
+                          "write there; export somewhere else")
     why = refusal(out, MANIFEST, FORMAT)  # before the model is read and the graph built
     if why:
         raise ExportError(f"{why}; an existing --out is replaced only when it holds nothing but an earlier lmf export")

@@ -220,11 +220,13 @@ def test_saved_manifest_names_its_format_and_old_ones_still_count(tmp_path):
 
 
 def test_save_refuses_the_source_model_and_its_parent(tmp_path):
-    """`quantize parent/m --out parent` and `--out parent/m`: the model being read (`keep`) and
-    the directory holding it are refused; an empty directory and another model are replaced."""
+    """`quantize parent/m --out parent`, `--out parent/m` and `--out parent/m/sub`: the model being
+    read (`keep`), the directory holding it and a folder inside it (which would make the model hold
+    a file lmf did not write there) are refused; an empty directory and another model are replaced."""
     source = tmp_path / "parent" / "m"
     save_model(source, model(), VOCAB, ["neg", "pos"])
-    for out, why in [(tmp_path / "parent", "or holds it"), (source, "the model being read")]:
+    for out, why in [(tmp_path / "parent", "or holds it"), (source, "the model being read"),
+                     (source / "sub", "or is inside it")]:
         with pytest.raises(ArtifactError, match=why):
             check_output(out, keep=[source])
         with pytest.raises(ArtifactError, match=why):

@@ -5,6 +5,7 @@ layer, run in integers, and tables of SMALL_TABLE numbers or more, gathered in i
 at most 0.35x the bytes; the graph is the smallest: W_b folded into the next layer, no mask
 arithmetic; --out is replaced only if it is an export; the CLI's `export`."""
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -322,6 +323,10 @@ def test_out_directory_rules(zoo, tmp_path):
         export_model(saved, tmp_path / "mine")
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]  # no temporary left behind
+    inside = Path(saved) / "onnx"  # the saved model would hold a folder lmf did not write there
+    with pytest.raises(ExportError, match="inside the saved model"):
+        export_model(saved, inside)
+    assert not inside.exists()
 
 
 def test_reexport_keeps_a_users_file(zoo, tmp_path, capsys):
