@@ -105,7 +105,8 @@ def factorize(W, k, seed=0):
     Above it, when k + RANDOMIZED_OVERSAMPLE is at most a fifth of min(m, n), it is the
     randomized SVD of `_randomized_svd`: same shapes and conventions, squared error within
     a fraction of a percent of the optimum, deterministic for a given W and `seed`."""
-    W = W.detach().float()
+    W = W.detach()
+    W = W if W.dtype == torch.float64 else W.float()  # a float64 table keeps its precision
     if not 1 <= k <= min(W.shape):
         raise ValueError(f"rank k={k} must be between 1 and min{tuple(W.shape)}")
     # A sketch wider than a fifth of the short side saves little time over the exact SVD (10
@@ -130,7 +131,7 @@ def _randomized_svd(W, k, seed):
     A = W if tall else W.T  # sketch the long side, so that the sketch is narrow
     l = k + RANDOMIZED_OVERSAMPLE
     # A local generator on the CPU: one draw per seed on any device; the global RNG is untouched.
-    Q = torch.randn(A.shape[1], l, generator=torch.Generator().manual_seed(seed)).to(A.device)
+    Q = torch.randn(A.shape[1], l, generator=torch.Generator().manual_seed(seed)).to(A.device, A.dtype)
     for _ in range(RANDOMIZED_POWER_ITERATIONS):
         # Subspace iteration on A^T A, never formed. Re-orthonormalizing after each step keeps the
         # smaller directions from drowning in float32 rounding (HMT section 4.5); doing it on the

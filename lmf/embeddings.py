@@ -81,6 +81,11 @@ def find_embeddings(model, names=None):
             raise ValueError("the model has no nn.Embedding or nn.EmbeddingBag to compress (lmf's own "
                              "embedding modules are compressed already, or compressed by lmf.compress)")
         return found
+    if isinstance(names, str):  # a string would be read one character at a time
+        raise ValueError(f"names must be a list of module names, not the string {names!r}: names=[{names!r}]")
+    names = list(names)
+    if len(set(names)) < len(names):  # a layer compressed twice would record two layers in one place
+        raise ValueError(f"names lists a layer more than once: {names}")
     layers = dict(model.named_modules())
     available = ", ".join(name for name, _ in found) or "none"
     for name in names:
@@ -96,8 +101,8 @@ def factorize_embeddings(model, reduction, names=None):
     initialised from its truncated SVD. Returns the records (see Compressed).
 
     Infeasible (a ValueError) when a table is too small for rank 1 at this R (a short positional
-    table at a high R, say), naming it so it can be left out with `names`; every layer is checked
-    before any is replaced."""
+    table at a high R, say), naming it so it can be left out with `names`; every layer is checked,
+    and every factorized layer made, before any is replaced: a failure leaves the model as it was."""
     p = fraction_for_reduction(reduction)
     plan = []
     for name, layer in find_embeddings(model, names):
@@ -106,7 +111,7 @@ def factorize_embeddings(model, reduction, names=None):
             plan.append((name, layer, rank_for_fraction(p, *layer.weight.shape)))
         except Infeasible as e:
             raise Infeasible(f"{name}: {e}; leave it out with names=") from None
-    records = []
+    made, records = [], []
     for name, layer, k in plan:
         new = _factorized(layer, k)
         W_a, W_b = factorize(layer.weight, k)
@@ -119,9 +124,11 @@ def factorize_embeddings(model, reduction, names=None):
         with torch.no_grad():
             new.table.weight.copy_(W_a)
             new.project.weight.copy_(W_b.T)
-        _replace(model, name, new)
+        made.append((name, new))
         V, d = layer.weight.shape
         records.append(Compressed(name, type(layer).__name__, "lmf", [V, d], k, V * d, k * (V + d)))
+    for name, new in made:
+        _replace(model, name, new)
     return records
 
 
@@ -222,11 +229,15 @@ def _factorized(layer, rank):
                                      layer.include_last_offset, layer.scale_grad_by_freq)
     else:
         new = FactorizedEmbedding(V, rank, d, layer.padding_idx, layer.sparse, layer.scale_grad_by_freq)
-    # A frozen table (from_pretrained's default) stays frozen: the caller chose not to train it.
-    return new.to(layer.weight.device, layer.weight.dtype).requires_grad_(layer.weight.requires_grad)
+    # A frozen table (from_pretrained's default) stays frozen: the caller chose not to train it; and
+    # a model in eval mode stays in eval mode.
+    new = new.to(layer.weight.device, layer.weight.dtype).requires_grad_(layer.weight.requires_grad)
+    return new.train(layer.training)
 
 
 def _check_replaceable(model, name, layer):
+    if not torch.isfinite(layer.weight).all():  # the SVD would fail with an error naming no layer
+        raise ValueError(f"{name}: its table holds NaN or infinite values; there is nothing to factorize")
     if layer.max_norm is not None:
         raise ValueError(f"{name}: max_norm renormalizes the table's rows at lookup; a factorized table "
                          "cannot do the same to W_a W_b's rows")

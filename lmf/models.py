@@ -23,6 +23,7 @@ Every model is rebuilt from a plain JSON-able config (`build_model`), so artifac
 Deliberately not here: training, compression or quantization logic.
 """
 import numbers
+from typing import Optional
 
 import torch
 from torch import nn
@@ -74,6 +75,18 @@ class FactorizedEmbedding(nn.Module):
     def rank(self):
         return self.table.embedding_dim
 
+    # nn.Embedding's names, read by models that scale by embedding_dim ** 0.5 or size things by
+    # num_embeddings. There is no `weight`: the table is W_a W_b (weight_matrix() computes it).
+    embedding_dim = dim
+
+    @property
+    def num_embeddings(self):
+        return self.table.num_embeddings
+
+    @property
+    def padding_idx(self):
+        return self.table.padding_idx
+
     def weight_matrix(self):
         return (self.table.weight @ self.project.weight.T).detach()
 
@@ -106,16 +119,37 @@ class FactorizedEmbeddingBag(nn.Module):
     def rank(self):
         return self.table.embedding_dim
 
-    def forward(self, input, offsets=None, per_sample_weights=None):
+    # nn.EmbeddingBag's names (see FactorizedEmbedding's); no `weight` either.
+    @property
+    def embedding_dim(self):
+        return self.project.out_features
+
+    @property
+    def num_embeddings(self):
+        return self.table.num_embeddings
+
+    @property
+    def padding_idx(self):
+        return self.table.padding_idx
+
+    @property
+    def mode(self):
+        return self.table.mode
+
+    def forward(self, input: torch.Tensor, offsets: Optional[torch.Tensor] = None,
+                per_sample_weights: Optional[torch.Tensor] = None):
         bag = self.table
         if bag.mode != "max":
             return self.project(bag(input, offsets, per_sample_weights))
         ids, inverse = torch.unique(input, return_inverse=True)
         rows = self.project(F.embedding(ids, bag.weight, sparse=bag.sparse))
         # PAD entries are left out of every bag: PAD's place among the distinct ids, if it is there.
-        pad = None
-        if bag.padding_idx is not None and (found := (ids == bag.padding_idx).nonzero()).numel():
-            pad = int(found[0, 0])
+        # (Typed, and no assignment expression: so that TorchScript compiles it, as nn.EmbeddingBag's.)
+        pad: Optional[int] = None
+        if bag.padding_idx is not None:
+            found = (ids == bag.padding_idx).nonzero()
+            if found.numel():
+                pad = int(found[0, 0])
         return F.embedding_bag(inverse, rows, offsets, mode="max", per_sample_weights=per_sample_weights,
                                include_last_offset=bag.include_last_offset, padding_idx=pad)
 

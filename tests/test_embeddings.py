@@ -323,3 +323,55 @@ def test_a_frozen_table_stays_frozen():
     model = nn.Sequential(nn.Embedding.from_pretrained(torch.randn(10, 4)))
     factorize_embeddings(model, 50)
     assert [p.requires_grad for p in model[0].parameters()] == [False, False]
+
+
+def test_a_table_that_cannot_be_factorized_leaves_the_model_as_it_was():
+    """Two tables, the second with a NaN: a ValueError naming `b`, and `a` is not replaced either
+    (the SVDs run before any layer is swapped)."""
+    model = nn.ModuleDict({"a": nn.Embedding(40, 8), "b": nn.Embedding(40, 8)})
+    with torch.no_grad():
+        model["b"].weight[5, 3] = float("nan")
+    with pytest.raises(ValueError, match="b: its table holds NaN or infinite values"):
+        factorize_embeddings(model, 50)
+    assert [type(m) for m in model.values()] == [nn.Embedding, nn.Embedding]
+
+
+def test_names_is_a_list_of_distinct_layers():
+    """A string would be read one character at a time; a name twice would record two layers in one
+    place, and save_compressed would write a file load_compressed refuses."""
+    model = nn.Sequential(nn.Embedding(40, 8))
+    with pytest.raises(ValueError, match=r"names must be a list .*names=\['0'\]"):
+        factorize_embeddings(model, 50, names="0")
+    with pytest.raises(ValueError, match="more than once"):
+        factorize_embeddings(model, 50, names=["0", "0"])
+    assert type(model[0]) is nn.Embedding
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # still used by teams
+def test_the_factorized_layers_read_like_the_originals():
+    """What a foreign model's own code reads of its embedding (embedding_dim for a sqrt(d) scale,
+    num_embeddings, padding_idx, a bag's mode) is there; the training mode is the original's
+    (eval stays eval); TorchScript compiles them, and the scripted bag answers as the module does."""
+    model = nn.Sequential(nn.Embedding(40, 8, padding_idx=PAD), nn.EmbeddingBag(40, 8, mode="max", padding_idx=PAD))
+    model.eval()
+    factorize_embeddings(model, 50)
+    emb, bag = model
+    assert (emb.embedding_dim, emb.num_embeddings, emb.padding_idx) == (8, 40, PAD)
+    assert (bag.embedding_dim, bag.num_embeddings, bag.padding_idx, bag.mode) == (8, 40, PAD, "max")
+    assert not any(m.training for m in model.modules())
+    ids = torch.tensor([[1, 2, PAD], [3, PAD, PAD]])
+    assert torch.equal(torch.jit.script(bag)(ids), bag(ids))
+    assert torch.equal(torch.jit.script(emb)(ids), emb(ids))
+
+
+def test_a_float64_table_is_factorized_in_float64():
+    """A 60 x 20 table of rank 3 in float64, at R = 50 (rank k = floor(0.5 * 60 * 20 / 80) = 7 >= 3):
+    the factorization is exact to float64 rounding (1e-12), not float32's (about 1e-6)."""
+    torch.manual_seed(0)
+    W = torch.randn(60, 3, dtype=torch.float64) @ torch.randn(3, 20, dtype=torch.float64)
+    model = nn.Sequential(nn.Embedding.from_pretrained(W, freeze=False))
+    ids = torch.arange(60)[None]
+    before = model(ids).clone()
+    (record,) = factorize_embeddings(model, 50)
+    assert record.rank == 7 and model[0].table.weight.dtype == torch.float64
+    assert (model(ids) - before).abs().max().item() < 1e-12
