@@ -156,16 +156,26 @@ class Trials:
         from .export import export_model  # onnx loads only where something is exported
         return export_model(self.model_dir(cell.deployed_from), self.export_dir(cell), precision=METHODS[cell.method].deploy)
 
+    def provenance(self, cell):
+        """What a cell's numbers depend on beyond its id, recorded with it: the mode, and the data
+        folder and word vectors it was given (None for lmf's named data sets and the default
+        vectors), so that a second --data under the same --name never reuses the first's cells."""
+        return {"quick": self.quick, "data": self.data_dirs.get(cell.dataset),
+                "vectors": self.vectors if cell.model == "lstm" else None}
+
     def done(self, cell):
-        """A cell counts as done only if it ran in the same mode (a quick cell never stands in for a
-        full one, even when both sweeps share a --work directory)."""
+        """A cell counts as done only if it ran with the same provenance (a quick cell never stands
+        in for a full one, nor one of another data folder, even when both sweeps share a --work
+        directory); records written before the data folder was recorded count as lmf's named data."""
         path = self.cell_file(cell)
         if not path.is_file():
             return False
         try:
-            return json.loads(path.read_text()).get("quick", False) == self.quick
+            record = json.loads(path.read_text())
         except (OSError, ValueError):
             return False  # a corrupt cell file is rerun, not trusted
+        return {key: record.get(key, False if key == "quick" else None)
+                for key in ("quick", "data", "vectors")} == self.provenance(cell)
 
     def record(self, cell):
         return json.loads(self.cell_file(cell).read_text())

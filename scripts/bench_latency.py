@@ -36,7 +36,8 @@ from pathlib import Path
 from lmf.data import load_dataset
 from lmf.export import export_model
 from lmf.latency import measure, predictor_contestant
-from lmf.layout import ROOT, artifacts_dir
+from lmf.atomic import write_text_atomic
+from lmf.layout import ROOT, ArtifactError, artifacts_dir
 from lmf.methods import Cell, method_label
 from lmf.metrics import size_on_disk
 from lmf.names import DATASETS, DEFAULT_MODEL, DEFAULT_TOLERANCE
@@ -192,14 +193,22 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the table and checks here")
     parser.add_argument("--tokenizer", action="store_true", help="only time the tokenizer (us per text)")
     args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error(f"--n {args.n}: time at least 1 sentence")
+    if args.json and not Path(args.json).resolve().parent.is_dir():  # said now, not after minutes of timing
+        parser.error(f"--json {args.json}: its folder does not exist")
     if args.tokenizer:
         print_tokenizer_us()
-        return
+        return 0
     directory = Path(args.artifacts) if args.artifacts else artifacts_dir()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in args.datasets:
-            rows += bench_dataset(name, directory, args.work, Path(tmp), args.n, max(1, args.repeats))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in args.datasets:
+                rows += bench_dataset(name, directory, args.work, Path(tmp), args.n, max(1, args.repeats))
+    except ArtifactError as e:  # no artifacts folder, or one without what is timed: its message, one line
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"{'dataset':9} {'contestant':13} {'MB':>7} {'tok us':>7} {'sess us':>8} {'e2e us':>8} {'b256 /s':>9}  model")
     blank = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
     for r in rows:
@@ -210,9 +219,10 @@ def main(argv=None):
     for text, ok in checks:
         print(f"[{'ok' if ok else 'MISS' if ok is False else '--'}] {text}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "checks": [{"check": t, "ok": ok} for t, ok in checks]},
-                                              indent=1), encoding="utf-8")
+        write_text_atomic(args.json, json.dumps({"rows": rows, "checks": [{"check": t, "ok": ok} for t, ok in checks]},
+                                                indent=1))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -24,11 +24,12 @@ from contextlib import nullcontext
 
 from tqdm.auto import tqdm
 
-from sweep.assemble import assemble, carry_plan
+from sweep.assemble import assemble, check_out
 from lmf.data import DataError
 from lmf.names import DATASETS, MODEL_KINDS, check_dataset_name
 from sweep.grid import plan
 from lmf.layout import ROOT, ArtifactError
+from lmf.train import pick_device
 from lmf.trial import dask_client, run_cells, run_cells_dask
 from sweep.runner import Runner
 
@@ -68,8 +69,9 @@ def main(argv=None):
             p.error(str(e))
 
     try:  # what would stop the assembly at the end stops the run now, before hours of cells
-        carry_plan(args.out, set(datasets))
-    except (FileExistsError, ValueError) as e:
+        check_out(args.out, set(datasets), args.quick)
+        pick_device(args.device)  # a device this machine lacks, said now, not from inside a worker
+    except (FileExistsError, ValueError, ArtifactError) as e:
         p.error(str(e))
 
     work = args.work or str(ROOT / "runs" / ("sweep-quick" if args.quick else "sweep"))
@@ -83,6 +85,15 @@ def main(argv=None):
                     print(line)
     except DataError as e:
         p.error(str(e))
+    try:
+        return _sweep(args, argv, runner, to_run, stages, work)
+    except KeyboardInterrupt:  # Ctrl-C: the finished cells are on disk, and a rerun goes on from them
+        print(f"\ninterrupted: the finished cells are kept in {work}; run the same command again to go on",
+              file=sys.stderr)
+        return 130
+
+
+def _sweep(args, argv, runner, to_run, stages, work):
     start = time.perf_counter()
     bar = tqdm(total=sum(map(to_run, (c for stage in stages for c in stage))), unit="cell",
                desc="remeasure" if args.remeasure else "sweep")

@@ -25,6 +25,7 @@ import torch
 
 from lmf.units import mb
 from lmf.artifacts import is_saved_model, load_model
+from lmf.layout import ArtifactError
 from lmf.atomic import is_temporary, locked, replace_dir, write_json_atomic
 from lmf.compress import embedding_spectrum
 from lmf.names import DEFAULT_TOLERANCE, MODELS, QUICK
@@ -251,6 +252,31 @@ def carry_plan(out, datasets):
                               f"{'; '.join(blocking)}. Move these out of the folder (or use another --out) "
                               "and run again")
     return plan
+
+
+def check_out(out, datasets, quick):
+    """Everything that would stop `assemble` into `out` at the end of a sweep of `datasets` and
+    knowable before it: carry_plan's refusals, a sweep.json that is there but unreadable, a
+    results.csv that cannot be read (lmf.results' ArtifactError, naming the line), and results of
+    other data sets made in the other mode (quick or full), which are not mixed. precompute.py runs
+    it first, so none of these costs a sweep of cells; assemble checks again at the end, as the
+    folder may change meanwhile."""
+    out = Path(out)
+    carry_plan(out, datasets)
+    if not is_artifacts_dir(out):
+        return
+    if (out / SWEEP).is_file() and not read_sweep_info(out):
+        raise ValueError(f"{out / SWEEP}: unreadable (not a JSON object); restore it or choose another --out")
+    if (out / RESULTS).is_file():
+        try:
+            others = [r for r in read_results(out, older=True) if r["dataset"] not in datasets]
+        except ArtifactError as e:  # its advice (regenerate) is this very run: say what this run needs
+            why = str(e).split(" in the artifacts folder")[0]
+            raise ValueError(f"{out}: {why}; the sweep keeps the other data sets' rows from it, so restore it "
+                             "or choose another --out") from e
+        if others and bool(read_sweep_info(out).get("quick")) != bool(quick):
+            raise ValueError(f"{out} holds {'quick' if read_sweep_info(out).get('quick') else 'full'} results for "
+                             "other datasets; quick and full results are not mixed in one folder (use another --out)")
 
 
 def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):

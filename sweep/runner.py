@@ -97,7 +97,7 @@ class Runner(Trials):
         start = time.perf_counter()
         self.clear(cell)  # what a failed try left is never reused
         data = self.data(cell.dataset)
-        record = {"cell": asdict(cell), "quick": self.quick, "rows": [], "schedule_rows": [], "curve": []}
+        record = {"cell": asdict(cell), **self.provenance(cell), "rows": [], "schedule_rows": [], "curve": []}
         source = METHODS[cell.method].source if cell.method in METHODS else "scratch"
         source_cell = None if source == "scratch" else cell.with_method(source)
         if cell.is_latency:

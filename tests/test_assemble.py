@@ -427,3 +427,34 @@ def dead_pid():
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_what_would_stop_the_assembly_is_found_before_any_cell(tmp_path, capsys):
+    """check_out, precompute.py's first step: full results of other data sets in a quick sweep's
+    --out, an unreadable sweep.json, a results.csv without its columns (its "regenerate" advice is
+    this very run, so the message says restore it) are each a ValueError; precompute.py exits 2
+    with it, as for a device this machine lacks, and no --work folder is made: no cell ran."""
+    from app_fixtures import _precompute_main
+    from sweep.assemble import check_out
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    for name in ("results.csv", "sweep.json"):
+        shutil.copy(ROOT / "artifacts" / name, out / name)  # full results of sst2 and clinc150
+    check_out(out, {"extra"}, quick=False)
+    with pytest.raises(ValueError, match="holds full results for other datasets; quick and full results are not mixed"):
+        check_out(out, {"extra"}, quick=True)
+    (out / "sweep.json").write_text("{bad")
+    with pytest.raises(ValueError, match=r"sweep.json: unreadable"):
+        check_out(out, {"extra"}, quick=False)
+    shutil.copy(ROOT / "artifacts" / "sweep.json", out / "sweep.json")
+    (out / "results.csv").write_text("dataset,model\nx,y\n")
+    with pytest.raises(ValueError, match="lacks column.*restore it or choose another --out") as raised:
+        check_out(out, {"extra"}, quick=False)
+    assert "Regenerate" not in str(raised.value)
+    main = _precompute_main()
+    for argv, said in ((["--out", str(out)], "restore it"),
+                       (["--out", str(tmp_path / "new"), "--device", "no-such-device"], "not usable here")):
+        with pytest.raises(SystemExit) as code:
+            main(["--quick", "--datasets", "sst2", "--models", "dan", "--work", str(tmp_path / "work"), *argv])
+        assert code.value.code == 2 and said in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()

@@ -22,6 +22,26 @@ def test_quick_cell_never_counts_as_full(tmp_path):
     assert not quick.done(cell) and not full.done(cell)
 
 
+def test_a_cell_of_another_data_folder_or_vectors_is_not_done(tmp_path):
+    """Two `--data` folders under one `--name` share cell ids: a cell made from folder a is done for
+    a sweep of a only (a sweep of b reused a's numbers before). An LSTM cell counts for its own
+    vectors only. A record from before the data folder was recorded counts for lmf's named data."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    cell, lstm = Cell("extra", "dan", "uncompressed"), Cell("extra", "lstm", "uncompressed")
+    of_a = Runner(work=tmp_path / "w", quick=True, data={"extra": tmp_path / "a"})
+    of_b = Runner(work=tmp_path / "w", quick=True, data={"extra": tmp_path / "b"})
+    for c in (cell, lstm):
+        of_a.cell_file(c).parent.mkdir(parents=True, exist_ok=True)
+        of_a.cell_file(c).write_text(json.dumps(of_a.provenance(c)))
+    assert of_a.done(cell) and not of_b.done(cell)
+    with_vectors = Runner(work=tmp_path / "w", quick=True, data={"extra": tmp_path / "a"}, vectors=tmp_path / "v.txt")
+    assert of_a.done(lstm) and not with_vectors.done(lstm) and with_vectors.done(cell)
+    named = Cell("sst2", "dan", "uncompressed")
+    of_a.cell_file(named).write_text(json.dumps({"quick": True}))
+    assert of_a.done(named)
+
+
 def test_a_failed_cell_leaves_nothing_to_reuse(tmp_path, monkeypatch):
     """A fastText.zip cell whose earlier try left a poisoned model.ftz behind: running the cell
     again first removes that folder, so the failure (here: its parent cell is missing) is the
