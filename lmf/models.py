@@ -53,7 +53,30 @@ class DenseEmbedding(nn.Module):
         return _masked_mean(self.table(ids), ids)
 
 
-class FactorizedEmbedding(nn.Module):
+class _LowRankTable(nn.Module):
+    """What FactorizedEmbedding and FactorizedEmbeddingBag share: `table` holds W_a (V x k),
+    `project` W_b (k -> d), and they answer to nn.Embedding's names, read by models that scale by
+    embedding_dim ** 0.5 or size things by num_embeddings. There is no `weight`: the table is
+    W_a W_b (FactorizedEmbedding.weight_matrix() computes it)."""
+
+    @property
+    def rank(self):
+        return self.table.embedding_dim
+
+    @property
+    def embedding_dim(self):
+        return self.project.out_features
+
+    @property
+    def num_embeddings(self):
+        return self.table.num_embeddings
+
+    @property
+    def padding_idx(self):
+        return self.table.padding_idx
+
+
+class FactorizedEmbedding(_LowRankTable):
     """E = W_a W_b: `table` holds W_a (V x k), `project.weight` holds W_b transposed (d x k).
 
     `padding_idx` (None for none), `sparse` and `scale_grad_by_freq` are nn.Embedding's, applied
@@ -71,22 +94,6 @@ class FactorizedEmbedding(nn.Module):
     def dim(self):
         return self.project.out_features
 
-    @property
-    def rank(self):
-        return self.table.embedding_dim
-
-    # nn.Embedding's names, read by models that scale by embedding_dim ** 0.5 or size things by
-    # num_embeddings. There is no `weight`: the table is W_a W_b (weight_matrix() computes it).
-    embedding_dim = dim
-
-    @property
-    def num_embeddings(self):
-        return self.table.num_embeddings
-
-    @property
-    def padding_idx(self):
-        return self.table.padding_idx
-
     def weight_matrix(self):
         return (self.table.weight @ self.project.weight.T).detach()
 
@@ -97,7 +104,7 @@ class FactorizedEmbedding(nn.Module):
         return self.project(_masked_mean(self.table(ids), ids))
 
 
-class FactorizedEmbeddingBag(nn.Module):
+class FactorizedEmbeddingBag(_LowRankTable):
     """An nn.EmbeddingBag over E = W_a W_b, for a factorized foreign bag (lmf.embeddings): `table`
     is an nn.EmbeddingBag of W_a (V x k) with the original's mode, padding_idx, sparse,
     include_last_offset and scale_grad_by_freq; `project.weight` holds W_b transposed (d x k).
@@ -114,23 +121,6 @@ class FactorizedEmbeddingBag(nn.Module):
                                      include_last_offset=include_last_offset,
                                      scale_grad_by_freq=scale_grad_by_freq)
         self.project = nn.Linear(rank, dim, bias=False)
-
-    @property
-    def rank(self):
-        return self.table.embedding_dim
-
-    # nn.EmbeddingBag's names (see FactorizedEmbedding's); no `weight` either.
-    @property
-    def embedding_dim(self):
-        return self.project.out_features
-
-    @property
-    def num_embeddings(self):
-        return self.table.num_embeddings
-
-    @property
-    def padding_idx(self):
-        return self.table.padding_idx
 
     @property
     def mode(self):
