@@ -222,6 +222,16 @@ def is_artifacts_dir(path):
     return not path.is_symlink() and ((path / RESULTS).is_file() or (path / SWEEP).is_file())
 
 
+def check_script_paths(parser, artifacts=None, json_out=None):
+    """A benchmark script's paths checked before it runs for minutes (parser.error: one line,
+    status 2): `artifacts`, when given, must be an artifacts folder (is_artifacts_dir), and the
+    folder `json_out` is written to must exist."""
+    if artifacts is not None and not is_artifacts_dir(artifacts):
+        parser.error(f"--artifacts {artifacts}: not an artifacts folder (no {RESULTS} or {SWEEP} there)")
+    if json_out and not Path(json_out).resolve().parent.is_dir():
+        parser.error(f"--json {json_out}: its folder does not exist")
+
+
 def read_sweep_info(directory):
     """sweep.json (command, quick, hardware), or {} when absent or unreadable."""
     return read_json(Path(directory) / SWEEP, {})

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from lmf import layout
+from lmf.atomic import write_text_atomic
 from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, ROOT, serve
 
 VIEWPORT = {"width": 1280, "height": 720}
@@ -97,6 +98,9 @@ def main():
     p.add_argument("--json", help="also write the numbers here")
     p.add_argument("--skip-predictions", action="store_true")
     args = p.parse_args()
+    if args.runs < 1:
+        p.error(f"--runs {args.runs}: time at least 1 run")
+    layout.check_script_paths(p, args.artifacts, args.json)
     report = {"artifacts": Path(args.artifacts).name, "quick": bool(layout.read_sweep_info(args.artifacts).get("quick"))}
     report["page"] = page = page_times(args.artifacts, args.runs)
     print(f"home page drawn, median of {page['runs']}: {page['home_median_s']:.2f} s; bare page with "
@@ -106,7 +110,7 @@ def main():
         report["prediction_ms"] = times = prediction_ms(args.artifacts)
         print("playground: " + ", ".join(f"{k} {v:.2f} ms" for k, v in times.items()))
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from lmf.data import load_dataset
 from lmf.export import export_model
 from lmf.latency import measure, predictor_contestant
 from lmf.atomic import write_text_atomic
-from lmf.layout import ROOT, ArtifactError, artifacts_dir
+from lmf.layout import ROOT, ArtifactError, artifacts_dir, check_script_paths
 from lmf.methods import Cell, method_label
 from lmf.metrics import size_on_disk
 from lmf.names import DATASETS, DEFAULT_MODEL, DEFAULT_TOLERANCE
@@ -195,8 +195,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n {args.n}: time at least 1 sentence")
-    if args.json and not Path(args.json).resolve().parent.is_dir():  # said now, not after minutes of timing
-        parser.error(f"--json {args.json}: its folder does not exist")
+    check_script_paths(parser, args.artifacts, args.json)  # said now, not after minutes of timing
     if args.tokenizer:
         print_tokenizer_us()
         return 0

@@ -89,6 +89,7 @@ def plain_rate(saved, data, reduction, steps, threads):
 def main(argv=None):
     from lmf import layout
     from lmf.artifacts import load_model
+    from lmf.atomic import write_text_atomic
     from lmf.results import pairs, read_results
     from studio.live import DEFAULT_STEPS, TORCH_THREADS, evaluation_data, story_case
 
@@ -97,6 +98,7 @@ def main(argv=None):
     p.add_argument("--json", help="also write the numbers here")
     p.add_argument("--screenshot", help="save the page after the run here (PNG)")
     args = p.parse_args(argv)
+    layout.check_script_paths(p, args.artifacts, args.json)
     artifacts = Path(args.artifacts)
     quick = bool(layout.read_sweep_info(artifacts).get("quick"))
     # What the page opens on: the story case (a session's first visit), the default step budget.
@@ -144,7 +146,7 @@ def main(argv=None):
           f"(target 1), {live['svg_roots_mounted']} chart root(s) mounted; exceptions shown: {live['exceptions']}")
     print(f"load average: {out['load_average'][0]:.1f}; targets met: {ok}")
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        write_text_atomic(args.json, json.dumps(out, indent=1) + "\n")
     return 0 if all(ok.values()) and not live["exceptions"] else 1
 
 

@@ -32,6 +32,8 @@ import time
 import torch
 
 from lmf.compress import factorize
+from lmf.atomic import write_text_atomic
+from lmf.layout import check_script_paths
 
 BLOCK = 20_000  # rows per block when building the table and summing errors: 24 MB at d = 300
 
@@ -79,6 +81,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
+    if not 1 <= args.rank < min(args.rows, args.dim):
+        parser.error(f"--rank {args.rank}: give a rank from 1 to below min(--rows, --dim) = {min(args.rows, args.dim)}")
+    check_script_paths(parser, json_out=args.json)
 
     before_table = rss_bytes()
     W = synthetic_table(args.rows, args.dim, args.seed)
@@ -113,8 +118,7 @@ def main():
           f"{figures['peak_x_table_before_factorize']:.2f} x before factorize)  target <= 3x: "
           f"{'met' if figures['targets_met']['peak <= 3x table'] else 'NOT met'}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(figures, f, indent=2)
+        write_text_atomic(args.json, json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from pathlib import Path
 import psutil
 
 from lmf import layout
+from lmf.atomic import write_text_atomic
 from studio.server import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 
 VIEWPORT = {"width": 1280, "height": 720}
@@ -136,6 +137,7 @@ def main():
     p.add_argument("--action-timeout", type=float, default=240, help="seconds one action may take")
     p.add_argument("--json", help="also write the numbers here")
     args = p.parse_args()
+    layout.check_script_paths(p, args.artifacts, args.json)
     with serve(env={"LMF_ARTIFACTS_DIR": args.artifacts}) as server:
         memory = Memory(server.process.pid)
         memory.start()
@@ -156,8 +158,8 @@ def main():
             f"  median {statistics.median(t):6.2f} s  max {max(t):6.2f} s" if t else ""))
     print(f"server peak memory (process tree RSS): {memory.peak / 2**20:.0f} MiB")
     if args.json:
-        Path(args.json).write_text(json.dumps({"sessions": args.sessions, "wall_s": wall, "errors": errors,
-                                               "actions": summary, "peak_rss_bytes": memory.peak}, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps({"sessions": args.sessions, "wall_s": wall, "errors": errors,
+                                                 "actions": summary, "peak_rss_bytes": memory.peak}, indent=2) + "\n")
     sys.exit(1 if errors else 0)
 
 

@@ -167,3 +167,18 @@ def test_copy_model_copies_only_what_the_manifest_lists(tmp_path):
     os.symlink(tmp_path / "secret", path / "meta.json")
     with pytest.raises(ArtifactError, match="not a plain file"):
         layout.copy_model(path, tmp_path / "copy2")
+
+
+def test_a_scripts_paths_are_checked_before_it_runs(tmp_path, capsys):
+    """check_script_paths: a folder that is no artifacts folder, and a --json whose folder does not
+    exist, each end the script at once with its parser's one-line error (status 2); the repository's
+    artifacts and a --json in an existing folder pass."""
+    import argparse
+    from lmf.layout import ROOT, check_script_paths
+    parser = argparse.ArgumentParser(prog="bench")
+    check_script_paths(parser, ROOT / "artifacts", tmp_path / "out.json")
+    for artifacts, json_out, said in ((tmp_path, None, "not an artifacts folder"),
+                                      (None, tmp_path / "no" / "x.json", "its folder does not exist")):
+        with pytest.raises(SystemExit) as code:
+            check_script_paths(parser, artifacts, json_out)
+        assert code.value.code == 2 and said in capsys.readouterr().err
