@@ -259,13 +259,14 @@ def check_out(out, datasets, quick):
     knowable before it: carry_plan's refusals, a sweep.json that is there but unreadable, a
     results.csv that cannot be read (lmf.results' ArtifactError, naming the line), and results of
     other data sets made in the other mode (quick or full), which are not mixed. precompute.py runs
-    it first, so none of these costs a sweep of cells; assemble checks again at the end, as the
-    folder may change meanwhile."""
+    it first, so none of these costs a sweep of cells; assemble runs it again under the folder's
+    lock, as the folder may change meanwhile. Returns carry_plan's plan."""
     out = Path(out)
-    carry_plan(out, datasets)
+    plan = carry_plan(out, datasets)
     if not is_artifacts_dir(out):
-        return
-    if (out / SWEEP).is_file() and not read_sweep_info(out):
+        return plan
+    previous = read_sweep_info(out)
+    if (out / SWEEP).is_file() and not previous:
         raise ValueError(f"{out / SWEEP}: unreadable (not a JSON object); restore it or choose another --out")
     if (out / RESULTS).is_file():
         try:
@@ -274,15 +275,16 @@ def check_out(out, datasets, quick):
             why = str(e).split(" in the artifacts folder")[0]
             raise ValueError(f"{out}: {why}; the sweep keeps the other data sets' rows from it, so restore it "
                              "or choose another --out") from e
-        if others and bool(read_sweep_info(out).get("quick")) != bool(quick):
-            raise ValueError(f"{out} holds {'quick' if read_sweep_info(out).get('quick') else 'full'} results for "
-                             "other datasets; quick and full results are not mixed in one folder (use another --out)")
+        if others and bool(previous.get("quick")) != bool(quick):
+            raise ValueError(f"{out} holds {'quick' if previous.get('quick') else 'full'} results for other "
+                             "datasets; quick and full results are not mixed in one folder (use another --out)")
+    return plan
 
 
 def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
     """Write the artifacts folder `out` from the finished cells of `stages` (all must be done),
     holding `out`'s lock (lmf.atomic.locked, as a job's publish does) from reading what it keeps
-    (carry_plan) to the swap, so a row published meanwhile is never lost."""
+    (check_out, then carry_plan's plan) to the swap, so a row published meanwhile is never lost."""
     out = Path(out)
     cells = [c for stage in stages for c in stage]
     unfinished = [c.id for c in cells if not runner.done(c)]
@@ -292,7 +294,7 @@ def assemble(runner, stages, out, wall_seconds=None, command="", device="auto"):
     rows, schedule_rows, curves = collect(records)
     ours = {c.dataset for c in cells}
     with locked(out):
-        plan = carry_plan(out, ours)
+        plan = check_out(out, ours, runner.quick)
         _assemble(runner, out, cells, records, rows, schedule_rows, curves, ours, plan, wall_seconds, command, device)
     return out
 
@@ -301,10 +303,7 @@ def _assemble(runner, out, cells, records, rows, schedule_rows, curves, ours, pl
     previous = read_sweep_info(out) if is_artifacts_dir(out) else {}
     carried = {"rows": [], "schedules": [], "earlier": []}
     if is_artifacts_dir(out) and (out / RESULTS).is_file():
-        old_rows = [r for r in read_results(out, older=True) if r["dataset"] not in ours]
-        if old_rows and bool(previous.get("quick")) != runner.quick:
-            raise ValueError(f"{out} holds {'quick' if previous.get('quick') else 'full'} results for other "
-                             "datasets; quick and full results are not mixed in one folder (use another --out)")
+        old_rows = [r for r in read_results(out, older=True) if r["dataset"] not in ours]  # check_out passed them
         carried["rows"] = old_rows
         older = sorted({r["dataset"] for r in old_rows if r["model"] != "fasttext" and not r["export_sha256"]})
         if older:
