@@ -87,6 +87,7 @@ STOPPED = "Stopped from the Your data page. Resume it: finished trials are kept.
 # and mark_stale says so for those.
 STOP_SIGNAL = signal.SIGUSR1
 _publishing = False  # the job process's: a stop is ignored while the results are being published
+_stop_asked = False  # the job process's: set by the signal, checked again after every trial
 
 
 def is_job_dir(path):
@@ -360,9 +361,14 @@ def stop(job_id, root=None):
 
 
 def _stop_unless_publishing(signum, frame):
-    if not _publishing:
-        signal.signal(signum, signal.SIG_IGN)  # one stop: a second click must not cut the first's cleanup
-        raise JobStopped
+    global _stop_asked
+    if _publishing or _stop_asked:  # one stop: a second click must not cut the first's cleanup
+        return
+    _stop_asked = True
+    # Raised here to end a long trial at once; where it cannot be (a handler runs wherever the main
+    # thread is, and an exception raised in a finalizer is only printed), the next trial's end
+    # raises it (on_trial).
+    raise JobStopped
 
 
 def _alive(pid, folder):
@@ -481,6 +487,8 @@ def run_job(folder):
             f"at most {tolerance(job['max_drop'])} below the base")
 
     def on_trial(trial, finished, left):
+        if _stop_asked:
+            raise JobStopped
         what = (f"{trial['bytes']:,} bytes, dev {100 * trial['dev_accuracy']:.2f}%" if trial["status"] == "ok"
                 else trial["status"])
         which = f" ({trial['base']})" if trial["method"] == "uncompressed" and trial.get("base") else ""
