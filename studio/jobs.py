@@ -504,6 +504,8 @@ def run_job(folder):
         summary = autotune(str(folder / DATA / job["name"]), job["model"], folder / OUT, job["max_drop"],
                            budget_minutes=job["budget_minutes"], quick=job["quick"], methods=job.get("methods"),
                            progress=False, on_trial=on_trial, max_bytes=job.get("max_bytes"))
+        if _stop_asked:  # a stop whose exception was lost after the last trial's check
+            raise JobStopped
         _log(folder, "search over; publishing into the artifacts folder")
         _publishing = True  # from here to the end the job finishes: publish is all or nothing, then done
         rows = publish(job, folder / OUT, summary)

@@ -164,6 +164,24 @@ def test_stop_ends_a_running_job_which_then_resumes(tiny_dir, artifacts, tmp_pat
     assert jobs.stop(job_id, root) is False
 
 
+def test_a_stop_asked_after_the_last_trial_still_publishes_nothing(tiny_dir, artifacts, tmp_path, monkeypatch):
+    """The Stop's flag set after the last trial's check, its exception lost (as a handler's can be
+    inside a finalizer): the job ends failed with STOPPED before publishing, not done. A stand-in
+    autotune sets the flag and returns, so no training runs."""
+    root = tmp_path / "jobs"
+    job_id = jobs.create_job(uploads(tiny_dir), "late", "dan", artifacts=artifacts, root=root, **QUICK)
+
+    def search_then_stop_asked(*args, **kwargs):
+        jobs._stop_asked = True
+        return {"chosen": None}
+    monkeypatch.setattr("lmf.autotune.autotune", search_then_stop_asked)
+    monkeypatch.setattr(jobs, "_stop_asked", False)
+    job = jobs.run_job(jobs.job_dir(job_id, root))
+    assert (job["status"], job["error"]) == ("failed", jobs.STOPPED)
+    assert "publishing" not in (jobs.job_dir(job_id, root) / "log.txt").read_text()
+    assert "late" not in {r["dataset"] for r in read_results(artifacts)}
+
+
 def test_a_job_whose_process_is_gone_is_marked_failed(tiny_dir, artifacts, tmp_path):
     """A running job with a dead pid, and one whose pid now belongs to another program (this test),
     are marked failed with the reason; a finished job is left alone."""
