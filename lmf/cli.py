@@ -236,7 +236,7 @@ def build_parser():
     p.add_argument("text", nargs="*")
     p.set_defaults(func=cmd_classify)
 
-    p = sub.add_parser("export", help="write an ONNX model, tokenizer.json and manifest.json for lmf.runtime")
+    p = sub.add_parser("export", help="write an ONNX model, tokenizer.json, words.zlib and manifest.json for lmf.runtime")
     p.add_argument("model_dir")
     p.add_argument("--out", required=True, help="directory to write (an existing one only if it is an export)")
     precision = p.add_mutually_exclusive_group()

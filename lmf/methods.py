@@ -88,7 +88,7 @@ class Method:
     # int8 export the source's model at that precision, the model `make` returns being the
     # paper's fixed-point simulation (results.csv's fixed_point_accuracy).
     deploy: str = "fp32"
-    size: str = "bytes of the deployable export directory (model.onnx, tokenizer.json, manifest.json)"
+    size: str = "bytes of the deployable export directory (model.onnx, tokenizer.json, words.zlib, manifest.json)"
     color: str = "#444444"
     symbol: str = "circle"  # a Plotly marker name; sweep.report maps it to matplotlib's
     line: bool = True  # joined across R on the size-vs-accuracy chart

@@ -1,8 +1,9 @@
 """Vocabulary pruning: keep the embedding rows of the most frequent words, read every other word as UNK.
 
 A trained model's table holds a row for every word of its training split, most of them seen once
-or twice; in an export those words are most of tokenizer.json, which for a small model is most of
-its bytes (SST-2's whole-model LMF + int8 at R = 98: 173 kB of 275 kB). `prune_model` keeps
+or twice; in an export those words are words.zlib, which for a small model is a large part of its
+bytes (SST-2's whole-model LMF + int8 at R = 98: 62 kB of 165 kB; 173 kB of 275 kB before the
+words were compressed, lmf.export). `prune_model` keeps
 (1 - R) of the table's rows: the first K word ids, which are the K most frequent words because
 lmf.data.Vocab numbers words by training count (PAD and UNK first). The pruned model's config says
 `kept_words` = K, so it reads any text through its vocabulary's first K words (lmf.ngrams.model_vocab),

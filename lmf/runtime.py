@@ -3,10 +3,11 @@
     Predictor(directory, threads=1).predict(texts, batch_size=64) -> [(label, probability)]
 
 Loading checks the directory first: manifest.json must say it is an lmf export, every file it
-lists must match its sha256 (a changed or corrupt file is refused by name), tokenizer.json must
-have the structure export writes (`read_tokenizer`) with lmf.tokenize's own settings, since ids
-from another tokenizer would be silently wrong, and the model must run on the highest word id and
-give one logit per label. Every failure is an ExportIntegrityError naming the file.
+lists must match its sha256 (a changed or corrupt file is refused by name), tokenizer.json and
+words.zlib must have the structure export writes (`read_tokenizer`) with lmf.tokenize's own
+settings, since ids from another tokenizer would be silently wrong, and the model must run on the
+highest word id and give one logit per label. Every failure is an ExportIntegrityError naming the
+file. An export of format_version 2 (its words in tokenizer.json's `itos`) is read as well.
 
 `predict` takes a list (or tuple) of strings, nothing else: a bare string would be read as one
 text per character, and None or bytes as the words "none" or "b'...'". A text with no token
@@ -26,6 +27,7 @@ standard library only). Deliberately not here: torch, exporting, timing.
 import json
 import numbers
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,8 @@ from .layout import ArtifactError, verified_files
 from .tokenize import PAD, PAD_ID, UNK, UNK_ID, Encoder, check_texts, no_token, settings, unknown_tokens
 
 FORMAT, MODEL, TOKENIZER, MANIFEST = "lmf-export", "model.onnx", "tokenizer.json", "manifest.json"
+WORDS = "words.zlib"  # the vocabulary: a JSON array of the words, zlib-compressed (lmf.export)
+MAX_WORDS_BYTES = 1 << 30  # words.zlib inflates to at most this: a bad file cannot fill the memory
 OUTPUTS = ("logits", "label", "probability")  # model.onnx's outputs, in order (lmf.export)
 
 
@@ -72,17 +76,39 @@ def _strings(value):
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+def _words(path, tokenizer):
+    """The vocabulary tokenizer.json at `path` names: the words file beside it, inflated and parsed
+    (format_version 2: its own `itos`)."""
+    if "itos" in tokenizer:
+        return tokenizer["itos"]
+    if tokenizer["words"] != WORDS:  # a name of lmf's own only: never a path read from the file
+        raise ExportIntegrityError(f"{path}: 'words' must be {WORDS!r}")
+    file = Path(path).parent / WORDS
+    try:
+        inflate = zlib.decompressobj()
+        text = inflate.decompress(file.read_bytes(), MAX_WORDS_BYTES)
+        if inflate.unconsumed_tail or not inflate.eof:
+            raise ValueError("not a whole zlib stream" if not inflate.unconsumed_tail else
+                             f"inflates to more than {MAX_WORDS_BYTES:,} bytes")
+        return json.loads(text.decode("utf-8"))
+    except (OSError, zlib.error, ValueError) as e:
+        raise ExportIntegrityError(f"{file}: missing or not a zlib-compressed JSON array of words ({e})") from e
+
+
 def read_tokenizer(path):
     """(itos, label_names, n-grams) of an export's tokenizer.json, once its structure is what
-    lmf.export writes: an object with `itos` (distinct strings, PAD and UNK at their ids),
+    lmf.export writes: an object with `words` (the name of the vocabulary's file beside it,
+    WORDS, whose array is `itos`: distinct strings, PAD and UNK at their ids; format_version 2
+    held the array itself as `itos`),
     `label_names` (distinct strings) and `tokenizer`, exactly lmf.tokenize.settings()' keys with its
     values (the Unicode version alone may differ: NFKC of rare characters), plus an n-gram model's
     lmf.ngrams.settings (n-grams: their (n, buckets), else None). Anything else is an
     ExportIntegrityError saying what, rather than a KeyError later, or numbers taken for words
     and every text read as unknown words without a warning."""
     tokenizer = _read_json(path)
-    if not isinstance(tokenizer, dict) or not {"itos", "label_names", "tokenizer"} <= tokenizer.keys():
-        raise ExportIntegrityError(f"{path}: not an lmf tokenizer (an object with itos, label_names and tokenizer)")
+    if (not isinstance(tokenizer, dict) or not {"label_names", "tokenizer"} <= tokenizer.keys()
+            or len({"words", "itos"} & tokenizer.keys()) != 1):
+        raise ExportIntegrityError(f"{path}: not an lmf tokenizer (an object with words, label_names and tokenizer)")
     ours, theirs = settings(), tokenizer["tokenizer"]
     if not isinstance(theirs, dict):
         raise ExportIntegrityError(f"{path}: 'tokenizer' is not an object of settings")
@@ -100,12 +126,13 @@ def read_tokenizer(path):
                                    "than this lmf's; re-export the model")
     if not isinstance(theirs.get("unicode_version"), str):
         raise ExportIntegrityError(f"{path}: its settings' unicode_version is not a string")
-    itos, labels = tokenizer["itos"], tokenizer["label_names"]
+    itos, labels = _words(path, tokenizer), tokenizer["label_names"]
+    where = path if "itos" in tokenizer else Path(path).parent / WORDS
     if not _strings(itos) or len(itos) <= max(PAD_ID, UNK_ID) or (itos[PAD_ID], itos[UNK_ID]) != (PAD, UNK):
-        raise ExportIntegrityError(f"{path}: 'itos' must be an array of words (strings) with {PAD!r} at "
+        raise ExportIntegrityError(f"{where}: the words must be an array of strings with {PAD!r} at "
                                    f"{PAD_ID} and {UNK!r} at {UNK_ID}")
     if len(set(itos)) < len(itos):
-        raise ExportIntegrityError(f"{path}: 'itos' lists a word more than once")
+        raise ExportIntegrityError(f"{where}: lists a word more than once")
     if not _strings(labels) or not labels or len(set(labels)) < len(labels):
         raise ExportIntegrityError(f"{path}: 'label_names' must be an array of distinct strings")
     return itos, labels, grams

@@ -72,7 +72,7 @@ def write_report(artifacts_dir):
            f"cell's own seconds, summed; a resumed run keeps the cells it finished before); the invocation that "
            f"wrote this report took {(sweep.get('wall_seconds') or 0) / 60:.1f} min of wall time.", "",
            "Every row is one deployable model: its ONNX export (`lmf.export`; `model.onnx`, `tokenizer.json`, "
-           "`manifest.json`), fp32, or fp16 weights for 16-bit, or int8 (per-channel int8 matrices and tables, "
+           "`words.zlib`, `manifest.json`), fp32, or fp16 weights for 16-bit, or int8 (per-channel int8 matrices and tables, "
            "fp32 arithmetic but for a DAN's large layer after a ReLU, run in integers on each text's own "
            "activation scale) for 8-bit and the `+ int8` stacks. Size is that export "
            "directory's bytes (fastText: its .bin / .ftz file). Accuracy is the "

@@ -47,14 +47,14 @@ def test_rebuilt_export_is_the_measured_one(shipped, tmp_path):
     directory, row, sweep_export = shipped
     assert is_shipped(directory, row)
     out = export_row(directory, row, tmp_path / "served" / "toy-dan-quant8-s0")
-    for name in ("model.onnx", "tokenizer.json", MANIFEST):
+    for name in ("model.onnx", "tokenizer.json", "words.zlib", MANIFEST):
         assert file_sha256(out / name) == file_sha256(sweep_export / name)
 
 
 def test_zip_is_the_export_under_its_cell_id(shipped):
     directory, row, _ = shipped
     names = sorted(zipfile.ZipFile(io.BytesIO(zip_row(directory, row))).namelist())
-    assert names == ["toy-dan-quant8-s0/manifest.json", "toy-dan-quant8-s0/model.onnx", "toy-dan-quant8-s0/tokenizer.json"]
+    assert names == [f"toy-dan-quant8-s0/{name}" for name in ("manifest.json", "model.onnx", "tokenizer.json", "words.zlib")]
 
 
 def test_other_tool_versions_are_named(shipped):

@@ -60,7 +60,7 @@ def test_job_runs_to_done_and_keeps_the_model(saved, tiny):
     assert live.running_jobs() == 0
 
     archive = zipfile.ZipFile(io.BytesIO(job.zip("kept")))
-    assert sorted(archive.namelist()) == ["kept/manifest.json", "kept/model.onnx", "kept/tokenizer.json"]
+    assert sorted(archive.namelist()) == ["kept/manifest.json", "kept/model.onnx", "kept/tokenizer.json", "kept/words.zlib"]
 
 
 def test_zip_runs_to_the_reported_accuracy(saved, tiny, tmp_path):

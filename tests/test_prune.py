@@ -1,7 +1,6 @@
 """lmf.prune: the rows kept at R, UNK's new row and the folded n-gram buckets worked by hand on a
 6-word table, pruning + LMF's split of R, what pruning refuses, and a pruned model saved and
 exported with only the words it kept (dropped words read as UNK in torch and in the runtime)."""
-import json
 
 import numpy as np
 import pytest
@@ -112,8 +111,8 @@ def test_refusals():
 
 @pytest.mark.parametrize("buckets", [None, 4])
 def test_pruned_model_saves_and_exports_only_its_words(tmp_path, buckets):
-    """Saved with the full vocabulary, the pruned model keeps its 3 words (meta.json and
-    tokenizer.json); torch and ONNX Runtime agree on texts of kept, dropped and unknown words
+    """Saved with the full vocabulary, the pruned model keeps its 3 words (meta.json and the
+    export's words.zlib); torch and ONNX Runtime agree on texts of kept, dropped and unknown words
     (fp32 logits within 1e-5, int8 the same argmax)."""
     model = six_word_dan(buckets, [[1, 0], [0, 1], [3, 0], [0, 3]] if buckets else ())
     pruned = prune_model(model, WORDS.counts, 50)
@@ -125,7 +124,7 @@ def test_pruned_model_saves_and_exports_only_its_words(tmp_path, buckets):
         expected = np.concatenate([saved.model(torch.tensor([row])).numpy() for row in ids])
     for precision in ("fp32", "int8"):
         out = export_model(saved.path, tmp_path / precision, precision=precision)
-        assert json.loads((out / "tokenizer.json").read_text())["itos"] == ["<pad>", "<unk>", "good"]
+        assert Predictor(out).itos == ["<pad>", "<unk>", "good"]
         got = Predictor(out).logits(texts, batch_size=3)
         if precision == "fp32":
             np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -5,6 +5,7 @@ batches padded, threads settable, unknown words, an export of an earlier format 
 import json
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import onnx
@@ -17,6 +18,7 @@ from lmf.export import export_model
 from lmf.groupreduce import groupreduce_compress_model
 from lmf.layout import file_sha256
 from lmf.models import new_model
+from lmf import runtime
 from lmf.runtime import OUTPUTS, ExportIntegrityError, Predictor
 
 
@@ -152,9 +154,9 @@ def test_threads_set_the_session(exported):
     assert Predictor(exported[0], threads=2).session.get_session_options().intra_op_num_threads == 2
 
 
-@pytest.mark.parametrize("name", ["model.onnx", "tokenizer.json"])
+@pytest.mark.parametrize("name", ["model.onnx", "tokenizer.json", "words.zlib"])
 def test_tampered_file_is_refused(exported, name):
-    """One byte appended to either file changes its sha256: the load names the file."""
+    """One byte appended to any file changes its sha256: the load names the file."""
     directory = exported[0]
     with open(directory / name, "ab") as f:
         f.write(b" ")
@@ -170,33 +172,48 @@ def rehash(directory, name):
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
+def write_words(directory, value):
+    """words.zlib holding `value` as zlib-compressed JSON, rehashed."""
+    (directory / "words.zlib").write_bytes(zlib.compress(json.dumps(value).encode()))
+    rehash(directory, "words.zlib")
+
+
 def rewrite_tokenizer(directory, change):
-    """tokenizer.json replaced by change(its parsed content) (which may edit it in place and return
-    None), and rehashed."""
+    """The tokenizer, seen as one object whose `itos` is words.zlib's array (in place of tokenizer.json's
+    `words`), replaced by change(it) (which may edit it in place and return None); written back as
+    export writes it, `itos` into words.zlib, and both files rehashed. Without `itos` tokenizer.json
+    names no words file; a `words` set by the change is kept."""
     tokenizer = json.loads((directory / "tokenizer.json").read_text())
-    new = change(tokenizer)
-    (directory / "tokenizer.json").write_text(json.dumps(tokenizer if new is None else new))
+    view = {"itos": json.loads(zlib.decompress((directory / "words.zlib").read_bytes())),
+            **{k: v for k, v in tokenizer.items() if k != "words"}}
+    new = change(view)
+    new = view if new is None else new
+    if isinstance(new, dict) and "itos" in new:
+        write_words(directory, new.pop("itos"))
+        new = {"words": "words.zlib", **new}  # the change's own `words`, if any, wins
+    (directory / "tokenizer.json").write_text(json.dumps(new))
     rehash(directory, "tokenizer.json")
 
 
-# Each change to the toy export's tokenizer.json ({"itos": [<pad> <unk> film movie awful bad good
-# great], "label_names": [negative, positive], "tokenizer": settings()}) and what the error says.
-# Before the structure check: a list -> AttributeError, no itos -> KeyError, one label -> IndexError
-# at predict, itos of integers -> loaded and predicted without a word (every word UNK).
+# Each change to the toy export's tokenizer ({"itos": [<pad> <unk> film movie awful bad good great]
+# (words.zlib), "label_names": [negative, positive], "tokenizer": settings()}) and what the error
+# says. Before the structure check: a list -> AttributeError, no words -> KeyError, one label ->
+# IndexError at predict, words of integers -> loaded and predicted without a word (every word UNK).
 BAD_TOKENIZERS = {
     "a list": (lambda t: [t], "not an lmf tokenizer"),
-    "no itos": (lambda t: t.pop("itos") and None, "not an lmf tokenizer"),
+    "no words": (lambda t: t.pop("itos") and None, "not an lmf tokenizer"),
     "settings a list": (lambda t: t.update(tokenizer=[]), "not an object of settings"),
     "other max_tokens": (lambda t: t["tokenizer"].update(max_tokens=512), "other tokenizer settings .max_tokens"),
     "a setting missing": (lambda t: t["tokenizer"].pop("token_pattern") and None, "settings .token_pattern"),
     "an unknown setting": (lambda t: t["tokenizer"].update(stem=True), "settings .stem"),
     "pad_id false": (lambda t: t["tokenizer"].update(pad_id=False), "settings .pad_id"),
     "unicode_version a number": (lambda t: t["tokenizer"].update(unicode_version=15), "unicode_version is not a string"),
-    "itos of integers": (lambda t: t.update(itos=list(range(8))), "'itos' must be an array of words"),
-    "itos a string": (lambda t: t.update(itos="<pad> <unk> film"), "'itos' must be an array of words"),
-    "itos empty": (lambda t: t.update(itos=[]), "'itos' must be an array of words"),
+    "words of integers": (lambda t: t.update(itos=list(range(8))), "the words must be an array of strings"),
+    "words a string": (lambda t: t.update(itos="<pad> <unk> film"), "the words must be an array of strings"),
+    "no word": (lambda t: t.update(itos=[]), "the words must be an array of strings"),
     "no PAD at 0": (lambda t: t.update(itos=["<unk>", "<pad>"] + t["itos"][2:]), "'<pad>' at 0"),
-    "a word twice": (lambda t: t["itos"].__setitem__(3, "film"), "lists a word more than once"),
+    "a word twice": (lambda t: t["itos"].__setitem__(3, "film"), "words.zlib: lists a word more than once"),
+    "another words file": (lambda t: t.update(words="../words.zlib"), "'words' must be 'words.zlib'"),
     "labels not strings": (lambda t: t.update(label_names=[0, 1]), "'label_names' must be an array"),
     "a label twice": (lambda t: t.update(label_names=["positive", "positive"]), "'label_names' must be an array"),
     "no labels": (lambda t: t.update(label_names=[]), "'label_names' must be an array"),
@@ -212,6 +229,42 @@ def test_tokenizer_structure_is_checked(exported, variant):
     rewrite_tokenizer(exported[0], change)
     with pytest.raises(ExportIntegrityError, match=message):
         Predictor(exported[0])
+
+
+def test_words_file_must_name_itself_and_inflate_to_an_array(exported, monkeypatch):
+    """words.zlib must be one whole zlib stream of a JSON array, inflating to at most
+    MAX_WORDS_BYTES (a tiny file of zeros can inflate to gigabytes). (That tokenizer.json names
+    lmf's own file, never a path: BAD_TOKENIZERS' "another words file".)"""
+    directory = exported[0]
+    good = (directory / "words.zlib").read_bytes()
+    for content, message in [(b"not zlib", "not a zlib-compressed JSON array of words"),
+                             (good[:-4], "not a whole zlib stream"),
+                             (zlib.compress(b"[1, 2"), "not a zlib-compressed JSON array")]:
+        (directory / "words.zlib").write_bytes(content)
+        rehash(directory, "words.zlib")
+        with pytest.raises(ExportIntegrityError, match=message):
+            Predictor(directory)
+    (directory / "words.zlib").write_bytes(good)
+    rehash(directory, "words.zlib")
+    monkeypatch.setattr(runtime, "MAX_WORDS_BYTES", 20)  # the toy's array is 61 bytes
+    with pytest.raises(ExportIntegrityError, match="inflates to more than 20 bytes"):
+        Predictor(directory)
+
+
+def test_an_export_of_format_version_2_is_read(exported):
+    """format_version 2 held the words in tokenizer.json's `itos`, with no words.zlib: still read,
+    to the same answers."""
+    directory = exported[0]
+    before = Predictor(directory).predict(["good film", "awful movie"])
+    tokenizer = json.loads((directory / "tokenizer.json").read_text())
+    itos = json.loads(zlib.decompress((directory / "words.zlib").read_bytes()))
+    (directory / "words.zlib").unlink()
+    (directory / "tokenizer.json").write_text(json.dumps({"itos": itos, **{k: v for k, v in tokenizer.items() if k != "words"}}))
+    manifest = json.loads((directory / "manifest.json").read_text())
+    del manifest["files"]["words.zlib"]
+    (directory / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}))
+    rehash(directory, "tokenizer.json")
+    assert Predictor(directory).predict(["good film", "awful movie"]) == before
 
 
 def test_a_model_onnx_runtime_cannot_load_is_refused(exported):

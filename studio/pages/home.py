@@ -157,7 +157,7 @@ smaller = share < 99.95
 size_card.metric(
     "Size", f"{mb(rec['size_bytes'])}", f"{share:.1f} %" if smaller else "100 %",
     "green" if smaller else "off", border=True, delta_arrow="down" if smaller else "off", delta_description="of the bytes",
-    help=f"Bytes of the download (model.onnx, tokenizer.json, manifest.json). The uncompressed model: "
+    help=f"Bytes of the download (model.onnx, tokenizer.json, words.zlib, manifest.json). The uncompressed model: "
          f"{mb(base['size_bytes'])}." + others)
 if rec["dev_accuracy"] is not None:
     dev_card.metric(
@@ -269,7 +269,7 @@ def explore():
         size_share = 100 * selection.size_bytes / base["size_bytes"]
         st.metric("Size on disk", f"{mb(selection.size_bytes)}", f"{size_share - 100:+.0f}% bytes",
                   tone(round(size_share - 100), "inverse"), border=True, delta_arrow=arrow(round(size_share - 100)),
-                  help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json): the download below.")
+                  help="Bytes of the deployable export (model.onnx, tokenizer.json, words.zlib, manifest.json): the download below.")
         if selection.accuracy is not None:
             delta = selection.accuracy - base["accuracy"]
             st.metric("Test accuracy", f"{percent(selection.accuracy)}", points(delta), tone(delta), border=True,

@@ -62,7 +62,7 @@ with st.form("your_data_form"):
         size_text = drop_col.text_input(
             "Size limit: largest deployable export allowed", DEFAULT_SIZE, key="your_data_size",
             help="Bytes, or with a decimal unit: 500kB, 0.5MB and 500000 are the same size. The export is "
-                 "model.onnx, tokenizer.json and manifest.json, the download.")
+                 "model.onnx, tokenizer.json, words.zlib and manifest.json, the download.")
         max_drop = 1.0  # unused by the size question
     else:
         max_drop = drop_col.number_input("Tolerance: largest accuracy drop allowed (points, on dev)", 0.0, 50.0, 1.0,
@@ -174,7 +174,7 @@ def draw_result(job, summary):
                 f"{100 * shown_model['bytes'] / base['bytes']:.1f} % of the base's {mb(base['bytes'])}"
                 if chosen else None, "green" if chosen and shown_model["bytes"] < base["bytes"] else "off",
                 delta_arrow="down" if chosen else "off", border=True,
-                help="Bytes of the deployable export (model.onnx, tokenizer.json, manifest.json)."
+                help="Bytes of the deployable export (model.onnx, tokenizer.json, words.zlib, manifest.json)."
                      + (f" The size limit: {summary['max_bytes']:,} bytes." if by_size else ""))
     judged = (f"The models that fit are ranked on dev: the base's dev accuracy is {shown_percent(base['dev_accuracy'])}."
               if by_size else f"Where the tolerance is judged: the base's dev accuracy is "
