@@ -40,8 +40,8 @@ fp32: lmf.artifacts.load_model already gives them, they are exactly the values t
 computes with, so accuracy is the saved model's. manifest.json notes `source_bits`. For a small
 file, export at precision "fp16" (float16 weights, 2x smaller) or "int8" (about 4x smaller): these
 are the sweep's deployable 16-bit and 8-bit models (lmf.methods' `deploy`). fp16 computes in fp32;
-int8 in fp32 too except where integer arithmetic pays (below); a text's logits never depend on the
-other texts of its call (`_Graph`).
+int8 in fp32 too except where integer arithmetic pays (below); a text's answer does not depend on
+the other texts of its call (`_Graph`; its logits up to rounding, below).
 
 int8 stores every weight in int8 and, but for the large layers below, computes in fp32: every dense
 matrix (the layers, the folded products, the LSTM's W and R) is int8 with one symmetric scale per
@@ -61,9 +61,9 @@ lmf.runtime.Predictor, fp32 -> int8 accuracy %): SST-2 DAN uncompressed 82.81 ->
 82.81, LMF R = 98 82.65 -> 82.76, HMF 82.54 -> 82.43, GroupReduce 82.87 -> 82.65, whole-model LMF
 82.59 -> 82.32; SST-2 LSTM uncompressed 84.24 -> 84.24, LMF 82.70 -> 82.76, HMF 82.10 -> 82.15,
 GroupReduce 84.90 -> 84.73; CLINC150 DAN LMF 89.38 -> 89.33, LSTM LMF 83.44 -> 83.36: within 0.27
-points everywhere, and the same at batch 1, 7, 64 and 500 (logits within 8e-6; the dynamic scheme's
-moved by up to 0.65 and its accuracy by up to 0.5 points, e.g. SST-2 DAN LMF 82.76 / 82.87 / 83.03 /
-82.87). model.onnx is at most about the dynamic scheme's bytes (folding saves: DAN LMF 1,278,840 ->
+points everywhere, and the same at batch 1, 7, 64 and 500 (logits within 8e-6 before the large
+layers ran in integers, below, lmf.runtime says since; the dynamic scheme's moved by up to 0.65 and
+its accuracy by up to 0.5 points, e.g. SST-2 DAN LMF 82.76 / 82.87 / 83.03 / 82.87). model.onnx is at most about the dynamic scheme's bytes (folding saves: DAN LMF 1,278,840 ->
 1,054,625 with per-row scales, less with per-column ones). The price is speed: int8 now runs at
 fp32's batch-1 time, 1.0-2.3x the dynamic scheme's, which used int8 arithmetic (SST-2 LSTM LMF 151
 -> 349 us, DAN LMF 46 -> 58 us; one thread, medians of 2,000 interleaved runs on a busy 2-core
@@ -72,8 +72,8 @@ machine).
 That price is paid back where it is large: a DAN's dense matrix of at least INT8_ARITHMETIC_MIN
 weights whose input is a ReLU's output (the 1024 x 512 layer of the sweep's DAN) runs in integer
 arithmetic (`_Graph.int8_linear`): each row of its input quantized alone to 0..127 with its own
-scale, MatMulInteger in int32, then the scales. Per row, so a text's logits still do not depend on
-its batch; after a ReLU, so zero needs no offset; 7 bits, so that AVX2's u8 x s8 pair sums in int16
+scale, MatMulInteger in int32, then the scales. Per row, so a text's quantization is its own, not
+its batch's; after a ReLU, so zero needs no offset; 7 bits, so that AVX2's u8 x s8 pair sums in int16
 cannot saturate. Measured one layer alone (ONNX Runtime 1.32, one thread, batch 1, medians of 4,000
 interleaved runs, fp32 Gemm -> int8 arithmetic, us): 512 x 256 11.2 -> 11.4, 512 x 512 18.7 -> 15.2,
 1024 x 512 32 -> 19.6, 1024 x 1024 58 -> 27; 64 x 32 5.0 -> 8.0 (the quantizing ops cost about 3 us),

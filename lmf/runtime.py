@@ -17,8 +17,14 @@ tokenizer.json records lmf.ngrams.settings, lmf.ngrams.NgramEncoder: the same wo
 n-grams' ids), are padded per batch to the longest row with PAD_ID (one session run per batch of
 `batch_size` texts; one text alone is not padded), and the graph's `label` and `probability`
 outputs (lmf.export: the top class and its softmax probability) are the answer; `logits` gives
-the graph's logits. A text's logits do not depend on the other texts of its batch, at every
-precision (lmf.export quantizes an activation, where it does, one row at a time). An export of
+the graph's logits. A text's answer does not depend on the other texts of its batch, at every
+precision (lmf.export quantizes an activation, where it does, one row at a time); its logits only
+up to rounding: ONNX Runtime sums one row in another order than a batch's rows, in the last bits,
+and where a row is quantized that bit can move one activation by one level. Measured on every
+SST-2 and CLINC150 test text through the shipped int8 exports, alone against batches of 64 and of
+all: no label changed, logits moved by at most 7.5e-5 of their largest magnitude (CLINC150's
+recommended DAN), at most 1.2e-6 where no layer runs in integers (Predictor.logits at batch sizes
+1, 64 and all; tests/test_export.py checks every kind on SST-2's test sentences). An export of
 an earlier format (no `label` and `probability` outputs) is refused with a word to export again.
 
 Imports: numpy, onnxruntime, the standard library, lmf.tokenize, lmf.ngrams and lmf.layout (all

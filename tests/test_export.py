@@ -32,15 +32,17 @@ TEXTS = ["a gorgeous , witty , seductive movie .", "bad", "the film is n't good 
          "zzzunknownzzz qqq", "it 's a wonder\u200bful film", "!", "good " * 300]
 KINDS = ["dan-dense", "dan-lmf", "dan-offline", "dan-hmf", "dan-groupreduce", "dan-quant8", "dan-lmf_whole",
          "lstm-dense", "lstm-lmf", "lstm-offline", "lstm-hmf", "lstm-groupreduce", "lstm-quant8",
-         "dan-prune", "lstm-prune", "dan_ngram-dense", "dan_ngram-lmf", "dan_ngram-prune_lmf"]
+         "dan-prune", "lstm-prune", "dan-prune_lmf", "lstm-prune_lmf", "dan-prune_lmf_whole",
+         "dan_ngram-dense", "dan_ngram-lmf", "dan_ngram-prune_lmf"]
 BUCKETS = 256  # the n-gram DAN's, small for a fast test
 
 
 def make_models(vocab, R=90):
     """kind -> model (untrained: parity needs weights, not good ones) for DAN and LSTM: dense, LMF,
     offline SVD, HMF, GroupReduce, 8-bit, and whole-model LMF (DAN only), at R = 90 %; vocabulary
-    pruning (lmf.prune) of both; and the DAN with BUCKETS hashed bigrams (lmf.ngrams), dense, LMF
-    and pruned + LMF. The n-gram rows are random, not zero as new_model starts them, so that
+    pruning (lmf.prune) of both, alone and with LMF (the source of the recommended CLINC150 DAN and
+    of shipped LSTMs), and with whole-model LMF for the DAN; and the DAN with BUCKETS hashed bigrams
+    (lmf.ngrams), dense, LMF and pruned + LMF. The n-gram rows are random, not zero as new_model starts them, so that
     parity covers them."""
     from lmf.prune import prune_lmf_model, prune_model
     models = {}
@@ -56,6 +58,8 @@ def make_models(vocab, R=90):
     models["dan-lmf_whole"] = compress_whole_model(models["dan-dense"], R)
     for arch in ("dan", "lstm"):
         models[f"{arch}-prune"] = prune_model(models[f"{arch}-dense"], vocab.counts, R)
+        models[f"{arch}-prune_lmf"] = prune_lmf_model(models[f"{arch}-dense"], vocab.counts, R)
+    models["dan-prune_lmf_whole"] = prune_lmf_model(models["dan-dense"], vocab.counts, R, whole=True)
     grams = new_model("dan", len(vocab), 2, ngrams=2, buckets=BUCKETS)
     torch.nn.init.normal_(grams.embedding.table.weight.data[-BUCKETS:])
     models["dan_ngram-dense"] = grams
@@ -132,27 +136,61 @@ def test_fp16_halves_the_file_and_keeps_the_logits(zoo, kind):
 MIXED = TEXTS + ["good", "the movie is bad , bad , bad", "a witty film " * 20, "really", "it 's not the worst film !"]
 
 
+def batch_tolerance(precision, logits):
+    """How far a text's logits may move between its batches: fp32 and fp16 compute in fp32, whose
+    sums ONNX Runtime orders differently for one row than for several (its one-row product, the sum
+    over a padded row), in the last bits: 1e-5. int8 adds that a row's quantization (lmf.export's
+    int8_linear) can round an activation on the other side of a half-level when that last bit
+    decides, moving it one level; measured on every SST-2 and CLINC150 test text through the
+    shipped int8 exports, the logits moved by at most 7.5e-5 of their largest magnitude (CLINC150's
+    recommended DAN: 0.011 on logits up to 145) and no label changed: 1e-3 of it, 13x that."""
+    return 1e-5 + (1e-3 * float(np.abs(logits).max()) if precision == "int8" else 0.0)
+
+
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_texts_logits_do_not_depend_on_its_batch(zoo, kind, precision):
     """Issue 19: int8 quantized activations per call (ONNX Runtime's dynamic quantization), so one
     text's logits moved with the others of its batch, and a label could flip: 86.0-86.6 % of the
-    same 500 test sentences right at batch sizes 1..500. Now every text gets the same logits alone,
-    in a batch of all, and in batches of 3 (within 1e-5: only the order of fp32 sums may differ).
-    predict's own batch-1 path (its text's ids straight to the session) gives the label and
-    probability the batched path gives, and they are the logits' argmax and softmax (NumPy here)."""
+    same 500 test sentences right at batch sizes 1..500. Now every text gets the same label alone,
+    in a batch of all and in batches of 3, and logits within batch_tolerance. predict's own batch-1
+    path (its text's ids straight to the session) gives the label and probability the batched path
+    gives, and they are the logits' argmax and softmax (NumPy here)."""
     predictor = Predictor(zoo[kind][precision])
     alone = predictor.logits(MIXED, batch_size=1)
     for batch_size in (len(MIXED), 3):
         together = predictor.logits(MIXED, batch_size=batch_size)
-        np.testing.assert_allclose(together, alone, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(together, alone, atol=batch_tolerance(precision, alone), rtol=0)
         assert (together.argmax(1) == alone.argmax(1)).all()
     single, batched = [predictor.predict([text])[0] for text in MIXED], predictor.predict(MIXED)
     assert [label for label, _ in single] == [label for label, _ in batched] == \
         [predictor.label_names[i] for i in alone.argmax(1)]
-    np.testing.assert_allclose([p for _, p in single], [p for _, p in batched], atol=1e-5, rtol=0)
+    np.testing.assert_allclose([p for _, p in single], [p for _, p in batched], atol=batch_tolerance(precision, 1.0), rtol=0)
     softmax = np.exp(alone - alone.max(1, keepdims=True))
     np.testing.assert_allclose([p for _, p in single], (softmax / softmax.sum(1, keepdims=True)).max(1), atol=1e-6, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def test_sentences(data_dir):
+    from lmf.tokenize import tokenize
+    return [text for text in load_dataset("sst2").test.texts if tokenize(text)]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_every_test_sentence_gets_the_same_answer_alone_and_in_a_batch(zoo, test_sentences, precision):
+    """Issue 19's check on real text: each of SST-2's 1,821 test sentences classified alone
+    (predict's batch-1 path) and inside batches of 64 (predict's default) and of all 1,821 gets the
+    same label from every kind of the zoo, and a probability within batch_tolerance (of a
+    probability, at most 1)."""
+    assert len(test_sentences) == 1_821
+    for kind in KINDS:
+        predictor = Predictor(zoo[kind][precision])
+        alone = [predictor.predict([text])[0] for text in test_sentences]
+        for batch_size in (64, len(test_sentences)):
+            together = predictor.predict(test_sentences, batch_size=batch_size)
+            assert [label for label, _ in together] == [label for label, _ in alone], (kind, batch_size)
+            np.testing.assert_allclose([p for _, p in together], [p for _, p in alone],
+                                       atol=batch_tolerance(precision, 1.0), rtol=0, err_msg=kind)
 
 
 def graph_of(directory):
