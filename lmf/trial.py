@@ -137,8 +137,10 @@ class Trials:
             lines.append(f"{dataset} lstm: the word vectors ({self.vectors or 'the GloVe 100d subset'}) cover "
                          f"{coverage:.1%} of the vocabulary")
             if coverage < LOW_COVERAGE:
-                lines.append("  hint: --vectors takes a full GloVe file (e.g. glove.6B.300d.txt or "
-                             "glove.840B.300d.txt) for more coverage")
+                # Said as a command because a Your data job (studio.jobs) logs these lines too, and its
+                # page takes no vectors file: the command line is where a user can pass one.
+                lines.append("  hint: the command line's --vectors (python -m lmf autotune, scripts/precompute.py) takes "
+                             "a full GloVe file (e.g. glove.6B.300d.txt or glove.840B.300d.txt) for more coverage")
         return lines
 
     def cell_file(self, cell):
@@ -270,8 +272,8 @@ def deployable_accuracy(export_dir, data, split):
     predictor = Predictor(export_dir)
     part = data.split(split)
     keep = [i for i, text in enumerate(part.texts) if tokenize(text)]
-    # Predictor.predict's own batching, as a user's call runs; a text's logits do not depend on the
-    # texts batched with it at any precision (tests/test_export.py), so the batch size changes no label.
+    # Predictor.predict's own batching, as a user's call runs; a text's label does not depend on the
+    # texts batched with it at any precision (lmf.runtime; tests/test_export.py), so neither does accuracy.
     labels = [label for label, _ in predictor.predict([part.texts[i] for i in keep])] if keep else []
     correct = sum(label == data.label_names[part.labels[i]] for i, label in zip(keep, labels))
     return correct / max(1, len(part.texts))

@@ -81,3 +81,18 @@ def test_stop_after_waits_for_at_least_that_many_evaluations():
     assert [on_eval({"dev_accuracy": d}) for d in (0.64, 0.64, 0.64, 0.64)] == [False, False, False, True]
     on_eval = stop_after(2, at_least=3)
     assert [on_eval({"dev_accuracy": d}) for d in (0.64, 0.64, 0.64, 0.70, 0.75)] == [False] * 5
+
+
+def test_notes_say_where_vectors_can_be_passed(tiny_dir, tmp_path):
+    """Word vectors for two words only cover far under LOW_COVERAGE (90 %) of 200 SST-2 phrases'
+    vocabulary: the LSTM's notes give the coverage and a hint that names the command line, since a
+    Your data job logs the same lines and its page takes no vectors file. The DAN reads no vectors:
+    no such note."""
+    from lmf.trial import LOW_COVERAGE, Trials
+    (tmp_path / "two.txt").write_text("film 0.1 0.2\nmovie 0.3 0.4\n")
+    trials = Trials(tmp_path / "work", quick=False, data={"tiny": str(tiny_dir)}, vectors=tmp_path / "two.txt")
+    lines = trials.notes("tiny", "lstm")
+    coverage = next(line for line in lines if "word vectors" in line)
+    assert float(coverage.split(" cover ")[1].split("%")[0]) < 100 * LOW_COVERAGE
+    assert any(line.startswith("  hint: the command line's --vectors (python -m lmf autotune") for line in lines)
+    assert not any("vectors" in line for line in trials.notes("tiny", "dan"))
