@@ -18,6 +18,11 @@ For each data set (a name of lmf.data, or cr and mpqa of the data folder, or any
    bytes ratio and the accuracy difference, and the verdict: lmf beats fastText.zip when its bytes
    are fewer AND its mean test accuracy is higher by more than the larger of the two seed spreads
    (max - min); the line says by how much, or by how much not.
+4. The size question on --size-data (SST-2) at --size-limit bytes (500,000): `lmf autotune
+   --max-bytes` with its defaults and the same budget (its choice remade with the other seeds), and
+   beside it the committed sweep's answer (artifacts/results.csv, seed 0: the lmf model of at most
+   that many bytes with the best dev accuracy), each against the target of SIZE_TARGET test
+   accuracy (83.0 %).
 Everything measured goes to OUT/bench_autotune.json. --quick runs autotune --quick and a
 one-setting fastText grid: a smoke test of the script in a minute, whose numbers mean nothing.
 
@@ -38,8 +43,11 @@ from pathlib import Path
 from lmf.atomic import write_json_atomic
 from lmf.autotune import remake
 from lmf.data import NAMED, data_folder, load_dataset
+from lmf.layout import artifacts_dir
+from lmf.methods import METHODS, method_label
 from lmf.metrics import size_on_disk
 from lmf.names import QUICK
+from lmf.results import read_results
 from sweep.fasttext_baseline import fasttext_accuracy, quantize_fasttext, train_fasttext
 
 DATA = ("cr", "mpqa", "sst2", "clinc150")
@@ -49,6 +57,7 @@ FT_GRID = [{"wordNgrams": n, "lr": lr, "epoch": epoch}
 FT_CUTOFFS = (1000, 5000, 20000, 100000)
 FT_TRAIN_SHARE = 0.7  # of the budget for training the grid; the rest for the cutoffs
 QUICK_GRID = [{"wordNgrams": 2, "lr": 0.5, "epoch": 5}]
+SIZE_TARGET = 0.83  # the size question's target test accuracy on SST-2 at 500,000 bytes
 
 
 def data_path(name):
@@ -65,10 +74,12 @@ def spread(values):
     return {"mean": statistics.fmean(values), "min": min(values), "max": max(values), "values": values}
 
 
-def run_lmf(data, out, args):
-    """autotune through its command line, then its choice again with the other seeds."""
+def run_lmf(data, out, args, max_bytes=None):
+    """autotune through its command line (the size question with `max_bytes`), then its choice
+    again with the other seeds."""
+    question = ["--max-drop", str(args.max_drop)] if max_bytes is None else ["--max-bytes", str(max_bytes)]
     command = [sys.executable, "-m", "lmf", "autotune", "--data", data, "--out", str(out), "--quiet",
-               "--budget-minutes", str(args.budget_minutes), "--max-drop", str(args.max_drop)]
+               "--budget-minutes", str(args.budget_minutes), *question]
     if args.quick:
         command.append("--quick")
     start = time.perf_counter()
@@ -129,6 +140,32 @@ def run_fasttext(data, out, args):
             "tried": tried, "quantized": quantized}
 
 
+def sweep_under(directory, dataset, max_bytes):
+    """The committed sweep's answer to the size question: of `dataset`'s seed-0 lmf rows (every
+    model kind, fastText left out) whose export is at most `max_bytes`, the best on dev (fewer
+    bytes breaks a tie); None when none fits."""
+    fitting = [r for r in read_results(directory) if r["dataset"] == dataset and r["seed"] == 0
+               and r["method"] in METHODS and METHODS[r["method"]].group != "reference"
+               and r["size_bytes"] is not None and r["size_bytes"] <= max_bytes and r["dev_accuracy"] is not None]
+    if not fitting:
+        return None
+    best = max(fitting, key=lambda r: (r["dev_accuracy"], -r["size_bytes"]))
+    return {"model": best["model"], "method": best["method"], "R": best["embedding_reduction_pct"],
+            "bytes": best["size_bytes"], "dev": best["dev_accuracy"], "test": best["accuracy"]}
+
+
+def size_line(name, limit, lmf, sweep):
+    def mark(test):
+        return "ok" if test >= SIZE_TARGET else "MISS"
+    text = (f"size question, {name} at most {limit:,} bytes (target test >= {100 * SIZE_TARGET:.1f} %) | lmf autotune "
+            f"--max-bytes: {lmf['bytes'] / 1e3:,.0f} kB, test {100 * lmf['test']['mean']:.2f}% "
+            f"({100 * lmf['test']['min']:.2f}-{100 * lmf['test']['max']:.2f}) [{mark(lmf['test']['mean'])}]")
+    if sweep is None:
+        return text + " | the sweep: no model fits"
+    return (text + f" | the sweep's best on dev under it: {sweep['model']} {method_label(sweep['method'])} R={sweep['R']}, "
+            f"{sweep['bytes'] / 1e3:,.0f} kB, test {100 * sweep['test']:.2f}% [{mark(sweep['test'])}]")
+
+
 def verdict(lmf, ft):
     """A sentence: does lmf beat fastText.zip on bytes AND test accuracy by more than the seed spread?"""
     ratio = lmf["bytes"] / ft["bytes"]
@@ -158,6 +195,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default="runs/bench_autotune")
     parser.add_argument("--quick", action="store_true", help="autotune --quick and a one-setting fastText grid")
+    parser.add_argument("--size-data", default="sst2", help="the data set of the size question ('none': skip it)")
+    parser.add_argument("--size-limit", type=int, default=500_000, help="the size question's limit in bytes")
     args = parser.parse_args(argv)
     if 0 not in args.seeds:
         parser.error("--seeds must include 0 (autotune's own model)")
@@ -176,6 +215,16 @@ def main(argv=None):
             ft = run_fasttext(data, Path(tmp), args)
         results[key] = {"lmf": lmf, "fasttext_zip": ft}
         lines.append(row(key, lmf, ft))
+        print(lines[-1], flush=True)
+        write_json_atomic(out / "bench_autotune.json", {"settings": vars(args), "results": results})
+    if args.size_data != "none":
+        name = Path(args.size_data).name
+        print(f"{name}: lmf autotune --max-bytes {args.size_limit}, {args.budget_minutes:g} min ...", flush=True)
+        lmf = run_lmf(data_path(args.size_data), out / name / "lmf-size", args, max_bytes=args.size_limit)
+        sweep = sweep_under(artifacts_dir(), name, args.size_limit)
+        results["size_question"] = {"data": name, "max_bytes": args.size_limit, "target": SIZE_TARGET,
+                                    "lmf": lmf, "sweep": sweep}
+        lines.append(size_line(name, args.size_limit, lmf, sweep))
         print(lines[-1], flush=True)
         write_json_atomic(out / "bench_autotune.json", {"settings": vars(args), "results": results})
     print(f"\nbudget {args.budget_minutes:g} min each, tolerance {args.max_drop:g} points, seeds {args.seeds}"
