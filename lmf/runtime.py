@@ -83,10 +83,10 @@ def _strings(value):
 
 
 def _words(path, tokenizer):
-    """The vocabulary tokenizer.json at `path` names: the words file beside it, inflated and parsed
-    (format_version 2: its own `itos`)."""
+    """(the vocabulary, the file it was read from) of tokenizer.json at `path`: the words file it
+    names beside it, inflated and parsed (format_version 2: its own `itos`)."""
     if "itos" in tokenizer:
-        return tokenizer["itos"]
+        return tokenizer["itos"], path
     if tokenizer["words"] != WORDS:  # a name of lmf's own only: never a path read from the file
         raise ExportIntegrityError(f"{path}: 'words' must be {WORDS!r}")
     file = Path(path).parent / WORDS
@@ -96,7 +96,7 @@ def _words(path, tokenizer):
         if inflate.unconsumed_tail or not inflate.eof:
             raise ValueError("not a whole zlib stream" if not inflate.unconsumed_tail else
                              f"inflates to more than {MAX_WORDS_BYTES:,} bytes")
-        return json.loads(text.decode("utf-8"))
+        return json.loads(text.decode("utf-8")), file
     except (OSError, zlib.error, ValueError) as e:
         raise ExportIntegrityError(f"{file}: missing or not a zlib-compressed JSON array of words ({e})") from e
 
@@ -132,8 +132,7 @@ def read_tokenizer(path):
                                    "than this lmf's; re-export the model")
     if not isinstance(theirs.get("unicode_version"), str):
         raise ExportIntegrityError(f"{path}: its settings' unicode_version is not a string")
-    itos, labels = _words(path, tokenizer), tokenizer["label_names"]
-    where = path if "itos" in tokenizer else Path(path).parent / WORDS
+    (itos, where), labels = _words(path, tokenizer), tokenizer["label_names"]
     if not _strings(itos) or len(itos) <= max(PAD_ID, UNK_ID) or (itos[PAD_ID], itos[UNK_ID]) != (PAD, UNK):
         raise ExportIntegrityError(f"{where}: the words must be an array of strings with {PAD!r} at "
                                    f"{PAD_ID} and {UNK!r} at {UNK_ID}")

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from lmf.atomic import write_json_atomic
-from lmf.autotune import remake
+from lmf.autotune import choose_under, remake
 from lmf.data import NAMED, data_folder, load_dataset
 from lmf.layout import artifacts_dir
 from lmf.methods import METHODS, method_label
@@ -141,15 +141,15 @@ def run_fasttext(data, out, args):
 
 
 def sweep_under(directory, dataset, max_bytes):
-    """The committed sweep's answer to the size question: of `dataset`'s seed-0 lmf rows (every
-    model kind, fastText left out) whose export is at most `max_bytes`, the best on dev (fewer
-    bytes breaks a tie); None when none fits."""
-    fitting = [r for r in read_results(directory) if r["dataset"] == dataset and r["seed"] == 0
-               and r["method"] in METHODS and METHODS[r["method"]].group != "reference"
-               and r["size_bytes"] is not None and r["size_bytes"] <= max_bytes and r["dev_accuracy"] is not None]
-    if not fitting:
+    """The committed sweep's answer to the size question, chosen as autotune chooses
+    (lmf.autotune.choose_under: the best on dev among those that fit, fewer bytes breaking a tie) from
+    `dataset`'s seed-0 lmf rows (every model kind, fastText left out); None when none fits."""
+    rows = [r for r in read_results(directory) if r["dataset"] == dataset and r["seed"] == 0
+            and r["method"] in METHODS and METHODS[r["method"]].group != "reference"
+            and r["size_bytes"] is not None and r["dev_accuracy"] is not None]
+    best, fits = choose_under([{**r, "status": "ok", "bytes": r["size_bytes"]} for r in rows], max_bytes)
+    if not fits:
         return None
-    best = max(fitting, key=lambda r: (r["dev_accuracy"], -r["size_bytes"]))
     return {"model": best["model"], "method": best["method"], "R": best["embedding_reduction_pct"],
             "bytes": best["size_bytes"], "dev": best["dev_accuracy"], "test": best["accuracy"]}
 
